@@ -1,0 +1,132 @@
+"""Staff API: tokens, the current user, and staff management for owners and managers."""
+
+from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.forms import client_ip
+from accounts.login_throttle import login_failure_record, login_is_locked, login_success_record
+from accounts.models import User
+from accounts.roles import Role
+from accounts.selectors import staff_list
+from accounts.services import staff_change_role, staff_create, staff_deactivate, staff_reactivate
+
+
+def has_perm(codename: str) -> type[BasePermission]:
+    """A DRF permission class that requires the Django permission `codename`."""
+
+    class HasPerm(BasePermission):
+        def has_permission(self, request, view):
+            return bool(request.user and request.user.is_authenticated
+                        and request.user.has_perm(codename))
+
+    HasPerm.__name__ = f"HasPerm[{codename}]"
+    return HasPerm
+
+
+class StaffOutputSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "full_name", "email", "phone", "role", "is_active",
+                  "last_login", "date_joined"]
+
+    def get_role(self, user: User) -> str | None:
+        role = user.role
+        return role.value if role else None
+
+
+class TokenObtainApi(APIView):
+    """Exchange a username and password for an API token."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer}, auth=[])
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        username = serializer.validated_data["username"]
+        ip = client_ip(request)
+        if login_is_locked(username=username, ip=ip):
+            raise Throttled(detail=_("Too many failed attempts. Please wait 15 minutes and try again."))
+        user = authenticate(request, username=username, password=serializer.validated_data["password"])
+        if user is None:
+            login_failure_record(username=username, ip=ip)
+            raise AuthenticationFailed(_("Username or password is wrong."))
+        login_success_record(username=username, ip=ip)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response(self.OutputSerializer({"token": token.key}).data)
+
+
+class MeApi(APIView):
+    @extend_schema(responses={200: StaffOutputSerializer})
+    def get(self, request):
+        return Response(StaffOutputSerializer(request.user).data)
+
+
+class StaffListApi(APIView):
+    permission_classes = [has_perm("accounts.manage_staff")]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        email = serializers.EmailField()
+        full_name = serializers.CharField(max_length=150)
+        phone = serializers.CharField(max_length=32, required=False, default="", allow_blank=True)
+        role = serializers.ChoiceField(choices=Role.choices)
+
+    @extend_schema(responses={200: StaffOutputSerializer(many=True)})
+    def get(self, request):
+        return Response(StaffOutputSerializer(staff_list(), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: StaffOutputSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = staff_create(actor=request.user, role=Role(data.pop("role")), **data)
+        return Response(StaffOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class StaffUpdateApi(APIView):
+    """Change a staff member's role, or deactivate / reactivate the account."""
+
+    permission_classes = [has_perm("accounts.manage_staff")]
+
+    class InputSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=Role.choices, required=False)
+        is_active = serializers.BooleanField(required=False)
+
+    @extend_schema(responses={200: StaffOutputSerializer})
+    def get(self, request, pk: int):
+        return Response(StaffOutputSerializer(get_object_or_404(User, pk=pk)).data)
+
+    @extend_schema(request=InputSerializer, responses={200: StaffOutputSerializer})
+    def patch(self, request, pk: int):
+        user = get_object_or_404(User, pk=pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "role" in data:
+            staff_change_role(user=user, role=Role(data["role"]), actor=request.user)
+        if data.get("is_active") is False:
+            staff_deactivate(user=user, actor=request.user)
+        elif data.get("is_active") is True:
+            staff_reactivate(user=user, actor=request.user)
+        user.refresh_from_db()
+        return Response(StaffOutputSerializer(user).data)

@@ -1,0 +1,36 @@
+"""Staff roles. Each is a group of the same name in every clinic, with the permissions below."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    FRONT_DESK = "front_desk", _("Front desk")
+    PRACTITIONER = "practitioner", _("Practitioner")
+
+
+ROLE_PERMISSIONS: dict[Role, set[str]] = {
+    Role.OWNER: {
+        "accounts.manage_staff",
+        "accounts.manage_settings",
+        "accounts.view_reports",
+        "accounts.use_frontdesk",
+    },
+    Role.MANAGER: {
+        "accounts.manage_staff",
+        "accounts.manage_settings",
+        "accounts.view_reports",
+        "accounts.view_medical",
+        "accounts.use_frontdesk",
+    },
+    Role.FRONT_DESK: {"accounts.use_frontdesk"},
+    Role.PRACTITIONER: {"accounts.use_frontdesk", "accounts.view_medical"},
+}
+
+# Who may grant which role: an owner any; a manager every role but owner.
+ASSIGNABLE_ROLES: dict[Role, set[Role]] = {
+    Role.OWNER: set(Role),
+    Role.MANAGER: {Role.MANAGER, Role.FRONT_DESK, Role.PRACTITIONER},
+}

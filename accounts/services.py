@@ -1,0 +1,121 @@
+"""Writes to staff accounts and roles. Every change records who made it."""
+
+from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
+
+from accounts.models import StaffEvent, User
+from accounts.roles import ASSIGNABLE_ROLES, ROLE_PERMISSIONS, Role
+from clinics.context import clinic_url, current_clinic
+
+
+def roles_sync() -> None:
+    """Create the role groups of the current clinic and give each exactly its permissions."""
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role.value)
+        wanted = set()
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
+
+
+def _check_may_assign(*, actor: User | None, role: Role) -> None:
+    if actor is None:
+        return
+    actor_role = actor.role
+    if actor_role is None or role not in ASSIGNABLE_ROLES.get(actor_role, set()):
+        raise PermissionDenied(_("You may not give the role “%(role)s”.") % {"role": role.label})
+
+
+def _set_role(user: User, role: Role) -> None:
+    user.groups.set([Group.objects.get(name=role.value)])
+
+
+def _owners_left_after(user: User) -> int:
+    return (User.objects.filter(is_active=True, groups__name=Role.OWNER.value)
+            .exclude(pk=user.pk).count())
+
+
+@transaction.atomic
+def staff_create(*, username: str, email: str, full_name: str, role: Role,
+                 password: str | None = None, phone: str = "", actor: User | None = None) -> User:
+    """Create a staff account. Without a password, the person is sent an invitation to set one."""
+    _check_may_assign(actor=actor, role=role)
+    user = User(username=username.strip(), email=email.strip().lower(),
+                full_name=full_name.strip(), phone=phone.strip())
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    _set_role(user, role)
+    StaffEvent.objects.create(user=user, actor=actor, kind=StaffEvent.Kind.INVITED,
+                              detail=role.value)
+    if not password and user.email:
+        transaction.on_commit(lambda: staff_invitation_send(user=user))
+    return user
+
+
+def staff_invitation_send(*, user: User) -> None:
+    clinic = current_clinic()
+    token = default_token_generator.make_token(user)
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    link = clinic_url(clinic, reverse("accounts:password_reset_confirm",
+                                      kwargs={"uidb64": uid, "token": token}))
+    context = {"user": user, "clinic": clinic, "link": link}
+    subject = _("You are invited to %(clinic)s on Clinic Loyalty") % {"clinic": clinic.name}
+    send_mail(subject, render_to_string("emails/staff_invitation.txt", context),
+              None, [user.email])
+
+
+@transaction.atomic
+def staff_change_role(*, user: User, role: Role, actor: User) -> User:
+    _check_may_assign(actor=actor, role=role)
+    current = user.role
+    if current == Role.OWNER and actor.role != Role.OWNER:
+        raise PermissionDenied(_("Only an owner may change an owner's role."))
+    if current == Role.OWNER and role != Role.OWNER and _owners_left_after(user) == 0:
+        raise ValidationError(_("A clinic needs at least one active owner."))
+    if current != role:
+        _set_role(user, role)
+        StaffEvent.objects.create(user=user, actor=actor, kind=StaffEvent.Kind.ROLE_CHANGED,
+                                  detail=f"{current.value if current else ''} → {role.value}")
+    return user
+
+
+@transaction.atomic
+def staff_deactivate(*, user: User, actor: User) -> User:
+    if user.pk == actor.pk:
+        raise ValidationError(_("You cannot deactivate your own account."))
+    if user.role == Role.OWNER:
+        if actor.role != Role.OWNER:
+            raise PermissionDenied(_("Only an owner may deactivate an owner."))
+        if _owners_left_after(user) == 0:
+            raise ValidationError(_("A clinic needs at least one active owner."))
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        Token.objects.filter(user=user).delete()
+        StaffEvent.objects.create(user=user, actor=actor, kind=StaffEvent.Kind.DEACTIVATED)
+    return user
+
+
+@transaction.atomic
+def staff_reactivate(*, user: User, actor: User) -> User:
+    if user.role == Role.OWNER and actor.role != Role.OWNER:
+        raise PermissionDenied(_("Only an owner may reactivate an owner."))
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        StaffEvent.objects.create(user=user, actor=actor, kind=StaffEvent.Kind.REACTIVATED)
+    return user

@@ -1,0 +1,98 @@
+"""Staff management pages for owners and managers."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from accounts.models import User
+from accounts.roles import Role
+from accounts.selectors import staff_history, staff_list
+from clinic_loyalty.form_errors import apply_validation_error
+from accounts.services import staff_change_role, staff_create, staff_deactivate, staff_reactivate
+
+
+class StaffManagerRequired(LoginRequiredMixin, PermissionRequiredMixin):
+    permission_required = "accounts.manage_staff"
+    raise_exception = False
+
+    def handle_no_permission(self):
+        if self.request.user.is_authenticated:
+            raise PermissionDenied
+        return super().handle_no_permission()
+
+
+class StaffInviteForm(forms.Form):
+    full_name = forms.CharField(label=gettext_lazy("Full name"), max_length=150)
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
+    email = forms.EmailField(label=gettext_lazy("Email"),
+                             help_text=gettext_lazy("The invitation to set a password goes here."))
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32, required=False)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
+
+
+class StaffRoleForm(forms.Form):
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
+
+
+class StaffListView(StaffManagerRequired, View):
+    def get(self, request):
+        return render(request, "accounts/staff_list.html", {"staff": staff_list()})
+
+
+class StaffInviteView(StaffManagerRequired, View):
+    def get(self, request):
+        return render(request, "accounts/staff_invite.html", {"form": StaffInviteForm()})
+
+    def post(self, request):
+        form = StaffInviteForm(request.POST)
+        if form.is_valid():
+            try:
+                user = staff_create(actor=request.user, role=Role(form.cleaned_data["role"]),
+                                    **{k: v for k, v in form.cleaned_data.items() if k != "role"})
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, _("Invitation sent to %(email)s.") % {"email": user.email})
+                return redirect("accounts:staff_list")
+        return render(request, "accounts/staff_invite.html", {"form": form}, status=400)
+
+
+class StaffDetailView(StaffManagerRequired, View):
+    def _render(self, request, member: User, form: StaffRoleForm, status: int = 200):
+        context = {"member": member, "form": form, "history": staff_history(user=member)}
+        return render(request, "accounts/staff_detail.html", context, status=status)
+
+    def get(self, request, pk: int):
+        member = get_object_or_404(User, pk=pk)
+        role = member.role
+        return self._render(request, member, StaffRoleForm(initial={"role": role.value if role else None}))
+
+    def post(self, request, pk: int):
+        member = get_object_or_404(User, pk=pk)
+        action = request.POST.get("action")
+        form = StaffRoleForm(request.POST if action == "role" else None)
+        try:
+            if action == "role":
+                if not form.is_valid():
+                    return self._render(request, member, form, status=400)
+                staff_change_role(user=member, role=Role(form.cleaned_data["role"]), actor=request.user)
+                messages.success(request, _("Role changed."))
+            elif action == "deactivate":
+                staff_deactivate(user=member, actor=request.user)
+                messages.success(request, _("Account deactivated."))
+            elif action == "reactivate":
+                staff_reactivate(user=member, actor=request.user)
+                messages.success(request, _("Account reactivated."))
+            else:
+                form.add_error(None, _("Unknown action."))
+                return self._render(request, member, form, status=400)
+        except (ValidationError, PermissionDenied) as exc:
+            form = StaffRoleForm(initial={"role": member.role.value if member.role else None})
+            form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
+            return self._render(request, member, form, status=400 if isinstance(exc, ValidationError) else 403)
+        return redirect("accounts:staff_detail", pk=member.pk)

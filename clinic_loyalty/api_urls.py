@@ -1,0 +1,12 @@
+"""/api/v1/: one router for every app's API."""
+
+from django.urls import path
+
+from accounts import api as accounts_api
+
+urlpatterns = [
+    path("auth/token/", accounts_api.TokenObtainApi.as_view(), name="api-token"),
+    path("me/", accounts_api.MeApi.as_view(), name="api-me"),
+    path("staff/", accounts_api.StaffListApi.as_view(), name="api-staff-list"),
+    path("staff/<int:pk>/", accounts_api.StaffUpdateApi.as_view(), name="api-staff-detail"),
+]

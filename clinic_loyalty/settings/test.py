@@ -1,0 +1,32 @@
+"""Settings for the test suite: real PostgreSQL and Redis, fast password hashing."""
+
+import uuid
+
+from .base import *  # noqa: F403
+from .base import DATABASES, env
+
+SECRET_KEY = "test-only-secret-key"  # noqa: S105
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SITE_SCHEME = "http"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_clinic_loyalty")}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # A prefix per run keeps parallel runs against one Redis apart.
+        "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    }
+}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+CLINIC_FANOUT_JITTER_SECONDS = 0
+FIELD_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="]

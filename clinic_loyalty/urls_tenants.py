@@ -1,0 +1,22 @@
+"""URLs of a clinic's host (<slug>.<base domain>)."""
+
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog, set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from clinic_loyalty.health import HealthView
+
+urlpatterns = [
+    path("", include("frontdesk.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("clinic_loyalty.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("health/", HealthView.as_view(), name="health"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+]
+
+handler404 = "clinic_loyalty.error_views.not_found"
+handler403 = "clinic_loyalty.error_views.forbidden"
+handler500 = "clinic_loyalty.error_views.server_error"

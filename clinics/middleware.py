@@ -1,0 +1,87 @@
+"""Request plumbing around the tenant middleware: suspension, language, and sessions that are
+valid only on the clinic that issued them."""
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpResponseForbidden, JsonResponse
+from django.template.loader import render_to_string
+from django.utils import translation
+from django_tenants.utils import get_public_schema_name
+
+from clinics.models import Clinic
+
+SESSION_CLINIC_KEY = "_clinic_schema"
+
+
+def request_clinic(request) -> Clinic | None:
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or tenant.schema_name == get_public_schema_name():
+        return None
+    return tenant
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+class ClinicSuspendedMiddleware:
+    """A suspended clinic answers every page and API call with a clear message, and does nothing."""
+
+    EXEMPT_PATHS = ("/health/", "/static/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        clinic = request_clinic(request)
+        if clinic and clinic.is_suspended and not request.path.startswith(self.EXEMPT_PATHS):
+            translation.activate(clinic.language)
+            message = translation.gettext(
+                "This clinic's account is suspended. Please contact the clinic or Clinic Loyalty support.")
+            if _wants_json(request):
+                return JsonResponse({"error": {"code": "clinic_suspended", "message": message,
+                                               "fields": {}}}, status=403)
+            html = render_to_string("clinics/suspended.html", {"clinic": clinic, "message": message})
+            return HttpResponseForbidden(html)
+        return self.get_response(request)
+
+
+class ClinicLanguageMiddleware:
+    """Language: the person's own choice (cookie), else the clinic's language, else the default."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        supported = {code for code, _name in settings.LANGUAGES}
+        clinic = request_clinic(request)
+        if chosen in supported:
+            language = chosen
+        elif clinic is not None:
+            language = clinic.language
+        else:
+            language = translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response
+
+
+class SessionBoundToClinicMiddleware:
+    """A session belongs to the schema that created it. Sessions live in each clinic's own
+    schema already; this check also refuses a session carried to another host by any route."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        schema = getattr(getattr(request, "tenant", None), "schema_name", None)
+        if request.user.is_authenticated:
+            bound = request.session.get(SESSION_CLINIC_KEY)
+            if bound is None:
+                request.session[SESSION_CLINIC_KEY] = schema
+            elif bound != schema:
+                logout(request)
+        return self.get_response(request)

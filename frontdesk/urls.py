@@ -1,0 +1,9 @@
+from django.urls import path
+
+from frontdesk import views
+
+app_name = "frontdesk"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+]
