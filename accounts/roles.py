@@ -17,6 +17,8 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "accounts.manage_settings",
         "accounts.view_reports",
         "accounts.use_frontdesk",
+        "members.manage_member",
+        "members.export_member",
     },
     Role.MANAGER: {
         "accounts.manage_staff",
@@ -24,6 +26,8 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "accounts.view_reports",
         "accounts.view_medical",
         "accounts.use_frontdesk",
+        "members.manage_member",
+        "members.export_member",
     },
     Role.FRONT_DESK: {"accounts.use_frontdesk"},
     Role.PRACTITIONER: {"accounts.use_frontdesk", "accounts.view_medical"},

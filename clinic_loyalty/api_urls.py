@@ -1,6 +1,6 @@
 """/api/v1/: one router for every app's API."""
 
-from django.urls import path
+from django.urls import include, path
 
 from accounts import api as accounts_api
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("me/", accounts_api.MeApi.as_view(), name="api-me"),
     path("staff/", accounts_api.StaffListApi.as_view(), name="api-staff-list"),
     path("staff/<int:pk>/", accounts_api.StaffUpdateApi.as_view(), name="api-staff-detail"),
+    path("members/", include("members.urls")),
 ]

@@ -1,0 +1,184 @@
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db import models
+from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
+
+from members.encryption import EncryptedTextField
+
+
+class Member(models.Model):
+    """A client of the clinic. Identified by phone; not a staff user."""
+
+    class Gender(models.TextChoices):
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+        UNKNOWN = "unknown", _("Not given")
+
+    class Source(models.TextChoices):
+        WALK_IN = "walk_in", _("Walk-in")
+        REFERRAL = "referral", _("Referral")
+        ONLINE = "online", _("Online")
+        WECHAT = "wechat", _("WeChat")
+        DIANPING = "dianping", _("Dianping / Meituan")
+        XIAOHONGSHU = "xiaohongshu", _("Xiaohongshu")
+        EVENT = "event", _("Event")
+        IMPORT = "import", _("Import")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        ARCHIVED = "archived", _("Archived")
+        MERGED = "merged", _("Merged into another member")
+        ERASED = "erased", _("Erased")
+
+    member_number = models.CharField(_("member number"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_initials = models.CharField(max_length=100, editable=False, db_index=False)
+    name_pinyin = models.CharField(max_length=300, editable=False)
+    phone = models.CharField(_("phone"), max_length=20, null=True, unique=True,
+                             help_text=_("International format, e.g. +8613812345678."))
+    phone_last4 = models.CharField(max_length=4, editable=False, blank=True)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices,
+                              default=Gender.UNKNOWN)
+    birthday = models.DateField(_("birthday"), null=True, blank=True,
+                                help_text=_("Solar (Gregorian) date of birth."))
+    celebrates_lunar_birthday = models.BooleanField(_("celebrates lunar birthday"), default=False)
+    email = models.EmailField(_("email"), blank=True)
+    source = models.CharField(_("source channel"), max_length=20, choices=Source.choices,
+                              default=Source.WALK_IN)
+    referred_by = models.ForeignKey("self", verbose_name=_("referred by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="referrals")
+    referral_code = models.CharField(_("referral code"), max_length=12, unique=True)
+    tags = ArrayField(models.CharField(max_length=40), verbose_name=_("interest tags"),
+                      default=list, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.ACTIVE)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="merged_members")
+    joined_on = models.DateField(_("joined on"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        ordering = ["-joined_on", "-id"]
+        default_permissions = ()
+        permissions = [
+            ("manage_member", _("Can archive, merge and erase members")),
+            ("export_member", _("Can export a member's data")),
+        ]
+        indexes = [
+            models.Index(fields=["phone_last4"], name="member_phone_last4"),
+            models.Index(OpClass("name_initials", name="varchar_pattern_ops"),
+                         name="member_initials_prefix"),
+            models.Index(OpClass(Upper("member_number"), name="varchar_pattern_ops"),
+                         name="member_number_prefix"),
+            GinIndex(OpClass("name", name="gin_trgm_ops"), name="member_name_trgm"),
+            models.Index(fields=["status"], name="member_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(referred_by=models.F("id")),
+                                   name="member_not_own_referrer"),
+            models.CheckConstraint(
+                condition=models.Q(status="merged", merged_into__isnull=False)
+                | (~models.Q(status="merged") & models.Q(merged_into__isnull=True)),
+                name="member_merged_has_survivor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.member_number})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class ConsentRecord(models.Model):
+    """Append-only: each grant or withdrawal of consent for one purpose. The member's current
+    consent for a purpose is their latest record for it."""
+
+    class Purpose(models.TextChoices):
+        MARKETING_SMS = "marketing_sms", _("Marketing by SMS")
+        MARKETING_EMAIL = "marketing_email", _("Marketing by email")
+        MARKETING_WECHAT = "marketing_wechat", _("Marketing by WeChat")
+        DATA_PROCESSING = "data_processing", _("Processing of personal data")
+        PHOTOS = "photos", _("Before/after photos")
+
+    class Channel(models.TextChoices):
+        FRONT_DESK = "front_desk", _("At the front desk")
+        PORTAL = "portal", _("Member portal")
+        PAPER = "paper", _("Signed paper form")
+        WECHAT = "wechat", _("WeChat")
+        IMPORT = "import", _("Import")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    granted = models.BooleanField(_("granted"))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    policy_version = models.CharField(_("policy version"), max_length=20)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["member", "purpose", "-recorded_at"], name="consent_current")]
+
+
+class MedicalProfile(models.Model):
+    """Allergies, contraindications and medical notes, encrypted at rest. `has_allergies` is
+    kept in clear as a safety flag any staff may see."""
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="medical")
+    has_allergies = models.BooleanField(_("has allergies"), default=False)
+    allergies = EncryptedTextField(_("allergies"), blank=True)
+    contraindications = EncryptedTextField(_("contraindications"), blank=True)
+    medical_notes = EncryptedTextField(_("medical notes"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT,
+                                   related_name="+")
+
+
+class MedicalAccessLog(models.Model):
+    """Who read or changed a member's medical profile, and when."""
+
+    class Action(models.TextChoices):
+        READ = "read", _("Read")
+        UPDATE = "update", _("Updated")
+        EXPORT = "export", _("Exported")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="medical_accesses")
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+
+class MemberEvent(models.Model):
+    """Append-only history of a member's record: registration, edits, archive, merge, erasure."""
+
+    class Kind(models.TextChoices):
+        REGISTERED = "registered", _("Registered")
+        UPDATED = "updated", _("Updated")
+        ARCHIVED = "archived", _("Archived")
+        RESTORED = "restored", _("Restored")
+        MERGED = "merged", _("Merged")
+        ERASED = "erased", _("Erased")
+        EXPORTED = "exported", _("Data exported")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT,
+                              related_name="+")
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -1,0 +1,116 @@
+"""Reads of members: search as the front desk types, consent state, medical notes."""
+
+import re
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from members.models import ConsentRecord, MedicalAccessLog, MedicalProfile, Member
+from members.naming import has_cjk, phone_normalize
+
+_DIGITS = re.compile(r"[\d\s\-+()]+")
+_LETTERS = re.compile(r"^[A-Za-z]+$")
+
+
+def member_search(*, query: str, limit: int = 20, include_inactive: bool = False) -> list[Member]:
+    """Find members by phone (full or last 4 digits), name, pinyin initials or member number."""
+    query = query.strip()
+    if not query:
+        return []
+    members = Member.objects.all() if include_inactive else Member.objects.filter(
+        status=Member.Status.ACTIVE)
+    rank_exact = Value(9)
+    if _DIGITS.fullmatch(query):
+        digits = re.sub(r"\D", "", query)
+        condition = Q(member_number__iexact=query)
+        if len(digits) == 4:
+            condition |= Q(phone_last4=digits)
+        elif len(digits) >= 7:
+            try:
+                condition |= Q(phone=phone_normalize(query))
+            except Exception:  # noqa: BLE001 - not a phone number: other criteria still apply
+                pass
+        rank_exact = Case(When(member_number__iexact=query, then=0), default=1,
+                          output_field=IntegerField())
+    elif has_cjk(query):
+        condition = Q(name__contains=query)
+        rank_exact = Case(When(name=query, then=0), When(name__startswith=query, then=1),
+                          default=2, output_field=IntegerField())
+    else:
+        lowered = query.lower()
+        condition = Q(member_number__istartswith=query) | Q(name__icontains=query)
+        if _LETTERS.fullmatch(query):
+            condition |= Q(name_initials__startswith=lowered)
+        rank_exact = Case(When(name_initials=lowered, then=0),
+                          When(member_number__iexact=query, then=0), default=1,
+                          output_field=IntegerField())
+    allergic = MedicalProfile.objects.filter(member=OuterRef("pk"), has_allergies=True)
+    return list(members.filter(condition).annotate(rank=rank_exact, allergy_flag=Exists(allergic))
+                .order_by("rank", "name", "pk")[:limit])
+
+
+def consent_current(*, member: Member) -> dict[str, ConsentRecord | None]:
+    """The member's latest consent record per purpose (None where never asked)."""
+    latest = (ConsentRecord.objects.filter(member=member)
+              .order_by("purpose", "-recorded_at", "-id").distinct("purpose"))
+    by_purpose = {record.purpose: record for record in latest}
+    return {purpose: by_purpose.get(purpose) for purpose in ConsentRecord.Purpose.values}
+
+
+def consent_granted(*, member: Member, purpose: str) -> bool:
+    record = consent_current(member=member)[purpose]
+    return bool(record and record.granted)
+
+
+def member_has_allergies(*, member: Member) -> bool:
+    """The safety flag every staff member may see."""
+    if hasattr(member, "allergy_flag"):
+        return member.allergy_flag
+    return MedicalProfile.objects.filter(member=member, has_allergies=True).exists()
+
+
+def medical_profile_read(*, member: Member, actor: User) -> MedicalProfile | None:
+    """Medical notes, for practitioners and managers only; every read is logged."""
+    if not actor.has_perm("accounts.view_medical"):
+        raise PermissionDenied(_("Only practitioners and managers may see medical notes."))
+    MedicalAccessLog.objects.create(member=member, staff=actor, action=MedicalAccessLog.Action.READ)
+    return MedicalProfile.objects.filter(member=member).first()
+
+
+def member_referrals(*, member: Member) -> QuerySet[Member]:
+    return member.referrals.order_by("-joined_on")
+
+
+def member_export(*, member: Member, actor: User) -> dict:
+    """The member's personal data, for an access request. Medical notes are included only for
+    staff who may read them, and the export is logged as such."""
+    data = {
+        "member_number": member.member_number,
+        "name": member.name,
+        "phone": member.phone,
+        "gender": member.gender,
+        "birthday": member.birthday.isoformat() if member.birthday else None,
+        "celebrates_lunar_birthday": member.celebrates_lunar_birthday,
+        "email": member.email,
+        "source": member.source,
+        "referral_code": member.referral_code,
+        "referred_by": member.referred_by.member_number if member.referred_by else None,
+        "tags": member.tags,
+        "notes": member.notes,
+        "status": member.status,
+        "joined_on": member.joined_on.isoformat(),
+        "consents": [
+            {"purpose": c.purpose, "granted": c.granted, "channel": c.channel,
+             "policy_version": c.policy_version, "recorded_at": c.recorded_at.isoformat()}
+            for c in member.consents.order_by("recorded_at", "id")
+        ],
+    }
+    if actor.has_perm("accounts.view_medical"):
+        profile = MedicalProfile.objects.filter(member=member).first()
+        MedicalAccessLog.objects.create(member=member, staff=actor, action=MedicalAccessLog.Action.EXPORT)
+        data["medical"] = None if profile is None else {
+            "allergies": profile.allergies, "contraindications": profile.contraindications,
+            "medical_notes": profile.medical_notes}
+    return data
