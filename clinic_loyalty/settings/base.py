@@ -54,6 +54,7 @@ TENANT_APPS = [
     "accounts",
     "frontdesk",
     "members",
+    "visits",
     "tiers",
     "points",
     "appointments",

@@ -1,0 +1,257 @@
+"""The ledger engine, asset-agnostic. Every write locks the account row, appends an entry,
+moves lots, and updates the balance cache in the same transaction. Debits consume available
+lots soonest-expiring first."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from members.models import Member
+from points.models import Account, Allocation, Asset, Entry, Lot
+
+
+class InsufficientBalance(ValidationError):
+    def __init__(self, *, available: int, wanted: int):
+        self.available, self.wanted = available, wanted
+        super().__init__(_("Not enough points: %(available)s available, %(wanted)s needed."),
+                         params={"available": available, "wanted": wanted}, code="insufficient_points")
+
+
+class AlreadyRecorded(Exception):
+    """The effect guarded by this dedupe key was recorded before; nothing moved."""
+
+    def __init__(self, entry: Entry):
+        self.entry = entry
+
+
+@dataclass(frozen=True)
+class Source:
+    type: str
+    id: str = ""
+
+
+def account_for(member: Member, asset: str = Asset.POINTS, *, lock: bool = False) -> Account:
+    account, _created = Account.objects.get_or_create(member=member, asset=asset)
+    if lock:
+        account = Account.objects.select_for_update().get(pk=account.pk)
+    return account
+
+
+def accounts_lock(members: list[Member], asset: str = Asset.POINTS) -> dict[int, Account]:
+    """Lock several accounts in pk order (no deadlocks between concurrent multi-account writes)."""
+    for member in members:
+        Account.objects.get_or_create(member=member, asset=asset)
+    locked = (Account.objects.select_for_update()
+              .filter(member__in=members, asset=asset).order_by("pk"))
+    return {account.member_id: account for account in locked}
+
+
+def _guard(dedupe_key: str | None) -> None:
+    if dedupe_key:
+        existing = Entry.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            raise AlreadyRecorded(existing)
+
+
+def _append(account: Account, *, kind: str, amount: int, source: Source, actor: User | None,
+            reason: str, dedupe_key: str | None, at: datetime) -> Entry:
+    account.balance += amount
+    account.version += 1
+    try:
+        with transaction.atomic():
+            entry = Entry.objects.create(
+                account=account, kind=kind, amount=amount, balance_after=account.balance,
+                source_type=source.type, source_id=str(source.id), actor=actor, reason=reason,
+                dedupe_key=dedupe_key, effective_at=at)
+    except IntegrityError:
+        account.balance -= amount
+        account.version -= 1
+        if dedupe_key and Entry.objects.filter(dedupe_key=dedupe_key).exists():
+            raise AlreadyRecorded(Entry.objects.get(dedupe_key=dedupe_key)) from None
+        raise
+    return entry
+
+
+def _save(account: Account, *, earned: int = 0) -> None:
+    Account.objects.filter(pk=account.pk).update(
+        balance=account.balance, version=account.version,
+        lifetime_earned=F("lifetime_earned") + earned, updated_at=timezone.now())
+    account.lifetime_earned += earned
+
+
+def ledger_credit(*, account: Account, amount: int, kind: str, source: Source, actor: User | None,
+                  reason: str = "", available_from: datetime | None = None,
+                  expires_at: datetime | None = None, dedupe_key: str | None = None,
+                  at: datetime | None = None, counts_as_earned: bool = True) -> Entry:
+    """Add value as a new lot. The account must be locked by the caller's transaction."""
+    if amount <= 0:
+        raise ValidationError(_("A credit must be a positive number of points."))
+    _guard(dedupe_key)
+    at = at or timezone.now()
+    entry = _append(account, kind=kind, amount=amount, source=source, actor=actor, reason=reason,
+                    dedupe_key=dedupe_key, at=at)
+    Lot.objects.create(account=account, entry=entry, amount=amount, remaining=amount,
+                       available_from=available_from or at, expires_at=expires_at)
+    _save(account, earned=amount if counts_as_earned else 0)
+    return entry
+
+
+def available_lots(account: Account, *, at: datetime, lock: bool = True):
+    lots = (Lot.objects.filter(account=account, remaining__gt=0, available_from__lte=at)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+            .order_by(F("expires_at").asc(nulls_last=True), "available_from", "id"))
+    return lots.select_for_update() if lock else lots
+
+
+def available_balance(account: Account, *, at: datetime | None = None) -> int:
+    at = at or timezone.now()
+    return available_lots(account, at=at, lock=False).aggregate(total=Sum("remaining"))["total"] or 0
+
+
+def _consume(entry: Entry, lots, amount: int) -> int:
+    left = amount
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        lot.remaining -= take
+        lot.save(update_fields=["remaining"])
+        Allocation.objects.create(entry=entry, lot=lot, amount=take)
+        left -= take
+    return amount - left
+
+
+def ledger_debit(*, account: Account, amount: int, kind: str, source: Source, actor: User | None,
+                 reason: str = "", dedupe_key: str | None = None, at: datetime | None = None,
+                 first_lot: Lot | None = None, allow_partial: bool = False) -> Entry | None:
+    """Take value from available lots, soonest-expiring first (`first_lot` first, if given).
+    Refuses with InsufficientBalance unless `allow_partial`, which takes what there is."""
+    if amount <= 0:
+        raise ValidationError(_("A debit must be a positive number of points."))
+    _guard(dedupe_key)
+    at = at or timezone.now()
+    lots = list(available_lots(account, at=at))
+    if first_lot is not None:
+        lots.sort(key=lambda lot: lot.pk != first_lot.pk)
+    available = sum(lot.remaining for lot in lots)
+    if available < amount:
+        if not allow_partial:
+            raise InsufficientBalance(available=available, wanted=amount)
+        amount = available
+        if amount == 0:
+            return None
+    entry = _append(account, kind=kind, amount=-amount, source=source, actor=actor, reason=reason,
+                    dedupe_key=dedupe_key, at=at)
+    _consume(entry, lots, amount)
+    _save(account)
+    return entry
+
+
+def ledger_restore(*, account: Account, debit: Entry, amount: int, source: Source,
+                   actor: User | None, reason: str = "", at: datetime | None = None,
+                   fresh_expiry: datetime | None = None) -> Entry | None:
+    """Give back up to `amount` of what a debit took, into the lots it came from (their own
+    expiry). Lots that have expired meanwhile are given back as a new lot expiring at
+    `fresh_expiry`."""
+    at = at or timezone.now()
+    already = (Entry.objects.filter(kind=Entry.Kind.RESTORE, source_type="restore-of",
+                                    source_id=str(debit.pk)).aggregate(total=Sum("amount"))["total"] or 0)
+    amount = min(amount, -debit.amount - already)
+    if amount <= 0:
+        return None
+    entry = _append(account, kind=Entry.Kind.RESTORE, amount=amount,
+                    source=Source("restore-of", str(debit.pk)), actor=actor,
+                    reason=reason or f"{source.type}:{source.id}", dedupe_key=None, at=at)
+    left = amount
+    expired_total = 0
+    for allocation in debit.allocations.select_related("lot").order_by("-lot__expires_at", "-id"):
+        if left == 0:
+            break
+        lot = Lot.objects.select_for_update().get(pk=allocation.lot_id)
+        give = min(allocation.amount, left, lot.amount - lot.remaining)
+        if give <= 0:
+            continue
+        if lot.expires_at is not None and lot.expires_at <= at:
+            expired_total += give
+        else:
+            lot.remaining += give
+            lot.save(update_fields=["remaining"])
+        left -= give
+    expired_total += left
+    if expired_total:
+        Lot.objects.create(account=account, entry=entry, amount=expired_total,
+                           remaining=expired_total, available_from=at, expires_at=fresh_expiry)
+    _save(account)
+    return entry
+
+
+def lots_expire(*, now: datetime | None = None, accounts_per_batch: int = 20_000) -> int:
+    """Expire every lot whose time has come, in set-based SQL: one `expire` entry per lot
+    (guarded by a unique dedupe key), lots emptied and balances lowered in the same
+    transaction. Accounts are locked first, in id order, as every other ledger write does.
+    Safe to run again or after a crash: a lot is expired once. Returns the lots expired."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_LOCK_DUE_ACCOUNTS_SQL, {"now": now, "limit": accounts_per_batch})
+            account_ids = [row[0] for row in cursor.fetchall()]
+            if not account_ids:
+                return total
+            cursor.execute(_EXPIRE_SQL, {"now": now, "accounts": account_ids})
+            total += cursor.fetchone()[0]
+
+
+_LOCK_DUE_ACCOUNTS_SQL = """
+SELECT a.id FROM points_account a
+WHERE a.id IN (
+    SELECT DISTINCT l.account_id FROM points_lot l
+    WHERE l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= %(now)s
+    ORDER BY l.account_id LIMIT %(limit)s
+)
+ORDER BY a.id
+FOR UPDATE
+"""
+
+_EXPIRE_SQL = """
+WITH due AS (
+    SELECT l.id, l.account_id, l.remaining
+    FROM points_lot l
+    WHERE l.account_id = ANY(%(accounts)s)
+      AND l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= %(now)s
+    FOR UPDATE
+),
+numbered AS (
+    SELECT d.id, d.account_id, d.remaining,
+           a.balance - SUM(d.remaining) OVER (PARTITION BY d.account_id ORDER BY d.id) AS after
+    FROM due d JOIN points_account a ON a.id = d.account_id
+),
+entries AS (
+    INSERT INTO points_entry (account_id, kind, amount, balance_after, source_type, source_id,
+                              reason, dedupe_key, effective_at, created_at)
+    SELECT n.account_id, 'expire', -n.remaining, n.after, 'lot', n.id::text, '',
+           'expire:lot:' || n.id, %(now)s, now()
+    FROM numbered n
+    RETURNING id, amount, source_id
+),
+allocations AS (
+    INSERT INTO points_allocation (entry_id, lot_id, amount)
+    SELECT e.id, e.source_id::bigint, -e.amount FROM entries e
+),
+emptied AS (
+    UPDATE points_lot l SET remaining = 0 FROM due d WHERE l.id = d.id
+),
+balances AS (
+    UPDATE points_account a
+    SET balance = a.balance - t.total, version = a.version + 1, updated_at = now()
+    FROM (SELECT account_id, SUM(remaining) AS total FROM due GROUP BY account_id) t
+    WHERE a.id = t.account_id
+)
+SELECT COUNT(*) FROM entries
+"""
