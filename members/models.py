@@ -2,7 +2,6 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from members.encryption import EncryptedTextField
@@ -38,6 +37,8 @@ class Member(models.Model):
     name = models.CharField(_("name"), max_length=100)
     name_initials = models.CharField(max_length=100, editable=False, db_index=False)
     name_pinyin = models.CharField(max_length=300, editable=False)
+    name_tail = models.CharField(max_length=100, editable=False, default="",
+                                 help_text="The name without its first character: 小美 finds 张小美.")
     phone = models.CharField(_("phone"), max_length=20, null=True, unique=True,
                              help_text=_("International format, e.g. +8613812345678."))
     phone_last4 = models.CharField(max_length=4, editable=False, blank=True)
@@ -76,9 +77,11 @@ class Member(models.Model):
             models.Index(fields=["phone_last4"], name="member_phone_last4"),
             models.Index(OpClass("name_initials", name="varchar_pattern_ops"),
                          name="member_initials_prefix"),
-            models.Index(OpClass(Upper("member_number"), name="varchar_pattern_ops"),
-                         name="member_number_prefix"),
+            models.Index(OpClass("member_number", name="varchar_pattern_ops"), name="member_number_prefix"),
+            models.Index(OpClass("name", name="varchar_pattern_ops"), name="member_name_prefix"),
+            models.Index(OpClass("name_tail", name="varchar_pattern_ops"), name="member_name_tail_prefix"),
             GinIndex(OpClass("name", name="gin_trgm_ops"), name="member_name_trgm"),
+            GinIndex(OpClass("name_pinyin", name="gin_trgm_ops"), name="member_pinyin_trgm"),
             models.Index(fields=["status"], name="member_status"),
         ]
         constraints = [

@@ -1,9 +1,10 @@
 """Reads of members: search as the front desk types, consent state, medical notes."""
 
+import contextlib
 import re
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, When
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -15,39 +16,40 @@ _LETTERS = re.compile(r"^[A-Za-z]+$")
 
 
 def member_search(*, query: str, limit: int = 20, include_inactive: bool = False) -> list[Member]:
-    """Find members by phone (full or last 4 digits), name, pinyin initials or member number."""
+    """Find members by phone (full or last 4 digits), name (or given name), pinyin initials
+    (zxm → 张小美), full pinyin, or member number. Every branch is served by an index."""
     query = query.strip()
     if not query:
         return []
     members = Member.objects.all() if include_inactive else Member.objects.filter(
         status=Member.Status.ACTIVE)
-    rank_exact = Value(9)
+    number = query.upper()
     if _DIGITS.fullmatch(query):
         digits = re.sub(r"\D", "", query)
-        condition = Q(member_number__iexact=query)
+        condition = Q(member_number=number)
         if len(digits) == 4:
             condition |= Q(phone_last4=digits)
         elif len(digits) >= 7:
-            try:
+            with contextlib.suppress(ValidationError):
                 condition |= Q(phone=phone_normalize(query))
-            except Exception:  # noqa: BLE001 - not a phone number: other criteria still apply
-                pass
-        rank_exact = Case(When(member_number__iexact=query, then=0), default=1,
-                          output_field=IntegerField())
+        rank = Case(When(member_number=number, then=0), default=1, output_field=IntegerField())
     elif has_cjk(query):
-        condition = Q(name__contains=query)
-        rank_exact = Case(When(name=query, then=0), When(name__startswith=query, then=1),
-                          default=2, output_field=IntegerField())
+        condition = Q(name__startswith=query) | Q(name_tail__startswith=query)
+        if len(query) >= 3:
+            condition |= Q(name__contains=query)
+        rank = Case(When(name=query, then=0), When(name__startswith=query, then=1), default=2,
+                    output_field=IntegerField())
     else:
         lowered = query.lower()
-        condition = Q(member_number__istartswith=query) | Q(name__icontains=query)
+        condition = Q(member_number__startswith=number)
         if _LETTERS.fullmatch(query):
             condition |= Q(name_initials__startswith=lowered)
-        rank_exact = Case(When(name_initials=lowered, then=0),
-                          When(member_number__iexact=query, then=0), default=1,
-                          output_field=IntegerField())
+        if len(query) >= 3:
+            condition |= Q(name_pinyin__contains=lowered)
+        rank = Case(When(name_initials=lowered, then=0), When(member_number=number, then=0), default=1,
+                    output_field=IntegerField())
     allergic = MedicalProfile.objects.filter(member=OuterRef("pk"), has_allergies=True)
-    return list(members.filter(condition).annotate(rank=rank_exact, allergy_flag=Exists(allergic))
+    return list(members.filter(condition).annotate(rank=rank, allergy_flag=Exists(allergic))
                 .order_by("rank", "name", "pk")[:limit])
 
 

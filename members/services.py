@@ -66,7 +66,13 @@ def _romanize(member: Member) -> None:
     member.name = member.name.strip()
     member.name_initials = name_initials(member.name)[:100]
     member.name_pinyin = name_pinyin(member.name)[:300]
+    member.name_tail = member.name[1:100]
     member.phone_last4 = member.phone[-4:] if member.phone else ""
+
+
+# Apps that give something to every new member (e.g. a sign-up bonus) register a step here
+# from their AppConfig.ready(); steps run inside the registration transaction.
+REGISTER_STEPS: list[Callable[[Member, User | None], None]] = []
 
 
 @transaction.atomic
@@ -91,7 +97,7 @@ def member_register(*, name: str, phone: str, actor: User | None,
                     celebrates_lunar_birthday=celebrates_lunar_birthday, email=email.strip().lower(),
                     source=source, referred_by=referrer, tags=_clean_tags(tags), notes=notes,
                     joined_on=joined_on or timezone.localdate(),
-                    member_number=member_number.strip() or "pending",
+                    member_number=member_number.strip().upper() or "pending",
                     referral_code=referral_code_generate())
     _romanize(member)
     member.full_clean(exclude=["member_number", "referral_code"])
@@ -109,6 +115,8 @@ def member_register(*, name: str, phone: str, actor: User | None,
         consent_record(member=member, actor=actor, at=now, **consent.__dict__)
     MemberEvent.objects.create(member=member, kind=MemberEvent.Kind.REGISTERED, actor=actor,
                                detail={"source": member.source})
+    for step in REGISTER_STEPS:
+        step(member, actor)
     return member
 
 
