@@ -1,0 +1,1 @@
+"""Benchmarks that hold the performance figures (`make bench`); see bench/run.py."""
