@@ -1,12 +1,45 @@
 """The Celery app. Every task runs in the schema of the clinic it was sent from: the sender's
-schema travels in the message headers (tenant-schemas-celery) and the worker switches to it."""
+schema travels in the message headers (tenant-schemas-celery) and the worker switches to it
+before the task starts, and back after it ends."""
 
+import functools
 import os
+from typing import Any
 
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import translation
 from tenant_schemas_celery.app import CeleryApp
+from tenant_schemas_celery.task import TenantTask, headers_with_schema
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic_loyalty.settings.local")
 
-app = CeleryApp("clinic_loyalty")
+
+class ClinicTask(TenantTask):
+    """Base of every task. Tasks queued to run after a commit carry the schema current when they
+    were queued, not the one current when the transaction commits (by then a `schema_context`
+    may have ended). A task runs in its clinic's language."""
+
+    abstract = True
+
+    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:
+        self.apply_async_on_commit(args, kwargs)
+
+    def apply_async_on_commit(self, args: tuple | None = None, kwargs: dict | None = None,
+                              **options: Any) -> None:
+        options["headers"] = headers_with_schema(options.get("headers"))
+        transaction.on_commit(functools.partial(self.apply_async, args, kwargs, **options))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        language = getattr(connection.tenant, "language", None) or settings.LANGUAGE_CODE
+        with translation.override(language):
+            return super().__call__(*args, **kwargs)
+
+
+class ClinicCeleryApp(CeleryApp):
+    task_cls = ClinicTask
+
+
+app = ClinicCeleryApp("clinic_loyalty")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
