@@ -16,7 +16,7 @@ from accounts.login_throttle import login_failure_record, login_is_locked, login
 from accounts.models import User
 from accounts.roles import Role
 from accounts.selectors import staff_list
-from accounts.services import staff_change_role, staff_create, staff_deactivate, staff_reactivate
+from accounts.services import staff_create, staff_update
 
 
 def has_perm(codename: str) -> type[BasePermission]:
@@ -49,6 +49,9 @@ class TokenObtainApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+
+    def get_authenticate_header(self, request) -> str:
+        return "Token"
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField()
@@ -122,11 +125,7 @@ class StaffUpdateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if "role" in data:
-            staff_change_role(user=user, role=Role(data["role"]), actor=request.user)
-        if data.get("is_active") is False:
-            staff_deactivate(user=user, actor=request.user)
-        elif data.get("is_active") is True:
-            staff_reactivate(user=user, actor=request.user)
+        staff_update(user=user, actor=request.user, is_active=data.get("is_active"),
+                     role=Role(data["role"]) if "role" in data else None)
         user.refresh_from_db()
         return Response(StaffOutputSerializer(user).data)

@@ -1,8 +1,11 @@
+import unicodedata
+
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.login_throttle import login_failure_record, login_is_locked, login_success_record
+from accounts.models import User
 
 
 def client_ip(request) -> str:
@@ -31,3 +34,16 @@ class ThrottledLoginForm(AuthenticationForm):
             raise
         login_success_record(username=username, ip=ip)
         return cleaned
+
+
+def _same_email(a: str, b: str) -> bool:
+    return unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
+
+
+class StaffPasswordResetForm(PasswordResetForm):
+    """The standard reset form, also for invited staff who have not chosen a password yet: an
+    expired invitation is renewed by asking for a reset link."""
+
+    def get_users(self, email):
+        active = User.objects.filter(email__iexact=email, is_active=True)
+        return (user for user in active if _same_email(email, user.email))

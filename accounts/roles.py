@@ -19,6 +19,9 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "accounts.use_frontdesk",
         "members.manage_member",
         "members.export_member",
+        "points.adjust_points",
+        "points.approve_adjustment",
+        "points.issue_coupon",
     },
     Role.MANAGER: {
         "accounts.manage_staff",
@@ -28,8 +31,11 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "accounts.use_frontdesk",
         "members.manage_member",
         "members.export_member",
+        "points.adjust_points",
+        "points.approve_adjustment",
+        "points.issue_coupon",
     },
-    Role.FRONT_DESK: {"accounts.use_frontdesk"},
+    Role.FRONT_DESK: {"accounts.use_frontdesk", "points.adjust_points"},
     Role.PRACTITIONER: {"accounts.use_frontdesk", "accounts.view_medical"},
 }
 

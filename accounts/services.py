@@ -12,6 +12,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
+from accounts import tasks
 from accounts.models import StaffEvent, User
 from accounts.roles import ASSIGNABLE_ROLES, ROLE_PERMISSIONS, Role
 from clinics.context import clinic_url, current_clinic
@@ -56,13 +57,15 @@ def staff_create(*, username: str, email: str, full_name: str, role: Role,
         user.set_password(password)
     else:
         user.set_unusable_password()
+    if user.email and User.objects.filter(email__iexact=user.email).exists():
+        raise ValidationError({"email": _("Another staff account already uses this email address.")})
     user.full_clean()
     user.save()
     _set_role(user, role)
     StaffEvent.objects.create(user=user, actor=actor, kind=StaffEvent.Kind.INVITED,
                               detail=role.value)
     if not password and user.email:
-        transaction.on_commit(lambda: staff_invitation_send(user=user))
+        tasks.staff_invitation_send.delay_on_commit(user.pk)
     return user
 
 
@@ -107,6 +110,19 @@ def staff_deactivate(*, user: User, actor: User) -> User:
         user.save(update_fields=["is_active"])
         Token.objects.filter(user=user).delete()
         StaffEvent.objects.create(user=user, actor=actor, kind=StaffEvent.Kind.DEACTIVATED)
+    return user
+
+
+@transaction.atomic
+def staff_update(*, user: User, actor: User, role: Role | None = None,
+                 is_active: bool | None = None) -> User:
+    """Change a staff member's role and whether the account is active: all of it, or nothing."""
+    if role is not None:
+        staff_change_role(user=user, role=role, actor=actor)
+    if is_active is False:
+        staff_deactivate(user=user, actor=actor)
+    elif is_active is True:
+        staff_reactivate(user=user, actor=actor)
     return user
 
 

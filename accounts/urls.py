@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from accounts import views
-from accounts.forms import ThrottledLoginForm
+from accounts.forms import StaffPasswordResetForm, ThrottledLoginForm
 
 app_name = "accounts"
 
@@ -12,6 +12,7 @@ urlpatterns = [
                                                 redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", auth_views.PasswordResetView.as_view(
+        form_class=StaffPasswordResetForm,
         template_name="accounts/password_reset.html",
         email_template_name="emails/password_reset.txt",
         subject_template_name="emails/password_reset_subject.txt",

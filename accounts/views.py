@@ -12,8 +12,8 @@ from django.views import View
 from accounts.models import User
 from accounts.roles import Role
 from accounts.selectors import staff_history, staff_list
-from clinic_loyalty.form_errors import apply_validation_error
 from accounts.services import staff_change_role, staff_create, staff_deactivate, staff_reactivate
+from clinic_loyalty.form_errors import apply_validation_error
 
 
 class StaffManagerRequired(LoginRequiredMixin, PermissionRequiredMixin):
@@ -56,6 +56,9 @@ class StaffInviteView(StaffManagerRequired, View):
                                     **{k: v for k, v in form.cleaned_data.items() if k != "role"})
             except ValidationError as exc:
                 apply_validation_error(form, exc)
+            except PermissionDenied as exc:
+                form.add_error("role", str(exc))
+                return render(request, "accounts/staff_invite.html", {"form": form}, status=403)
             else:
                 messages.success(request, _("Invitation sent to %(email)s.") % {"email": user.email})
                 return redirect("accounts:staff_list")
@@ -63,21 +66,24 @@ class StaffInviteView(StaffManagerRequired, View):
 
 
 class StaffDetailView(StaffManagerRequired, View):
-    def _render(self, request, member: User, form: StaffRoleForm, status: int = 200):
-        context = {"member": member, "form": form, "history": staff_history(user=member)}
+    def _render(self, request, member: User, form: StaffRoleForm | None = None, *,
+                errors: list[str] | None = None, status: int = 200):
+        if form is None:
+            role = member.role
+            form = StaffRoleForm(initial={"role": role.value if role else None})
+        context = {"member": member, "form": form, "errors": errors or [],
+                   "history": staff_history(user=member)}
         return render(request, "accounts/staff_detail.html", context, status=status)
 
     def get(self, request, pk: int):
-        member = get_object_or_404(User, pk=pk)
-        role = member.role
-        return self._render(request, member, StaffRoleForm(initial={"role": role.value if role else None}))
+        return self._render(request, get_object_or_404(User, pk=pk))
 
     def post(self, request, pk: int):
         member = get_object_or_404(User, pk=pk)
         action = request.POST.get("action")
-        form = StaffRoleForm(request.POST if action == "role" else None)
         try:
             if action == "role":
+                form = StaffRoleForm(request.POST)
                 if not form.is_valid():
                     return self._render(request, member, form, status=400)
                 staff_change_role(user=member, role=Role(form.cleaned_data["role"]), actor=request.user)
@@ -89,10 +95,9 @@ class StaffDetailView(StaffManagerRequired, View):
                 staff_reactivate(user=member, actor=request.user)
                 messages.success(request, _("Account reactivated."))
             else:
-                form.add_error(None, _("Unknown action."))
-                return self._render(request, member, form, status=400)
-        except (ValidationError, PermissionDenied) as exc:
-            form = StaffRoleForm(initial={"role": member.role.value if member.role else None})
-            form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
-            return self._render(request, member, form, status=400 if isinstance(exc, ValidationError) else 403)
+                return self._render(request, member, errors=[_("Unknown action.")], status=400)
+        except PermissionDenied as exc:
+            return self._render(request, member, errors=[str(exc)], status=403)
+        except ValidationError as exc:
+            return self._render(request, member, errors=exc.messages, status=400)
         return redirect("accounts:staff_detail", pk=member.pk)

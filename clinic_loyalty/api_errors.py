@@ -18,11 +18,21 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": str(message), "fields": fields or {}}}
 
 
-def _flatten(detail) -> dict:
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """Field errors as {"field": [...]}, nested ones keyed by path: {"lines.1.quantity": [...]}."""
     if isinstance(detail, dict):
-        return {key: [str(item) for item in (value if isinstance(value, list) else [value])]
-                for key, value in detail.items()}
-    return {"non_field_errors": [str(item) for item in detail]}
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        return flat
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        flat = {}
+        for index, item in enumerate(detail):
+            if item:
+                flat.update(_flatten(item, f"{prefix}{index}."))
+        return flat
+    items = detail if isinstance(detail, list) else [detail]
+    return {prefix.rstrip(".") or "non_field_errors": [str(item) for item in items]}
 
 
 def _from_django_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from accounts import api as accounts_api
+from visits import api as visits_api
 
 urlpatterns = [
     path("auth/token/", accounts_api.TokenObtainApi.as_view(), name="api-token"),
@@ -10,4 +11,10 @@ urlpatterns = [
     path("staff/", accounts_api.StaffListApi.as_view(), name="api-staff-list"),
     path("staff/<int:pk>/", accounts_api.StaffUpdateApi.as_view(), name="api-staff-detail"),
     path("members/", include("members.urls")),
+    path("tiers/", include("tiers.urls")),
+    path("members/<int:pk>/visits/", visits_api.MemberVisitsApi.as_view(), name="api-member-visits"),
+    path("catalogue/", include("visits.urls")),
+    path("visits/", include("checkout.urls")),
+    path("imports/", include("imports.urls")),
+    path("points/", include("points.urls")),
 ]

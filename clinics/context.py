@@ -11,8 +11,11 @@ from clinics.models import Clinic
 
 
 def current_clinic() -> Clinic | None:
+    """The clinic being served, or None on the platform (public schema)."""
     tenant = getattr(connection, "tenant", None)
-    return tenant if isinstance(tenant, Clinic) else None
+    if not isinstance(tenant, Clinic) or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        return None
+    return tenant
 
 
 def clinic_host(clinic: Clinic) -> str:

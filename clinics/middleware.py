@@ -6,6 +6,7 @@ from django.contrib.auth import logout
 from django.http import HttpResponseForbidden, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 from django_tenants.utils import get_public_schema_name
 
 from clinics.models import Clinic
@@ -35,7 +36,6 @@ class ClinicSuspendedMiddleware:
     def __call__(self, request):
         clinic = request_clinic(request)
         if clinic and clinic.is_suspended and not request.path.startswith(self.EXEMPT_PATHS):
-            translation.activate(clinic.language)
             message = translation.gettext(
                 "This clinic's account is suspended. Please contact the clinic or Clinic Loyalty support.")
             if _wants_json(request):
@@ -46,8 +46,20 @@ class ClinicSuspendedMiddleware:
         return self.get_response(request)
 
 
+def _accepted_language(request) -> str | None:
+    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return None
+
+
 class ClinicLanguageMiddleware:
-    """Language: the person's own choice (cookie), else the clinic's language, else the default."""
+    """Language: the person's own choice (cookie); then, for API clients, the Accept-Language
+    they send; then the clinic's language; on the platform host, the browser's language."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -56,8 +68,11 @@ class ClinicLanguageMiddleware:
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         supported = {code for code, _name in settings.LANGUAGES}
         clinic = request_clinic(request)
+        accepted = _accepted_language(request) if _wants_json(request) else None
         if chosen in supported:
             language = chosen
+        elif accepted:
+            language = accepted
         elif clinic is not None:
             language = clinic.language
         else:

@@ -17,6 +17,7 @@ from accounts.services import roles_sync, staff_create
 from clinics.context import clinic_host
 from clinics.models import Clinic, ClinicEvent, Domain
 from clinics.slugs import validate_clinic_slug
+from tiers.services import tier_programme_install_default
 
 TEMPLATE_SCHEMA = settings.TENANT_BASE_SCHEMA
 
@@ -86,6 +87,7 @@ def clinic_create(*, slug: str, name: str, owner: OwnerSpec, actor: str,
         CloneSchema().clone_schema(TEMPLATE_SCHEMA, slug, "DATA")
         with schema_context(slug):
             clinic_defaults_install()
+            tier_programme_install_default(language=clinic.language)
             staff_create(username=owner.username, email=owner.email, full_name=owner.full_name,
                          password=owner.password, role=Role.OWNER)
         ClinicEvent.objects.create(clinic=clinic, kind=ClinicEvent.Kind.CREATED, actor=actor)

@@ -14,4 +14,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="platform:login"), name="logout"),
     path("clinics/new/", views.ClinicCreateView.as_view(), name="clinic_create"),
     path("clinics/<int:pk>/", views.ClinicDetailView.as_view(), name="clinic_detail"),
+    path("jobs/", views.JobRunListView.as_view(), name="job_run_list"),
 ]

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -14,13 +15,16 @@ from clinics.models import Clinic
 from clinics.provisioning import OwnerSpec, clinic_create
 from clinics.selectors import clinic_list
 from clinics.services import clinic_reactivate, clinic_suspend
+from jobs.models import JobRun
+from jobs.selectors import job_run_list
 
 
 class UnknownClinicView(View):
     """Any host that is neither the platform nor a clinic: a plain 404, no data."""
 
     def dispatch(self, request, *args, **kwargs):
-        return render(request, "clinics/unknown.html", {"host": request.get_host()}, status=404)
+        with translation.override(translation.get_language_from_request(request)):
+            return render(request, "clinics/unknown.html", {"host": request.get_host()}, status=404)
 
 
 class OperatorRequired(LoginRequiredMixin, UserPassesTestMixin):
@@ -40,6 +44,8 @@ class ClinicListView(OperatorRequired, View):
 
 
 class ClinicCreateView(OperatorRequired, View):
+    OWNER_FIELD_NAMES = {"username": "owner_username", "email": "owner_email", "full_name": "owner_name"}
+
     def get(self, request):
         return render(request, "platform/clinic_create.html", {"form": ClinicCreateForm()})
 
@@ -54,7 +60,7 @@ class ClinicCreateView(OperatorRequired, View):
                                        time_zone=data["time_zone"], language=data["language"],
                                        currency=data["currency"], actor=request.user.username)
             except ValidationError as exc:
-                apply_validation_error(form, exc)
+                apply_validation_error(form, exc, field_names=self.OWNER_FIELD_NAMES)
             else:
                 messages.success(request, _("Clinic “%(name)s” created at %(url)s.")
                                  % {"name": clinic.name, "url": clinic_url(clinic)})
@@ -94,3 +100,21 @@ class ClinicDetailView(OperatorRequired, View):
             apply_validation_error(form, exc)
             return self._render(request, clinic, form, status=400)
         return redirect("platform:clinic_detail", pk=clinic.pk)
+
+
+class JobRunListView(OperatorRequired, View):
+    """The latest runs of background jobs, of every clinic and of the platform."""
+
+    LIMIT = 200
+
+    def get(self, request):
+        clinics = clinic_list().order_by("name")
+        clinic_id = request.GET.get("clinic", "")
+        clinic = clinics.filter(pk=clinic_id).first() if clinic_id.isdigit() else None
+        status = request.GET.get("status")
+        if status not in JobRun.Status.values:
+            status = None
+        runs = job_run_list(clinic=clinic, status=status)[:self.LIMIT]
+        return render(request, "platform/job_run_list.html",
+                      {"runs": runs, "clinics": clinics, "clinic": clinic, "status": status,
+                       "statuses": JobRun.Status.choices})

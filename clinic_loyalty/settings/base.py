@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -35,6 +36,7 @@ SHARED_APPS = [
     "django_tenants",
     "clinics",
     "accounts",
+    "jobs",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -51,18 +53,22 @@ TENANT_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "rest_framework.authtoken",
+    "idempotency",
     "accounts",
     "frontdesk",
     "members",
     "visits",
     "tiers",
     "points",
+    "checkout",
+    "imports",
     "appointments",
     "campaigns",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
+PUBLIC_SCHEMA_NAME = "public"
 TENANT_MODEL = "clinics.Clinic"
 TENANT_DOMAIN_MODEL = "clinics.Domain"
 # New clinics are cloned from this migrated template schema, so provisioning time does not
@@ -78,9 +84,9 @@ MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "clinics.middleware.ClinicLanguageMiddleware",
     "clinics.middleware.ClinicSuspendedMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "clinics.middleware.ClinicLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -179,7 +185,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "clinic_loyalty.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "clinic_loyalty.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -195,6 +201,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `kind`, `source` or `status` of their own; each gets a named enum.
+    "ENUM_NAME_OVERRIDES": {
+        "StaffEventKindEnum": "accounts.models.StaffEvent.Kind",
+        "ClinicStatusEnum": "clinics.models.Clinic.Status",
+        "ImportRunKindEnum": "imports.models.ImportRun.Kind",
+        "ImportRunStatusEnum": "imports.models.ImportRun.Status",
+        "MemberSourceEnum": "members.models.Member.Source",
+        "MemberStatusEnum": "members.models.Member.Status",
+        "EntryKindEnum": "points.models.Entry.Kind",
+        "PointsAdjustmentStatusEnum": "points.models.PointsAdjustment.Status",
+        "CouponTemplateKindEnum": "points.models.CouponTemplate.Kind",
+        "CouponStatusEnum": "points.models.Coupon.Status",
+        "CouponSourceEnum": "points.models.Coupon.Source",
+        "RewardKindEnum": "points.models.Reward.Kind",
+        "RedemptionStatusEnum": "points.models.Redemption.Status",
+        "TierChangeKindEnum": "tiers.models.TierChange.Kind",
+        "CatalogueItemKindEnum": "visits.models.CatalogueItem.Kind",
+        "VisitSourceEnum": "visits.models.Visit.Source",
+    },
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
@@ -207,6 +232,20 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Upper bound, in seconds, of the random delay spread over per-clinic fan-out.
 CLINIC_FANOUT_JITTER_SECONDS = int(env("CLINIC_FANOUT_JITTER_SECONDS", "60"))
+# Per-clinic jobs go through the dispatcher; an hourly entry with `local_hour` runs a job once a
+# day at that hour of each clinic's own time zone.
+CELERY_BEAT_SCHEDULE = {
+    "sessions-clear-clinics": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=0),
+        "args": ("accounts.tasks.sessions_clear",),
+        "kwargs": {"local_hour": 4},
+    },
+    "sessions-clear-platform": {
+        "task": "accounts.tasks.sessions_clear",
+        "schedule": crontab(hour=20, minute=0),
+    },
+}
 
 # Key for encrypting medical notes at rest (Fernet, url-safe base64, 32 bytes). Several keys,
 # comma-separated, allow rotation: the first encrypts, all decrypt.

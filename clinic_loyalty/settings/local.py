@@ -4,7 +4,7 @@ from .base import *  # noqa: F403
 from .base import env, env_list
 
 DEBUG = True
-SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-change-me")  # noqa: S105
+SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-change-me")
 SITE_SCHEME = env("SITE_SCHEME", "http")
 SITE_PORT = env("SITE_PORT", "8000")
 # Outgoing mail is printed to the console unless an SMTP server is configured.

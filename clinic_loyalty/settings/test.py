@@ -9,7 +9,7 @@ SECRET_KEY = "test-only-secret-key"  # noqa: S105
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SITE_SCHEME = "http"
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_BACKEND = env("TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_clinic_loyalty")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -29,4 +29,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 CLINIC_FANOUT_JITTER_SECONDS = 0
+# Broker keys and worker broadcasts carry a prefix per run, so parallel runs against one Redis
+# never take each other's tasks; the test worker is started with the same prefix.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": env("CELERY_BROKER_KEY_PREFIX", f"test-{uuid.uuid4().hex[:8]}:"),
+}
 FIELD_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="]
