@@ -10,11 +10,26 @@ from accounts.api import has_perm
 from clinic_loyalty.api_errors import error_body
 from members.models import ConsentRecord, Member
 from members.naming import phone_display
-from members.selectors import (consent_current, medical_profile_read, member_export,
-                               member_has_allergies, member_search)
-from members.services import (EDITABLE_FIELDS, ConsentInput, DuplicateMemberError, consent_record,
-                              medical_profile_update, member_archive, member_erase, member_merge,
-                              member_register, member_restore, member_update)
+from members.selectors import (
+    consent_current,
+    medical_profile_read,
+    member_export,
+    member_has_allergies,
+    member_search,
+)
+from members.services import (
+    EDITABLE_FIELDS,
+    ConsentInput,
+    DuplicateMemberError,
+    consent_record,
+    medical_profile_update,
+    member_archive,
+    member_erase,
+    member_merge,
+    member_register,
+    member_restore,
+    member_update,
+)
 
 FrontDesk = has_perm("accounts.use_frontdesk")
 ManageMembers = has_perm("members.manage_member")

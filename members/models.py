@@ -39,7 +39,8 @@ class Member(models.Model):
     name_pinyin = models.CharField(max_length=300, editable=False)
     name_tail = models.CharField(max_length=100, editable=False, default="",
                                  help_text="The name without its first character: 小美 finds 张小美.")
-    phone = models.CharField(_("phone"), max_length=20, null=True, unique=True,
+    # NULL, not "", for members without a number (merged, erased): unique allows many NULLs.
+    phone = models.CharField(_("phone"), max_length=20, null=True, unique=True,  # noqa: DJ001
                              help_text=_("International format, e.g. +8613812345678."))
     phone_last4 = models.CharField(max_length=4, editable=False, blank=True)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices,

@@ -248,7 +248,7 @@ def _merge_medical(survivor: Member, duplicate: Member, actor: User | None) -> N
     dup_profile = MedicalProfile.objects.filter(member=duplicate).first()
     if dup_profile is None:
         return
-    profile, created = MedicalProfile.objects.get_or_create(member=survivor)
+    profile, _created = MedicalProfile.objects.get_or_create(member=survivor)
     for field in ("allergies", "contraindications", "medical_notes"):
         merged = "\n".join(dict.fromkeys(filter(None, [getattr(profile, field),
                                                       getattr(dup_profile, field)])))

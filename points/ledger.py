@@ -182,6 +182,7 @@ def ledger_restore(*, account: Account, debit: Entry, amount: int, source: Sourc
         else:
             lot.remaining += give
             lot.save(update_fields=["remaining"])
+            Allocation.objects.create(entry=entry, lot=lot, amount=give)
         left -= give
     expired_total += left
     if expired_total:
@@ -189,6 +190,22 @@ def ledger_restore(*, account: Account, debit: Entry, amount: int, source: Sourc
                            remaining=expired_total, available_from=at, expires_at=fresh_expiry)
     _save(account)
     return entry
+
+
+def ledger_move_lot(*, lot: Lot, target: Account, source: Source, actor: User | None,
+                    reason: str, at: datetime | None = None) -> Entry:
+    """Move what is left of a lot to another account (member merge), keeping its availability
+    and expiry. Both accounts must be locked by the caller."""
+    at = at or timezone.now()
+    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    amount = lot.remaining
+    out = _append(lot.account, kind=Entry.Kind.TRANSFER, amount=-amount, source=source, actor=actor,
+                  reason=reason, dedupe_key=None, at=at)
+    _consume(out, [lot], amount)
+    _save(lot.account)
+    return ledger_credit(account=target, amount=amount, kind=Entry.Kind.TRANSFER, source=source,
+                         actor=actor, reason=reason, available_from=lot.available_from,
+                         expires_at=lot.expires_at, at=at, counts_as_earned=False)
 
 
 def lots_expire(*, now: datetime | None = None, accounts_per_batch: int = 20_000) -> int:
@@ -238,6 +255,7 @@ entries AS (
     SELECT n.account_id, 'expire', -n.remaining, n.after, 'lot', n.id::text, '',
            'expire:lot:' || n.id, %(now)s, now()
     FROM numbered n
+    ORDER BY n.account_id, n.id
     RETURNING id, amount, source_id
 ),
 allocations AS (

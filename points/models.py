@@ -70,7 +70,8 @@ class Entry(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
-            models.CheckConstraint(condition=Q(balance_after__gte=0), name="entry_balance_after_not_negative"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0),
+                                   name="entry_balance_after_not_negative"),
         ]
 
 
@@ -144,7 +145,8 @@ class LoyaltySettings(models.Model):
     expiry_months = models.PositiveIntegerField(_("months until expiry"), default=24)
     year_end_carry_years = models.PositiveIntegerField(
         _("years carried before year-end expiry"), default=1,
-        help_text=_("0: points expire at the end of the year they are earned; 1: at the end of the next year."))
+        help_text=_("0: points expire at the end of the year they are earned; "
+                    "1: at the end of the next year."))
     expiry_warning_days = models.PositiveIntegerField(_("warn days before expiry"), default=30)
     adjustment_approval_threshold = models.PositiveIntegerField(
         _("adjustments needing approval from"), default=1000,
@@ -159,9 +161,12 @@ class LoyaltySettings(models.Model):
         verbose_name = _("loyalty settings")
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="loyalty_settings_single_row"),
-            models.CheckConstraint(condition=Q(points_per_currency_unit__gte=0), name="earn_rate_not_negative"),
-            models.CheckConstraint(condition=Q(birthday_month_multiplier__gte=1), name="birthday_multiplier_at_least_1"),
-            models.CheckConstraint(condition=Q(max_points_share_percent__lte=100), name="points_share_at_most_100"),
+            models.CheckConstraint(condition=Q(points_per_currency_unit__gte=0),
+                                   name="earn_rate_not_negative"),
+            models.CheckConstraint(condition=Q(birthday_month_multiplier__gte=1),
+                                   name="birthday_multiplier_at_least_1"),
+            models.CheckConstraint(condition=Q(max_points_share_percent__lte=100),
+                                   name="points_share_at_most_100"),
             models.CheckConstraint(condition=Q(points_per_cash_unit__gt=0), name="points_per_cash_positive"),
         ]
 
@@ -172,7 +177,8 @@ class CategoryMultiplier(models.Model):
     multiplier = models.DecimalField(_("multiplier"), max_digits=5, decimal_places=2)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(multiplier__gte=0), name="category_multiplier_not_negative")]
+        constraints = [models.CheckConstraint(condition=Q(multiplier__gte=0),
+                                              name="category_multiplier_not_negative")]
 
 
 class PointsAdjustment(models.Model):
@@ -205,10 +211,25 @@ class PointsAdjustment(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-id"]
+        permissions = [
+            ("adjust_points", _("Can request manual point adjustments")),
+            ("approve_adjustment", _("Can approve manual point adjustments and cancel redemptions")),
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="adjustment_queue")]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="adjustment_not_zero"),
             models.CheckConstraint(condition=~Q(status="applied") | Q(entry__isnull=False),
                                    name="applied_adjustment_has_entry"),
+            models.CheckConstraint(condition=~Q(status="pending") | Q(entry__isnull=True),
+                                   name="pending_adjustment_has_no_entry"),
+            models.CheckConstraint(condition=Q(status="pending") | Q(decided_at__isnull=False),
+                                   name="decided_adjustment_has_time"),
+            models.CheckConstraint(condition=~Q(status="rejected") | Q(decided_by__isnull=False),
+                                   name="rejected_adjustment_has_decider"),
+            models.CheckConstraint(
+                condition=(~Q(status="applied") | Q(decided_by__isnull=True)
+                           | ~Q(decided_by=F("requested_by"))),
+                name="adjustment_not_self_approved"),
         ]
 
 
@@ -238,7 +259,8 @@ class CouponTemplate(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=~Q(kind="fixed") | Q(amount__gt=0), name="fixed_coupon_has_amount"),
+            models.CheckConstraint(condition=~Q(kind="fixed") | Q(amount__gt=0),
+                                   name="fixed_coupon_has_amount"),
             models.CheckConstraint(condition=~Q(kind="percent") | (Q(percent__gt=0) & Q(percent__lte=100)),
                                    name="percent_coupon_has_percent"),
             models.CheckConstraint(condition=~Q(kind="free_item") | Q(free_item__isnull=False),
@@ -283,13 +305,43 @@ class Coupon(models.Model):
 
     class Meta:
         ordering = ["-issued_at", "-id"]
-        indexes = [models.Index(fields=["member", "status"], name="coupon_member_status")]
-        constraints = [
-            models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="coupon_validity_order"),
-            models.CheckConstraint(
-                condition=~Q(status="redeemed") | (Q(redeemed_at__isnull=False) & Q(redeemed_visit__isnull=False)),
-                name="redeemed_coupon_has_visit"),
+        permissions = [("issue_coupon", _("Can issue and cancel coupons"))]
+        indexes = [
+            models.Index(fields=["member", "status"], name="coupon_member_status"),
+            models.Index(fields=["valid_until"], condition=Q(status="issued"), name="coupon_due_expiry"),
+            models.Index(fields=["template", "member"], name="coupon_template_member"),
         ]
+        constraints = [
+            models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")),
+                                   name="coupon_validity_order"),
+            models.CheckConstraint(
+                condition=~Q(status="redeemed") | (Q(redeemed_at__isnull=False)
+                                                   & Q(redeemed_visit__isnull=False)),
+                name="redeemed_coupon_has_visit"),
+            models.CheckConstraint(condition=Q(discount_given__isnull=True) | Q(discount_given__gte=0),
+                                   name="coupon_discount_not_negative"),
+        ]
+
+
+class CouponEvent(models.Model):
+    """Append-only history of a coupon: issued, used, given back by a refund, cancelled, expired."""
+
+    class Kind(models.TextChoices):
+        ISSUED = "issued", _("Issued")
+        REDEEMED = "redeemed", _("Used")
+        REINSTATED = "reinstated", _("Given back (refund)")
+        VOIDED = "voided", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
 
 
 class Reward(models.Model):
@@ -322,6 +374,8 @@ class Reward(models.Model):
                                    name="coupon_reward_has_template"),
             models.CheckConstraint(condition=Q(kind="coupon") | Q(item__isnull=False),
                                    name="item_reward_has_item"),
+            models.CheckConstraint(condition=Q(stock__isnull=True) | Q(stock__gte=0),
+                                   name="reward_stock_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -342,6 +396,16 @@ class Redemption(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    cancel_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["member", "reward", "status"], name="redemption_member_reward")]
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gt=0), name="redemption_costs_points"),
+            models.CheckConstraint(condition=~Q(status="cancelled") | Q(cancelled_at__isnull=False),
+                                   name="cancelled_redemption_has_time"),
+        ]

@@ -67,7 +67,8 @@ class MemberTier(models.Model):
     since = models.DateTimeField()
     evaluated_at = models.DateTimeField(null=True, blank=True)
     below_since = models.DateTimeField(
-        null=True, blank=True, help_text=_("When the member first fell short of this tier (grace runs from here)."))
+        null=True, blank=True,
+        help_text=_("When the member first fell short of this tier (grace runs from here)."))
 
 
 class TierChange(models.Model):

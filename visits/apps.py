@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class VisitsConfig(AppConfig):
     name = "visits"
     verbose_name = _("Catalogue and visits")
+
+    def ready(self):
+        from members import services as member_services
+        from visits.member_steps import visits_merge
+
+        member_services.MERGE_STEPS.append(visits_merge)

@@ -169,7 +169,7 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="refund_amount_not_negative")]
 
 
 class RefundLine(models.Model):

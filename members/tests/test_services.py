@@ -5,11 +5,23 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from members.models import ConsentRecord, MedicalAccessLog, Member, MemberEvent
-from members.selectors import (consent_current, consent_granted, medical_profile_read,
-                               member_export, member_has_allergies)
-from members.services import (ConsentInput, DuplicateMemberError, medical_profile_update,
-                              member_archive, member_erase, member_merge, member_register,
-                              member_update)
+from members.selectors import (
+    consent_current,
+    consent_granted,
+    medical_profile_read,
+    member_export,
+    member_has_allergies,
+)
+from members.services import (
+    ConsentInput,
+    DuplicateMemberError,
+    medical_profile_update,
+    member_archive,
+    member_erase,
+    member_merge,
+    member_register,
+    member_update,
+)
 
 
 def register(name="张小美", phone="13812345678", actor=None, **kwargs) -> Member:

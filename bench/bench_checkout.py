@@ -1,0 +1,111 @@
+"""Checkout through the API under load: 8 concurrent clients posting checkouts (with points
+earned, tier checks and an Idempotency-Key each) to gunicorn serving the real app."""
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from statistics import quantiles
+
+from django.conf import settings
+from django_tenants.utils import schema_context
+from rest_framework.authtoken.models import Token
+
+from accounts.models import User
+from bench.clinic_data import drop_clinic, fresh_clinic, members_fill
+from bench.figures import Figure
+from clinics.context import clinic_host
+from members.models import Member
+from visits.services import catalogue_item_create, category_create
+
+CLIENTS = 8
+REQUESTS_PER_CLIENT = 150
+WORKERS = 4
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _server(port: int) -> subprocess.Popen:
+    db = settings.DATABASES["default"]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "clinic_loyalty.settings.test",
+           "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "gunicorn", "clinic_loyalty.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(WORKERS), "--log-level", "warning"], cwd=ROOT, env=env)
+    for _attempt in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _client(port: int, host: str, token: str, bodies: list[dict], latencies: list[float], errors: list[str]):
+    for body in bodies:
+        payload = json.dumps(body)
+        headers = {"Host": host, "Authorization": f"Token {token}", "Content-Type": "application/json",
+                   "Idempotency-Key": str(uuid.uuid4())}
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("POST", "/api/v1/visits/", payload, headers)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        latencies.append((time.perf_counter() - started) * 1000)
+        if response.status != 201:
+            errors.append(str(response.status))
+
+
+def main() -> list[Figure]:
+    clinic = fresh_clinic("benchcheckout")
+    port = _free_port()
+    server = None
+    try:
+        members_fill(clinic, 2_000)
+        with schema_context(clinic.schema_name):
+            category = category_create(name="护肤", code="skincare")
+            item = catalogue_item_create(kind="product", name="修护面霜", sku="CR-1", category=category,
+                                         price=Decimal("500.00"))
+            token = Token.objects.create(user=User.objects.get(username="owner")).key
+            member_ids = list(Member.objects.values_list("pk", flat=True)[:CLIENTS * REQUESTS_PER_CLIENT])
+        server = _server(port)
+        bodies = [{"member_id": member_id, "lines": [{"item_id": item.pk, "quantity": 1}],
+                   "payments": [{"method": "wechat_pay", "amount": "500.00"}]} for member_id in member_ids]
+        latencies: list[float] = []
+        errors: list[str] = []
+        threads = [threading.Thread(target=_client, args=(port, clinic_host(clinic), token,
+                                                          bodies[n::CLIENTS], latencies, errors))
+                   for n in range(CLIENTS)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        return [
+            Figure(f"checkout API throughput, {CLIENTS} clients", len(latencies) / elapsed, unit="req/s",
+                   note="target ≥ 100 req/s", target=None),
+            Figure("checkout API throughput shortfall below 100 req/s", max(0.0, 100 - len(latencies) / elapsed),
+                   unit="req/s", target=0.001),
+            Figure("checkout API latency, p95", quantiles(latencies, n=20)[-1], unit="ms", target=100),
+            Figure("checkout API errors (non-201 answers)", float(len(errors)), unit="", target=0.5),
+        ]
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=15)
+        drop_clinic(clinic)

@@ -1,0 +1,55 @@
+"""A throwaway clinic filled with realistic volumes, made with set-based SQL so that setting up
+100,000 members takes seconds, not minutes."""
+
+import contextlib
+import random
+
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from clinics.models import Clinic
+from clinics.provisioning import OwnerSpec, clinic_create
+from members.naming import name_initials, name_pinyin
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = "小美丽娜婷静雪芳敏燕红艳玲欣怡佳颖璐瑶琳晶莹倩雯霞梅兰慧秀英华月洁蓉薇菲妍晓宁"
+
+
+def fresh_clinic(slug: str) -> Clinic:
+    connection.set_schema_to_public()
+    existing = Clinic.objects.filter(schema_name=slug).first()
+    if existing is not None:
+        existing.delete(force_drop=True)
+    return clinic_create(slug=slug, name=f"基准 {slug}", actor="bench",
+                         owner=OwnerSpec(username="owner", email=f"owner@{slug}.example.com",
+                                         full_name="王业主", password="Bench-pass-2026"))
+
+
+def drop_clinic(clinic: Clinic) -> None:
+    connection.set_schema_to_public()
+    with contextlib.suppress(Clinic.DoesNotExist):
+        Clinic.objects.get(pk=clinic.pk).delete(force_drop=True)
+
+
+def members_fill(clinic: Clinic, count: int, seed: int = 7) -> None:
+    """`count` members with distinct Chinese names, mobile numbers and birthdays, via COPY."""
+    rng = random.Random(seed)
+    with schema_context(clinic.schema_name), connection.cursor() as cursor:
+        columns = ("member_number", "name", "name_initials", "name_pinyin", "name_tail", "phone", "phone_last4",
+                   "gender",
+                   "birthday", "celebrates_lunar_birthday", "email", "source", "referral_code", "tags",
+                   "notes", "status", "joined_on", "created_at", "updated_at")
+        with cursor.copy(f"COPY members_member ({', '.join(columns)}) FROM STDIN") as copy:
+            for n in range(count):
+                name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+                phone = f"+861{rng.choice('3456789')}{n:09d}"
+                copy.write_row((f"B{n:07d}", name, name_initials(name), name_pinyin(name), name[1:], phone, phone[-4:],
+                                rng.choice(("female", "female", "female", "male")),
+                                f"{rng.randint(1960, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                                False, "", "walk_in", f"R{n:07d}", "{}", "", "active",
+                                f"20{rng.randint(18, 26)}-{rng.randint(1, 12):02d}-01", "now()", "now()"))
+        cursor.execute("ANALYZE members_member")

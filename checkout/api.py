@@ -1,0 +1,93 @@
+"""Checkout and refund API. Both move value and accept an Idempotency-Key."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import has_perm
+from checkout.services import LineInput, PaymentInput, checkout_complete, visit_refund
+from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
+from members.models import Member
+from visits.api import RefundSerializer, VisitOutputSerializer
+from visits.models import Payment, Visit
+from visits.selectors import visits_with_details
+
+
+class CheckoutLineSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1, default=1)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0,
+                                          required=False, allow_null=True, default=None)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=0)
+
+
+class CheckoutPaymentSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=Payment.Method.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+
+
+class RefundLineSerializer(serializers.Serializer):
+    line_id = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class CheckoutApi(APIView):
+    permission_classes = [has_perm("accounts.use_frontdesk")]
+
+    class InputSerializer(serializers.Serializer):
+        member_id = serializers.IntegerField()
+        lines = CheckoutLineSerializer(many=True, allow_empty=False)
+        payments = CheckoutPaymentSerializer(many=True, default=list)
+        coupon_code = serializers.CharField(required=False, allow_blank=True, default="")
+        points_to_use = serializers.IntegerField(min_value=0, default=0)
+
+    class OutputSerializer(serializers.Serializer):
+        visit = VisitOutputSerializer()
+        points_earned = serializers.IntegerField()
+        bonuses = serializers.DictField(child=serializers.IntegerField())
+        tier_change = serializers.SerializerMethodField()
+
+        def get_tier_change(self, result) -> dict | None:
+            change = result.tier_change
+            if change is None:
+                return None
+            return {"from": change.from_tier.name if change.from_tier else None,
+                    "to": change.to_tier.name, "kind": change.kind, "reason": change.reason}
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        member = get_object_or_404(Member, pk=data["member_id"])
+        result = checkout_complete(
+            member=member, actor=request.user, coupon_code=data["coupon_code"],
+            points_to_use=data["points_to_use"],
+            lines=[LineInput(**line) for line in data["lines"]],
+            payments=[PaymentInput(**payment) for payment in data["payments"]])
+        result.visit = visits_with_details().get(pk=result.visit.pk)
+        return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class VisitRefundApi(APIView):
+    permission_classes = [has_perm("accounts.use_frontdesk")]
+
+    class InputSerializer(serializers.Serializer):
+        lines = RefundLineSerializer(many=True, allow_empty=False)
+        reason = serializers.CharField(max_length=255)
+
+    @extend_schema(request=InputSerializer, responses={201: RefundSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
+    def post(self, request, pk: int):
+        visit = get_object_or_404(Visit, pk=pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        refund = visit_refund(visit=visit, reason=data["reason"], actor=request.user,
+                              lines=[(line["line_id"], line["quantity"]) for line in data["lines"]])
+        return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)

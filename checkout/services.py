@@ -1,0 +1,323 @@
+"""Checkout and refunds: the one place where a visit, its payments, points, coupon and tier
+move together, in one transaction."""
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from members.models import Member
+from points.coupons import CouponLine, coupon_consume, coupon_discount_for, coupon_reinstate
+from points.earning import EarnLine, visit_points
+from points.ledger import AlreadyRecorded, Source, accounts_lock, ledger_credit, ledger_debit, ledger_restore
+from points.models import Account, Coupon, Entry
+from points.rules import lot_available_from, lot_expiry, loyalty_settings
+from tiers.models import TierChange
+from tiers.selectors import member_current_tier
+from tiers.services import tier_upgrade_check
+from visits.models import ZERO, CatalogueItem, Payment, Refund, RefundLine, Visit, VisitLine
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class LineInput:
+    item_id: int
+    quantity: int = 1
+    unit_price: Decimal | None = None
+    discount: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class PaymentInput:
+    method: str
+    amount: Decimal
+
+
+@dataclass
+class CheckoutResult:
+    visit: Visit
+    points_earned: int = 0
+    bonuses: dict[str, int] = field(default_factory=dict)
+    tier_change: TierChange | None = None
+
+
+def _cents(value: Decimal, rounding=ROUND_HALF_UP) -> Decimal:
+    return value.quantize(CENT, rounding=rounding)
+
+
+def _build_lines(lines: list[LineInput]) -> list[VisitLine]:
+    if not lines:
+        raise ValidationError({"lines": _("Add at least one treatment or product.")})
+    items = CatalogueItem.objects.in_bulk({line.item_id for line in lines})
+    built = []
+    for index, line in enumerate(lines, start=1):
+        item = items.get(line.item_id)
+        if item is None or not item.active:
+            raise ValidationError({"lines": _("Line %(n)s: this item is not in the catalogue.") % {"n": index}})
+        if line.quantity < 1:
+            raise ValidationError({"lines": _("Line %(n)s: the quantity must be at least 1.") % {"n": index}})
+        unit_price = item.price if line.unit_price is None else line.unit_price
+        if unit_price < 0 or line.discount < 0:
+            raise ValidationError({"lines": _("Line %(n)s: prices and discounts cannot be negative.") % {"n": index}})
+        gross = unit_price * line.quantity
+        if line.discount > gross:
+            raise ValidationError({"lines": _("Line %(n)s: the discount is larger than the line.") % {"n": index}})
+        built.append(VisitLine(item=item, name=item.name, category_id=item.category_id,
+                               quantity=line.quantity, unit_price=unit_price, discount=line.discount,
+                               line_total=gross - line.discount))
+    return built
+
+
+def _points_cash(points_to_use: int, due: Decimal, rules) -> Decimal:
+    if points_to_use < 0:
+        raise ValidationError({"points_to_use": _("Points to use cannot be negative.")})
+    if points_to_use == 0:
+        return ZERO
+    cents = Decimal(points_to_use * 100) / rules.points_per_cash_unit
+    if cents != cents.to_integral_value():
+        step = rules.points_per_cash_unit // math.gcd(rules.points_per_cash_unit, 100)
+        raise ValidationError({"points_to_use": _("Use a multiple of %(step)s points.") % {"step": step}})
+    cash = cents / 100
+    limit = _cents(due * rules.max_points_share_percent / 100, ROUND_DOWN)
+    if cash > limit:
+        raise ValidationError({"points_to_use": _(
+            "Points may pay at most %(percent)s%% of this bill (%(limit)s).")
+            % {"percent": rules.max_points_share_percent, "limit": limit}})
+    return _cents(cash)
+
+
+def _check_payments(payments: list[PaymentInput], total: Decimal) -> None:
+    if any(payment.amount <= 0 for payment in payments):
+        raise ValidationError({"payments": _("Each payment must be more than zero.")})
+    if any(payment.method not in Payment.Method.values for payment in payments):
+        raise ValidationError({"payments": _("Unknown payment method.")})
+    paid = sum((payment.amount for payment in payments), ZERO)
+    if paid != total:
+        raise ValidationError({"payments": _("Payments add up to %(paid)s but the bill is %(total)s.")
+                               % {"paid": paid, "total": total}})
+
+
+def _paid_per_line(lines: list[VisitLine], total: Decimal) -> list[Decimal]:
+    gross = sum((line.line_total for line in lines), ZERO)
+    if gross == 0:
+        return [ZERO for _line in lines]
+    return [total * line.line_total / gross for line in lines]
+
+
+def _is_first_paid_visit(member: Member, visit: Visit) -> bool:
+    return not Visit.objects.filter(member=member, total__gt=0).exclude(pk=visit.pk).exists()
+
+
+def _credit_bonus(account: Account, *, amount: int, key: str, reason: str, visit: Visit,
+                  actor: User | None, at: datetime, rules) -> int:
+    if amount <= 0:
+        return 0
+    try:
+        ledger_credit(account=account, amount=amount, kind=Entry.Kind.BONUS, source=Source("visit", visit.pk),
+                      actor=actor, reason=reason, dedupe_key=key, at=at,
+                      available_from=lot_available_from(at, rules), expires_at=lot_expiry(at, rules))
+    except AlreadyRecorded:
+        return 0
+    return amount
+
+
+@transaction.atomic
+def checkout_complete(*, member: Member, lines: list[LineInput], payments: list[PaymentInput],
+                      actor: User | None, coupon_code: str = "", points_to_use: int = 0,
+                      at: datetime | None = None, external_ref: str = "") -> CheckoutResult:
+    """Record a visit: lines, discounts (tier, coupon, points as cash), payments; then points
+    earned by the rules (with first-visit and referral bonuses), the tier upgraded if earned,
+    and the coupon consumed."""
+    at = at or timezone.now()
+    if not member.is_active:
+        raise ValidationError(_("Only an active member can check out."))
+    rules = loyalty_settings()
+    referrer = member.referred_by if member.referred_by and member.referred_by.is_active else None
+    accounts = accounts_lock([m for m in (member, referrer) if m])
+    account = accounts[member.pk]
+
+    visit_lines = _build_lines(lines)
+    subtotal = sum((line.unit_price * line.quantity for line in visit_lines), ZERO)
+    line_discount = sum((line.discount for line in visit_lines), ZERO)
+    tier = member_current_tier(member)
+    tier_discount = _cents((subtotal - line_discount) * tier.discount_percent / 100)
+    due = subtotal - line_discount - tier_discount
+
+    coupon = None
+    coupon_discount = ZERO
+    if coupon_code.strip():
+        coupon = Coupon.objects.select_for_update().filter(code=coupon_code.strip().upper()).first()
+        if coupon is None:
+            raise ValidationError({"coupon_code": _("No coupon has this code.")})
+        coupon_lines = [CouponLine(category_id=line.category_id, item_id=line.item_id,
+                                   line_total=line.line_total, quantity=line.quantity) for line in visit_lines]
+        coupon_discount = min(coupon_discount_for(coupon=coupon, member=member, lines=coupon_lines, at=at), due)
+        due -= coupon_discount
+
+    points_discount = _points_cash(points_to_use, due, rules)
+    total = due - points_discount
+    _check_payments(payments, total)
+
+    visit = Visit.objects.create(
+        member=member, visited_at=at, staff=actor, subtotal=subtotal, line_discount=line_discount,
+        tier_discount=tier_discount, coupon_discount=coupon_discount, points_used=points_to_use,
+        points_discount=points_discount, total=total, external_ref=external_ref)
+    for line in visit_lines:
+        line.visit = visit
+    VisitLine.objects.bulk_create(visit_lines)
+    Payment.objects.bulk_create(Payment(visit=visit, method=p.method, amount=p.amount) for p in payments)
+
+    if points_to_use:
+        ledger_debit(account=account, amount=points_to_use, kind=Entry.Kind.REDEEM,
+                     source=Source("visit", visit.pk), actor=actor,
+                     reason=_("Used as cash at checkout"), at=at)
+    if coupon is not None:
+        coupon_consume(coupon=coupon, visit=visit, discount=coupon_discount, at=at)
+
+    result = CheckoutResult(visit=visit)
+    earn_lines = [EarnLine(category_id=line.category_id, paid=paid)
+                  for line, paid in zip(visit_lines, _paid_per_line(visit_lines, total), strict=True)]
+    earning = visit_points(member=member, lines=earn_lines, tier_multiplier=tier.earn_multiplier,
+                           rules=rules, at=at)
+    if earning.points:
+        ledger_credit(account=account, amount=earning.points, kind=Entry.Kind.EARN,
+                      source=Source("visit", visit.pk), actor=actor, reason=_("Visit"),
+                      dedupe_key=f"earn:visit:{visit.pk}", at=at,
+                      available_from=lot_available_from(at, rules), expires_at=lot_expiry(at, rules))
+        result.points_earned = earning.points
+
+    if total > 0 and _is_first_paid_visit(member, visit):
+        result.bonuses["first_visit"] = _credit_bonus(
+            account, amount=rules.first_visit_bonus, key=f"first-visit:{member.pk}",
+            reason=_("First-visit bonus"), visit=visit, actor=actor, at=at, rules=rules)
+        if referrer is not None:
+            result.bonuses["referral"] = _credit_bonus(
+                account, amount=rules.referral_bonus_referee, key=f"referral:referee:{member.pk}",
+                reason=_("Welcome bonus for being referred"), visit=visit, actor=actor, at=at, rules=rules)
+            result.bonuses["referrer"] = _credit_bonus(
+                accounts[referrer.pk], amount=rules.referral_bonus_referrer,
+                key=f"referral:referrer-of:{member.pk}",
+                reason=_("Referral bonus for %(name)s's first visit") % {"name": member.name},
+                visit=visit, actor=actor, at=at, rules=rules)
+
+    result.tier_change = tier_upgrade_check(member=member, actor=actor, at=at,
+                                            reason=_("Qualified at checkout of visit #%(id)s") % {"id": visit.pk})
+    return result
+
+
+def _share(total_units: int, fraction_after: Decimal, already: int) -> int:
+    """Units owed when a cumulative `fraction_after` of something is refunded (no rounding drift:
+    a full refund gives exactly everything)."""
+    return int((total_units * fraction_after).to_integral_value(rounding=ROUND_DOWN)) - already
+
+
+def _entries_sum(kind: str, source: Source) -> int:
+    return -(Entry.objects.filter(kind=kind, source_type=source.type, source_id=str(source.id))
+             .aggregate(total=Sum("amount"))["total"] or 0)
+
+
+@transaction.atomic
+def visit_refund(*, visit: Visit, lines: list[tuple[int, int]], reason: str, actor: User,
+                 at: datetime | None = None) -> Refund:
+    """Refund some or all of a visit's lines. Money goes back in proportion to what was paid
+    for them; the points earned on them are reversed (from the visit's own lot first); points
+    used as cash and, on a full refund, the coupon are given back."""
+    at = at or timezone.now()
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the visit is refunded.")})
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    account = accounts_lock([visit.member])[visit.member_id]
+    visit_lines = {line.pk: line for line in VisitLine.objects.select_for_update().filter(visit=visit)}
+    if not lines:
+        raise ValidationError({"lines": _("Choose what to refund.")})
+    requested: dict[int, int] = {}
+    for line_id, quantity in lines:
+        line = visit_lines.get(line_id)
+        if line is None:
+            raise ValidationError({"lines": _("That line is not part of this visit.")})
+        requested[line_id] = requested.get(line_id, 0) + quantity
+        if quantity < 1 or line.refunded_quantity + requested[line_id] > line.quantity:
+            raise ValidationError({"lines": _("You cannot refund more of “%(name)s” than was bought.")
+                                   % {"name": line.name}})
+
+    gross = sum((line.line_total for line in visit_lines.values()), ZERO)
+
+    def refunded_value(extra: dict[int, int]) -> Decimal:
+        return sum((line.line_total * (line.refunded_quantity + extra.get(pk, 0)) / line.quantity
+                    for pk, line in visit_lines.items()), ZERO)
+
+    fraction_before = refunded_value({}) / gross if gross else Decimal(0)
+    fraction_after = refunded_value(requested) / gross if gross else Decimal(1)
+    full = all(line.refunded_quantity + requested.get(pk, 0) == line.quantity
+               for pk, line in visit_lines.items())
+    if full:
+        fraction_after = Decimal(1)
+    money_after = visit.total if full else _cents(visit.total * fraction_after, ROUND_DOWN)
+    amount = max(money_after - visit.refunded_total, ZERO)
+    refund = Refund.objects.create(visit=visit, amount=amount, reason=reason.strip(), actor=actor)
+    _refund_lines(refund, visit_lines, requested, amount)
+    _refund_payments(refund, visit, amount)
+
+    for pk, quantity in requested.items():
+        VisitLine.objects.filter(pk=pk).update(refunded_quantity=visit_lines[pk].refunded_quantity + quantity)
+    Visit.objects.filter(pk=visit.pk).update(refunded_total=visit.refunded_total + amount)
+
+    source = Source("visit", visit.pk)
+    earned = -_entries_sum(Entry.Kind.EARN, source)
+    reversed_already = _entries_sum(Entry.Kind.REVERSE, source)
+    to_reverse = _share(earned, fraction_after, reversed_already) if not full else earned - reversed_already
+    if to_reverse > 0:
+        earn_entry = Entry.objects.filter(kind=Entry.Kind.EARN, source_type="visit", source_id=str(visit.pk)).first()
+        ledger_debit(account=account, amount=to_reverse, kind=Entry.Kind.REVERSE, source=source, actor=actor,
+                     reason=_("Refund: %(reason)s") % {"reason": reason.strip()}, at=at,
+                     first_lot=getattr(earn_entry, "lot", None), allow_partial=True)
+
+    used_entry = Entry.objects.filter(kind=Entry.Kind.REDEEM, source_type="visit", source_id=str(visit.pk)).first()
+    if used_entry is not None:
+        rules = loyalty_settings()
+        give_back = _share(visit.points_used, fraction_after, 0) - _share(visit.points_used, fraction_before, 0)
+        if full:
+            give_back = visit.points_used
+        if give_back > 0:
+            ledger_restore(account=account, debit=used_entry, amount=give_back, source=source, actor=actor,
+                           reason=_("Refund: points used given back"), at=at, fresh_expiry=lot_expiry(at, rules))
+
+    if full:
+        for coupon in Coupon.objects.filter(redeemed_visit=visit, status=Coupon.Status.REDEEMED):
+            coupon_reinstate(coupon=coupon, actor=actor)
+    return refund
+
+
+def _refund_lines(refund: Refund, visit_lines: dict[int, VisitLine], requested: dict[int, int],
+                  amount: Decimal) -> None:
+    shares = {pk: visit_lines[pk].line_total * quantity / visit_lines[pk].quantity
+              for pk, quantity in requested.items()}
+    share_total = sum(shares.values(), ZERO)
+    left = amount
+    for index, (pk, share) in enumerate(shares.items()):
+        last = index == len(shares) - 1
+        line_amount = left if last else _cents(amount * share / share_total if share_total else ZERO)
+        left -= line_amount
+        RefundLine.objects.create(refund=refund, line_id=pk, quantity=requested[pk], amount=line_amount)
+
+
+def _refund_payments(refund: Refund, visit: Visit, amount: Decimal) -> None:
+    """Pay back by the methods the visit was paid with, largest first, never more per method
+    than was paid with it."""
+    by_method: dict[str, Decimal] = {}
+    for method, paid in Payment.objects.filter(visit=visit).values_list("method", "amount"):
+        by_method[method] = by_method.get(method, ZERO) + paid
+    remaining = amount
+    for method, room in sorted(by_method.items(), key=lambda item: -item[1]):
+        take = min(room, remaining)
+        if take > 0:
+            Payment.objects.create(visit=visit, method=method, amount=-take, refund=refund)
+            remaining -= take

@@ -1,0 +1,74 @@
+"""`Idempotency-Key` support for value-moving API endpoints.
+
+The key is claimed by inserting its row in the same transaction as the work. A concurrent
+retry waits on the unique index until the first attempt commits, then returns its answer; if
+the first attempt failed (and rolled back), the retry does the work itself. Only successful
+answers are kept: a refused request moved nothing and may be retried with the same key."""
+
+import functools
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import status
+from rest_framework.response import Response
+
+from clinic_loyalty.api_errors import error_body
+from idempotency.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 100
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER, str, location=OpenApiParameter.HEADER, required=False,
+    description=_("A unique key per operation (e.g. a UUID). A retry with the same key returns the "
+                  "first answer and moves nothing."))
+
+
+def _fingerprint(request) -> str:
+    payload = json.dumps(request.data, sort_keys=True, default=str) if request.data else ""
+    return hashlib.sha256(f"{request.method} {request.path}\n{payload}".encode()).hexdigest()
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.fingerprint != fingerprint:
+        return Response(error_body("idempotency_key_reused",
+                                   _("This Idempotency-Key was already used for a different request.")),
+                        status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    response = Response(record.body, status=record.status_code)
+    response["Idempotent-Replay"] = "true"
+    return response
+
+
+def idempotent(handler):
+    """Decorate an APIView method (post/put/patch) that moves value."""
+
+    @functools.wraps(handler)
+    def wrapper(view, request, *args, **kwargs):
+        key = request.headers.get(HEADER, "").strip()
+        if not key:
+            return handler(view, request, *args, **kwargs)
+        if len(key) > MAX_KEY_LENGTH:
+            return Response(error_body("invalid_idempotency_key",
+                                       _("The Idempotency-Key may have at most 100 characters.")),
+                            status=status.HTTP_400_BAD_REQUEST)
+        scope = f"user:{request.user.pk}"
+        fingerprint = _fingerprint(request)
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(scope=scope, key=key, fingerprint=fingerprint)
+            except IntegrityError:
+                return _replay(IdempotencyRecord.objects.get(scope=scope, key=key), fingerprint)
+            response = handler(view, request, *args, **kwargs)
+            if response.status_code >= 400:
+                transaction.set_rollback(True)
+                return response
+            record.status_code = response.status_code
+            record.body = response.data
+            record.save(update_fields=["status_code", "body"])
+            return response
+
+    return wrapper

@@ -1,0 +1,571 @@
+"""Points API: balance and statement, manual adjustments and their approval, the rewards
+catalogue and redemption, coupon templates and coupons. Each POST that moves value is one
+service call, so an Idempotency-Key guard can wrap it."""
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import has_perm
+from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
+from members.models import Member
+from points.adjustments import points_adjust, points_adjustment_approve, points_adjustment_reject
+from points.coupons import (
+    coupon_issue,
+    coupon_template_create,
+    coupon_template_delete,
+    coupon_template_update,
+    coupon_void,
+)
+from points.models import (
+    CategoryMultiplier,
+    Coupon,
+    CouponTemplate,
+    Entry,
+    Lot,
+    LoyaltySettings,
+    PointsAdjustment,
+    Redemption,
+    Reward,
+)
+from points.rewards import redemption_cancel, reward_create, reward_delete, reward_redeem, reward_update
+from points.rules import loyalty_settings, loyalty_settings_update
+from points.selectors import (
+    adjustment_list,
+    coupon_by_code,
+    coupon_list,
+    coupon_template_list,
+    lot_last_day,
+    points_balance,
+    points_statement,
+    redemption_list,
+    reward_list,
+    reward_offers,
+)
+from tiers.models import Tier
+from visits.models import CatalogueItem, Category
+
+FrontDesk = has_perm("accounts.use_frontdesk")
+ManageSettings = has_perm("accounts.manage_settings")
+RequestAdjustment = has_perm("points.adjust_points")
+ApproveAdjustment = has_perm("points.approve_adjustment")
+IssueCoupon = has_perm("points.issue_coupon")
+
+MEMBER_PARAMETER = OpenApiParameter("member", int, description="A member's id.")
+
+
+def _member(pk: int) -> Member:
+    return get_object_or_404(Member, pk=pk)
+
+
+def _coupon(code: str) -> Coupon:
+    coupon = coupon_by_code(code)
+    if coupon is None:
+        raise Http404
+    return coupon
+
+
+def _member_from(serializer: serializers.Serializer) -> Member:
+    return _member(serializer.validated_data["member_id"])
+
+
+class StaffRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="__str__")
+
+
+class ExpiringSerializer(serializers.Serializer):
+    points = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    last_day = serializers.DateField()
+
+
+class BalanceSerializer(serializers.Serializer):
+    balance = serializers.IntegerField(help_text="Everything not yet spent or expired, pending included.")
+    available = serializers.IntegerField(help_text="What can be spent now.")
+    pending = serializers.IntegerField(help_text="Earned but not usable yet.")
+    lifetime_earned = serializers.IntegerField()
+    expiring_soon = serializers.IntegerField(help_text="Points expiring within the clinic's warning period.")
+    expiring = ExpiringSerializer(many=True)
+    cash_value = serializers.DecimalField(max_digits=12, decimal_places=2,
+                                          help_text="The available points as money at checkout.")
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display")
+    actor = StaffRefSerializer(allow_null=True)
+
+    class Meta:
+        model = Entry
+        fields = ["id", "kind", "kind_label", "amount", "balance_after", "effective_at", "source_type",
+                  "source_id", "actor", "reason"]
+
+
+class LotSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(source="entry.kind")
+    kind_label = serializers.CharField(source="entry.get_kind_display")
+    pending = serializers.SerializerMethodField()
+    last_day = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Lot
+        fields = ["id", "kind", "kind_label", "amount", "remaining", "available_from", "expires_at",
+                  "last_day", "pending"]
+
+    def get_pending(self, lot: Lot) -> bool:
+        return lot.available_from > self.context["now"]
+
+    def get_last_day(self, lot: Lot) -> str | None:
+        return lot_last_day(lot.expires_at).isoformat() if lot.expires_at else None
+
+
+class StatementSerializer(serializers.Serializer):
+    balance = BalanceSerializer()
+    count = serializers.IntegerField()
+    entries = EntrySerializer(many=True)
+    open_lots = LotSerializer(many=True)
+
+
+class MemberBalanceApi(APIView):
+    permission_classes = [FrontDesk]
+
+    @extend_schema(responses={200: BalanceSerializer})
+    def get(self, request, pk: int):
+        return Response(BalanceSerializer(points_balance(_member(pk))).data)
+
+
+class MemberStatementApi(APIView):
+    """Every entry, newest first, with the balance after it; and the open lots with their expiry."""
+
+    permission_classes = [FrontDesk]
+
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+        offset = serializers.IntegerField(min_value=0, default=0)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: StatementSerializer})
+    def get(self, request, pk: int):
+        member = _member(pk)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        now = timezone.now()
+        statement = points_statement(member, at=now, **filters.validated_data)
+        return Response(StatementSerializer(statement, context={"now": now}).data)
+
+
+class AdjustmentSerializer(serializers.ModelSerializer):
+    reason_label = serializers.CharField(source="get_reason_code_display")
+    status_label = serializers.CharField(source="get_status_display")
+    member_name = serializers.CharField(source="member.name")
+    requested_by = StaffRefSerializer()
+    decided_by = StaffRefSerializer(allow_null=True)
+
+    class Meta:
+        model = PointsAdjustment
+        fields = ["id", "member", "member_name", "amount", "reason_code", "reason_label", "note", "status",
+                  "status_label", "requested_by", "requested_at", "decided_by", "decided_at", "decision_note",
+                  "entry"]
+
+
+class MemberAdjustmentsApi(APIView):
+    permission_classes = [RequestAdjustment]
+
+    class InputSerializer(serializers.Serializer):
+        amount = serializers.IntegerField(help_text="Positive adds points, negative takes them away.")
+        reason_code = serializers.ChoiceField(choices=PointsAdjustment.Reason.choices)
+        note = serializers.CharField(max_length=255)
+
+    @extend_schema(responses={200: AdjustmentSerializer(many=True)})
+    def get(self, request, pk: int):
+        return Response(AdjustmentSerializer(adjustment_list(member=_member(pk)), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: AdjustmentSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
+    def post(self, request, pk: int):
+        member = _member(pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        adjustment = points_adjust(member=member, actor=request.user, **serializer.validated_data)
+        return Response(AdjustmentSerializer(adjustment).data, status=status.HTTP_201_CREATED)
+
+
+class AdjustmentListApi(APIView):
+    """The approval queue with `?status=pending`."""
+
+    permission_classes = [RequestAdjustment]
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=PointsAdjustment.Status.choices, required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: AdjustmentSerializer(many=True)})
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        adjustments = adjustment_list(**filters.validated_data)[:500]
+        return Response(AdjustmentSerializer(adjustments, many=True).data)
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class AdjustmentApproveApi(APIView):
+    permission_classes = [ApproveAdjustment]
+
+    @extend_schema(request=DecisionSerializer, responses={200: AdjustmentSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
+    def post(self, request, pk: int):
+        adjustment = get_object_or_404(PointsAdjustment, pk=pk)
+        serializer = DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        adjustment = points_adjustment_approve(adjustment=adjustment, actor=request.user,
+                                               **serializer.validated_data)
+        return Response(AdjustmentSerializer(adjustment).data)
+
+
+class AdjustmentRejectApi(APIView):
+    permission_classes = [ApproveAdjustment]
+
+    @extend_schema(request=DecisionSerializer, responses={200: AdjustmentSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
+    def post(self, request, pk: int):
+        adjustment = get_object_or_404(PointsAdjustment, pk=pk)
+        serializer = DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        adjustment = points_adjustment_reject(adjustment=adjustment, actor=request.user,
+                                              **serializer.validated_data)
+        return Response(AdjustmentSerializer(adjustment).data)
+
+
+class RewardSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display")
+    item_name = serializers.CharField(source="item.name", default=None)
+    coupon_template_name = serializers.CharField(source="coupon_template.name", default=None)
+
+    class Meta:
+        model = Reward
+        fields = ["id", "name", "kind", "kind_label", "points_cost", "item", "item_name", "coupon_template",
+                  "coupon_template_name", "stock", "per_member_limit", "allowed_tiers", "active",
+                  "description"]
+
+
+class RewardOfferSerializer(serializers.Serializer):
+    reward = RewardSerializer()
+    can_redeem = serializers.BooleanField(allow_null=True, help_text="Null when no member was given.")
+    refusal = serializers.CharField(allow_null=True, help_text="Why the member cannot redeem it now.")
+
+
+class RewardInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=Reward.Kind.choices)
+    points_cost = serializers.IntegerField(min_value=1)
+    item = serializers.PrimaryKeyRelatedField(queryset=CatalogueItem.objects.all(), required=False,
+                                              allow_null=True, default=None)
+    coupon_template = serializers.PrimaryKeyRelatedField(queryset=CouponTemplate.objects.all(),
+                                                         required=False, allow_null=True, default=None)
+    stock = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+    per_member_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    allowed_tiers = serializers.PrimaryKeyRelatedField(queryset=Tier.objects.all(), many=True, default=list)
+    active = serializers.BooleanField(default=True)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RewardListApi(APIView):
+    """Active rewards; with `?member=<id>`, whether that member can redeem each now. Managers
+    see inactive ones too with `?all=1`."""
+
+    def get_permissions(self):
+        return [ManageSettings() if self.request.method == "POST" else FrontDesk()]
+
+    @extend_schema(parameters=[MEMBER_PARAMETER, OpenApiParameter("all", bool)],
+                   responses={200: RewardOfferSerializer(many=True)})
+    def get(self, request):
+        include_inactive = request.query_params.get("all") == "1" and request.user.has_perm(
+            "accounts.manage_settings")
+        rewards = reward_list(include_inactive=include_inactive)
+        member_id = request.query_params.get("member", "")
+        if member_id.isdigit():
+            offers = reward_offers(member=_member(int(member_id)), rewards=rewards)
+            return Response(RewardOfferSerializer(offers, many=True).data)
+        return Response([{"reward": data, "can_redeem": None, "refusal": None}
+                         for data in RewardSerializer(rewards, many=True).data])
+
+    @extend_schema(request=RewardInputSerializer, responses={201: RewardSerializer})
+    def post(self, request):
+        serializer = RewardInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reward = reward_create(**serializer.validated_data)
+        return Response(RewardSerializer(reward).data, status=status.HTTP_201_CREATED)
+
+
+class RewardDetailApi(APIView):
+    def get_permissions(self):
+        return [FrontDesk() if self.request.method == "GET" else ManageSettings()]
+
+    @extend_schema(responses={200: RewardSerializer})
+    def get(self, request, pk: int):
+        return Response(RewardSerializer(get_object_or_404(reward_list(include_inactive=True), pk=pk)).data)
+
+    @extend_schema(request=RewardInputSerializer(partial=True), responses={200: RewardSerializer})
+    def patch(self, request, pk: int):
+        reward = get_object_or_404(Reward, pk=pk)
+        serializer = RewardInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        reward = reward_update(reward=reward, **serializer.validated_data)
+        return Response(RewardSerializer(reward).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        reward_delete(reward=get_object_or_404(Reward, pk=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RedemptionSerializer(serializers.ModelSerializer):
+    reward_name = serializers.CharField(source="reward.name")
+    status_label = serializers.CharField(source="get_status_display")
+    coupon_code = serializers.CharField(source="coupon.code", default=None)
+
+    class Meta:
+        model = Redemption
+        fields = ["id", "member", "reward", "reward_name", "points", "entry", "coupon", "coupon_code",
+                  "status", "status_label", "created_at", "cancelled_at", "cancel_reason"]
+
+
+class RewardRedeemApi(APIView):
+    permission_classes = [FrontDesk]
+
+    class InputSerializer(serializers.Serializer):
+        member_id = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses={201: RedemptionSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
+    def post(self, request, pk: int):
+        reward = get_object_or_404(Reward, pk=pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        redemption = reward_redeem(member=_member_from(serializer), reward=reward, actor=request.user)
+        return Response(RedemptionSerializer(redemption).data, status=status.HTTP_201_CREATED)
+
+
+class MemberRedemptionsApi(APIView):
+    permission_classes = [FrontDesk]
+
+    @extend_schema(responses={200: RedemptionSerializer(many=True)})
+    def get(self, request, pk: int):
+        return Response(RedemptionSerializer(redemption_list(member=_member(pk))[:200], many=True).data)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=255)
+
+
+class RedemptionCancelApi(APIView):
+    """Give the points (and stock) of a redemption back."""
+
+    permission_classes = [ApproveAdjustment]
+
+    @extend_schema(request=ReasonSerializer, responses={200: RedemptionSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
+    def post(self, request, pk: int):
+        redemption = get_object_or_404(Redemption, pk=pk)
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        redemption = redemption_cancel(redemption=redemption, actor=request.user, **serializer.validated_data)
+        return Response(RedemptionSerializer(redemption).data)
+
+
+class CouponTemplateSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display")
+    free_item_name = serializers.CharField(source="free_item.name", default=None)
+
+    class Meta:
+        model = CouponTemplate
+        fields = ["id", "name", "kind", "kind_label", "amount", "percent", "cap", "free_item",
+                  "free_item_name", "valid_days", "valid_from", "valid_until", "min_spend", "categories",
+                  "per_member_limit", "active"]
+
+
+class CouponTemplateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=CouponTemplate.Kind.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False,
+                                      allow_null=True, default=None)
+    percent = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True,
+                                       default=None)
+    cap = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False,
+                                   allow_null=True, default=None)
+    free_item = serializers.PrimaryKeyRelatedField(queryset=CatalogueItem.objects.all(), required=False,
+                                                   allow_null=True, default=None)
+    valid_days = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+    valid_from = serializers.DateField(required=False, allow_null=True, default=None)
+    valid_until = serializers.DateField(required=False, allow_null=True, default=None)
+    min_spend = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=0)
+    categories = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), many=True, default=list)
+    per_member_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    active = serializers.BooleanField(default=True)
+
+
+class CouponTemplateListApi(APIView):
+    def get_permissions(self):
+        return [ManageSettings() if self.request.method == "POST" else FrontDesk()]
+
+    @extend_schema(parameters=[OpenApiParameter("all", bool)],
+                   responses={200: CouponTemplateSerializer(many=True)})
+    def get(self, request):
+        templates = coupon_template_list(include_inactive=request.query_params.get("all") == "1")
+        return Response(CouponTemplateSerializer(templates, many=True).data)
+
+    @extend_schema(request=CouponTemplateInputSerializer, responses={201: CouponTemplateSerializer})
+    def post(self, request):
+        serializer = CouponTemplateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        template = coupon_template_create(**serializer.validated_data)
+        return Response(CouponTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+
+
+class CouponTemplateDetailApi(APIView):
+    def get_permissions(self):
+        return [FrontDesk() if self.request.method == "GET" else ManageSettings()]
+
+    @extend_schema(responses={200: CouponTemplateSerializer})
+    def get(self, request, pk: int):
+        template = get_object_or_404(coupon_template_list(include_inactive=True), pk=pk)
+        return Response(CouponTemplateSerializer(template).data)
+
+    @extend_schema(request=CouponTemplateInputSerializer(partial=True),
+                   responses={200: CouponTemplateSerializer})
+    def patch(self, request, pk: int):
+        template = get_object_or_404(CouponTemplate, pk=pk)
+        serializer = CouponTemplateInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        template = coupon_template_update(template=template, **serializer.validated_data)
+        return Response(CouponTemplateSerializer(template).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        coupon_template_delete(template=get_object_or_404(CouponTemplate, pk=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CouponSerializer(serializers.ModelSerializer):
+    template_name = serializers.CharField(source="template.name")
+    kind = serializers.CharField(source="template.kind")
+    status_label = serializers.CharField(source="get_status_display")
+    source_label = serializers.CharField(source="get_source_display")
+
+    class Meta:
+        model = Coupon
+        fields = ["id", "code", "member", "template", "template_name", "kind", "status", "status_label",
+                  "source", "source_label", "issued_at", "valid_from", "valid_until", "redeemed_at",
+                  "redeemed_visit", "discount_given"]
+
+
+class CouponListApi(APIView):
+    """A member's coupons (`?member=<id>`, `&usable=1` for those usable now); POST issues one."""
+
+    def get_permissions(self):
+        return [IssueCoupon() if self.request.method == "POST" else FrontDesk()]
+
+    class FilterSerializer(serializers.Serializer):
+        member = serializers.IntegerField()
+        usable = serializers.BooleanField(default=False)
+
+    class InputSerializer(serializers.Serializer):
+        member_id = serializers.IntegerField()
+        template_id = serializers.IntegerField()
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: CouponSerializer(many=True)})
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        member = _member(filters.validated_data["member"])
+        usable_at = timezone.now() if filters.validated_data["usable"] else None
+        coupons = coupon_list(member=member, usable_at=usable_at)
+        return Response(CouponSerializer(coupons[:200], many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: CouponSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        template = get_object_or_404(CouponTemplate, pk=serializer.validated_data["template_id"])
+        coupon = coupon_issue(member=_member_from(serializer), template=template, source=Coupon.Source.MANUAL,
+                              actor=request.user)
+        return Response(CouponSerializer(coupon).data, status=status.HTTP_201_CREATED)
+
+
+class CouponDetailApi(APIView):
+    permission_classes = [FrontDesk]
+
+    @extend_schema(responses={200: CouponSerializer})
+    def get(self, request, code: str):
+        return Response(CouponSerializer(_coupon(code)).data)
+
+
+class CouponVoidApi(APIView):
+    permission_classes = [IssueCoupon]
+
+    @extend_schema(request=ReasonSerializer, responses={200: CouponSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
+    def post(self, request, code: str):
+        coupon = _coupon(code)
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        coupon = coupon_void(coupon=coupon, actor=request.user, **serializer.validated_data)
+        return Response(CouponSerializer(coupon).data)
+
+
+class LoyaltySettingsSerializer(serializers.ModelSerializer):
+    category_multipliers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LoyaltySettings
+        exclude = ["id"]
+
+    def get_category_multipliers(self, rules) -> dict[str, str]:
+        return {str(category_id): str(multiplier) for category_id, multiplier
+                in CategoryMultiplier.objects.values_list("category_id", "multiplier")}
+
+
+class LoyaltySettingsApi(APIView):
+    """Earning rules, expiry policy and redemption limits: everyone reads, managers change."""
+
+    def get_permissions(self):
+        return [ManageSettings() if self.request.method == "PUT" else FrontDesk()]
+
+    class InputSerializer(serializers.ModelSerializer):
+        category_multipliers = serializers.DictField(
+            child=serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0), required=False)
+
+        class Meta:
+            model = LoyaltySettings
+            exclude = ["id"]
+
+        def validate_category_multipliers(self, value):
+            known = set(Category.objects.filter(pk__in=[k for k in value if k.isdigit()]).values_list("pk", flat=True))
+            if any(not key.isdigit() or int(key) not in known for key in value):
+                raise serializers.ValidationError(_("Unknown category."))
+            return {int(key): multiplier for key, multiplier in value.items()}
+
+    @extend_schema(responses={200: LoyaltySettingsSerializer})
+    def get(self, request):
+        return Response(LoyaltySettingsSerializer(loyalty_settings()).data)
+
+    @extend_schema(request=InputSerializer, responses={200: LoyaltySettingsSerializer})
+    def put(self, request):
+        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        rules = loyalty_settings_update(**serializer.validated_data)
+        return Response(LoyaltySettingsSerializer(rules).data)

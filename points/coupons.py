@@ -1,0 +1,308 @@
+"""Coupons: issuing them from a template, pricing them against a bill, using them once,
+giving them back on a full refund, cancelling and expiring them. Every change of status is
+recorded as a coupon event with its actor."""
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from members.models import Member
+from points.ledger import account_for
+from points.models import Coupon, CouponEvent, CouponTemplate
+from points.rules import local_date, local_midnight
+from visits.models import CatalogueItem, Category, Visit
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+class CouponAlreadyIssued(Exception):
+    """A coupon guarded by this dedupe key was issued before; nothing new was issued."""
+
+    def __init__(self, coupon: Coupon):
+        self.coupon = coupon
+
+
+@dataclass(frozen=True)
+class CouponLine:
+    """One line of a bill as a coupon sees it."""
+
+    category_id: int | None
+    item_id: int | None
+    line_total: Decimal
+    quantity: int = 1
+
+
+def coupon_code_normalize(code: str) -> str:
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def _code_generate() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _local_day(at: datetime) -> str:
+    return date_format(local_date(at), "DATE_FORMAT")
+
+
+def coupon_validity(*, template: CouponTemplate, issued_at: datetime) -> tuple[datetime, datetime]:
+    """When a coupon issued now can be used: from the template's first day (or now) until the end
+    of its last day, or the end of the day `valid_days` after the day of issue, whichever comes
+    first; all in the clinic's time zone."""
+    valid_from = issued_at
+    if template.valid_from is not None:
+        valid_from = max(issued_at, local_midnight(template.valid_from))
+    ends = []
+    if template.valid_until is not None:
+        ends.append(local_midnight(template.valid_until + timedelta(days=1)))
+    if template.valid_days is not None:
+        ends.append(local_midnight(local_date(issued_at) + timedelta(days=template.valid_days + 1)))
+    return valid_from, min(ends)
+
+
+TEMPLATE_FIELDS = ("name", "kind", "amount", "percent", "cap", "free_item", "valid_days", "valid_from",
+                   "valid_until", "min_spend", "per_member_limit", "active")
+
+
+def _template_check(template: CouponTemplate) -> None:
+    errors = {}
+    kind = template.kind
+    if kind == CouponTemplate.Kind.FIXED and not (template.amount and template.amount > 0):
+        errors["amount"] = _("A fixed-amount coupon needs an amount greater than zero.")
+    if kind == CouponTemplate.Kind.PERCENT and not (template.percent and 0 < template.percent <= 100):
+        errors["percent"] = _("A percentage coupon needs a percentage from 1 to 100.")
+    if kind == CouponTemplate.Kind.FREE_ITEM and template.free_item is None:
+        errors["free_item"] = _("Choose the treatment or product this coupon gives free.")
+    if template.valid_days is None and template.valid_until is None:
+        errors["valid_days"] = _("Give the number of days a coupon is valid, or a last day.")
+    if template.valid_from and template.valid_until and template.valid_until < template.valid_from:
+        errors["valid_until"] = _("The last day is before the first day.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def coupon_template_create(*, name: str, kind: str, amount: Decimal | None = None, percent: int | None = None,
+                           cap: Decimal | None = None, free_item: CatalogueItem | None = None,
+                           valid_days: int | None = None, valid_from: date | None = None,
+                           valid_until: date | None = None, min_spend: Decimal = ZERO,
+                           per_member_limit: int | None = None, active: bool = True,
+                           categories: Iterable[Category] = ()) -> CouponTemplate:
+    template = CouponTemplate(name=name.strip(), kind=kind, amount=amount, percent=percent, cap=cap,
+                              free_item=free_item, valid_days=valid_days, valid_from=valid_from,
+                              valid_until=valid_until, min_spend=min_spend, per_member_limit=per_member_limit,
+                              active=active)
+    _template_check(template)
+    template.full_clean()
+    template.save()
+    template.categories.set(categories)
+    return template
+
+
+@transaction.atomic
+def coupon_template_update(*, template: CouponTemplate, categories: Iterable[Category] | None = None,
+                           **changes) -> CouponTemplate:
+    """Change a template. Coupons already issued keep their validity; their discount follows the
+    template."""
+    unknown = set(changes) - set(TEMPLATE_FIELDS)
+    if unknown:
+        raise ValidationError(_("These fields cannot be changed: %(fields)s")
+                              % {"fields": ", ".join(sorted(unknown))})
+    template = CouponTemplate.objects.select_for_update().get(pk=template.pk)
+    for name, value in changes.items():
+        setattr(template, name, value)
+    _template_check(template)
+    template.full_clean()
+    template.save()
+    if categories is not None:
+        template.categories.set(categories)
+    return template
+
+
+@transaction.atomic
+def coupon_template_delete(*, template: CouponTemplate) -> None:
+    """Delete a template no coupon or reward uses; one in use can only be deactivated."""
+    if Coupon.objects.filter(template=template).exists() or template.rewards.exists():
+        raise ValidationError(_("Coupons or rewards use this template, so it cannot be deleted; "
+                                "deactivate it instead."))
+    template.categories.clear()
+    template.delete()
+
+
+def _event(coupon: Coupon, kind: str, *, actor: User | None, at: datetime, **detail) -> None:
+    CouponEvent.objects.create(coupon=coupon, kind=kind, actor=actor, at=at, detail=detail)
+
+
+@transaction.atomic
+def coupon_issue(*, member: Member, template: CouponTemplate, source: str, actor: User | None,
+                 at: datetime | None = None, dedupe_key: str | None = None) -> Coupon:
+    """Give a member a coupon with a unique code. Refused for an inactive template or member, a
+    template whose validity has ended, or a member who already holds the template's limit
+    (cancelled coupons do not count). With `dedupe_key`, a second call raises
+    CouponAlreadyIssued instead of issuing again."""
+    at = at or timezone.now()
+    if dedupe_key:
+        existing = Coupon.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            raise CouponAlreadyIssued(existing)
+    if source not in Coupon.Source.values:
+        raise ValidationError({"source": _("Unknown coupon source.")})
+    if not member.is_active:
+        raise ValidationError(_("Only an active member can receive coupons."))
+    template = CouponTemplate.objects.get(pk=template.pk)
+    if not template.active:
+        raise ValidationError(_("The coupon “%(name)s” is no longer issued.") % {"name": template.name})
+    valid_from, valid_until = coupon_validity(template=template, issued_at=at)
+    if valid_until <= valid_from:
+        raise ValidationError(_("The coupon “%(name)s” can no longer be used, so it cannot be issued.")
+                              % {"name": template.name})
+    if template.per_member_limit is not None:
+        account_for(member, lock=True)
+        held = (Coupon.objects.filter(template=template, member=member)
+                .exclude(status=Coupon.Status.VOID).count())
+        if held >= template.per_member_limit:
+            raise ValidationError(
+                _("%(name)s already has %(count)s of the coupon “%(coupon)s”, the most one member may have.")
+                % {"name": member.name, "count": held, "coupon": template.name}, code="coupon_limit")
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                coupon = Coupon.objects.create(
+                    code=_code_generate(), template=template, member=member, source=source,
+                    issued_at=at, issued_by=actor, valid_from=valid_from, valid_until=valid_until,
+                    dedupe_key=dedupe_key)
+            break
+        except IntegrityError:
+            if dedupe_key and Coupon.objects.filter(dedupe_key=dedupe_key).exists():
+                raise CouponAlreadyIssued(Coupon.objects.get(dedupe_key=dedupe_key)) from None
+    else:
+        raise IntegrityError("no free coupon code after 5 attempts")
+    _event(coupon, CouponEvent.Kind.ISSUED, actor=actor, at=at, source=source)
+    return coupon
+
+
+def _applicable_lines(template: CouponTemplate, lines: list[CouponLine]) -> list[CouponLine]:
+    categories = set(template.categories.values_list("pk", flat=True))
+    if not categories:
+        return list(lines)
+    return [line for line in lines if line.category_id in categories]
+
+
+def coupon_discount_for(*, coupon: Coupon, member: Member, lines: list[CouponLine], at: datetime) -> Decimal:
+    """How much `coupon` takes off this bill, or a ValidationError saying why it cannot be used.
+    Writes nothing. Fixed: the amount, at most what it applies to; percent: that share of what
+    it applies to, at most the cap; free item: one unit of that item on the bill."""
+    template = coupon.template
+    if coupon.member_id != member.pk:
+        raise ValidationError({"coupon_code": _("This coupon belongs to another member.")})
+    if coupon.status == Coupon.Status.REDEEMED:
+        raise ValidationError({"coupon_code": _("This coupon has already been used.")})
+    if coupon.status == Coupon.Status.VOID:
+        raise ValidationError({"coupon_code": _("This coupon has been cancelled.")})
+    if coupon.status == Coupon.Status.EXPIRED or at >= coupon.valid_until:
+        raise ValidationError({"coupon_code": _("This coupon expired on %(day)s.")
+                               % {"day": _local_day(coupon.valid_until - timedelta(microseconds=1))}})
+    if at < coupon.valid_from:
+        raise ValidationError({"coupon_code": _("This coupon can be used from %(day)s.")
+                               % {"day": _local_day(coupon.valid_from)}})
+    applicable = _applicable_lines(template, lines)
+    if not applicable:
+        raise ValidationError({"coupon_code": _("This coupon does not apply to anything on this bill.")})
+    applicable_total = sum((line.line_total for line in applicable), ZERO)
+    if applicable_total < template.min_spend:
+        raise ValidationError({"coupon_code": _(
+            "This coupon needs a spend of at least %(min)s on the items it applies to; "
+            "this bill has %(spend)s.")
+            % {"min": template.min_spend, "spend": applicable_total}})
+    if template.kind == CouponTemplate.Kind.FIXED:
+        discount = min(template.amount, applicable_total)
+    elif template.kind == CouponTemplate.Kind.PERCENT:
+        discount = (applicable_total * template.percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        if template.cap is not None:
+            discount = min(discount, template.cap)
+    else:
+        units = [line.line_total / line.quantity for line in lines
+                 if line.item_id == template.free_item_id and line.quantity > 0]
+        if not units:
+            message = _("This coupon is for a free “%(item)s”; add it to the bill.")
+            raise ValidationError({"coupon_code": message % {"item": template.free_item.name}})
+        discount = max(units).quantize(CENT, rounding=ROUND_HALF_UP)
+    return max(discount, ZERO)
+
+
+@transaction.atomic
+def coupon_consume(*, coupon: Coupon, visit: Visit, discount: Decimal, at: datetime) -> Coupon:
+    """Mark a coupon used on `visit`. The status moves from issued in one conditional UPDATE, so
+    two checkouts can never both use it."""
+    if visit.member_id != coupon.member_id:
+        raise ValidationError({"coupon_code": _("This coupon belongs to another member.")})
+    used = Coupon.objects.filter(pk=coupon.pk, status=Coupon.Status.ISSUED, valid_from__lte=at,
+                                 valid_until__gt=at).update(
+        status=Coupon.Status.REDEEMED, redeemed_at=at, redeemed_visit=visit, discount_given=discount)
+    if not used:
+        raise ValidationError({"coupon_code": _(
+            "This coupon cannot be used: it is used, cancelled or expired.")})
+    coupon.status, coupon.redeemed_at, coupon.redeemed_visit, coupon.discount_given = (
+        Coupon.Status.REDEEMED, at, visit, discount)
+    _event(coupon, CouponEvent.Kind.REDEEMED, actor=visit.staff, at=at, visit=visit.pk,
+           discount=str(discount))
+    return coupon
+
+
+@transaction.atomic
+def coupon_reinstate(*, coupon: Coupon, actor: User | None, at: datetime | None = None) -> Coupon:
+    """Give a used coupon back (a full refund of its visit): usable again if still within its
+    validity, otherwise expired."""
+    at = at or timezone.now()
+    coupon = Coupon.objects.select_for_update().get(pk=coupon.pk)
+    if coupon.status != Coupon.Status.REDEEMED:
+        raise ValidationError(_("Only a used coupon can be given back."))
+    visit_id, discount = coupon.redeemed_visit_id, coupon.discount_given
+    coupon.status = Coupon.Status.ISSUED if coupon.valid_until > at else Coupon.Status.EXPIRED
+    coupon.redeemed_at = coupon.redeemed_visit = coupon.discount_given = None
+    coupon.save(update_fields=["status", "redeemed_at", "redeemed_visit", "discount_given"])
+    _event(coupon, CouponEvent.Kind.REINSTATED, actor=actor, at=at, visit=visit_id, discount=str(discount),
+           status=coupon.status)
+    return coupon
+
+
+@transaction.atomic
+def coupon_void(*, coupon: Coupon, actor: User | None, reason: str, at: datetime | None = None) -> Coupon:
+    """Cancel a coupon that has not been used."""
+    at = at or timezone.now()
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the coupon is cancelled.")})
+    if not Coupon.objects.filter(pk=coupon.pk, status=Coupon.Status.ISSUED).update(status=Coupon.Status.VOID):
+        raise ValidationError(_("Only a coupon that is ready to use can be cancelled."))
+    coupon.status = Coupon.Status.VOID
+    _event(coupon, CouponEvent.Kind.VOIDED, actor=actor, at=at, reason=reason.strip())
+    return coupon
+
+
+_EXPIRE_SQL = """
+WITH expired AS (
+    UPDATE points_coupon SET status = 'expired'
+    WHERE status = 'issued' AND valid_until <= %(now)s
+    RETURNING id
+)
+INSERT INTO points_couponevent (coupon_id, kind, at, detail)
+SELECT id, 'expired', %(now)s, '{}'::jsonb FROM expired
+"""
+
+
+def coupons_expire(*, now: datetime | None = None) -> int:
+    """Expire every unused coupon past its validity, in one statement. Returns how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(_EXPIRE_SQL, {"now": now or timezone.now()})
+        return cursor.rowcount

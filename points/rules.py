@@ -1,0 +1,94 @@
+"""The clinic's earning rules and expiry policy, applied."""
+
+import calendar
+from datetime import datetime, time, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clinics.context import current_clinic
+from points.models import CategoryMultiplier, LoyaltySettings
+
+_ROUNDING = {
+    LoyaltySettings.Rounding.FLOOR: ROUND_FLOOR,
+    LoyaltySettings.Rounding.NEAREST: ROUND_HALF_UP,
+    LoyaltySettings.Rounding.CEIL: ROUND_CEILING,
+}
+
+
+def loyalty_settings() -> LoyaltySettings:
+    settings_row, _created = LoyaltySettings.objects.get_or_create(pk=1)
+    return settings_row
+
+
+def clinic_zone():
+    clinic = current_clinic()
+    return clinic.zone if clinic else timezone.get_default_timezone()
+
+
+def local_date(at: datetime):
+    return timezone.localtime(at, clinic_zone()).date()
+
+
+def local_midnight(day) -> datetime:
+    """The first instant of `day` in the clinic's time zone, as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=clinic_zone())
+
+
+def points_round(value: Decimal, rules: LoyaltySettings) -> int:
+    return int(value.quantize(Decimal(1), rounding=_ROUNDING[rules.rounding]))
+
+
+def _add_months(day, months: int):
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def lot_expiry(earned_at: datetime, rules: LoyaltySettings) -> datetime | None:
+    """When points earned at `earned_at` expire: never; at the end of the day N months later;
+    or at the end of the year (plus the carried years), all in the clinic's time zone."""
+    if rules.expiry_policy == LoyaltySettings.ExpiryPolicy.NEVER:
+        return None
+    earned_on = local_date(earned_at)
+    if rules.expiry_policy == LoyaltySettings.ExpiryPolicy.ROLLING:
+        return local_midnight(_add_months(earned_on, rules.expiry_months) + timedelta(days=1))
+    return local_midnight(earned_on.replace(year=earned_on.year + rules.year_end_carry_years + 1,
+                                            month=1, day=1))
+
+
+def lot_available_from(earned_at: datetime, rules: LoyaltySettings) -> datetime:
+    return earned_at + timedelta(days=rules.pending_days) if rules.pending_days else earned_at
+
+
+SETTINGS_FIELDS = tuple(field.name for field in LoyaltySettings._meta.concrete_fields if field.name != "id")
+
+
+@transaction.atomic
+def loyalty_settings_update(*, category_multipliers: dict[int, Decimal] | None = None,
+                            **changes) -> LoyaltySettings:
+    """Change the clinic's earning rules, expiry policy or redemption limits, and, if given,
+    replace the category multipliers."""
+    unknown = set(changes) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationError(_("These settings do not exist: %(fields)s")
+                              % {"fields": ", ".join(sorted(unknown))})
+    rules = loyalty_settings()
+    for field, value in changes.items():
+        setattr(rules, field, value)
+    rules.full_clean()
+    rules.save()
+    if category_multipliers is not None:
+        _category_multipliers_set(category_multipliers)
+    return rules
+
+
+def _category_multipliers_set(multipliers: dict[int, Decimal]) -> None:
+    if any(value < 0 for value in multipliers.values()):
+        raise ValidationError({"category_multipliers": _("A multiplier cannot be negative.")})
+    CategoryMultiplier.objects.exclude(category_id__in=multipliers).delete()
+    for category_id, multiplier in multipliers.items():
+        CategoryMultiplier.objects.update_or_create(category_id=category_id, defaults={"multiplier": multiplier})

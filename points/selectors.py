@@ -1,0 +1,285 @@
+"""Reads of the points ledger, rewards and coupons: balances, statements, what a member can
+redeem, and the ledger's own consistency check."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.models import Member
+from points.coupons import coupon_code_normalize
+from points.ledger import available_balance
+from points.models import (
+    Account,
+    Asset,
+    Coupon,
+    CouponTemplate,
+    Entry,
+    Lot,
+    PointsAdjustment,
+    Redemption,
+    Reward,
+)
+from points.rules import local_date, loyalty_settings
+from tiers.models import Tier
+from tiers.selectors import member_current_tier
+
+
+@dataclass(frozen=True)
+class ExpiringPoints:
+    points: int
+    expires_at: datetime
+    last_day: date
+
+
+@dataclass(frozen=True)
+class PointsBalance:
+    balance: int
+    available: int
+    pending: int
+    lifetime_earned: int
+    expiring_soon: int
+    expiring: list[ExpiringPoints]
+    cash_value: Decimal
+
+
+@dataclass(frozen=True)
+class PointsStatement:
+    balance: PointsBalance
+    entries: list[Entry]
+    count: int
+    open_lots: list[Lot]
+
+
+def _account(member: Member) -> Account | None:
+    return Account.objects.filter(member=member, asset=Asset.POINTS).first()
+
+
+def lot_last_day(expires_at: datetime) -> date:
+    """The last day, in the clinic's time zone, on which points expiring at `expires_at` can be used."""
+    return local_date(expires_at - timedelta(microseconds=1))
+
+
+def points_balance(member: Member, *, at: datetime | None = None) -> PointsBalance:
+    """The balance (everything not yet spent or expired), what can be spent now, what is still
+    pending, what was ever earned, and what expires within the clinic's warning period."""
+    at = at or timezone.now()
+    rules = loyalty_settings()
+    account = _account(member)
+    if account is None:
+        return PointsBalance(0, 0, 0, 0, 0, [], Decimal("0.00"))
+    open_lots = Lot.objects.filter(account=account, remaining__gt=0).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+    totals = open_lots.aggregate(available=Sum("remaining", filter=Q(available_from__lte=at)),
+                                 pending=Sum("remaining", filter=Q(available_from__gt=at)))
+    expiring = [ExpiringPoints(points=row["points"], expires_at=row["expires_at"],
+                               last_day=lot_last_day(row["expires_at"]))
+                for row in open_lots.filter(expires_at__lte=at + timedelta(days=rules.expiry_warning_days))
+                .values("expires_at").annotate(points=Sum("remaining")).order_by("expires_at")]
+    available = totals["available"] or 0
+    cash = (Decimal(available) / rules.points_per_cash_unit).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    return PointsBalance(balance=account.balance, available=available, pending=totals["pending"] or 0,
+                         lifetime_earned=account.lifetime_earned,
+                         expiring_soon=sum(item.points for item in expiring), expiring=expiring,
+                         cash_value=cash)
+
+
+def points_statement(member: Member, *, limit: int = 50, offset: int = 0,
+                     at: datetime | None = None) -> PointsStatement:
+    """A member's entries, newest first, each with the balance after it, and their open lots
+    (soonest-expiring first) with what is left, when they become usable and when they expire."""
+    account = _account(member)
+    if account is None:
+        return PointsStatement(balance=points_balance(member, at=at), entries=[], count=0, open_lots=[])
+    entries = Entry.objects.filter(account=account).select_related("actor").order_by("-id")
+    lots = (Lot.objects.filter(account=account, remaining__gt=0).select_related("entry")
+            .order_by("expires_at", "available_from", "id"))
+    return PointsStatement(balance=points_balance(member, at=at),
+                           entries=list(entries[offset:offset + limit]), count=entries.count(),
+                           open_lots=list(lots))
+
+
+def adjustment_list(*, status: str | None = None, member: Member | None = None) -> QuerySet[PointsAdjustment]:
+    adjustments = PointsAdjustment.objects.select_related("member", "requested_by", "decided_by")
+    if status:
+        adjustments = adjustments.filter(status=status)
+    if member is not None:
+        adjustments = adjustments.filter(member=member)
+    return adjustments
+
+
+def reward_refusal(*, reward: Reward, tier: Tier | None, allowed_tier_ids: set[int], used: int,
+                   available: int) -> str | None:
+    """Why a member cannot redeem `reward` now, or None if they can."""
+    if not reward.active:
+        return _("This reward is no longer offered.")
+    if allowed_tier_ids and (tier is None or tier.pk not in allowed_tier_ids):
+        names = Tier.objects.filter(pk__in=allowed_tier_ids).order_by("rank").values_list("name", flat=True)
+        return _("This reward is only for members of these tiers: %(tiers)s.") % {"tiers": ", ".join(names)}
+    if reward.per_member_limit is not None and used >= reward.per_member_limit:
+        return (_("This member has already redeemed this reward %(count)s times, the most allowed.")
+                % {"count": used})
+    if reward.stock is not None and reward.stock <= 0:
+        return _("This reward is out of stock.")
+    if available < reward.points_cost:
+        return _("Not enough points: %(available)s available, %(wanted)s needed.") % {
+            "available": available, "wanted": reward.points_cost}
+    return None
+
+
+@dataclass(frozen=True)
+class RewardOffer:
+    reward: Reward
+    refusal: str | None
+
+    @property
+    def can_redeem(self) -> bool:
+        return self.refusal is None
+
+
+def reward_list(*, include_inactive: bool = False) -> QuerySet[Reward]:
+    rewards = Reward.objects.select_related("item", "coupon_template").prefetch_related(
+        Prefetch("allowed_tiers", queryset=Tier.objects.order_by("rank")))
+    return rewards if include_inactive else rewards.filter(active=True)
+
+
+def reward_offers(*, member: Member, rewards: Iterable[Reward],
+                  at: datetime | None = None) -> list[RewardOffer]:
+    """Each reward with whether `member` can redeem it now and, if not, why."""
+    rewards = list(rewards)
+    account = _account(member)
+    available = available_balance(account, at=at) if account is not None else 0
+    tier = member_current_tier(member)
+    used = dict(Redemption.objects.filter(member=member, status=Redemption.Status.COMPLETED,
+                                          reward__in=rewards)
+                .values_list("reward").annotate(count=Count("id")).values_list("reward", "count"))
+    return [RewardOffer(reward=reward, refusal=reward_refusal(
+        reward=reward, tier=tier, allowed_tier_ids={t.pk for t in reward.allowed_tiers.all()},
+        used=used.get(reward.pk, 0), available=available)) for reward in rewards]
+
+
+def redemption_list(*, member: Member) -> QuerySet[Redemption]:
+    return Redemption.objects.filter(member=member).select_related("reward", "coupon", "actor")
+
+
+def coupon_template_list(*, include_inactive: bool = False) -> QuerySet[CouponTemplate]:
+    templates = CouponTemplate.objects.select_related("free_item").prefetch_related("categories")
+    return templates if include_inactive else templates.filter(active=True)
+
+
+def coupon_list(*, member: Member, usable_at: datetime | None = None) -> QuerySet[Coupon]:
+    """A member's coupons, newest first; with `usable_at`, only those that can be used then."""
+    coupons = Coupon.objects.filter(member=member).select_related("template", "template__free_item")
+    if usable_at is not None:
+        coupons = coupons.filter(status=Coupon.Status.ISSUED, valid_from__lte=usable_at,
+                                 valid_until__gt=usable_at)
+    return coupons
+
+
+def coupon_by_code(code: str) -> Coupon | None:
+    return (Coupon.objects.select_related("template", "template__free_item", "member")
+            .filter(code=coupon_code_normalize(code)).first())
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    account_id: int
+    member_number: str
+    check: str
+    detail: str
+
+
+_BALANCES_SQL = """
+SELECT a.id, a.balance, COALESCE(e.total, 0), COALESCE(l.total, 0)
+FROM points_account a
+LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM points_entry GROUP BY account_id) e
+       ON e.account_id = a.id
+LEFT JOIN (SELECT account_id, SUM(remaining) AS total FROM points_lot WHERE remaining > 0
+           GROUP BY account_id) l
+       ON l.account_id = a.id
+WHERE a.balance <> COALESCE(e.total, 0) OR a.balance <> COALESCE(l.total, 0)
+"""
+
+_CHAIN_SQL = """
+SELECT account_id, MIN(id), COUNT(*)
+FROM (SELECT id, account_id, balance_after,
+             SUM(amount) OVER (PARTITION BY account_id ORDER BY id) AS running
+      FROM points_entry) chain
+WHERE balance_after <> running
+GROUP BY account_id
+"""
+
+# A debit's allocations add up to what it took; a credit's value sits in its own lot, or (for a
+# restore) partly in the lots it gave back into.
+_PLACEMENT_SQL = """
+SELECT e.account_id, MIN(e.id), COUNT(*)
+FROM points_entry e
+LEFT JOIN (SELECT entry_id, SUM(amount) AS total FROM points_allocation GROUP BY entry_id) al
+       ON al.entry_id = e.id
+LEFT JOIN points_lot own ON own.entry_id = e.id
+WHERE (e.amount < 0 AND (COALESCE(al.total, 0) <> -e.amount OR own.id IS NOT NULL))
+   OR (e.amount > 0 AND COALESCE(al.total, 0) + COALESCE(own.amount, 0) <> e.amount)
+GROUP BY e.account_id
+"""
+
+_CROSS_ACCOUNT_SQL = """
+SELECT e.account_id, MIN(e.id), COUNT(*)
+FROM points_allocation al
+JOIN points_entry e ON e.id = al.entry_id
+JOIN points_lot l ON l.id = al.lot_id
+WHERE l.account_id <> e.account_id
+GROUP BY e.account_id
+"""
+
+_LOTS_SQL = """
+SELECT l.account_id, MIN(l.id), COUNT(*)
+FROM points_lot l
+LEFT JOIN (SELECT al.lot_id,
+                  SUM(CASE WHEN e.amount < 0 THEN al.amount ELSE -al.amount END) AS taken
+           FROM points_allocation al JOIN points_entry e ON e.id = al.entry_id
+           GROUP BY al.lot_id) moved
+       ON moved.lot_id = l.id
+WHERE l.remaining <> l.amount - COALESCE(moved.taken, 0)
+GROUP BY l.account_id
+"""
+
+
+def ledger_verify() -> list[LedgerProblem]:
+    """Check every account of the current clinic in set-based SQL: the balance equals the sum of
+    its entries and the sum of its open lots; each entry's balance_after continues the running
+    sum; each debit's allocations add up to what it took and each credit's value is placed; no
+    allocation crosses accounts; each lot's remaining equals its amount minus what debits took
+    plus what restores gave back. Returns the disagreements (none on a sound ledger)."""
+    found: list[tuple[int, str, str]] = []
+    with connection.cursor() as cursor:
+        cursor.execute(_BALANCES_SQL)
+        for account_id, balance, entries_total, lots_total in cursor.fetchall():
+            found.append((account_id, "balance", _(
+                "balance %(balance)s, sum of entries %(entries)s, sum of open lots %(lots)s")
+                % {"balance": balance, "entries": entries_total, "lots": lots_total}))
+        checks = (
+            (_CHAIN_SQL, "entry_chain",
+             _("%(count)s entries whose balance_after breaks the running sum, the first is entry %(first)s")),
+            (_PLACEMENT_SQL, "entry_allocations",
+             _("%(count)s entries whose allocations or lot do not match their amount, "
+               "the first is entry %(first)s")),
+            (_CROSS_ACCOUNT_SQL, "cross_account",
+             _("%(count)s entries with allocations in another account's lots, the first is entry %(first)s")),
+            (_LOTS_SQL, "lot_remaining",
+             _("%(count)s lots whose remaining disagrees with their allocations, "
+               "the first is lot %(first)s")),
+        )
+        for sql, check, message in checks:
+            cursor.execute(sql)
+            for account_id, first, count in cursor.fetchall():
+                found.append((account_id, check, message % {"count": count, "first": first}))
+    numbers = dict(Account.objects.filter(pk__in={account_id for account_id, _c, _d in found})
+                   .values_list("pk", "member__member_number"))
+    return [LedgerProblem(account_id=account_id, member_number=numbers.get(account_id, ""), check=check,
+                          detail=detail)
+            for account_id, check, detail in sorted(found)]

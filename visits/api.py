@@ -1,0 +1,142 @@
+"""Catalogue API (managers edit, all staff read) and visit read-outs."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import has_perm
+from members.models import Member
+from visits.models import CatalogueItem, Category, Payment, Refund, Visit, VisitLine
+from visits.selectors import catalogue_list, category_list, member_visits, visits_with_details
+from visits.services import catalogue_item_create, catalogue_item_update, category_create
+
+FrontDesk = has_perm("accounts.use_frontdesk")
+ManageSettings = has_perm("accounts.manage_settings")
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "code"]
+
+
+class ItemOutputSerializer(serializers.ModelSerializer):
+    category_name = serializers.CharField(source="category.name", read_only=True)
+
+    class Meta:
+        model = CatalogueItem
+        fields = ["id", "kind", "name", "sku", "category", "category_name", "price", "duration_minutes",
+                  "buffer_minutes", "recall_days", "active"]
+
+
+class ItemInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=CatalogueItem.Kind.choices)
+    name = serializers.CharField(max_length=120)
+    sku = serializers.CharField(max_length=40)
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    duration_minutes = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    buffer_minutes = serializers.IntegerField(min_value=0, default=0)
+    recall_days = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    active = serializers.BooleanField(default=True)
+
+
+class CategoryListApi(APIView):
+    def get_permissions(self):
+        return [ManageSettings() if self.request.method == "POST" else FrontDesk()]
+
+    @extend_schema(responses={200: CategorySerializer(many=True)})
+    def get(self, request):
+        return Response(CategorySerializer(category_list(), many=True).data)
+
+    @extend_schema(request=CategorySerializer, responses={201: CategorySerializer})
+    def post(self, request):
+        serializer = CategorySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        category = category_create(**serializer.validated_data)
+        return Response(CategorySerializer(category).data, status=status.HTTP_201_CREATED)
+
+
+class ItemListApi(APIView):
+    def get_permissions(self):
+        return [ManageSettings() if self.request.method == "POST" else FrontDesk()]
+
+    @extend_schema(responses={200: ItemOutputSerializer(many=True)})
+    def get(self, request):
+        items = catalogue_list(active_only=request.query_params.get("all") != "1",
+                               kind=request.query_params.get("kind") or None)
+        return Response(ItemOutputSerializer(items, many=True).data)
+
+    @extend_schema(request=ItemInputSerializer, responses={201: ItemOutputSerializer})
+    def post(self, request):
+        serializer = ItemInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        item = catalogue_item_create(**serializer.validated_data)
+        return Response(ItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class ItemDetailApi(APIView):
+    def get_permissions(self):
+        return [ManageSettings() if self.request.method == "PATCH" else FrontDesk()]
+
+    @extend_schema(responses={200: ItemOutputSerializer})
+    def get(self, request, pk: int):
+        return Response(ItemOutputSerializer(get_object_or_404(CatalogueItem, pk=pk)).data)
+
+    @extend_schema(request=ItemInputSerializer(partial=True), responses={200: ItemOutputSerializer})
+    def patch(self, request, pk: int):
+        item = get_object_or_404(CatalogueItem, pk=pk)
+        serializer = ItemInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        item = catalogue_item_update(item=item, **serializer.validated_data)
+        return Response(ItemOutputSerializer(item).data)
+
+
+class VisitLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = VisitLine
+        fields = ["id", "item", "name", "category", "quantity", "unit_price", "discount", "line_total",
+                  "refunded_quantity"]
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = ["method", "amount", "refund"]
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Refund
+        fields = ["id", "amount", "reason", "actor", "created_at"]
+
+
+class VisitOutputSerializer(serializers.ModelSerializer):
+    lines = VisitLineSerializer(many=True, read_only=True)
+    payments = PaymentSerializer(many=True, read_only=True)
+    refunds = RefundSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Visit
+        fields = ["id", "member", "visited_at", "staff", "source", "subtotal", "line_discount",
+                  "tier_discount", "coupon_discount", "points_used", "points_discount", "total",
+                  "refunded_total", "lines", "payments", "refunds"]
+
+
+class VisitDetailApi(APIView):
+    permission_classes = [FrontDesk]
+
+    @extend_schema(responses={200: VisitOutputSerializer})
+    def get(self, request, pk: int):
+        return Response(VisitOutputSerializer(get_object_or_404(visits_with_details(), pk=pk)).data)
+
+
+class MemberVisitsApi(APIView):
+    permission_classes = [FrontDesk]
+
+    @extend_schema(responses={200: VisitOutputSerializer(many=True)})
+    def get(self, request, pk: int):
+        member = get_object_or_404(Member, pk=pk)
+        return Response(VisitOutputSerializer(member_visits(member=member), many=True).data)
