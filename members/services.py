@@ -47,6 +47,15 @@ def referral_code_generate() -> str:
             return code
 
 
+def _member_number_free(candidate: str) -> str:
+    """The number itself, or with a suffix when an imported member already has it."""
+    number, suffix = candidate, 1
+    while Member.objects.filter(member_number=number).exists():
+        suffix += 1
+        number = f"{candidate}-{suffix}"
+    return number
+
+
 def _check_phone_free(phone: str, *, exclude_pk: int | None = None) -> None:
     existing = Member.objects.filter(phone=phone).exclude(pk=exclude_pk).first()
     if existing is not None:
@@ -108,7 +117,7 @@ def member_register(*, name: str, phone: str, actor: User | None,
         _check_phone_free(phone)
         raise
     if not member_number.strip():
-        member.member_number = f"M{member.pk:06d}"
+        member.member_number = _member_number_free(f"M{member.pk:06d}")
         member.save(update_fields=["member_number"])
     now = timezone.now()
     for consent in consents:
