@@ -39,7 +39,7 @@ def _free_port() -> int:
 
 def _server(port: int) -> subprocess.Popen:
     db = settings.DATABASES["default"]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "clinic_loyalty.settings.test",
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "clinic_loyalty.settings.test", "DB_CONN_MAX_AGE": "600",
            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-m", "gunicorn", "clinic_loyalty.wsgi:application", "--bind", f"127.0.0.1:{port}",

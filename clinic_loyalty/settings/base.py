@@ -79,6 +79,8 @@ PUBLIC_SCHEMA_URLCONF = "clinic_loyalty.urls_public"
 ROOT_URLCONF = "clinic_loyalty.urls_tenants"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "clinics.views.UnknownClinicView"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Set the search path once per schema change instead of on every cursor.
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",

@@ -178,3 +178,14 @@ def test_erase_pseudonymizes_and_frees_the_phone(front_desk, manager):
     assert "张小美" not in member.name and member.phone is None and member.birthday is None
     assert not member_has_allergies(member=member)
     assert register(actor=front_desk).pk != member.pk
+
+
+def test_a_number_taken_by_an_imported_member_gets_a_suffix(front_desk):
+    first = register(actor=front_desk)
+    taken = f"M{first.pk + 2:06d}"
+    register(name="旧系统会员", phone="13500001111", actor=front_desk, member_number=taken)
+
+    later = register(name="新会员", phone="13500002222", actor=front_desk)
+
+    assert later.pk == first.pk + 2
+    assert later.member_number == f"{taken}-2"
