@@ -194,7 +194,9 @@ def checkout_complete(*, member: Member, lines: list[LineInput], payments: list[
                       available_from=lot_available_from(at, rules), expires_at=lot_expiry(at, rules))
         result.points_earned = earning.points
 
-    if total > 0 and _is_first_paid_visit(member, visit):
+    bonuses_possible = rules.first_visit_bonus or (
+        referrer is not None and (rules.referral_bonus_referee or rules.referral_bonus_referrer))
+    if bonuses_possible and total > 0 and _is_first_paid_visit(member, visit):
         result.bonuses["first_visit"] = _credit_bonus(
             account, amount=rules.first_visit_bonus, key=f"first-visit:{member.pk}",
             reason=_("First-visit bonus"), visit=visit, actor=actor, at=at, rules=rules)

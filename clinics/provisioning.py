@@ -17,6 +17,7 @@ from accounts.services import roles_sync, staff_create
 from clinics.context import clinic_host
 from clinics.models import Clinic, ClinicEvent, Domain
 from clinics.slugs import validate_clinic_slug
+from points.rules import loyalty_settings_install
 from tiers.services import tier_programme_install_default
 
 TEMPLATE_SCHEMA = settings.TENANT_BASE_SCHEMA
@@ -43,9 +44,10 @@ def template_schema_migrate(*, verbosity: int = 0) -> None:
 
 
 def clinic_defaults_install() -> None:
-    """Everything a clinic starts with: roles and their permissions (and, as apps add them,
-    default loyalty settings). Idempotent; runs in the current clinic's schema."""
+    """Everything a clinic starts with, whatever its language: roles and their permissions, and
+    the default loyalty settings. Idempotent; runs in the current clinic's schema."""
     roles_sync()
+    loyalty_settings_install()
 
 
 def public_tenant_ensure() -> Clinic:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,12 +44,19 @@ def account_for(member: Member, asset: str = Asset.POINTS, *, lock: bool = False
 
 
 def accounts_lock(members: list[Member], asset: str = Asset.POINTS) -> dict[int, Account]:
-    """Lock several accounts in pk order (no deadlocks between concurrent multi-account writes)."""
-    for member in members:
-        Account.objects.get_or_create(member=member, asset=asset)
-    locked = (Account.objects.select_for_update()
-              .filter(member__in=members, asset=asset).order_by("pk"))
-    return {account.member_id: account for account in locked}
+    """Lock several accounts in pk order (no deadlocks between concurrent multi-account writes),
+    opening the ones members do not have yet."""
+    def lock() -> dict[int, Account]:
+        locked = Account.objects.select_for_update().filter(member__in=members, asset=asset).order_by("pk")
+        return {account.member_id: account for account in locked}
+
+    accounts = lock()
+    if len(accounts) < len({member.pk for member in members}):
+        for member in members:
+            if member.pk not in accounts:
+                Account.objects.get_or_create(member=member, asset=asset)
+        accounts = lock()
+    return accounts
 
 
 def _guard(dedupe_key: str | None) -> None:
@@ -61,21 +68,14 @@ def _guard(dedupe_key: str | None) -> None:
 
 def _append(account: Account, *, kind: str, amount: int, source: Source, actor: User | None,
             reason: str, dedupe_key: str | None, at: datetime) -> Entry:
+    """Every caller holds the account's row lock, and every dedupe key belongs to one account, so
+    `_guard` has already seen any earlier entry with this key."""
     account.balance += amount
     account.version += 1
-    try:
-        with transaction.atomic():
-            entry = Entry.objects.create(
-                account=account, kind=kind, amount=amount, balance_after=account.balance,
-                source_type=source.type, source_id=str(source.id), actor=actor, reason=reason,
-                dedupe_key=dedupe_key, effective_at=at)
-    except IntegrityError:
-        account.balance -= amount
-        account.version -= 1
-        if dedupe_key and Entry.objects.filter(dedupe_key=dedupe_key).exists():
-            raise AlreadyRecorded(Entry.objects.get(dedupe_key=dedupe_key)) from None
-        raise
-    return entry
+    return Entry.objects.create(
+        account=account, kind=kind, amount=amount, balance_after=account.balance,
+        source_type=source.type, source_id=str(source.id), actor=actor, reason=reason,
+        dedupe_key=dedupe_key, effective_at=at)
 
 
 def _save(account: Account, *, earned: int = 0) -> None:

@@ -20,6 +20,11 @@ _ROUNDING = {
 
 
 def loyalty_settings() -> LoyaltySettings:
+    """The clinic's settings row (installed at provisioning), or the defaults, unsaved."""
+    return LoyaltySettings.objects.filter(pk=1).first() or LoyaltySettings(pk=1)
+
+
+def loyalty_settings_install() -> LoyaltySettings:
     settings_row, _created = LoyaltySettings.objects.get_or_create(pk=1)
     return settings_row
 
