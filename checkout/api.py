@@ -12,7 +12,7 @@ from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import Member
 from visits.api import RefundSerializer, VisitOutputSerializer
 from visits.models import Payment, Visit
-from visits.selectors import visits_with_details
+from visits.selectors import visit_just_checked_out
 
 
 class CheckoutLineSerializer(serializers.Serializer):
@@ -69,7 +69,7 @@ class CheckoutApi(APIView):
             points_to_use=data["points_to_use"],
             lines=[LineInput(**line) for line in data["lines"]],
             payments=[PaymentInput(**payment) for payment in data["payments"]])
-        result.visit = visits_with_details().get(pk=result.visit.pk)
+        visit_just_checked_out(result.visit, lines=result.lines, payments=result.payments)
         return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)
 
 

@@ -44,6 +44,8 @@ class PaymentInput:
 @dataclass
 class CheckoutResult:
     visit: Visit
+    lines: list[VisitLine] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
     points_earned: int = 0
     bonuses: dict[str, int] = field(default_factory=dict)
     tier_change: TierChange | None = None
@@ -173,7 +175,8 @@ def checkout_complete(*, member: Member, lines: list[LineInput], payments: list[
     for line in visit_lines:
         line.visit = visit
     VisitLine.objects.bulk_create(visit_lines)
-    Payment.objects.bulk_create(Payment(visit=visit, method=p.method, amount=p.amount) for p in payments)
+    visit_payments = Payment.objects.bulk_create(
+        Payment(visit=visit, method=p.method, amount=p.amount) for p in payments)
 
     if points_to_use:
         ledger_debit(account=account, amount=points_to_use, kind=Entry.Kind.REDEEM,
@@ -182,7 +185,7 @@ def checkout_complete(*, member: Member, lines: list[LineInput], payments: list[
     if coupon is not None:
         coupon_consume(coupon=coupon, visit=visit, discount=coupon_discount, at=at)
 
-    result = CheckoutResult(visit=visit)
+    result = CheckoutResult(visit=visit, lines=visit_lines, payments=visit_payments)
     earn_lines = [EarnLine(category_id=line.category_id, paid=paid)
                   for line, paid in zip(visit_lines, _paid_per_line(visit_lines, total), strict=True)]
     earning = visit_points(member=member, lines=earn_lines, tier_multiplier=tier.earn_multiplier,

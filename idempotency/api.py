@@ -9,7 +9,7 @@ import functools
 import hashlib
 import json
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
@@ -42,6 +42,21 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     return response
 
 
+def _claim(*, scope: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """Insert the key's row, or None if it is already there. A concurrent attempt with the same
+    key waits here until the first one commits (then gets None) or rolls back (then inserts)."""
+    table = IdempotencyRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (scope, key, fingerprint, status_code, created_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, 0, now()) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
+            [scope, key, fingerprint])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return IdempotencyRecord(pk=row[0], scope=scope, key=key, fingerprint=fingerprint)
+
+
 def idempotent(handler):
     """Decorate an APIView method (post/put/patch) that moves value."""
 
@@ -57,10 +72,8 @@ def idempotent(handler):
         scope = f"user:{request.user.pk}"
         fingerprint = _fingerprint(request)
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(scope=scope, key=key, fingerprint=fingerprint)
-            except IntegrityError:
+            record = _claim(scope=scope, key=key, fingerprint=fingerprint)
+            if record is None:
                 return _replay(IdempotencyRecord.objects.get(scope=scope, key=key), fingerprint)
             response = handler(view, request, *args, **kwargs)
             if response.status_code >= 400:

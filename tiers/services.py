@@ -229,7 +229,7 @@ def _members_lock(member_ids: list[int]) -> list[int]:
         pk__in=member_ids, status=Member.Status.ACTIVE).order_by("pk").values_list("pk", flat=True))
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def tier_upgrade_check(*, member: Member, actor: User | None, at: datetime, reason: str) -> TierChange | None:
     """Move the member up at once if their spend and visits now reach a higher tier; never
     down. Called by checkout after the visit is recorded, in the same transaction."""

@@ -91,3 +91,14 @@ def test_unknown_item_and_member_are_4xx(staff_client, front_desk, member, catal
                        content_type="application/json").status_code == 400
     assert client.post(URL, {**body(member, catalogue), "member_id": 999999},
                        content_type="application/json").status_code == 404
+
+
+def test_checkout_answer_is_what_the_visit_reads_back(staff_client, front_desk, member, catalogue):
+    client = staff_client(front_desk)
+    created = client.post(URL, body(member, catalogue, lines=[
+        {"item_id": catalogue["cream"].pk, "quantity": 2, "discount": "100.00"},
+        {"item_id": catalogue["filler"].pk, "quantity": 1}],
+        payments=[{"method": "alipay", "amount": "900.00"}, {"method": "cash", "amount": "3000.00"}]),
+        content_type="application/json").json()["visit"]
+
+    assert client.get(f"{URL}{created['id']}/").json() == created
