@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.api import has_perm
 from members.models import Member
-from visits.models import CatalogueItem, Category, Payment, Refund, Visit, VisitLine
+from visits.models import CatalogueItem, Category, Payment, Visit
 from visits.selectors import catalogue_list, category_list, member_visits, visits_with_details
 from visits.services import catalogue_item_create, catalogue_item_update, category_create
 
@@ -94,35 +94,59 @@ class ItemDetailApi(APIView):
         return Response(ItemOutputSerializer(item).data)
 
 
-class VisitLineSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = VisitLine
-        fields = ["id", "item", "name", "category", "quantity", "unit_price", "discount", "line_total",
-                  "refunded_quantity"]
+# Visit read-outs are plain serializers rather than ModelSerializers: they answer every checkout,
+# and a ModelSerializer rebuilds its fields from the model on each use.
+def _money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, **kwargs)
 
 
-class PaymentSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Payment
-        fields = ["method", "amount", "refund"]
+def _ref() -> serializers.PrimaryKeyRelatedField:
+    return serializers.PrimaryKeyRelatedField(read_only=True)
 
 
-class RefundSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Refund
-        fields = ["id", "amount", "reason", "actor", "created_at"]
+class VisitLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    item = _ref()
+    name = serializers.CharField(read_only=True)
+    category = _ref()
+    quantity = serializers.IntegerField(read_only=True)
+    unit_price = _money()
+    discount = _money()
+    line_total = _money()
+    refunded_quantity = serializers.IntegerField(read_only=True)
 
 
-class VisitOutputSerializer(serializers.ModelSerializer):
+class PaymentSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=Payment.Method.choices, read_only=True)
+    amount = _money()
+    refund = _ref()
+
+
+class RefundSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    amount = _money()
+    reason = serializers.CharField(read_only=True)
+    actor = _ref()
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class VisitOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    member = _ref()
+    visited_at = serializers.DateTimeField(read_only=True)
+    staff = _ref()
+    source = serializers.ChoiceField(choices=Visit.Source.choices, read_only=True)
+    subtotal = _money()
+    line_discount = _money()
+    tier_discount = _money()
+    coupon_discount = _money()
+    points_used = serializers.IntegerField(read_only=True)
+    points_discount = _money()
+    total = _money()
+    refunded_total = _money()
     lines = VisitLineSerializer(many=True, read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
     refunds = RefundSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Visit
-        fields = ["id", "member", "visited_at", "staff", "source", "subtotal", "line_discount",
-                  "tier_discount", "coupon_discount", "points_used", "points_discount", "total",
-                  "refunded_total", "lines", "payments", "refunds"]
 
 
 class VisitDetailApi(APIView):
