@@ -30,8 +30,7 @@ bench: venv
 lint: venv
 	$(VENV_PYTHON) -m ruff check .
 
-## messages: extract the strings to translate into locale/, then compile the catalogues
+## messages: extract the strings to translate into locale/, then compile the catalogues (docs/i18n.md)
 messages: venv
-	mkdir -p locale
-	$(VENV_PYTHON) manage.py makemessages -l zh_Hans -l en $(MESSAGE_IGNORES)
+	$(VENV_PYTHON) manage.py makemessages -l zh_Hans -l en
 	$(VENV_PYTHON) manage.py compilemessages $(MESSAGE_IGNORES)

@@ -23,6 +23,7 @@ from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from accounts.models import User
@@ -67,6 +68,16 @@ def django_db_setup(request, django_db_setup, django_db_blocker):
 def _uses_db(request) -> bool:
     names = set(request.fixturenames)
     return bool(names & {"db", "transactional_db"}) or request.node.get_closest_marker("django_db")
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Code a test calls directly runs in English, the source language, so its messages can be
+    asserted as written. Pages and the API still choose their language per request (the clinic's
+    by default); a test that wants another language uses translation.override. Also keeps the
+    language a request activated from leaking into the next test."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import json
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.response import Response
@@ -23,8 +24,8 @@ MAX_KEY_LENGTH = 100
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER, str, location=OpenApiParameter.HEADER, required=False,
-    description=_("A unique key per operation (e.g. a UUID). A retry with the same key returns the "
-                  "first answer and moves nothing."))
+    description=gettext_lazy("A unique key per operation (e.g. a UUID). A retry with the same key "
+                             "returns the first answer and moves nothing."))
 
 
 def _fingerprint(request) -> str:

@@ -142,7 +142,7 @@ def test_manager_cannot_grant_owner(clinic, staff_client, manager, front_desk):
                                         content_type="application/json")
 
     assert (page.status_code, by_api.status_code) == (403, 403)
-    assert page.context["errors"] == [f"You may not give the role “{Role.OWNER.label}”."]
+    assert page.context["errors"] == ["您无权授予“负责人”角色。"], "in the clinic's language"
     assert 'role="alert"' in page.content.decode()
     assert front_desk.role == Role.FRONT_DESK
     assert [kind for kind, _actor, _detail in history(front_desk)] == [StaffEvent.Kind.INVITED]

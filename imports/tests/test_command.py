@@ -34,7 +34,7 @@ def test_skip_errors_imports_the_rest_and_names_the_importer(members_file, manag
     out, err = run("members", str(members_file), "--skip-errors", clinic=TEST_CLINIC_SLUG, actor=manager.username)
 
     assert err.count("\n") == 1
-    assert "3, phone: " in err
+    assert "第 3 行, phone: " in err, "in the clinic's language"
     assert "members.csv" in out
     assert Member.objects.count() == 2
     assert ImportRun.objects.get().actor == manager

@@ -68,7 +68,7 @@ def test_rewards_list_says_whether_the_member_can_redeem(desk, member, reward):
     offers = desk.get(f"{API}rewards/", {"member": member.pk}).json()
 
     assert [(o["reward"]["id"], o["can_redeem"]) for o in offers] == [(reward.pk, False)]
-    assert "100 available" in offers[0]["refusal"]
+    assert "积分不足：可用 100" in offers[0]["refusal"], "in the clinic's language"
 
 
 def test_adjustments_are_requested_at_the_desk_and_approved_by_a_manager(

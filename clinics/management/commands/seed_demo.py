@@ -24,7 +24,8 @@ class Command(BaseCommand):
                             "existed before keep theirs).") % {"password": DEMO_PASSWORD})
         self.stdout.write("")
         self.stdout.write(_("Platform console: %(url)s") % {"url": platform_url()})
-        self.stdout.write(f"    {OPERATOR_USERNAME:<14}{_('platform operator')}")
+        operator = _("platform operator")
+        self.stdout.write(f"    {OPERATOR_USERNAME:<14}{operator}")
         self.stdout.write(_("%(clinic)s: %(url)s") % {"clinic": clinic.name, "url": clinic_url(clinic)})
         for staff in DEMO_STAFF:
             self.stdout.write(f"    {staff.username:<14}{staff.role.label}, {staff.full_name}")
