@@ -100,15 +100,15 @@ def _money(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, **kwargs)
 
 
-def _ref() -> serializers.PrimaryKeyRelatedField:
-    return serializers.PrimaryKeyRelatedField(read_only=True)
+def _ref(field: str) -> serializers.IntegerField:
+    return serializers.IntegerField(source=f"{field}_id", read_only=True, allow_null=True)
 
 
 class VisitLineSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    item = _ref()
+    item = _ref("item")
     name = serializers.CharField(read_only=True)
-    category = _ref()
+    category = _ref("category")
     quantity = serializers.IntegerField(read_only=True)
     unit_price = _money()
     discount = _money()
@@ -119,22 +119,22 @@ class VisitLineSerializer(serializers.Serializer):
 class PaymentSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=Payment.Method.choices, read_only=True)
     amount = _money()
-    refund = _ref()
+    refund = _ref("refund")
 
 
 class RefundSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     amount = _money()
     reason = serializers.CharField(read_only=True)
-    actor = _ref()
+    actor = _ref("actor")
     created_at = serializers.DateTimeField(read_only=True)
 
 
 class VisitOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    member = _ref()
+    member = _ref("member")
     visited_at = serializers.DateTimeField(read_only=True)
-    staff = _ref()
+    staff = _ref("staff")
     source = serializers.ChoiceField(choices=Visit.Source.choices, read_only=True)
     subtotal = _money()
     line_discount = _money()
