@@ -158,15 +158,16 @@ def booking_checkout_prefill(booking: Booking) -> dict:
     }
 
 
-def reminders_due(now: datetime | None = None, *, limit: int = 500) -> QuerySet[Reminder]:
+def reminders_due(now: datetime | None = None) -> QuerySet[Reminder]:
     """Pending reminders whose time has come, for appointments still booked or confirmed and not
-    yet started, earliest first."""
+    yet started, earliest first. The sending job takes them in batches (slice the queryset) and
+    marks each with `reminders.reminder_mark_sent`."""
     now = now or timezone.now()
     return (Reminder.objects.filter(status=Reminder.Status.PENDING, due_at__lte=now,
                                     booking__status__in=(Booking.Status.BOOKED, Booking.Status.CONFIRMED),
                                     booking__starts_at__gt=now)
             .select_related("booking__member", "booking__treatment", "booking__location", "booking__practitioner__user")
-            .order_by("due_at", "id")[:limit])
+            .order_by("due_at", "id"))
 
 
 @dataclass(frozen=True)
