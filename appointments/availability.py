@@ -3,8 +3,8 @@ practitioner who may perform it is working at a location, is not on leave, the l
 clinic are open, the practitioner has no other booking, and a room and device of the required
 types are free, for the treatment's duration plus its buffer.
 
-Everything is loaded in a handful of queries and then computed in memory on sorted, merged
-intervals, so a week for twenty practitioners takes milliseconds."""
+Everything is loaded in one SQL query and then computed in memory on sorted, merged
+intervals of epoch seconds, so a week for twenty practitioners takes milliseconds."""
 
 from bisect import bisect_right
 from collections import defaultdict
@@ -12,23 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Q
+from django.db import connection
 
-from appointments.models import (
-    ACTIVE_STATUSES,
-    AppointmentPolicy,
-    Booking,
-    Practitioner,
-    Resource,
-    ScheduleException,
-    TreatmentRequirement,
-    WorkingHours,
-)
+from appointments.models import ACTIVE_STATUSES, AppointmentPolicy
 from points.rules import clinic_zone
 from visits.models import CatalogueItem
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Slot:
     starts_at: datetime
     ends_at: datetime
@@ -40,25 +31,27 @@ class Slot:
 
 
 class _Intervals:
-    """Merged, sorted, half-open [start, end) intervals."""
+    """Merged, sorted, half-open [start, end) intervals, in seconds since the epoch."""
 
     __slots__ = ("ends", "starts")
 
-    def __init__(self, pairs: Iterable[tuple[datetime, datetime]]):
-        merged: list[list[datetime]] = []
+    def __init__(self, pairs: Iterable[tuple[float, float]]):
+        starts: list[float] = []
+        ends: list[float] = []
         for start, end in sorted(pairs):
-            if merged and start <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
+            if ends and start <= ends[-1]:
+                if end > ends[-1]:
+                    ends[-1] = end
             else:
-                merged.append([start, end])
-        self.starts = [pair[0] for pair in merged]
-        self.ends = [pair[1] for pair in merged]
+                starts.append(start)
+                ends.append(end)
+        self.starts, self.ends = starts, ends
 
-    def is_free(self, start: datetime, end: datetime) -> bool:
+    def is_free(self, start: float, end: float) -> bool:
         index = bisect_right(self.ends, start)
         return index >= len(self.starts) or self.starts[index] >= end
 
-    def free_within(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    def free_within(self, start: float, end: float) -> list[tuple[float, float]]:
         """[start, end) minus these intervals."""
         free = []
         cursor = start
@@ -74,165 +67,221 @@ class _Intervals:
 
 
 EMPTY = _Intervals(())
+NO_RESOURCES: dict[str, int] = {}
 
 
 def local_day_start(day: date, zone) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
-def _local(day: date, at: time, zone) -> datetime:
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+# One round trip: the working hours of the practitioners who perform the treatment, the rooms and
+# devices of the types it needs, the exceptions and the active bookings that touch them, and the
+# clinic's slot step. Rows are tagged: h(ours), q (requirement, with a resource), x (exception),
+# b(ooking), p(olicy).
+SCHEDULE_SQL = """
+    WITH hours AS (
+        SELECT h.practitioner_id, h.weekday, h.location_id, h.starts, h.ends
+          FROM appointments_workinghours h
+          JOIN appointments_practitioner p ON p.id = h.practitioner_id AND p.active
+          JOIN appointments_practitioner_treatments pt
+            ON pt.practitioner_id = p.id AND pt.catalogueitem_id = %(treatment)s
+          JOIN appointments_location l ON l.id = h.location_id AND l.active
+         WHERE (%(practitioners)s::bigint[] IS NULL OR p.id = ANY(%(practitioners)s::bigint[]))
+           AND (%(location)s::bigint IS NULL OR h.location_id = %(location)s::bigint)),
+    needs AS (
+        SELECT q.kind, r.id, r.location_id
+          FROM appointments_treatmentrequirement q
+          LEFT JOIN appointments_resource r ON r.resource_type_id = q.resource_type_id AND r.active
+         WHERE q.treatment_id = %(treatment)s)
+    SELECT 'h', practitioner_id, weekday::bigint, location_id, extract(epoch FROM starts)::float8,
+           extract(epoch FROM ends)::float8, NULL::text
+      FROM hours
+    UNION ALL
+    SELECT 'q', id, NULL, location_id, NULL, NULL, kind::text FROM needs
+    UNION ALL
+    SELECT 'x', practitioner_id, resource_id, location_id, extract(epoch FROM starts_at)::float8,
+           extract(epoch FROM ends_at)::float8, NULL
+      FROM appointments_scheduleexception
+     WHERE starts_at < %(end)s AND ends_at > %(start)s
+    UNION ALL
+    SELECT 'b', practitioner_id, room_id, device_id, extract(epoch FROM starts_at)::float8,
+           extract(epoch FROM blocked_until)::float8, NULL
+      FROM appointments_booking
+     WHERE status = ANY(%(statuses)s::text[]) AND starts_at < %(end)s AND blocked_until > %(start)s
+       AND id <> %(exclude)s
+       AND (practitioner_id IN (SELECT practitioner_id FROM hours)
+            OR room_id IN (SELECT id FROM needs) OR device_id IN (SELECT id FROM needs))
+    UNION ALL
+    SELECT 'p', slot_step_minutes::bigint, NULL, NULL, NULL, NULL, NULL
+      FROM appointments_appointmentpolicy WHERE id = 1"""
+
+
+def _clock(seconds: float) -> time:
+    seconds = int(seconds)
+    return time(seconds // 3600, seconds // 60 % 60, seconds % 60)
 
 
 class Schedule:
-    """Everything that decides availability for one treatment over [start, end) (UTC)."""
+    """Everything that decides availability for one treatment over [start, end) (UTC), loaded
+    in one query; times inside are seconds since the epoch."""
 
     def __init__(self, *, treatment: CatalogueItem, start: datetime, end: datetime,
                  practitioner_ids: Iterable[int] | None = None, location_id: int | None = None,
                  exclude_booking_id: int | None = None):
         self.treatment = treatment
-        self.duration = timedelta(minutes=treatment.duration_minutes or 0)
-        self.block = self.duration + timedelta(minutes=treatment.buffer_minutes)
+        self.duration = (treatment.duration_minutes or 0) * 60
+        self.block = self.duration + treatment.buffer_minutes * 60
         self.zone = clinic_zone()
         self.start, self.end = start, end
-
-        practitioners = Practitioner.objects.filter(active=True, treatments=treatment)
-        if practitioner_ids is not None:
-            practitioners = practitioners.filter(pk__in=list(practitioner_ids))
-        self.practitioner_ids = list(practitioners.values_list("pk", flat=True))
-
-        hours = WorkingHours.objects.filter(practitioner_id__in=self.practitioner_ids, location__active=True)
-        if location_id is not None:
-            hours = hours.filter(location_id=location_id)
+        wanted = list(practitioner_ids) if practitioner_ids is not None else None
+        params = {"treatment": treatment.pk, "practitioners": wanted, "location": location_id,
+                  "start": start, "end": end, "statuses": list(ACTIVE_STATUSES), "exclude": exclude_booking_id or 0}
         self.hours: dict[int, list[tuple[int, int, time, time]]] = defaultdict(list)
-        locations = set()
-        for row in hours.values_list("practitioner_id", "weekday", "location_id", "starts", "ends"):
-            self.hours[row[0]].append(row[1:])
-            locations.add(row[2])
-
-        self.requirements = list(TreatmentRequirement.objects.filter(treatment=treatment)
-                                 .values_list("kind", "resource_type_id"))
+        self.requirements: list[str] = []
         self.resources: dict[tuple[int, str], list[int]] = defaultdict(list)
-        resource_ids = []
-        if self.requirements:
-            wanted = Q()
-            for _kind, type_id in self.requirements:
-                wanted |= Q(resource_type_id=type_id)
-            for pk, loc, kind in (Resource.objects.filter(wanted, active=True, location_id__in=locations)
-                                  .order_by("pk").values_list("pk", "location_id", "resource_type__kind")):
-                self.resources[(loc, kind)].append(pk)
-                resource_ids.append(pk)
-
-        clinic_busy, location_busy = [], defaultdict(list)
-        practitioner_busy, resource_busy = defaultdict(list), defaultdict(list)
-        exceptions = ScheduleException.objects.filter(starts_at__lt=end, ends_at__gt=start).values_list(
-            "practitioner_id", "location_id", "resource_id", "starts_at", "ends_at")
-        for pid, loc, res, ex_start, ex_end in exceptions:
-            span = (ex_start, ex_end)
-            if res is not None:
-                resource_busy[res].append(span)
-            elif pid is not None:
-                practitioner_busy[pid].append(span)
-            elif loc is not None:
-                location_busy[loc].append(span)
+        self.step = timedelta(minutes=AppointmentPolicy._meta.get_field("slot_step_minutes").default)
+        practitioner_busy: dict[int, list] = defaultdict(list)
+        resource_busy: dict[int, list] = defaultdict(list)
+        clinic_busy: list = []
+        location_busy: dict[int, list] = defaultdict(list)
+        needs = []
+        with connection.cursor() as cursor:
+            cursor.execute(SCHEDULE_SQL, params)
+            rows = cursor.fetchall()
+        for tag, a, b, c, row_start, row_end, kind in rows:
+            if tag == "b":
+                span = (row_start, row_end)
+                practitioner_busy[a].append(span)
+                if b is not None:
+                    resource_busy[b].append(span)
+                if c is not None:
+                    resource_busy[c].append(span)
+            elif tag == "h":
+                self.hours[a].append((b, c, _clock(row_start), _clock(row_end)))
+            elif tag == "x":
+                span = (row_start, row_end)
+                if b is not None:
+                    resource_busy[b].append(span)
+                elif a is not None:
+                    practitioner_busy[a].append(span)
+                elif c is not None:
+                    location_busy[c].append(span)
+                else:
+                    clinic_busy.append(span)
+            elif tag == "q":
+                needs.append((a, c, kind))
             else:
-                clinic_busy.append(span)
-
-        bookings = Booking.objects.filter(status__in=ACTIVE_STATUSES, starts_at__lt=end, blocked_until__gt=start)
-        related = Q(practitioner_id__in=self.practitioner_ids)
-        if resource_ids:
-            related |= Q(room_id__in=resource_ids) | Q(device_id__in=resource_ids)
-        bookings = bookings.filter(related)
-        if exclude_booking_id is not None:
-            bookings = bookings.exclude(pk=exclude_booking_id)
-        for pid, room, device, b_start, b_end in bookings.values_list(
-                "practitioner_id", "room_id", "device_id", "starts_at", "blocked_until"):
-            practitioner_busy[pid].append((b_start, b_end))
-            for res in (room, device):
-                if res is not None:
-                    resource_busy[res].append((b_start, b_end))
-
+                self.step = timedelta(minutes=a)
+        self.practitioner_ids = sorted(self.hours)
+        locations = {row[1] for hours in self.hours.values() for row in hours}
+        for res, loc, kind in sorted(needs, key=lambda need: need[0] or 0):
+            if kind not in self.requirements:
+                self.requirements.append(kind)
+            if res is not None and loc in locations:
+                self.resources[(loc, kind)].append(res)
         self.clinic_busy = clinic_busy
         self.location_busy = location_busy
-        self.practitioner_busy = {pid: _Intervals(spans) for pid, spans in practitioner_busy.items()}
+        self.practitioner_busy = practitioner_busy
         self.resource_busy = {res: _Intervals(spans) for res, spans in resource_busy.items()}
         self._person_location: dict[tuple[int, int], _Intervals] = {}
+        self._resource_memo: dict[tuple, dict[str, int] | None] = {}
+        self._local: dict[tuple[date, time], float] = {}
+        self._datetimes: dict[float, datetime] = {}
 
     def _busy(self, practitioner_id: int, location_id: int) -> _Intervals:
         key = (practitioner_id, location_id)
         if key not in self._person_location:
-            spans = list(self.clinic_busy) + list(self.location_busy.get(location_id, ()))
-            own = self.practitioner_busy.get(practitioner_id)
-            if own is not None:
-                spans += list(zip(own.starts, own.ends, strict=True))
-            self._person_location[key] = _Intervals(spans)
+            self._person_location[key] = _Intervals(
+                [*self.clinic_busy, *self.location_busy.get(location_id, ()),
+                 *self.practitioner_busy.get(practitioner_id, ())])
         return self._person_location[key]
 
-    def periods(self, practitioner_id: int, day: date) -> list[tuple[int, datetime, datetime]]:
-        """(location, start, end) of the practitioner's working periods on a local date, in UTC."""
+    def _seconds(self, day: date, at: time) -> float:
+        key = (day, at)
+        if key not in self._local:
+            self._local[key] = datetime.combine(day, at, tzinfo=self.zone).timestamp()
+        return self._local[key]
+
+    def periods(self, practitioner_id: int, day: date) -> list[tuple[int, float, float]]:
+        """(location, start, end) of the practitioner's working periods on a local date."""
         weekday = day.weekday()
-        return [(loc, _local(day, starts, self.zone), _local(day, ends, self.zone))
+        return [(loc, self._seconds(day, starts), self._seconds(day, ends))
                 for wd, loc, starts, ends in self.hours.get(practitioner_id, ()) if wd == weekday]
 
-    def resources_for(self, location_id: int, start: datetime, end: datetime) -> dict[str, int] | None:
-        """A free resource of each required kind, or None if one is missing."""
-        chosen = {}
-        for kind, _type_id in self.requirements:
-            for res in self.resources.get((location_id, kind), ()):
-                if self.resource_busy.get(res, EMPTY).is_free(start, end):
-                    chosen[kind] = res
+    def resources_for(self, location_id: int, start: float, end: float) -> dict[str, int] | None:
+        """A free resource of each required kind, or None if one is missing. Practitioners share
+        the same grid of start times, so each answer is computed once."""
+        if not self.requirements:
+            return NO_RESOURCES
+        key = (location_id, start, end)
+        if key not in self._resource_memo:
+            chosen: dict[str, int] | None = {}
+            for kind in self.requirements:
+                for res in self.resources.get((location_id, kind), ()):
+                    if self.resource_busy.get(res, EMPTY).is_free(start, end):
+                        chosen[kind] = res
+                        break
+                else:
+                    chosen = None
                     break
-            else:
-                return None
-        return chosen
+            self._resource_memo[key] = chosen
+        return self._resource_memo[key]
 
-    def _slot(self, pid: int, loc: int, start: datetime, resources: dict[str, int]) -> Slot:
-        return Slot(starts_at=start, ends_at=start + self.duration, blocked_until=start + self.block,
-                    practitioner_id=pid, location_id=loc, room_id=resources.get("room"),
-                    device_id=resources.get("device"))
+    def _datetime(self, seconds: float) -> datetime:
+        at = self._datetimes.get(seconds)
+        if at is None:
+            at = self._datetimes[seconds] = _at(seconds)
+        return at
+
+    def _slot(self, pid: int, loc: int, start: float, resources: dict[str, int]) -> Slot:
+        at = self._datetime
+        return Slot(at(start), at(start + self.duration), at(start + self.block), pid, loc,
+                    resources.get("room"), resources.get("device"))
 
     def fit(self, practitioner_id: int, starts_at: datetime, location_id: int | None = None) -> Slot | None:
         """The slot at exactly `starts_at` for this practitioner, if it is free."""
-        end = starts_at + self.block
+        start = starts_at.timestamp()
+        end = start + self.block
         local_day = starts_at.astimezone(self.zone).date()
         for loc, p_start, p_end in self.periods(practitioner_id, local_day):
             if location_id is not None and loc != location_id:
                 continue
-            if not (p_start <= starts_at and end <= p_end):
+            if not (p_start <= start and end <= p_end):
                 continue
-            if not self._busy(practitioner_id, loc).is_free(starts_at, end):
+            if not self._busy(practitioner_id, loc).is_free(start, end):
                 continue
-            resources = self.resources_for(loc, starts_at, end)
+            resources = self.resources_for(loc, start, end)
             if resources is not None:
-                return self._slot(practitioner_id, loc, starts_at, resources)
+                return self._slot(practitioner_id, loc, start, resources)
         return None
 
-    def slots(self, *, step: timedelta, not_before: datetime | None = None) -> list[Slot]:
+    def slots(self, *, not_before: datetime | None = None) -> list[Slot]:
+        """Every free start time on the clinic's slot step, aligned to each working period's start."""
         found = []
+        step_s = self.step.total_seconds()
+        block = self.block
         first_day = self.start.astimezone(self.zone).date()
         last_day = (self.end - timedelta(microseconds=1)).astimezone(self.zone).date()
         days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
-        lower = max(self.start, not_before) if not_before else self.start
+        lower = max(self.start, not_before).timestamp() if not_before else self.start.timestamp()
+        upper = self.end.timestamp()
         for pid in self.practitioner_ids:
             for day in days:
                 for loc, p_start, p_end in self.periods(pid, day):
                     for free_start, free_end in self._busy(pid, loc).free_within(p_start, p_end):
                         offset = max(free_start, lower) - p_start
-                        steps = -(-offset // step) if offset > timedelta(0) else 0
-                        candidate = p_start + steps * step
-                        while candidate + self.block <= free_end and candidate < self.end:
-                            end = candidate + self.block
-                            resources = self.resources_for(loc, candidate, end)
+                        candidate = p_start + (-(-offset // step_s) * step_s if offset > 0 else 0)
+                        while candidate + block <= free_end and candidate < upper:
+                            resources = self.resources_for(loc, candidate, candidate + block)
                             if resources is not None:
                                 found.append(self._slot(pid, loc, candidate, resources))
-                            candidate += step
+                            candidate += step_s
         found.sort(key=lambda slot: (slot.starts_at, slot.practitioner_id))
         return found
-
-
-def _step() -> timedelta:
-    policy = AppointmentPolicy.objects.filter(pk=1).first() or AppointmentPolicy()
-    return timedelta(minutes=policy.slot_step_minutes)
 
 
 def availability(*, treatment: CatalogueItem, start: date, end: date, practitioner_ids: Iterable[int] | None = None,
@@ -243,7 +292,7 @@ def availability(*, treatment: CatalogueItem, start: date, end: date, practition
     schedule = Schedule(treatment=treatment, start=local_day_start(start, zone),
                         end=local_day_start(end + timedelta(days=1), zone), practitioner_ids=practitioner_ids,
                         location_id=location_id, exclude_booking_id=exclude_booking_id)
-    return schedule.slots(step=_step(), not_before=not_before)
+    return schedule.slots(not_before=not_before)
 
 
 def slot_fit(*, treatment: CatalogueItem, starts_at: datetime, practitioner_ids: Iterable[int] | None = None,
