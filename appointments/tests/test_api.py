@@ -232,3 +232,23 @@ def test_bookings_of_one_clinic_are_invisible_to_another(desk, world, monday, ot
     assert other.get(f"{API}bookings/{booking_id}/").status_code == 404
     assert other.get(f"{API}bookings/").json() == []
     assert other.get(f"{API}bookings/{booking_id}/ics/").status_code == 404
+
+
+def test_policy_bad_input_is_a_400_and_changes_nothing(boss):
+    before = boss.get(f"{API}policy/").json()
+
+    duplicate = boss.put(f"{API}policy/", {"reminder_minutes": [120, 120]}, content_type=JSON)
+    too_small = boss.put(f"{API}policy/", {"slot_step_minutes": 1}, content_type=JSON)
+    negative = boss.put(f"{API}policy/", {"deposit_amount": "-5"}, content_type=JSON)
+
+    assert duplicate.status_code == too_small.status_code == negative.status_code == 400
+    assert "reminder_minutes" in error_of(duplicate)["fields"]
+    assert boss.get(f"{API}policy/").json() == before
+
+
+def test_exception_without_its_practitioner_is_a_400(boss, world, monday):
+    response = boss.post(f"{API}exceptions/", {"kind": "leave", "starts_at": iso(local(monday, 9)),
+                                               "ends_at": iso(local(monday, 12))}, content_type=JSON)
+
+    assert response.status_code == 400
+    assert "practitioner" in error_of(response)["fields"]

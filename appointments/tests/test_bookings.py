@@ -248,3 +248,14 @@ def test_merging_members_moves_their_bookings(world, monday, manager):
     member_merge(survivor=world.member, duplicate=world.member2, actor=manager)
 
     assert Booking.objects.get(pk=booking.pk).member == world.member
+
+
+def test_erasing_a_member_clears_their_booking_notes_and_keeps_the_bookings(world, monday, manager):
+    from members.services import member_erase
+
+    booking = book(world, local(monday, 10), notes="对酒精过敏，手机 13812345678")
+
+    member_erase(member=world.member, actor=manager, reason="本人要求")
+
+    booking.refresh_from_db()
+    assert booking.notes == "" and booking.member_id == world.member.pk
