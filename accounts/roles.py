@@ -22,6 +22,9 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "points.adjust_points",
         "points.approve_adjustment",
         "points.issue_coupon",
+        "appointments.book_appointment",
+        "appointments.attend_appointment",
+        "appointments.manage_schedule",
     },
     Role.MANAGER: {
         "accounts.manage_staff",
@@ -34,9 +37,13 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "points.adjust_points",
         "points.approve_adjustment",
         "points.issue_coupon",
+        "appointments.book_appointment",
+        "appointments.attend_appointment",
+        "appointments.manage_schedule",
     },
-    Role.FRONT_DESK: {"accounts.use_frontdesk", "points.adjust_points"},
-    Role.PRACTITIONER: {"accounts.use_frontdesk", "accounts.view_medical"},
+    Role.FRONT_DESK: {"accounts.use_frontdesk", "points.adjust_points", "appointments.book_appointment",
+                      "appointments.attend_appointment"},
+    Role.PRACTITIONER: {"accounts.use_frontdesk", "accounts.view_medical", "appointments.attend_appointment"},
 }
 
 # Who may grant which role: an owner any; a manager every role but owner.

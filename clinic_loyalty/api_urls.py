@@ -17,4 +17,5 @@ urlpatterns = [
     path("visits/", include("checkout.urls")),
     path("imports/", include("imports.urls")),
     path("points/", include("points.urls")),
+    path("appointments/", include("appointments.urls")),
 ]

@@ -14,6 +14,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, schema_
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import roles_sync, staff_create
+from appointments.schedule import appointment_defaults_install
 from clinics.context import clinic_host
 from clinics.models import Clinic, ClinicEvent, Domain
 from clinics.slugs import validate_clinic_slug
@@ -45,9 +46,11 @@ def template_schema_migrate(*, verbosity: int = 0) -> None:
 
 def clinic_defaults_install() -> None:
     """Everything a clinic starts with, whatever its language: roles and their permissions, and
-    the default loyalty settings. Idempotent; runs in the current clinic's schema."""
+    the default loyalty settings, booking policy and reminder plan. Idempotent; runs in the
+    current clinic's schema."""
     roles_sync()
     loyalty_settings_install()
+    appointment_defaults_install()
 
 
 def public_tenant_ensure() -> Clinic:

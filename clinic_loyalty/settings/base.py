@@ -221,6 +221,13 @@ SPECTACULAR_SETTINGS = {
         "TierChangeKindEnum": "tiers.models.TierChange.Kind",
         "CatalogueItemKindEnum": "visits.models.CatalogueItem.Kind",
         "VisitSourceEnum": "visits.models.Visit.Source",
+        "BookingStatusEnum": "appointments.models.Booking.Status",
+        "BookingChannelEnum": "appointments.models.Booking.Channel",
+        "ConsentChannelEnum": "members.models.ConsentRecord.Channel",
+        "BookingPartyEnum": "appointments.models.Booking.Party",
+        "ReminderStatusEnum": "appointments.models.Reminder.Status",
+        "ScheduleExceptionKindEnum": "appointments.models.ScheduleException.Kind",
+        "ResourceTypeKindEnum": "appointments.models.ResourceType.Kind",
     },
 }
 
