@@ -177,13 +177,12 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=2 ** (attempts - 1))
 
 
-def _deliver_one(message: Message) -> str:
+def _deliver_one(message: Message, *, now: datetime) -> str:
     clinic = current_clinic()
     backend = backend_for(message.channel)
     outgoing = OutgoingMessage(channel=message.channel, recipient=message.recipient, subject=message.subject,
                                body=message.body, reference=f"{connection.schema_name}:{message.pk}",
                                sender=clinic.name if clinic else "")
-    now = timezone.now()
     try:
         provider_id = backend.send(outgoing)
     except PermanentFailure as exc:
@@ -212,9 +211,11 @@ def messages_deliver_due(*, now: datetime | None = None, ids: list[int] | None =
     """Deliver every queued message that is due (or only `ids`): sent, retried later with
     backoff after a temporary failure, failed after a refusal or the last attempt."""
     counts = {"sent": 0, "retrying": 0, "failed": 0}
+    # One moment for the whole run: a message put off during the run is not due again in it.
+    now = now or timezone.now()
     while True:
-        claimed = _claim(now=now or timezone.now(), limit=batch, ids=ids)
+        claimed = _claim(now=now, limit=batch, ids=ids)
         if not claimed:
             return counts
         for message in Message.objects.filter(pk__in=claimed).order_by("pk"):
-            counts[_deliver_one(message)] += 1
+            counts[_deliver_one(message, now=now)] += 1
