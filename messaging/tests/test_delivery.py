@@ -10,6 +10,7 @@ from clinics.models import Clinic
 from messaging.models import Channel, Message, MessageTemplate, Purpose
 from messaging.services import MAX_ATTEMPTS, message_send, message_template_update, messages_deliver_due
 
+
 def reminder(member, **kwargs) -> Message:
     return message_send(member=member, purpose=Purpose.APPOINTMENT_REMINDER, variables={
         "appointment_time": datetime(2026, 6, 2, 6, 30, tzinfo=UTC), "practitioner": "李医生",
