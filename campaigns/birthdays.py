@@ -53,7 +53,7 @@ def _lunar_matches(day: date, timing: str) -> set[tuple[int, int]] | set[int]:
         lunar = LunarDate.from_solar_date(day.year, day.month, day.day)
     except ValueError:
         return set()
-    if lunar.isLeapMonth:
+    if lunar.is_leap_month:
         return set()
     if timing == BirthdayOffer.Timing.MONTH:
         return {lunar.month} if lunar.day == 1 else set()
