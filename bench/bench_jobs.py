@@ -128,7 +128,7 @@ WITH born AS (
 ),
 guards AS (
     INSERT INTO campaigns_birthdaygrant (member_id, year, celebrated_on, lunar, granted_at, points)
-    SELECT id, %(year)s, %(today)s, false, %(now)s, 150 FROM born RETURNING member_id
+    SELECT id, %(year)s, %(today)s, false, %(now)s, 0 FROM born RETURNING member_id
 ),
 accounts AS (
     INSERT INTO points_account (member_id, asset, balance, lifetime_earned, version, updated_at)
