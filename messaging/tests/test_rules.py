@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from members.models import ConsentRecord
-from members.services import consent_record, member_archive
+from members.services import consent_record, member_archive, member_erase, member_merge
 from messaging.models import Channel, Message, Purpose
 from messaging.services import message_send, messaging_settings_update
 
@@ -101,3 +101,24 @@ def test_skipped_messages_do_not_count_toward_the_cap(make_member, owner):
         assert birthday(member).skip_reason == Message.SkipReason.QUIET_HOURS
 
     assert birthday(member).status == Message.Status.QUEUED
+
+
+def test_erasing_a_member_removes_their_address_and_texts_from_the_log(make_member, owner):
+    member = make_member()
+    message = birthday(member)
+
+    member_erase(member=member, actor=owner, reason="会员要求删除")
+
+    message.refresh_from_db()
+    assert (message.recipient, message.subject, message.body) == ("", "", "")
+    assert (message.purpose, message.status) == (Purpose.BIRTHDAY_OFFER, Message.Status.QUEUED)
+
+
+def test_a_merged_duplicates_messages_count_toward_the_survivors_cap(make_member, owner):
+    messaging_settings_update(actor=owner, marketing_weekly_cap=1)
+    survivor, duplicate = make_member(), make_member("张小美2")
+    birthday(duplicate)
+
+    member_merge(survivor=survivor, duplicate=duplicate, actor=owner)
+
+    assert birthday(survivor).skip_reason == Message.SkipReason.WEEKLY_CAP
