@@ -15,9 +15,11 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import roles_sync, staff_create
 from appointments.schedule import appointment_defaults_install
+from campaigns.services import birthday_offer_install
 from clinics.context import clinic_host
 from clinics.models import Clinic, ClinicEvent, Domain
 from clinics.slugs import validate_clinic_slug
+from messaging.services import messaging_defaults_install
 from points.rules import loyalty_settings_install
 from tiers.services import tier_programme_install_default
 
@@ -46,11 +48,14 @@ def template_schema_migrate(*, verbosity: int = 0) -> None:
 
 def clinic_defaults_install() -> None:
     """Everything a clinic starts with, whatever its language: roles and their permissions, and
-    the default loyalty settings, booking policy and reminder plan. Idempotent; runs in the
-    current clinic's schema."""
+    the default loyalty settings, booking policy and reminder plan, messaging rules and message
+    templates (zh-Hans and English), and the birthday offer. Idempotent; runs in the current
+    clinic's schema."""
     roles_sync()
     loyalty_settings_install()
     appointment_defaults_install()
+    messaging_defaults_install()
+    birthday_offer_install()
 
 
 def public_tenant_ensure() -> Clinic:

@@ -8,11 +8,33 @@ FAN_OUT_PREFIX = "fan-out:"
 
 JOB_LABELS = {
     "accounts.tasks.sessions_clear": gettext_lazy("Clear expired sessions"),
+    "points.tasks.points_expire": gettext_lazy("Expire points and coupons"),
+    "points.tasks.points_expiry_warn": gettext_lazy("Warn of expiring points"),
+    "tiers.tasks.tiers_evaluate_nightly": gettext_lazy("Tier evaluation"),
+    "campaigns.tasks.birthday_offers_grant": gettext_lazy("Birthday offers"),
+    "messaging.tasks.messages_deliver_due": gettext_lazy("Deliver messages"),
 }
 
 COUNT_LABELS = {
     "clinics": gettext_lazy("clinics"),
     "deleted": gettext_lazy("deleted"),
+    "lots_expired": gettext_lazy("lots expired"),
+    "coupons_expired": gettext_lazy("coupons expired"),
+    "warnings_queued": gettext_lazy("warnings queued"),
+    "warnings_skipped": gettext_lazy("warnings skipped"),
+    "evaluated": gettext_lazy("members evaluated"),
+    "upgraded": gettext_lazy("upgraded"),
+    "downgraded": gettext_lazy("downgraded"),
+    "grace_started": gettext_lazy("grace periods started"),
+    "grace_cleared": gettext_lazy("grace periods cleared"),
+    "granted": gettext_lazy("offers granted"),
+    "points": gettext_lazy("points given"),
+    "coupons": gettext_lazy("coupons issued"),
+    "messages_queued": gettext_lazy("messages queued"),
+    "messages_skipped": gettext_lazy("messages skipped"),
+    "sent": gettext_lazy("sent"),
+    "retrying": gettext_lazy("to retry"),
+    "failed": gettext_lazy("failed"),
 }
 
 

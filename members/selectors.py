@@ -66,6 +66,15 @@ def consent_granted(*, member: Member, purpose: str) -> bool:
     return bool(record and record.granted)
 
 
+def consent_granted_members(*, member_ids: list[int], purpose: str) -> set[int]:
+    """Of these members, those whose latest record for `purpose` grants it (one query for a
+    whole batch, by the same rule as `consent_current`)."""
+    latest = (ConsentRecord.objects.filter(member_id__in=member_ids, purpose=purpose)
+              .order_by("member_id", "-recorded_at", "-id").distinct("member_id")
+              .values_list("member_id", "granted"))
+    return {member_id for member_id, granted in latest if granted}
+
+
 def member_has_allergies(*, member: Member) -> bool:
     """The safety flag every staff member may see."""
     if hasattr(member, "allergy_flag"):

@@ -64,6 +64,7 @@ TENANT_APPS = [
     "imports",
     "appointments",
     "campaigns",
+    "messaging",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -253,6 +254,53 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-clear-platform": {
         "task": "accounts.tasks.sessions_clear",
         "schedule": crontab(hour=20, minute=0),
+    },
+    "points-expire": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=5),
+        "args": ("points.tasks.points_expire",),
+        "kwargs": {"local_hour": 0},
+    },
+    "tiers-evaluate": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=0),
+        "args": ("tiers.tasks.tiers_evaluate_nightly",),
+        "kwargs": {"local_hour": 2},
+    },
+    "birthday-offers": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=0),
+        "args": ("campaigns.tasks.birthday_offers_grant",),
+        "kwargs": {"local_hour": 9},
+    },
+    "points-expiry-warnings": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=30),
+        "args": ("points.tasks.points_expiry_warn",),
+        "kwargs": {"local_hour": 10},
+    },
+    "messages-deliver": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute="*/5"),
+        "args": ("messaging.tasks.messages_deliver_due",),
+    },
+}
+
+# The backend of each messaging channel (see messaging/backends). The development default
+# records messages in the message log only; production sets SMS_BACKEND to
+# messaging.backends.http.SmsHttpBackend with the provider's URL and key.
+MESSAGING_BACKENDS = {
+    "sms": {
+        "BACKEND": env("SMS_BACKEND", "messaging.backends.log.LogBackend"),
+        "OPTIONS": {"url": env("SMS_API_URL", ""), "api_key": env("SMS_API_KEY", ""),
+                    "timeout": float(env("SMS_API_TIMEOUT", "5")), "retries": 2}
+        if env("SMS_API_URL", "") else {},
+    },
+    "email": {"BACKEND": env("MESSAGING_EMAIL_BACKEND", "messaging.backends.email.EmailBackend")},
+    "wechat": {
+        "BACKEND": env("WECHAT_BACKEND", "messaging.backends.log.LogBackend"),
+        "OPTIONS": {"url": env("WECHAT_API_URL", ""), "api_key": env("WECHAT_API_KEY", "")}
+        if env("WECHAT_API_URL", "") else {},
     },
 }
 

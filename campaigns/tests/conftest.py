@@ -1,0 +1,1 @@
+from messaging.tests.conftest import make_member  # noqa: F401

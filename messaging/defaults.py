@@ -1,0 +1,57 @@
+"""The templates every clinic starts with, in Simplified Chinese and English. They are data the
+clinic edits, not interface text, so both languages are installed whatever the clinic's language."""
+
+from messaging.models import Channel, Purpose
+
+DEFAULT_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
+    (Purpose.BIRTHDAY_OFFER, "zh-hans"): {
+        "subject": "{clinic}祝您生日快乐",
+        "sms": "【{clinic}】亲爱的{name}，祝您生日快乐！{gift}",
+        "email": "亲爱的{name}：\n\n{clinic}全体同仁祝您生日快乐！{gift}\n\n期待您的光临。",
+    },
+    (Purpose.BIRTHDAY_OFFER, "en"): {
+        "subject": "Happy birthday from {clinic}",
+        "sms": "[{clinic}] Happy birthday, {name}! {gift}",
+        "email": "Dear {name},\n\nEveryone at {clinic} wishes you a happy birthday! {gift}\n\n"
+                 "We look forward to seeing you.",
+    },
+    (Purpose.POINTS_EXPIRY_WARNING, "zh-hans"): {
+        "subject": "您有{points}积分将于{expiry_date}到期",
+        "sms": "【{clinic}】{name}您好，您有{points}积分将于{expiry_date}到期，当前余额{balance}积分，"
+               "请尽快使用。",
+        "email": "{name}您好：\n\n您在{clinic}的{points}积分将于{expiry_date}到期（当前余额{balance}积分）。"
+                 "欢迎到店兑换礼品或抵扣消费。",
+    },
+    (Purpose.POINTS_EXPIRY_WARNING, "en"): {
+        "subject": "{points} points expire on {expiry_date}",
+        "sms": "[{clinic}] {name}, {points} of your points expire on {expiry_date} (balance {balance}). "
+               "Use them before then.",
+        "email": "Dear {name},\n\n{points} of your points at {clinic} expire on {expiry_date} "
+                 "(your balance is {balance}). Redeem them for a reward or use them at checkout.",
+    },
+    (Purpose.APPOINTMENT_REMINDER, "zh-hans"): {
+        "subject": "预约提醒：{appointment_time}",
+        "sms": "【{clinic}】{name}您好，提醒您{appointment_time}在{location}的预约（{practitioner}）。"
+               "如需改期请提前联系我们。",
+        "email": "{name}您好：\n\n提醒您已预约{appointment_time}，地点：{location}，为您服务的是{practitioner}。"
+                 "\n\n如需改期或取消，请提前联系{clinic}。",
+    },
+    (Purpose.APPOINTMENT_REMINDER, "en"): {
+        "subject": "Reminder: your appointment at {appointment_time}",
+        "sms": "[{clinic}] {name}, a reminder of your appointment at {appointment_time}, {location}, "
+               "with {practitioner}. Contact us to reschedule.",
+        "email": "Dear {name},\n\nThis is a reminder of your appointment at {appointment_time} at "
+                 "{location} with {practitioner}.\n\nTo reschedule or cancel, please contact {clinic}.",
+    },
+}
+
+
+def default_template_rows() -> list[dict[str, str]]:
+    rows = []
+    for (purpose, language), texts in DEFAULT_TEMPLATES.items():
+        for channel in Channel.values:
+            body = texts["email"] if channel == Channel.EMAIL else texts["sms"]
+            subject = texts["subject"] if channel == Channel.EMAIL else ""
+            rows.append({"purpose": purpose, "channel": channel, "language": language,
+                         "subject": subject, "body": body})
+    return rows

@@ -1,0 +1,49 @@
+"""Templates with variables in braces ({name}). Only the variables of the template's purpose are
+allowed, and only plain names (no attribute or index access). Times are shown in the clinic's
+time zone."""
+
+import string
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from messaging.models import PURPOSE_VARIABLES
+from points.rules import clinic_zone
+
+_FORMATTER = string.Formatter()
+
+
+def template_variables(text: str) -> set[str]:
+    """The variable names a template text uses; ValidationError if it is not well formed."""
+    try:
+        return {field for _literal, field, _spec, _conv in _FORMATTER.parse(text) if field is not None}
+    except ValueError as exc:
+        raise ValidationError(_("The text is not a valid template: %(error)s. Write variables as "
+                                "{name}; write a literal brace twice: {{ or }}.") % {"error": exc}) from exc
+
+
+def template_text_validate(text: str, *, purpose: str) -> None:
+    allowed = set(PURPOSE_VARIABLES[purpose])
+    unknown = sorted(template_variables(text) - allowed)
+    if unknown:
+        raise ValidationError(
+            _("Unknown variable(s): %(unknown)s. This template may use: %(allowed)s.")
+            % {"unknown": ", ".join(unknown), "allowed": ", ".join(sorted(allowed))})
+
+
+def variable_display(value: object) -> str:
+    if isinstance(value, datetime):
+        return timezone.localtime(value, clinic_zone()).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def template_render(text: str, variables: dict[str, object]) -> str:
+    """Fill in the variables; one the caller did not give renders as empty text."""
+    values = {name: variable_display(value) for name, value in variables.items()}
+    return "".join(
+        literal + (values.get(field, "") if field is not None else "")
+        for literal, field, _spec, _conv in _FORMATTER.parse(text))

@@ -1,0 +1,64 @@
+"""Whether a message may go to a member: every rule in one place, for one member or a whole batch
+at once. Targeting never looks at medical data: these rules read only the member's status,
+contact details, consent records and the message log."""
+
+from datetime import datetime, time, timedelta
+
+from django.db.models import Count
+from django.utils import timezone
+
+from members.models import Member
+from members.selectors import consent_granted_members
+from messaging.models import MARKETING_CONSENT, MARKETING_PURPOSES, Channel, Message, MessagingSettings
+from points.rules import clinic_zone
+
+CAP_WINDOW = timedelta(days=7)
+
+
+def in_quiet_hours(at: datetime, *, start: time, end: time) -> bool:
+    """Whether `at`, in the clinic's time zone, falls in [start, end) (which may span midnight)."""
+    local = timezone.localtime(at, clinic_zone()).time()
+    if start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def recipient_of(member: Member | dict, channel: str) -> str:
+    get = member.get if isinstance(member, dict) else lambda name: getattr(member, name)
+    return (get("email") if channel == Channel.EMAIL else get("phone")) or ""
+
+
+def message_skip_reasons(*, members: list[dict], purpose: str, channel: str, at: datetime,
+                         rules: MessagingSettings) -> dict[int, str]:
+    """For each member (dicts with id, status, phone, email), why the message must be skipped, or
+    "" if it may go. In order: inactive member, no address, then for marketing no consent for
+    the channel, quiet hours, the weekly cap; for service messages the clinic's switch."""
+    reasons: dict[int, str] = {}
+    for member in members:
+        if member["status"] != Member.Status.ACTIVE:
+            reasons[member["id"]] = Message.SkipReason.MEMBER_INACTIVE
+        elif not recipient_of(member, channel):
+            reasons[member["id"]] = Message.SkipReason.NO_ADDRESS
+        else:
+            reasons[member["id"]] = ""
+    candidates = [member_id for member_id, reason in reasons.items() if not reason]
+    if purpose not in MARKETING_PURPOSES:
+        if not rules.service_messages_enabled:
+            reasons.update(dict.fromkeys(candidates, Message.SkipReason.SERVICE_DISABLED))
+        return reasons
+    consenting = consent_granted_members(member_ids=candidates, purpose=MARKETING_CONSENT[channel])
+    quiet = in_quiet_hours(at, start=rules.quiet_hours_start, end=rules.quiet_hours_end)
+    recent = dict(Message.objects.filter(member_id__in=candidates, marketing=True,
+                                         status__in=[Message.Status.QUEUED, Message.Status.SENT],
+                                         created_at__gt=at - CAP_WINDOW)
+                  .values("member_id").annotate(n=Count("id")).values_list("member_id", "n"))
+    for member_id in candidates:
+        if member_id not in consenting:
+            reasons[member_id] = Message.SkipReason.NO_CONSENT
+        elif quiet:
+            reasons[member_id] = Message.SkipReason.QUIET_HOURS
+        elif recent.get(member_id, 0) >= rules.marketing_weekly_cap:
+            reasons[member_id] = Message.SkipReason.WEEKLY_CAP
+    return reasons

@@ -1,0 +1,221 @@
+"""Writes to messaging: the clinic's settings and templates, queueing messages (one or a whole
+batch, each checked against the rules and recorded, skipped ones with their reason), and
+delivering what is queued."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from clinics.context import current_clinic
+from members.models import Member
+from messaging import tasks
+from messaging.backends import OutgoingMessage, PermanentFailure, TemporaryFailure, backend_for
+from messaging.defaults import default_template_rows
+from messaging.models import MARKETING_PURPOSES, Message, MessageTemplate, MessagingSettings
+from messaging.rendering import template_render, template_text_validate
+from messaging.rules import message_skip_reasons, recipient_of
+
+MAX_ATTEMPTS = 5
+CLAIM_LEASE = timedelta(minutes=10)
+DELIVERY_BATCH = 100
+
+
+def messaging_settings() -> MessagingSettings:
+    return MessagingSettings.objects.filter(pk=1).first() or MessagingSettings(pk=1)
+
+
+def messaging_defaults_install() -> None:
+    """The settings row and the default templates (zh-Hans and English, every purpose and
+    channel). Idempotent: templates the clinic has edited are kept."""
+    MessagingSettings.objects.get_or_create(pk=1)
+    existing = set(MessageTemplate.objects.values_list("purpose", "channel", "language"))
+    MessageTemplate.objects.bulk_create(
+        [MessageTemplate(**row) for row in default_template_rows()
+         if (row["purpose"], row["channel"], row["language"]) not in existing])
+
+
+@transaction.atomic
+def messaging_settings_update(*, actor, **changes) -> MessagingSettings:
+    row = MessagingSettings.objects.select_for_update().get_or_create(pk=1)[0]
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.full_clean()
+    row.save()
+    return row
+
+
+@transaction.atomic
+def message_template_update(*, template: MessageTemplate, actor, body: str,
+                            subject: str | None = None) -> MessageTemplate:
+    errors = {}
+    for name, text in (("body", body), ("subject", subject or "")):
+        try:
+            template_text_validate(text, purpose=template.purpose)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    template.body = body
+    if subject is not None:
+        template.subject = subject
+    template.full_clean()
+    template.save()
+    return template
+
+
+def _clinic_language() -> str:
+    clinic = current_clinic()
+    return clinic.language if clinic else settings.LANGUAGE_CODE
+
+
+def _template_for(purpose: str, channel: str, language: str) -> MessageTemplate | None:
+    templates = {t.language: t for t in MessageTemplate.objects.filter(purpose=purpose, channel=channel)}
+    return templates.get(language) or templates.get("zh-hans") or next(iter(templates.values()), None)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to queue: to whom, with which variables, guarded by which key (if it must go
+    once)."""
+
+    member_id: int
+    variables: dict = field(default_factory=dict)
+    guard_key: str | None = None
+
+
+def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | None = None,
+                   at: datetime | None = None) -> list[Message]:
+    """Record a message to each member: queued if the rules allow it, skipped with the reason if
+    not. Messages whose guard key was used before are left out. Runs in the caller's transaction
+    (or its own); the queued ones are delivered after the commit. For marketing, the members'
+    rows are locked so two batches cannot both pass the weekly cap."""
+    at = at or timezone.now()
+    rules = messaging_settings()
+    channel = channel or rules.default_channel
+    marketing = purpose in MARKETING_PURPOSES
+    with transaction.atomic():
+        keys = [item.guard_key for item in outgoing if item.guard_key]
+        used = set(Message.objects.filter(guard_key__in=keys).values_list("guard_key", flat=True))
+        outgoing = [item for item in outgoing if not item.guard_key or item.guard_key not in used]
+        if not outgoing:
+            return []
+        ids = sorted({item.member_id for item in outgoing})
+        members_query = Member.objects.filter(pk__in=ids).order_by("pk")
+        if marketing:
+            members_query = members_query.select_for_update()
+        members = {row["id"]: row for row in members_query.values("id", "status", "phone", "email", "name")}
+        reasons = message_skip_reasons(members=list(members.values()), purpose=purpose, channel=channel,
+                                       at=at, rules=rules)
+        language = _clinic_language()
+        template = _template_for(purpose, channel, language)
+        clinic = current_clinic()
+        base = {"clinic": clinic.name if clinic else ""}
+        messages = []
+        for item in outgoing:
+            member = members[item.member_id]
+            reason = reasons[item.member_id] or ("" if template else Message.SkipReason.NO_TEMPLATE)
+            variables = {**base, "name": member["name"], **item.variables}
+            messages.append(Message(
+                member_id=item.member_id, recipient=recipient_of(member, channel), channel=channel,
+                purpose=purpose, marketing=marketing, template=template,
+                language=template.language if template else language,
+                subject=template_render(template.subject, variables) if template else "",
+                body=template_render(template.body, variables) if template else "",
+                status=Message.Status.SKIPPED if reason else Message.Status.QUEUED, skip_reason=reason,
+                guard_key=item.guard_key, created_at=at, next_attempt_at=None if reason else at))
+        Message.objects.bulk_create(messages, batch_size=5000)
+        if any(message.status == Message.Status.QUEUED for message in messages):
+            tasks.messages_deliver_due.delay_on_commit()
+    return messages
+
+
+def message_send(*, member: Member, purpose: str, variables: dict | None = None,
+                 channel: str | None = None, guard_key: str | None = None,
+                 at: datetime | None = None) -> Message:
+    """Queue one message to a member (delivered after the commit), or record why it is skipped.
+    With `guard_key` it happens once: a second call returns the first message."""
+    if guard_key:
+        existing = Message.objects.filter(guard_key=guard_key).first()
+        if existing is not None:
+            return existing
+    queued = messages_queue(purpose=purpose, channel=channel, at=at,
+                            outgoing=[Outgoing(member_id=member.pk, variables=variables or {},
+                                               guard_key=guard_key)])
+    return queued[0] if queued else Message.objects.get(guard_key=guard_key)
+
+
+_CLAIM_SQL = """
+UPDATE messaging_message m
+SET claimed_until = %(lease)s, attempts = m.attempts + 1
+WHERE m.id IN (
+    SELECT id FROM messaging_message
+    WHERE status = 'queued' AND next_attempt_at <= %(now)s
+      AND (claimed_until IS NULL OR claimed_until < %(now)s)
+      AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+    ORDER BY next_attempt_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING m.id
+"""
+
+
+def _claim(*, now: datetime, limit: int, ids: list[int] | None = None) -> list[int]:
+    """Take a lease on due queued messages, so no other worker sends them meanwhile. A worker that
+    dies holding a lease leaves the message queued; it is taken again when the lease ends."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, {"now": now, "lease": now + CLAIM_LEASE, "limit": limit, "ids": ids})
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """After the n-th failed attempt: 1, 2, 4, 8… minutes."""
+    return timedelta(minutes=2 ** (attempts - 1))
+
+
+def _deliver_one(message: Message, *, now: datetime) -> str:
+    clinic = current_clinic()
+    backend = backend_for(message.channel)
+    outgoing = OutgoingMessage(channel=message.channel, recipient=message.recipient, subject=message.subject,
+                               body=message.body, reference=f"{connection.schema_name}:{message.pk}",
+                               sender=clinic.name if clinic else "")
+    try:
+        provider_id = backend.send(outgoing)
+    except PermanentFailure as exc:
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.Status.FAILED, failed_at=now, error=str(exc)[:1000], claimed_until=None,
+            next_attempt_at=None, backend=backend.name)
+        return "failed"
+    except TemporaryFailure as exc:
+        if message.attempts >= MAX_ATTEMPTS:
+            Message.objects.filter(pk=message.pk).update(
+                status=Message.Status.FAILED, failed_at=now, error=str(exc)[:1000], claimed_until=None,
+                next_attempt_at=None, backend=backend.name)
+            return "failed"
+        Message.objects.filter(pk=message.pk).update(
+            error=str(exc)[:1000], claimed_until=None, backend=backend.name,
+            next_attempt_at=now + retry_delay(message.attempts))
+        return "retrying"
+    Message.objects.filter(pk=message.pk).update(
+        status=Message.Status.SENT, sent_at=now, provider_id=provider_id[:120], claimed_until=None,
+        next_attempt_at=None, error="", backend=backend.name)
+    return "sent"
+
+
+def messages_deliver_due(*, now: datetime | None = None, ids: list[int] | None = None,
+                         batch: int = DELIVERY_BATCH) -> dict[str, int]:
+    """Deliver every queued message that is due (or only `ids`): sent, retried later with
+    backoff after a temporary failure, failed after a refusal or the last attempt."""
+    counts = {"sent": 0, "retrying": 0, "failed": 0}
+    # One moment for the whole run: a message put off during the run is not due again in it.
+    now = now or timezone.now()
+    while True:
+        claimed = _claim(now=now, limit=batch, ids=ids)
+        if not claimed:
+            return counts
+        for message in Message.objects.filter(pk__in=claimed).order_by("pk"):
+            counts[_deliver_one(message, now=now)] += 1

@@ -1,0 +1,124 @@
+"""Every rule skips with its own reason, recorded in the message log."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from members.models import ConsentRecord
+from members.services import consent_record, member_archive, member_erase, member_merge
+from messaging.models import Channel, Message, Purpose
+from messaging.services import message_send, messaging_settings_update
+
+# 10:00 in Shanghai: outside the default quiet hours (21:00–09:00).
+MORNING = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _morning():
+    with time_machine.travel(MORNING, tick=False):
+        yield
+
+
+def birthday(member, **kwargs) -> Message:
+    return message_send(member=member, purpose=Purpose.BIRTHDAY_OFFER, variables={"gift": "礼物"}, **kwargs)
+
+
+def test_marketing_with_consent_is_queued(make_member):
+    message = birthday(make_member())
+
+    assert (message.status, message.skip_reason, message.marketing) == (Message.Status.QUEUED, "", True)
+
+
+def test_marketing_without_consent_for_the_channel_is_skipped(make_member):
+    member = make_member(consents=("marketing_email",))
+
+    message = birthday(member, channel=Channel.SMS)
+
+    assert (message.status, message.skip_reason) == (Message.Status.SKIPPED, Message.SkipReason.NO_CONSENT)
+    assert birthday(member, channel=Channel.EMAIL).skip_reason == Message.SkipReason.NO_ADDRESS
+
+
+def test_a_withdrawn_consent_counts_from_the_withdrawal(make_member):
+    member = make_member()
+    consent_record(member=member, purpose="marketing_sms", granted=False,
+                   channel=ConsentRecord.Channel.PORTAL, actor=None)
+
+    assert birthday(member).skip_reason == Message.SkipReason.NO_CONSENT
+
+
+def test_marketing_in_quiet_hours_is_skipped_in_the_clinics_time_zone(make_member):
+    member = make_member()
+    # 13:30 UTC is 21:30 in Shanghai: quiet there, although it is daytime in UTC.
+    with time_machine.travel(datetime(2026, 6, 1, 13, 30, tzinfo=UTC), tick=False):
+        quiet = birthday(member)
+    # 01:30 UTC is 09:30 in Shanghai: quiet hours are over.
+    with time_machine.travel(datetime(2026, 6, 2, 1, 30, tzinfo=UTC), tick=False):
+        allowed = birthday(member)
+
+    assert quiet.skip_reason == Message.SkipReason.QUIET_HOURS
+    assert allowed.status == Message.Status.QUEUED
+
+
+def test_the_weekly_cap_skips_marketing_beyond_it_until_seven_days_have_passed(make_member, owner):
+    messaging_settings_update(actor=owner, marketing_weekly_cap=2)
+    member = make_member()
+
+    first, second, third = birthday(member), birthday(member), birthday(member)
+    with time_machine.travel(MORNING + timedelta(days=7, minutes=1), tick=False):
+        next_week = birthday(member)
+
+    assert [m.status for m in (first, second)] == [Message.Status.QUEUED] * 2
+    assert third.skip_reason == Message.SkipReason.WEEKLY_CAP
+    assert next_week.status == Message.Status.QUEUED
+
+
+def test_service_messages_need_no_marketing_consent_but_follow_their_own_switch(make_member, owner):
+    member = make_member(consents=())
+    variables = {"points": 100, "expiry_date": "2026-06-30", "balance": 300}
+
+    at_night = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
+    with time_machine.travel(at_night, tick=False):
+        sent = message_send(member=member, purpose=Purpose.POINTS_EXPIRY_WARNING, variables=variables)
+    messaging_settings_update(actor=owner, service_messages_enabled=False)
+    switched_off = message_send(member=member, purpose=Purpose.POINTS_EXPIRY_WARNING, variables=variables)
+
+    assert (sent.status, sent.marketing) == (Message.Status.QUEUED, False)
+    assert switched_off.skip_reason == Message.SkipReason.SERVICE_DISABLED
+
+
+def test_an_archived_member_gets_nothing(make_member):
+    member = make_member()
+    member_archive(member=member, actor=None)
+
+    assert birthday(member).skip_reason == Message.SkipReason.MEMBER_INACTIVE
+
+
+def test_skipped_messages_do_not_count_toward_the_cap(make_member, owner):
+    messaging_settings_update(actor=owner, marketing_weekly_cap=1)
+    member = make_member()
+    with time_machine.travel(datetime(2026, 6, 1, 14, 0, tzinfo=UTC), tick=False):
+        assert birthday(member).skip_reason == Message.SkipReason.QUIET_HOURS
+
+    assert birthday(member).status == Message.Status.QUEUED
+
+
+def test_erasing_a_member_removes_their_address_and_texts_from_the_log(make_member, owner):
+    member = make_member()
+    message = birthday(member)
+
+    member_erase(member=member, actor=owner, reason="会员要求删除")
+
+    message.refresh_from_db()
+    assert (message.recipient, message.subject, message.body) == ("", "", "")
+    assert (message.purpose, message.status) == (Purpose.BIRTHDAY_OFFER, Message.Status.QUEUED)
+
+
+def test_a_merged_duplicates_messages_count_toward_the_survivors_cap(make_member, owner):
+    messaging_settings_update(actor=owner, marketing_weekly_cap=1)
+    survivor, duplicate = make_member(), make_member("张小美2")
+    birthday(duplicate)
+
+    member_merge(survivor=survivor, duplicate=duplicate, actor=owner)
+
+    assert birthday(survivor).skip_reason == Message.SkipReason.WEEKLY_CAP
