@@ -61,7 +61,7 @@ def _is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _active_member(pk: int) -> Member:
+def _member(pk: int) -> Member:
     return get_object_or_404(Member, pk=pk)
 
 
@@ -157,7 +157,7 @@ class MedicalDetailsView(StaffPermissionRequired, View):
     permission_required = "accounts.view_medical"
 
     def get(self, request, pk: int):
-        member = _active_member(pk)
+        member = _member(pk)
         profile = medical_profile_read(member=member, actor=request.user)
         return render(request, "frontdesk/_medical.html", {"profile": profile, "member": member})
 
@@ -168,6 +168,7 @@ def _checkout_forms(request, member: Member):
     data = request.POST if request.method == "POST" else None
     form = CheckoutForm(data)
     lines = LineFormSet(data, prefix="lines", form_kwargs={"item_choices": choices})
+    lines.forms[0].fields["item"].widget.attrs["autofocus"] = True
     payments = PaymentFormSet(data, prefix="payments")
     return form, lines, payments, items
 
@@ -187,11 +188,11 @@ class CheckoutView(StaffPermissionRequired, View):
         return render(request, self.template, context, status=status)
 
     def get(self, request, pk: int):
-        member = _active_member(pk)
+        member = _member(pk)
         return self._render(request, member, *_checkout_forms(request, member))
 
     def post(self, request, pk: int):
-        member = _active_member(pk)
+        member = _member(pk)
         form, lines, payments, items = _checkout_forms(request, member)
         if form.is_valid() and lines.is_valid() and payments.is_valid():
             data = form.cleaned_data
@@ -239,7 +240,7 @@ class CheckoutQuoteView(StaffPermissionRequired, View):
     """The totals panel of the checkout page, recomputed by HTMX as the bill changes."""
 
     def post(self, request, pk: int):
-        member = _active_member(pk)
+        member = _member(pk)
         form, lines, _payments, _items = _checkout_forms(request, member)
         quote, problems = None, []
         if form.is_valid() and lines.is_valid():
@@ -309,10 +310,10 @@ class RewardsView(StaffPermissionRequired, View):
                                                "balance": points_balance(member)}, status=status)
 
     def get(self, request, pk: int):
-        return self._render(request, _active_member(pk))
+        return self._render(request, _member(pk))
 
     def post(self, request, pk: int):
-        member = _active_member(pk)
+        member = _member(pk)
         form = RedeemForm(request.POST)
         if not form.is_valid():
             return self._render(request, member, error=_("Choose a reward."), status=400)
@@ -340,12 +341,12 @@ class AdjustmentView(StaffPermissionRequired, View):
     template = "frontdesk/adjust.html"
 
     def get(self, request, pk: int):
-        member = _active_member(pk)
+        member = _member(pk)
         return render(request, self.template, {"member": member, "form": AdjustmentForm(),
                                                "balance": points_balance(member)})
 
     def post(self, request, pk: int):
-        member = _active_member(pk)
+        member = _member(pk)
         form = AdjustmentForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
