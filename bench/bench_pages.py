@@ -16,7 +16,7 @@ from accounts.roles import Role
 from accounts.services import staff_create
 from bench.clinic_data import drop_clinic, fresh_clinic, members_fill
 from bench.figures import Figure
-from checkout.services import LineInput, PaymentInput, checkout_complete
+from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote
 from clinics.context import clinic_host
 from members.models import Member
 from members.services import medical_profile_update
@@ -37,9 +37,10 @@ def _history(member: Member, actor, items) -> int:
     """Visits, points, a redemption and a pending adjustment for `member`; returns a visit id."""
     visit_id = 0
     for n in range(HISTORY_VISITS):
-        item = items[n % len(items)]
-        visit_id = checkout_complete(member=member, actor=actor, lines=[LineInput(item_id=item.pk, quantity=1)],
-                                     payments=[PaymentInput(method="cash", amount=item.price)]).visit.pk
+        lines = [LineInput(item_id=items[n % len(items)].pk, quantity=1)]
+        due = checkout_quote(member=member, actor=actor, lines=lines).total
+        visit_id = checkout_complete(member=member, actor=actor, lines=lines,
+                                     payments=[PaymentInput(method="cash", amount=due)]).visit.pk
     points_adjust(member=member, amount=5000, reason_code="goodwill", note="bench", actor=actor)
     medical_profile_update(member=member, actor=actor, allergies="青霉素")
     return visit_id
