@@ -67,41 +67,47 @@ def _time(client: Client, method: str, url: str, data: dict | None = None, **hea
     return timings
 
 
+def pages_prepare(clinic) -> tuple[Client, dict]:
+    """Fill `clinic` and return a logged-in manager's client and the pages to time."""
+    members_fill(clinic, MEMBERS)
+    with schema_context(clinic.schema_name):
+        manager = staff_create(role=Role.MANAGER, username="mgr", email="mgr@bench.example.com",
+                               full_name="经理", password="Bench-pass-2026")
+        category = category_create(name="护肤", code="skincare")
+        items = [catalogue_item_create(kind="product", name=f"产品{n}", sku=f"P-{n}", category=category,
+                                       price=Decimal(200 + 50 * n)) for n in range(30)]
+        reward_create(name="免费面霜", kind="product", points_cost=800, item=items[0])
+        member = Member.objects.order_by("pk").first()
+        visit_id = _history(member, manager, items)
+        _expiring_points(MEMBERS_WITH_EXPIRING_POINTS)
+        client = Client(HTTP_HOST=clinic_host(clinic))
+        client.force_login(manager)
+    quote = {"lines-TOTAL_FORMS": "4", "lines-INITIAL_FORMS": "0", "payments-TOTAL_FORMS": "3",
+             "payments-INITIAL_FORMS": "0", "lines-0-item": str(items[3].pk), "lines-0-quantity": "2",
+             "points_to_use": "0"}
+    pages = {
+        "today": ("GET", reverse("frontdesk:home"), None, {}),
+        "member search (page)": ("GET", reverse("frontdesk:member_search"), {"q": member.name[:2]}, {}),
+        "member search (type-ahead)": ("GET", reverse("frontdesk:member_search"), {"q": member.phone[-4:]},
+                                       {"HTTP_HX_REQUEST": "true"}),
+        "register member (form)": ("GET", reverse("frontdesk:member_register"), None, {}),
+        "member page": ("GET", reverse("frontdesk:member_detail", args=[member.pk]), None, {}),
+        "medical details": ("GET", reverse("frontdesk:member_medical", args=[member.pk]), None, {}),
+        "checkout (form)": ("GET", reverse("frontdesk:checkout", args=[member.pk]), None, {}),
+        "checkout totals (quote)": ("POST", reverse("frontdesk:checkout_quote", args=[member.pk]), quote, {}),
+        "receipt": ("GET", reverse("frontdesk:receipt", args=[visit_id]), None, {}),
+        "refund (form)": ("GET", reverse("frontdesk:refund", args=[visit_id]), None, {}),
+        "rewards": ("GET", reverse("frontdesk:rewards", args=[member.pk]), None, {}),
+        "adjust points (form)": ("GET", reverse("frontdesk:adjust", args=[member.pk]), None, {}),
+        "approval queue": ("GET", reverse("frontdesk:approvals"), None, {}),
+    }
+    return client, pages
+
+
 def main() -> list[Figure]:
     clinic = fresh_clinic("benchpages")
     try:
-        members_fill(clinic, MEMBERS)
-        with schema_context(clinic.schema_name):
-            manager = staff_create(role=Role.MANAGER, username="mgr", email="mgr@bench.example.com",
-                                   full_name="经理", password="Bench-pass-2026")
-            category = category_create(name="护肤", code="skincare")
-            items = [catalogue_item_create(kind="product", name=f"产品{n}", sku=f"P-{n}", category=category,
-                                           price=Decimal(200 + 50 * n)) for n in range(30)]
-            reward_create(name="免费面霜", kind="product", points_cost=800, item=items[0])
-            member = Member.objects.order_by("pk").first()
-            visit_id = _history(member, manager, items)
-            _expiring_points(MEMBERS_WITH_EXPIRING_POINTS)
-            client = Client(HTTP_HOST=clinic_host(clinic))
-            client.force_login(manager)
-        quote = {"lines-TOTAL_FORMS": "4", "lines-INITIAL_FORMS": "0", "payments-TOTAL_FORMS": "3",
-                 "payments-INITIAL_FORMS": "0", "lines-0-item": str(items[3].pk), "lines-0-quantity": "2",
-                 "points_to_use": "0"}
-        pages = {
-            "today": ("GET", reverse("frontdesk:home"), None, {}),
-            "member search (page)": ("GET", reverse("frontdesk:member_search"), {"q": member.name[:2]}, {}),
-            "member search (type-ahead)": ("GET", reverse("frontdesk:member_search"), {"q": member.phone[-4:]},
-                                           {"HTTP_HX_REQUEST": "true"}),
-            "register member (form)": ("GET", reverse("frontdesk:member_register"), None, {}),
-            "member page": ("GET", reverse("frontdesk:member_detail", args=[member.pk]), None, {}),
-            "medical details": ("GET", reverse("frontdesk:member_medical", args=[member.pk]), None, {}),
-            "checkout (form)": ("GET", reverse("frontdesk:checkout", args=[member.pk]), None, {}),
-            "checkout totals (quote)": ("POST", reverse("frontdesk:checkout_quote", args=[member.pk]), quote, {}),
-            "receipt": ("GET", reverse("frontdesk:receipt", args=[visit_id]), None, {}),
-            "refund (form)": ("GET", reverse("frontdesk:refund", args=[visit_id]), None, {}),
-            "rewards": ("GET", reverse("frontdesk:rewards", args=[member.pk]), None, {}),
-            "adjust points (form)": ("GET", reverse("frontdesk:adjust", args=[member.pk]), None, {}),
-            "approval queue": ("GET", reverse("frontdesk:approvals"), None, {}),
-        }
+        client, pages = pages_prepare(clinic)
         figures = []
         for name, (method, url, data, headers) in pages.items():
             timings = _time(client, method, url, data, **headers)

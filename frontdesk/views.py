@@ -168,7 +168,6 @@ def _checkout_forms(request, member: Member):
     data = request.POST if request.method == "POST" else None
     form = CheckoutForm(data)
     lines = LineFormSet(data, prefix="lines", form_kwargs={"item_choices": choices})
-    lines.forms[0].fields["item"].widget.attrs["autofocus"] = True
     payments = PaymentFormSet(data, prefix="payments")
     return form, lines, payments, items
 
