@@ -138,6 +138,14 @@ def checkout_complete(*, member: Member, lines: list[LineInput], payments: list[
     """Record a visit: lines, discounts (tier, coupon, points as cash), payments; then points
     earned by the rules (with first-visit and referral bonuses), the tier upgraded if earned,
     and the coupon consumed."""
+    return _checkout_record(member=member, lines=lines, payments=payments, actor=actor, coupon_code=coupon_code,
+                            points_to_use=points_to_use, at=at, external_ref=external_ref)
+
+
+def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[PaymentInput] | None,
+                     actor: User | None, coupon_code: str, points_to_use: int, at: datetime | None,
+                     external_ref: str = "") -> CheckoutResult:
+    """checkout_complete's work; `payments=None` (for a quote only) skips the payments check."""
     at = at or timezone.now()
     if not member.is_active:
         raise ValidationError(_("Only an active member can check out."))
@@ -166,7 +174,8 @@ def checkout_complete(*, member: Member, lines: list[LineInput], payments: list[
 
     points_discount = _points_cash(points_to_use, due, rules)
     total = due - points_discount
-    _check_payments(payments, total)
+    if payments is not None:
+        _check_payments(payments, total)
 
     visit = Visit.objects.create(
         member=member, visited_at=at, staff=actor, subtotal=subtotal, line_discount=line_discount,
@@ -176,7 +185,7 @@ def checkout_complete(*, member: Member, lines: list[LineInput], payments: list[
         line.visit = visit
     VisitLine.objects.bulk_create(visit_lines)
     visit_payments = Payment.objects.bulk_create(
-        Payment(visit=visit, method=p.method, amount=p.amount) for p in payments)
+        Payment(visit=visit, method=p.method, amount=p.amount) for p in payments or ())
 
     if points_to_use:
         ledger_debit(account=account, amount=points_to_use, kind=Entry.Kind.REDEEM,
@@ -326,3 +335,45 @@ def _refund_payments(refund: Refund, visit: Visit, amount: Decimal) -> None:
         if take > 0:
             Payment.objects.create(visit=visit, method=method, amount=-take, refund=refund)
             remaining -= take
+
+
+
+@dataclass(frozen=True)
+class CheckoutQuote:
+    """What a bill comes to, and what checking it out would award."""
+
+    subtotal: Decimal
+    line_discount: Decimal
+    tier_discount: Decimal
+    coupon_discount: Decimal
+    points_discount: Decimal
+    total: Decimal
+    points_earned: int
+    bonus_points: int
+    tier_change: str | None
+
+
+class _QuoteReady(Exception):
+    def __init__(self, quote: CheckoutQuote):
+        self.quote = quote
+
+
+def checkout_quote(*, member: Member, lines: list[LineInput], actor: User | None, coupon_code: str = "",
+                   points_to_use: int = 0, at: datetime | None = None) -> CheckoutQuote:
+    """The totals, points and tier change checkout_complete would record for this bill, without
+    recording anything: the real checkout runs in a savepoint that is always rolled back, so the
+    figures follow exactly the same rules. Raises the ValidationErrors checkout would raise for
+    the bill itself (payments are not checked)."""
+    try:
+        with transaction.atomic():
+            result = _checkout_record(member=member, lines=lines, payments=None, actor=actor,
+                                      coupon_code=coupon_code, points_to_use=points_to_use, at=at)
+            visit, change = result.visit, result.tier_change
+            raise _QuoteReady(CheckoutQuote(
+                subtotal=visit.subtotal, line_discount=visit.line_discount, tier_discount=visit.tier_discount,
+                coupon_discount=visit.coupon_discount, points_discount=visit.points_discount, total=visit.total,
+                points_earned=result.points_earned,
+                bonus_points=sum(points for kind, points in result.bonuses.items() if kind != "referrer"),
+                tier_change=change.to_tier.name if change else None))
+    except _QuoteReady as ready:
+        return ready.quote

@@ -6,5 +6,18 @@ app_name = "frontdesk"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("members/", views.MemberSearchView.as_view(), name="member_search"),
+    path("members/new/", views.MemberRegisterView.as_view(), name="member_register"),
+    path("members/phone-check/", views.PhoneCheckView.as_view(), name="phone_check"),
+    path("members/<int:pk>/", views.MemberDetailView.as_view(), name="member_detail"),
+    path("members/<int:pk>/medical/", views.MedicalDetailsView.as_view(), name="member_medical"),
+    path("members/<int:pk>/checkout/", views.CheckoutView.as_view(), name="checkout"),
+    path("members/<int:pk>/checkout/quote/", views.CheckoutQuoteView.as_view(), name="checkout_quote"),
+    path("members/<int:pk>/rewards/", views.RewardsView.as_view(), name="rewards"),
+    path("members/<int:pk>/adjust/", views.AdjustmentView.as_view(), name="adjust"),
+    path("visits/<int:pk>/receipt/", views.ReceiptView.as_view(), name="receipt"),
+    path("visits/<int:pk>/refund/", views.RefundView.as_view(), name="refund"),
+    path("points/approvals/", views.ApprovalQueueView.as_view(), name="approvals"),
+    path("points/approvals/<int:pk>/", views.ApprovalQueueView.as_view(), name="approval_decide"),
     path("settings/jobs/", views.JobRunListView.as_view(), name="job_runs"),
 ]

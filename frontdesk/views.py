@@ -1,21 +1,412 @@
+"""The front desk's pages. Each view checks the role, validates the form, calls one service or
+selector and renders; value-moving forms go through `submit_once` so a double click moves
+nothing twice."""
+
+from decimal import Decimal
+
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote, visit_refund
+from clinic_loyalty.form_errors import apply_validation_error
 from clinics.context import current_clinic
+from frontdesk.forms import (
+    AdjustmentForm,
+    CheckoutForm,
+    DecisionForm,
+    LineFormSet,
+    MemberRegisterForm,
+    PaymentFormSet,
+    RedeemForm,
+    RefundForm,
+)
+from frontdesk.selectors import member_overview, today_overview, visit_for_refund, visit_receipt
+from idempotency.forms import idempotency_key_new, submit_once
 from jobs.models import JobRun
 from jobs.selectors import job_run_list
+from members.models import ConsentRecord, Member
+from members.naming import phone_normalize
+from members.selectors import medical_profile_read, member_search
+from members.services import ConsentInput, DuplicateMemberError, member_register
+from points.adjustments import points_adjust, points_adjustment_approve, points_adjustment_reject
+from points.models import PointsAdjustment, Reward
+from points.rewards import reward_redeem
+from points.selectors import adjustment_list, points_balance, reward_list, reward_offers
+from visits.models import Visit
+from visits.selectors import catalogue_list
+
+SEARCH_LIMIT = 20
 
 
-class HomeView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
-    """The front desk's start page."""
+class StaffPermissionRequired(LoginRequiredMixin, PermissionRequiredMixin):
+    """Anonymous visitors go to the login page; staff without the permission get a 403."""
 
     permission_required = "accounts.use_frontdesk"
+
+    def handle_no_permission(self):
+        if self.request.user.is_authenticated:
+            raise PermissionDenied
+        return super().handle_no_permission()
+
+
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _member(pk: int) -> Member:
+    return get_object_or_404(Member, pk=pk)
+
+
+def _after(request, submission, success: str | None = None):
+    if submission.replayed:
+        messages.info(request, _("This form had already been sent; nothing was done twice."))
+    elif success:
+        messages.success(request, success)
+    return redirect(submission.location)
+
+
+class HomeView(StaffPermissionRequired, TemplateView):
+    """Today: birthdays, points about to expire and, for managers, adjustments to decide."""
+
     template_name = "frontdesk/home.html"
 
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "today": today_overview(user=self.request.user)}
 
-class JobRunListView(LoginRequiredMixin, PermissionRequiredMixin, View):
+
+class MemberSearchView(StaffPermissionRequired, View):
+    """Type-ahead search. HTMX asks for the results list only; Enter (a plain GET) opens the
+    member at once when exactly one matches."""
+
+    def get(self, request):
+        query = request.GET.get("q", "").strip()[:100]
+        results = member_search(query=query, limit=SEARCH_LIMIT) if query else []
+        context = {"query": query, "results": results}
+        if _is_htmx(request):
+            return render(request, "frontdesk/_search_results.html", context)
+        if request.GET.get("go") and len(results) == 1:
+            return redirect("frontdesk:member_detail", pk=results[0].pk)
+        return render(request, "frontdesk/member_search.html", context)
+
+
+class PhoneCheckView(StaffPermissionRequired, View):
+    """While registering: does this phone belong to a member already?"""
+
+    def get(self, request):
+        existing = None
+        try:
+            phone = phone_normalize(request.GET.get("phone", ""))
+        except ValidationError:
+            phone = None
+        if phone:
+            existing = Member.objects.filter(phone=phone).first()
+        return render(request, "frontdesk/_phone_check.html", {"existing": existing})
+
+
+class MemberRegisterView(StaffPermissionRequired, View):
+    template = "frontdesk/member_register.html"
+
+    def get(self, request):
+        return render(request, self.template, {"form": MemberRegisterForm()})
+
+    def post(self, request):
+        form = MemberRegisterForm(request.POST)
+        existing = None
+        if form.is_valid():
+            data = form.cleaned_data
+
+            def register() -> str:
+                member = member_register(
+                    name=data["name"], phone=data["phone"], actor=request.user, gender=data["gender"],
+                    birthday=data["birthday"], celebrates_lunar_birthday=data["celebrates_lunar_birthday"],
+                    email=data["email"], source=data["source"], referral_code=data["referral_code"],
+                    tags=data["tags"].split(","), notes=data["notes"],
+                    consents=[ConsentInput(purpose=purpose, granted=data[f"consent_{purpose}"])
+                              for purpose in ConsentRecord.Purpose.values])
+                return reverse("frontdesk:member_detail", args=[member.pk])
+
+            try:
+                submission = submit_once(request, register)
+            except DuplicateMemberError as exc:
+                existing = exc.existing
+                apply_validation_error(form, exc)
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                return _after(request, submission, _("Member registered."))
+        return render(request, self.template, {"form": form, "existing": existing}, status=400)
+
+
+class MemberDetailView(StaffPermissionRequired, View):
+    def get(self, request, pk: int):
+        member = get_object_or_404(Member.objects.select_related("referred_by"), pk=pk)
+        return render(request, "frontdesk/member_detail.html", {"o": member_overview(member=member)})
+
+
+class MedicalDetailsView(StaffPermissionRequired, View):
+    """Allergies and medical notes, for practitioners and managers; every read is logged."""
+
+    permission_required = "accounts.view_medical"
+
+    def get(self, request, pk: int):
+        member = _member(pk)
+        profile = medical_profile_read(member=member, actor=request.user)
+        return render(request, "frontdesk/_medical.html", {"profile": profile, "member": member})
+
+
+def _checkout_forms(request, member: Member):
+    items = list(catalogue_list())
+    choices = [(item.pk, f"{item.name} · ¥{item.price}") for item in items]
+    data = request.POST if request.method == "POST" else None
+    form = CheckoutForm(data)
+    lines = LineFormSet(data, prefix="lines", form_kwargs={"item_choices": choices})
+    payments = PaymentFormSet(data, prefix="payments")
+    return form, lines, payments, items
+
+
+def _line_inputs(lines) -> list[LineInput]:
+    return [LineInput(item_id=row["item"], quantity=row.get("quantity") or 1,
+                      discount=row.get("discount") or Decimal("0.00"))
+            for row in lines.cleaned_data if row.get("item")]
+
+
+class CheckoutView(StaffPermissionRequired, View):
+    template = "frontdesk/checkout.html"
+
+    def _render(self, request, member, form, lines, payments, items, *, quote=None, status=200):
+        context = {"member": member, "form": form, "lines": lines, "payments": payments, "items": items,
+                   "quote": quote, "balance": points_balance(member)}
+        return render(request, self.template, context, status=status)
+
+    def get(self, request, pk: int):
+        member = _member(pk)
+        return self._render(request, member, *_checkout_forms(request, member))
+
+    def post(self, request, pk: int):
+        member = _member(pk)
+        form, lines, payments, items = _checkout_forms(request, member)
+        if form.is_valid() and lines.is_valid() and payments.is_valid():
+            data = form.cleaned_data
+            bill = {"member": member, "lines": _line_inputs(lines), "actor": request.user,
+                    "coupon_code": data["coupon_code"], "points_to_use": data["points_to_use"]}
+
+            def complete() -> str:
+                paid = [PaymentInput(method=row["method"], amount=row["amount"])
+                        for row in payments.cleaned_data if row.get("method") and row.get("amount")]
+                rest = [row["method"] for row in payments.cleaned_data
+                        if row.get("method") and row.get("amount") is None]
+                if len(rest) > 1:
+                    raise ValidationError({"payments": _("Only one payment may be left empty to pay the rest.")})
+                if rest:
+                    due = checkout_quote(**bill).total - sum((p.amount for p in paid), Decimal("0.00"))
+                    if due > 0:
+                        paid.append(PaymentInput(method=rest[0], amount=due))
+                result = checkout_complete(payments=paid, **bill)
+                query = {"tier_change": result.tier_change.pk} if result.tier_change else {}
+                url = reverse("frontdesk:receipt", args=[result.visit.pk])
+                return f"{url}?{urlencode(query)}" if query else url
+
+            try:
+                return _after(request, submit_once(request, complete))
+            except ValidationError as exc:
+                _checkout_errors(form, lines, payments, exc)
+        return self._render(request, member, form, lines, payments, items, status=400)
+
+
+def _checkout_errors(form, lines, payments, exc: ValidationError) -> None:
+    """Service errors next to their part of the form: lines and payments above their tables."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            if name == "lines":
+                lines.service_errors = errors
+            elif name == "payments":
+                payments.service_errors = errors
+            else:
+                form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+class CheckoutQuoteView(StaffPermissionRequired, View):
+    """The totals panel of the checkout page, recomputed by HTMX as the bill changes."""
+
+    def post(self, request, pk: int):
+        member = _member(pk)
+        form, lines, _payments, _items = _checkout_forms(request, member)
+        quote, problems = None, []
+        if form.is_valid() and lines.is_valid():
+            line_inputs = _line_inputs(lines)
+            if line_inputs:
+                try:
+                    quote = checkout_quote(member=member, lines=line_inputs, actor=request.user,
+                                           coupon_code=form.cleaned_data["coupon_code"],
+                                           points_to_use=form.cleaned_data["points_to_use"])
+                except ValidationError as exc:
+                    problems = exc.messages
+        else:
+            problems = [error for errors in form.errors.values() for error in errors]
+        return render(request, "frontdesk/_checkout_totals.html", {"quote": quote, "problems": problems})
+
+
+class ReceiptView(StaffPermissionRequired, View):
+    def get(self, request, pk: int):
+        try:
+            change_id = int(request.GET["tier_change"]) if "tier_change" in request.GET else None
+        except ValueError:
+            change_id = None
+        try:
+            receipt = visit_receipt(visit_id=pk, tier_change_id=change_id)
+        except Visit.DoesNotExist:
+            raise Http404 from None
+        return render(request, "frontdesk/receipt.html", {"receipt": receipt, "visit": receipt.visit,
+                                                          "balance": points_balance(receipt.visit.member)})
+
+
+class RefundView(StaffPermissionRequired, View):
+    template = "frontdesk/refund.html"
+
+    def _visit(self, pk: int) -> Visit:
+        try:
+            return visit_for_refund(visit_id=pk)
+        except Visit.DoesNotExist:
+            raise Http404 from None
+
+    def get(self, request, pk: int):
+        visit = self._visit(pk)
+        return render(request, self.template, {"visit": visit, "form": RefundForm(lines=visit.lines.all())})
+
+    def post(self, request, pk: int):
+        visit = self._visit(pk)
+        form = RefundForm(request.POST, lines=visit.lines.all())
+        if form.is_valid():
+            def refund() -> str:
+                done = visit_refund(visit=visit, lines=form.refund_lines(), reason=form.cleaned_data["reason"],
+                                    actor=request.user)
+                messages.success(request, _("Refunded ¥%(amount)s.") % {"amount": done.amount})
+                return reverse("frontdesk:member_detail", args=[visit.member_id])
+
+            try:
+                return _after(request, submit_once(request, refund))
+            except ValidationError as exc:
+                apply_validation_error(form, exc, {"lines": None})
+        return render(request, self.template, {"visit": visit, "form": form}, status=400)
+
+
+class RewardsView(StaffPermissionRequired, View):
+    template = "frontdesk/rewards.html"
+
+    def _render(self, request, member, *, error: str | None = None, status: int = 200):
+        rows = [(offer, idempotency_key_new()) for offer in reward_offers(member=member, rewards=reward_list())]
+        return render(request, self.template, {"member": member, "rows": rows, "error": error,
+                                               "balance": points_balance(member)}, status=status)
+
+    def get(self, request, pk: int):
+        return self._render(request, _member(pk))
+
+    def post(self, request, pk: int):
+        member = _member(pk)
+        form = RedeemForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, member, error=_("Choose a reward."), status=400)
+        reward = Reward.objects.filter(pk=form.cleaned_data["reward"]).first()
+        if reward is None:
+            return self._render(request, member, error=_("This reward does not exist."), status=400)
+
+        def redeem() -> str:
+            redemption = reward_redeem(member=member, reward=reward, actor=request.user)
+            text = _("Redeemed “%(reward)s” for %(points)s points.") % {"reward": reward.name,
+                                                                         "points": redemption.points}
+            if redemption.coupon is not None:
+                text += " " + _("Coupon code: %(code)s.") % {"code": redemption.coupon.code}
+            messages.success(request, text)
+            return reverse("frontdesk:member_detail", args=[member.pk])
+
+        try:
+            return _after(request, submit_once(request, redeem))
+        except ValidationError as exc:
+            return self._render(request, member, error=" ".join(exc.messages), status=400)
+
+
+class AdjustmentView(StaffPermissionRequired, View):
+    permission_required = "points.adjust_points"
+    template = "frontdesk/adjust.html"
+
+    def get(self, request, pk: int):
+        member = _member(pk)
+        return render(request, self.template, {"member": member, "form": AdjustmentForm(),
+                                               "balance": points_balance(member)})
+
+    def post(self, request, pk: int):
+        member = _member(pk)
+        form = AdjustmentForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+
+            def adjust() -> str:
+                adjustment = points_adjust(member=member, amount=data["amount"], reason_code=data["reason_code"],
+                                           note=data["note"], actor=request.user)
+                if adjustment.status == PointsAdjustment.Status.PENDING:
+                    messages.info(request, _("The adjustment waits for a manager's approval."))
+                else:
+                    messages.success(request, _("Points adjusted."))
+                return reverse("frontdesk:member_detail", args=[member.pk])
+
+            try:
+                return _after(request, submit_once(request, adjust))
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+        return render(request, self.template, {"member": member, "form": form,
+                                               "balance": points_balance(member)}, status=400)
+
+
+class ApprovalQueueView(StaffPermissionRequired, View):
+    """Managers decide on the adjustments that wait for approval."""
+
+    permission_required = "points.approve_adjustment"
+    template = "frontdesk/approvals.html"
+
+    def _render(self, request, *, errors: dict | None = None, status: int = 200):
+        pending = adjustment_list(status=PointsAdjustment.Status.PENDING).order_by("requested_at", "id")
+        rows = [(adjustment, idempotency_key_new()) for adjustment in pending]
+        return render(request, self.template, {"rows": rows, "errors": errors or {}}, status=status)
+
+    def get(self, request, pk: int | None = None):
+        return self._render(request)
+
+    def post(self, request, pk: int | None = None):
+        if pk is None:
+            raise Http404
+        adjustment = get_object_or_404(PointsAdjustment, pk=pk)
+        form = DecisionForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, errors={pk: _("Choose approve or reject.")}, status=400)
+        data = form.cleaned_data
+
+        def decide() -> str:
+            if data["decision"] == "approve":
+                points_adjustment_approve(adjustment=adjustment, actor=request.user, note=data["note"])
+                messages.success(request, _("Adjustment approved and applied."))
+            else:
+                points_adjustment_reject(adjustment=adjustment, actor=request.user, note=data["note"])
+                messages.success(request, _("Adjustment rejected."))
+            return reverse("frontdesk:approvals")
+
+        try:
+            return _after(request, submit_once(request, decide))
+        except (ValidationError, PermissionDenied) as exc:
+            message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            return self._render(request, errors={pk: message}, status=400)
+
+
+class JobRunListView(StaffPermissionRequired, View):
     """The latest runs of this clinic's background jobs."""
 
     permission_required = "accounts.manage_settings"

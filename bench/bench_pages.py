@@ -1,0 +1,119 @@
+"""Front-desk pages at 100,000 members: each page's server time (the whole Django request,
+middleware and template included, through the test client) for a member with a real history."""
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+from statistics import median, quantiles
+
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from accounts.roles import Role
+from accounts.services import staff_create
+from bench.clinic_data import drop_clinic, fresh_clinic, members_fill
+from bench.figures import Figure
+from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote
+from clinics.context import clinic_host
+from members.models import Member
+from members.services import medical_profile_update
+from points.adjustments import points_adjust
+from points.ledger import Source, account_for, ledger_credit
+from points.models import Entry
+from points.rewards import reward_create
+from visits.services import catalogue_item_create, category_create
+
+MEMBERS = 100_000
+MEMBERS_WITH_EXPIRING_POINTS = 1_000
+HISTORY_VISITS = 40
+RUNS = 30
+TARGET_MS = 150.0
+
+
+def _history(member: Member, actor, items) -> int:
+    """Visits, points, a redemption and a pending adjustment for `member`; returns a visit id."""
+    visit_id = 0
+    for n in range(HISTORY_VISITS):
+        lines = [LineInput(item_id=items[n % len(items)].pk, quantity=1)]
+        due = checkout_quote(member=member, actor=actor, lines=lines).total
+        visit_id = checkout_complete(member=member, actor=actor, lines=lines,
+                                     payments=[PaymentInput(method="cash", amount=due)]).visit.pk
+    points_adjust(member=member, amount=5000, reason_code="goodwill", note="bench", actor=actor)
+    medical_profile_update(member=member, actor=actor, allergies="青霉素")
+    return visit_id
+
+
+def _expiring_points(count: int) -> None:
+    soon = timezone.now() + timedelta(days=10)
+    for member in Member.objects.order_by("pk")[100:100 + count]:
+        with transaction.atomic():
+            ledger_credit(account=account_for(member, lock=True), amount=300, kind=Entry.Kind.EARN,
+                          source=Source("bench"), actor=None, expires_at=soon)
+
+
+def _time(client: Client, method: str, url: str, data: dict | None = None, **headers) -> list[float]:
+    send = client.post if method == "POST" else client.get
+    send(url, data, **headers)
+    timings = []
+    for _run in range(RUNS):
+        started = time.perf_counter()
+        response = send(url, data, **headers)
+        timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+    return timings
+
+
+def pages_prepare(clinic) -> tuple[Client, dict]:
+    """Fill `clinic` and return a logged-in manager's client and the pages to time."""
+    members_fill(clinic, MEMBERS)
+    with schema_context(clinic.schema_name):
+        manager = staff_create(role=Role.MANAGER, username="mgr", email="mgr@bench.example.com",
+                               full_name="经理", password="Bench-pass-2026")
+        category = category_create(name="护肤", code="skincare")
+        items = [catalogue_item_create(kind="product", name=f"产品{n}", sku=f"P-{n}", category=category,
+                                       price=Decimal(200 + 50 * n)) for n in range(30)]
+        reward_create(name="免费面霜", kind="product", points_cost=800, item=items[0])
+        member = Member.objects.order_by("pk").first()
+        visit_id = _history(member, manager, items)
+        _expiring_points(MEMBERS_WITH_EXPIRING_POINTS)
+        client = Client(HTTP_HOST=clinic_host(clinic))
+        client.force_login(manager)
+    quote = {"lines-TOTAL_FORMS": "4", "lines-INITIAL_FORMS": "0", "payments-TOTAL_FORMS": "3",
+             "payments-INITIAL_FORMS": "0", "lines-0-item": str(items[3].pk), "lines-0-quantity": "2",
+             "points_to_use": "0"}
+    pages = {
+        "today": ("GET", reverse("frontdesk:home"), None, {}),
+        "member search (page)": ("GET", reverse("frontdesk:member_search"), {"q": member.name[:2]}, {}),
+        "member search (type-ahead)": ("GET", reverse("frontdesk:member_search"), {"q": member.phone[-4:]},
+                                       {"HTTP_HX_REQUEST": "true"}),
+        "register member (form)": ("GET", reverse("frontdesk:member_register"), None, {}),
+        "member page": ("GET", reverse("frontdesk:member_detail", args=[member.pk]), None, {}),
+        "medical details": ("GET", reverse("frontdesk:member_medical", args=[member.pk]), None, {}),
+        "checkout (form)": ("GET", reverse("frontdesk:checkout", args=[member.pk]), None, {}),
+        "checkout totals (quote)": ("POST", reverse("frontdesk:checkout_quote", args=[member.pk]), quote, {}),
+        "receipt": ("GET", reverse("frontdesk:receipt", args=[visit_id]), None, {}),
+        "refund (form)": ("GET", reverse("frontdesk:refund", args=[visit_id]), None, {}),
+        "rewards": ("GET", reverse("frontdesk:rewards", args=[member.pk]), None, {}),
+        "adjust points (form)": ("GET", reverse("frontdesk:adjust", args=[member.pk]), None, {}),
+        "approval queue": ("GET", reverse("frontdesk:approvals"), None, {}),
+    }
+    return client, pages
+
+
+def main() -> list[Figure]:
+    clinic = fresh_clinic("benchpages")
+    try:
+        client, pages = pages_prepare(clinic)
+        figures = []
+        for name, (method, url, data, headers) in pages.items():
+            timings = _time(client, method, url, data, **headers)
+            figures.append(Figure(f"{name}, p95 at {MEMBERS:,} members", quantiles(timings, n=20)[-1], unit="ms",
+                                  target=TARGET_MS))
+            figures.append(Figure(f"{name}, median", median(timings), unit="ms", note="reference"))
+        return figures
+    finally:
+        drop_clinic(clinic)

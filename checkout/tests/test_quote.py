@@ -1,0 +1,36 @@
+"""checkout_quote: the figures a checkout would record, with nothing recorded."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote
+from points.models import Entry
+from tiers.models import MemberTier, TierChange
+from visits.models import Visit
+
+
+def test_a_quote_matches_the_checkout_that_follows_and_records_nothing(member, catalogue, front_desk):
+    # Given a bill that takes a Regular member to Silver
+    lines = [LineInput(item_id=catalogue["filler"].pk, quantity=2)]
+    # When it is quoted
+    quote = checkout_quote(member=member, lines=lines, actor=front_desk)
+    # Then nothing is recorded
+    assert not Visit.objects.exists() and not TierChange.objects.filter(kind="upgrade").exists()
+    assert not Entry.objects.filter(kind=Entry.Kind.EARN).exists()
+    assert not MemberTier.objects.filter(member=member).exists()
+    # And the checkout then records exactly the quoted figures
+    result = checkout_complete(member=member, lines=lines, actor=front_desk,
+                               payments=[PaymentInput(method="cash", amount=quote.total)])
+    assert (quote.subtotal, quote.total) == (result.visit.subtotal, result.visit.total) == (
+        Decimal("6000.00"), Decimal("6000.00"))
+    assert quote.points_earned == result.points_earned == 6000
+    assert quote.tier_change == result.tier_change.to_tier.name
+
+
+def test_a_quote_refuses_what_checkout_would_refuse(member, catalogue, front_desk):
+    with pytest.raises(ValidationError) as refused:
+        checkout_quote(member=member, lines=[LineInput(item_id=catalogue["cream"].pk)], actor=front_desk,
+                       coupon_code="NOSUCH")
+    assert "coupon_code" in refused.value.message_dict

@@ -1,0 +1,130 @@
+"""Front-desk forms. They check the shape of the input; the services check the rules."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from idempotency.forms import IdempotencyKeyField
+from members.models import ConsentRecord, Member
+from members.naming import phone_normalize
+from points.models import PointsAdjustment
+from visits.models import Payment
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+SOURCE_CHOICES = [(value, label) for value, label in Member.Source.choices
+                  if value not in (Member.Source.IMPORT, Member.Source.REFERRAL)]
+
+
+class MemberRegisterForm(forms.Form):
+    idempotency_key = IdempotencyKeyField()
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}))
+    phone = forms.CharField(label=_("Mobile phone"), max_length=32,
+                            widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
+    gender = forms.ChoiceField(label=_("Gender"), choices=Member.Gender.choices, initial=Member.Gender.UNKNOWN)
+    birthday = forms.DateField(label=_("Birthday"), required=False, widget=DATE_INPUT)
+    celebrates_lunar_birthday = forms.BooleanField(label=_("Celebrates the lunar birthday"), required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    source = forms.ChoiceField(label=_("How they found us"), choices=SOURCE_CHOICES, initial=Member.Source.WALK_IN)
+    referral_code = forms.CharField(label=_("Referral code"), max_length=12, required=False,
+                                    help_text=_("The referring member's code, if someone sent them."))
+    tags = forms.CharField(label=_("Interests"), max_length=300, required=False,
+                           help_text=_("Separate with commas, e.g. skincare, anti-ageing."))
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for purpose, label in ConsentRecord.Purpose.choices:
+            self.fields[f"consent_{purpose}"] = forms.BooleanField(label=label, required=False)
+
+    def clean_phone(self) -> str:
+        return phone_normalize(self.cleaned_data["phone"])
+
+    def consent_fields(self):
+        return [self[f"consent_{purpose}"] for purpose in ConsentRecord.Purpose.values]
+
+    def profile_fields(self):
+        return [field for field in self if not field.name.startswith("consent_") and not field.is_hidden]
+
+
+class LineForm(forms.Form):
+    item = forms.TypedChoiceField(label=_("Treatment or product"), coerce=int, required=False, empty_value=None)
+    quantity = forms.IntegerField(label=_("Qty"), min_value=1, max_value=999, initial=1, required=False,
+                                  widget=forms.NumberInput(attrs={"class": "qty"}))
+    discount = forms.DecimalField(label=_("Discount"), min_value=0, max_digits=12, decimal_places=2,
+                                  required=False, widget=forms.NumberInput(attrs={"step": "0.01", "class": "money"}))
+
+    def __init__(self, *args, item_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].choices = [("", "—"), *item_choices]
+
+
+class PaymentForm(forms.Form):
+    method = forms.ChoiceField(label=_("Payment method"), choices=[("", "—"), *Payment.Method.choices],
+                               required=False)
+    amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=12, decimal_places=2, required=False,
+                                help_text=_("Empty: the rest of the bill."),
+                                widget=forms.NumberInput(attrs={"step": "0.01", "class": "money"}))
+
+
+LineFormSet = forms.formset_factory(LineForm, extra=4, max_num=30, absolute_max=30)
+PaymentFormSet = forms.formset_factory(PaymentForm, extra=3, max_num=5, absolute_max=5)
+
+
+class CheckoutForm(forms.Form):
+    idempotency_key = IdempotencyKeyField()
+    coupon_code = forms.CharField(label=_("Coupon code"), max_length=20, required=False,
+                                  widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    points_to_use = forms.IntegerField(label=_("Points used as cash"), min_value=0, initial=0, required=False)
+
+    def clean_points_to_use(self) -> int:
+        return self.cleaned_data["points_to_use"] or 0
+
+
+class RefundForm(forms.Form):
+    idempotency_key = IdempotencyKeyField()
+    reason = forms.CharField(label=_("Reason"), max_length=255,
+                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def __init__(self, *args, lines=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = list(lines)
+        for line in self.lines:
+            left = line.quantity - line.refunded_quantity
+            self.fields[f"line_{line.pk}"] = forms.IntegerField(
+                label=line.name, min_value=0, max_value=left, initial=0, required=False,
+                widget=forms.NumberInput(attrs={"class": "qty"}))
+
+    def line_fields(self):
+        return [(line, self[f"line_{line.pk}"]) for line in self.lines]
+
+    def refund_lines(self) -> list[tuple[int, int]]:
+        return [(line.pk, self.cleaned_data.get(f"line_{line.pk}") or 0) for line in self.lines
+                if self.cleaned_data.get(f"line_{line.pk}")]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not self.refund_lines():
+            raise ValidationError(_("Enter how many of at least one line to refund."))
+        return cleaned
+
+
+class RedeemForm(forms.Form):
+    idempotency_key = IdempotencyKeyField()
+    reward = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class AdjustmentForm(forms.Form):
+    idempotency_key = IdempotencyKeyField()
+    amount = forms.IntegerField(label=_("Points"),
+                                help_text=_("Positive to add, negative to take away, e.g. 200 or -150."),
+                                widget=forms.NumberInput(attrs={"autofocus": True}))
+    reason_code = forms.ChoiceField(label=_("Reason"), choices=PointsAdjustment.Reason.choices)
+    note = forms.CharField(label=_("Note"), max_length=255,
+                           help_text=_("What happened, for whoever reads the statement later."))
+
+
+class DecisionForm(forms.Form):
+    idempotency_key = IdempotencyKeyField()
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)

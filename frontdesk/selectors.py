@@ -1,0 +1,126 @@
+"""Reads composed for the front-desk pages, from the loyalty core's own selectors."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Min, Prefetch, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from members.models import Member
+from members.selectors import consent_current, member_has_allergies, member_referrals
+from points.models import Coupon, Entry, Lot, PointsAdjustment
+from points.rules import local_date, loyalty_settings
+from points.selectors import PointsStatement, adjustment_list, coupon_list, points_statement, redemption_list
+from tiers.models import TierChange
+from tiers.selectors import MemberTierSummary, member_tier_summary
+from visits.models import Visit, VisitLine
+from visits.selectors import visits_with_details
+
+TODAY_LIST_LIMIT = 50
+MEMBER_PAGE_ENTRIES = 20
+MEMBER_PAGE_VISITS = 20
+
+
+@dataclass(frozen=True)
+class ExpiringMember:
+    member: Member
+    points: int
+    first_expiry: datetime
+
+
+@dataclass(frozen=True)
+class TodayOverview:
+    day: date
+    birthdays: list[Member]
+    expiring: list[ExpiringMember]
+    expiry_warning_days: int
+    pending_adjustments: list[PointsAdjustment] | None
+
+
+def birthdays_on(day: date, *, limit: int = TODAY_LIST_LIMIT) -> list[Member]:
+    return list(Member.objects.filter(status=Member.Status.ACTIVE, birthday__month=day.month,
+                                      birthday__day=day.day).order_by("name", "pk")[:limit])
+
+
+def members_with_points_expiring(*, at: datetime, within_days: int,
+                                 limit: int = TODAY_LIST_LIMIT) -> list[ExpiringMember]:
+    """Active members with open points expiring within `within_days`, soonest first."""
+    rows = list(Lot.objects.filter(remaining__gt=0, expires_at__gt=at,
+                                   expires_at__lte=at + timedelta(days=within_days),
+                                   account__member__status=Member.Status.ACTIVE)
+                .values("account__member_id").annotate(points=Sum("remaining"), first=Min("expires_at"))
+                .order_by("first", "account__member_id")[:limit])
+    members = Member.objects.in_bulk([row["account__member_id"] for row in rows])
+    return [ExpiringMember(member=members[row["account__member_id"]], points=row["points"],
+                           first_expiry=row["first"]) for row in rows]
+
+
+def today_overview(*, user: User, at: datetime | None = None) -> TodayOverview:
+    at = at or timezone.now()
+    rules = loyalty_settings()
+    pending = None
+    if user.has_perm("points.approve_adjustment"):
+        pending = list(adjustment_list(status=PointsAdjustment.Status.PENDING)
+                       .order_by("requested_at", "id")[:TODAY_LIST_LIMIT])
+    return TodayOverview(day=local_date(at), birthdays=birthdays_on(local_date(at)),
+                         expiring=members_with_points_expiring(at=at, within_days=rules.expiry_warning_days),
+                         expiry_warning_days=rules.expiry_warning_days, pending_adjustments=pending)
+
+
+@dataclass(frozen=True)
+class MemberOverview:
+    member: Member
+    has_allergies: bool
+    tier: MemberTierSummary
+    statement: PointsStatement
+    coupons: list[Coupon]
+    visits: list[Visit]
+    referrals: list[Member]
+    consents: dict
+    redemptions: list
+    pending_adjustments: list[PointsAdjustment]
+
+
+def member_overview(*, member: Member, at: datetime | None = None) -> MemberOverview:
+    """Everything the member page shows, in a fixed number of queries whatever the history."""
+    at = at or timezone.now()
+    return MemberOverview(
+        member=member,
+        has_allergies=member_has_allergies(member=member),
+        tier=member_tier_summary(member, at),
+        statement=points_statement(member, limit=MEMBER_PAGE_ENTRIES, at=at),
+        coupons=list(coupon_list(member=member)[:50]),
+        visits=list(visits_with_details().filter(member=member)[:MEMBER_PAGE_VISITS]),
+        referrals=list(member_referrals(member=member)[:50]),
+        consents=consent_current(member=member),
+        redemptions=list(redemption_list(member=member)[:20]),
+        pending_adjustments=list(adjustment_list(member=member, status=PointsAdjustment.Status.PENDING)),
+    )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    visit: Visit
+    points_earned: int
+    tier_change: TierChange | None
+
+
+def visit_receipt(*, visit_id: int, tier_change_id: int | None = None) -> Receipt:
+    """A checked-out visit with the points it earned the member (bonuses included) and, when
+    named, the tier change it caused."""
+    visit = visits_with_details().get(pk=visit_id)
+    earned = (Entry.objects.filter(account__member_id=visit.member_id, source_type="visit",
+                                   source_id=str(visit.pk), kind__in=[Entry.Kind.EARN, Entry.Kind.BONUS])
+              .aggregate(total=Sum("amount"))["total"] or 0)
+    change = None
+    if tier_change_id is not None:
+        change = (TierChange.objects.select_related("from_tier", "to_tier")
+                  .filter(pk=tier_change_id, member_id=visit.member_id).first())
+    return Receipt(visit=visit, points_earned=earned, tier_change=change)
+
+
+def visit_for_refund(*, visit_id: int) -> Visit:
+    return (Visit.objects.select_related("member")
+            .prefetch_related(Prefetch("lines", queryset=VisitLine.objects.order_by("id")), "refunds")
+            .get(pk=visit_id))
