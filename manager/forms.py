@@ -105,6 +105,7 @@ class RewardForm(_model_form("RewardBase", Reward, [*REWARD_FIELDS, "allowed_tie
         super().__init__(*args, **kwargs)
         self.fields["item"].queryset = CatalogueItem.objects.select_related("category").order_by("kind", "name")
         self.fields["coupon_template"].queryset = CouponTemplate.objects.order_by("name")
+        self.fields["points_cost"].validators.append(MinValueValidator(1))
         self.fields["item"].help_text = _("For a treatment or product reward.")
         self.fields["coupon_template"].help_text = _("For a coupon reward: the coupon the member receives.")
 

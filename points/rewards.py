@@ -26,6 +26,8 @@ REWARD_FIELDS = ("name", "kind", "points_cost", "item", "coupon_template", "stoc
 
 
 def _check_kind(reward: Reward) -> None:
+    if reward.points_cost is not None and reward.points_cost <= 0:
+        raise ValidationError({"points_cost": _("A reward costs at least 1 point.")})
     if reward.kind == Reward.Kind.COUPON:
         if reward.coupon_template is None:
             raise ValidationError({"coupon_template": _("Choose the coupon this reward gives.")})
