@@ -43,7 +43,7 @@ def test_a_manager_raises_a_tier_threshold_and_the_earning_rate(browser_clinic, 
     rules_saved = in_clinic_language(clinic, "Points rules saved.")
     log_in(page, live_site, browser_clinic, clinic_manager.username)
 
-    page.click(f"nav a[href='/manage/']")
+    page.click("nav a[href='/manage/']")
     page.click("a[href='/manage/tiers/']")
     page.click("#tiers a:text-is('银卡')")
     page.fill("#id_min_spend", "8000")
