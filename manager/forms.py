@@ -25,6 +25,9 @@ def _model_form(name: str, model, field_names, *, widgets=None, extra=None) -> t
     """A plain form with the model's fields (labels, help texts, choices, required-ness); it
     never saves anything itself."""
     attrs = dict(fields_for_model(model, fields=field_names, widgets=widgets or {}))
+    for field in attrs.values():
+        if isinstance(field.widget, forms.RadioSelect):
+            field.choices = [choice for choice in field.choices if choice[0] != ""]
     attrs.update(extra or {})
     return type(name, (forms.Form,), attrs)
 
