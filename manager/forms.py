@@ -26,7 +26,7 @@ def _model_form(name: str, model, field_names, *, widgets=None, extra=None) -> t
     never saves anything itself."""
     attrs = dict(fields_for_model(model, fields=field_names, widgets=widgets or {}))
     for field in attrs.values():
-        if isinstance(field.widget, forms.RadioSelect):
+        if type(field.widget) is forms.RadioSelect and not isinstance(field, forms.ModelChoiceField):
             field.choices = [choice for choice in field.choices if choice[0] != ""]
     attrs.update(extra or {})
     return type(name, (forms.Form,), attrs)
