@@ -167,3 +167,11 @@ def test_the_coupon_service_refuses_a_front_desk_actor(front_desk, voucher):
         coupon_template_update(template=voucher, actor=front_desk, active=False)
 
     assert CouponTemplate.objects.get(pk=voucher.pk).active is True
+
+
+def test_the_kind_is_a_choice_of_real_kinds_only(manager_client):
+    content = manager_client.get("/manage/rewards/new/").content.decode()
+
+    assert 'name="kind" value=""' not in content
+    for kind in ("treatment", "product", "coupon"):
+        assert f'name="kind" value="{kind}"' in content
