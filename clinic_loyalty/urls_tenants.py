@@ -9,6 +9,7 @@ from clinic_loyalty.health import HealthView
 urlpatterns = [
     path("", include("frontdesk.urls")),
     path("accounts/", include("accounts.urls")),
+    path("manage/", include("manager.urls")),
     path("api/v1/", include("clinic_loyalty.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -302,7 +302,7 @@ class RewardListApi(APIView):
     def post(self, request):
         serializer = RewardInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        reward = reward_create(**serializer.validated_data)
+        reward = reward_create(actor=request.user, **serializer.validated_data)
         return Response(RewardSerializer(reward).data, status=status.HTTP_201_CREATED)
 
 
@@ -319,12 +319,12 @@ class RewardDetailApi(APIView):
         reward = get_object_or_404(Reward, pk=pk)
         serializer = RewardInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        reward = reward_update(reward=reward, **serializer.validated_data)
+        reward = reward_update(actor=request.user, reward=reward, **serializer.validated_data)
         return Response(RewardSerializer(reward).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        reward_delete(reward=get_object_or_404(Reward, pk=pk))
+        reward_delete(actor=request.user, reward=get_object_or_404(Reward, pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -429,7 +429,7 @@ class CouponTemplateListApi(APIView):
     def post(self, request):
         serializer = CouponTemplateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        template = coupon_template_create(**serializer.validated_data)
+        template = coupon_template_create(actor=request.user, **serializer.validated_data)
         return Response(CouponTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
 
@@ -448,12 +448,12 @@ class CouponTemplateDetailApi(APIView):
         template = get_object_or_404(CouponTemplate, pk=pk)
         serializer = CouponTemplateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        template = coupon_template_update(template=template, **serializer.validated_data)
+        template = coupon_template_update(actor=request.user, template=template, **serializer.validated_data)
         return Response(CouponTemplateSerializer(template).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        coupon_template_delete(template=get_object_or_404(CouponTemplate, pk=pk))
+        coupon_template_delete(actor=request.user, template=get_object_or_404(CouponTemplate, pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -567,5 +567,5 @@ class LoyaltySettingsApi(APIView):
     def put(self, request):
         serializer = self.InputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        rules = loyalty_settings_update(**serializer.validated_data)
+        rules = loyalty_settings_update(actor=request.user, **serializer.validated_data)
         return Response(LoyaltySettingsSerializer(rules).data)

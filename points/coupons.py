@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.permissions import settings_change_check
 from members.models import Member
 from points.ledger import account_for
 from points.models import Coupon, CouponEvent, CouponTemplate
@@ -98,7 +99,8 @@ def coupon_template_create(*, name: str, kind: str, amount: Decimal | None = Non
                            valid_days: int | None = None, valid_from: date | None = None,
                            valid_until: date | None = None, min_spend: Decimal = ZERO,
                            per_member_limit: int | None = None, active: bool = True,
-                           categories: Iterable[Category] = ()) -> CouponTemplate:
+                           categories: Iterable[Category] = (), actor: User | None = None) -> CouponTemplate:
+    settings_change_check(actor)
     template = CouponTemplate(name=name.strip(), kind=kind, amount=amount, percent=percent, cap=cap,
                               free_item=free_item, valid_days=valid_days, valid_from=valid_from,
                               valid_until=valid_until, min_spend=min_spend, per_member_limit=per_member_limit,
@@ -112,9 +114,10 @@ def coupon_template_create(*, name: str, kind: str, amount: Decimal | None = Non
 
 @transaction.atomic
 def coupon_template_update(*, template: CouponTemplate, categories: Iterable[Category] | None = None,
-                           **changes) -> CouponTemplate:
+                           actor: User | None = None, **changes) -> CouponTemplate:
     """Change a template. Coupons already issued keep their validity; their discount follows the
     template."""
+    settings_change_check(actor)
     unknown = set(changes) - set(TEMPLATE_FIELDS)
     if unknown:
         raise ValidationError(_("These fields cannot be changed: %(fields)s")
@@ -131,8 +134,9 @@ def coupon_template_update(*, template: CouponTemplate, categories: Iterable[Cat
 
 
 @transaction.atomic
-def coupon_template_delete(*, template: CouponTemplate) -> None:
+def coupon_template_delete(*, template: CouponTemplate, actor: User | None = None) -> None:
     """Delete a template no coupon or reward uses; one in use can only be deactivated."""
+    settings_change_check(actor)
     if Coupon.objects.filter(template=template).exists() or template.rewards.exists():
         raise ValidationError(_("Coupons or rewards use this template, so it cannot be deleted; "
                                 "deactivate it instead."))

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.permissions import settings_change_check
 from members.models import Member
 from points.coupons import coupon_issue, coupon_void
 from points.ledger import Source, account_for, available_balance, ledger_debit, ledger_restore
@@ -25,6 +26,8 @@ REWARD_FIELDS = ("name", "kind", "points_cost", "item", "coupon_template", "stoc
 
 
 def _check_kind(reward: Reward) -> None:
+    if reward.points_cost is not None and reward.points_cost <= 0:
+        raise ValidationError({"points_cost": _("A reward costs at least 1 point.")})
     if reward.kind == Reward.Kind.COUPON:
         if reward.coupon_template is None:
             raise ValidationError({"coupon_template": _("Choose the coupon this reward gives.")})
@@ -39,7 +42,8 @@ def _check_kind(reward: Reward) -> None:
 def reward_create(*, name: str, kind: str, points_cost: int, item: CatalogueItem | None = None,
                   coupon_template: CouponTemplate | None = None, stock: int | None = None,
                   per_member_limit: int | None = None, active: bool = True, description: str = "",
-                  allowed_tiers: Iterable[Tier] = ()) -> Reward:
+                  allowed_tiers: Iterable[Tier] = (), actor: User | None = None) -> Reward:
+    settings_change_check(actor)
     reward = Reward(name=name.strip(), kind=kind, points_cost=points_cost, item=item,
                     coupon_template=coupon_template, stock=stock, per_member_limit=per_member_limit,
                     active=active, description=description)
@@ -51,7 +55,9 @@ def reward_create(*, name: str, kind: str, points_cost: int, item: CatalogueItem
 
 
 @transaction.atomic
-def reward_update(*, reward: Reward, allowed_tiers: Iterable[Tier] | None = None, **changes) -> Reward:
+def reward_update(*, reward: Reward, allowed_tiers: Iterable[Tier] | None = None, actor: User | None = None,
+                  **changes) -> Reward:
+    settings_change_check(actor)
     unknown = set(changes) - set(REWARD_FIELDS)
     if unknown:
         raise ValidationError(_("These fields cannot be changed: %(fields)s")
@@ -68,8 +74,9 @@ def reward_update(*, reward: Reward, allowed_tiers: Iterable[Tier] | None = None
 
 
 @transaction.atomic
-def reward_delete(*, reward: Reward) -> None:
+def reward_delete(*, reward: Reward, actor: User | None = None) -> None:
     """Delete a reward nobody has redeemed; one with redemptions can only be deactivated."""
+    settings_change_check(actor)
     if Redemption.objects.filter(reward=reward).exists():
         raise ValidationError(_("Members have redeemed this reward, so it cannot be deleted; "
                                 "deactivate it instead."))

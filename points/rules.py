@@ -9,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+from accounts.permissions import settings_change_check
 from clinics.context import current_clinic
 from points.models import CategoryMultiplier, LoyaltySettings
 
@@ -22,6 +24,11 @@ _ROUNDING = {
 def loyalty_settings() -> LoyaltySettings:
     """The clinic's settings row (installed at provisioning), or the defaults, unsaved."""
     return LoyaltySettings.objects.filter(pk=1).first() or LoyaltySettings(pk=1)
+
+
+def category_multipliers() -> dict[int, Decimal]:
+    """The clinic's points multiplier per category id (categories without one earn the base rate)."""
+    return dict(CategoryMultiplier.objects.values_list("category_id", "multiplier"))
 
 
 def loyalty_settings_install() -> LoyaltySettings:
@@ -74,9 +81,10 @@ SETTINGS_FIELDS = tuple(field.name for field in LoyaltySettings._meta.concrete_f
 
 @transaction.atomic
 def loyalty_settings_update(*, category_multipliers: dict[int, Decimal] | None = None,
-                            **changes) -> LoyaltySettings:
+                            actor: User | None = None, **changes) -> LoyaltySettings:
     """Change the clinic's earning rules, expiry policy or redemption limits, and, if given,
     replace the category multipliers."""
+    settings_change_check(actor)
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise ValidationError(_("These settings do not exist: %(fields)s")
@@ -84,6 +92,11 @@ def loyalty_settings_update(*, category_multipliers: dict[int, Decimal] | None =
     rules = loyalty_settings()
     for field, value in changes.items():
         setattr(rules, field, value)
+    if rules.expiry_policy == LoyaltySettings.ExpiryPolicy.ROLLING and not rules.expiry_months:
+        raise ValidationError({"expiry_months": _("Points that expire after N months need N of at least 1.")})
+    if rules.birthday_month_multiplier is not None and rules.birthday_month_multiplier < 1:
+        raise ValidationError({"birthday_month_multiplier": _("The birthday-month multiplier is at least 1 "
+                                                              "(1 means no extra points).")})
     rules.full_clean()
     rules.save()
     if category_multipliers is not None:

@@ -84,7 +84,7 @@ class TierProgrammeDetailApi(APIView):
     def put(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        programme = programme_update(**serializer.validated_data)
+        programme = programme_update(actor=request.user, **serializer.validated_data)
         return Response(self.OutputSerializer(programme).data)
 
 
@@ -100,7 +100,7 @@ class TierListApi(APIView):
     def post(self, request):
         serializer = TierInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        tier = tier_create(**serializer.validated_data)
+        tier = tier_create(actor=request.user, **serializer.validated_data)
         return Response(TierOutputSerializer(tier).data, status=status.HTTP_201_CREATED)
 
 
@@ -117,12 +117,12 @@ class TierDetailApi(APIView):
         tier = get_object_or_404(Tier, pk=pk)
         serializer = TierInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        tier = tier_update(tier=tier, **serializer.validated_data)
+        tier = tier_update(actor=request.user, tier=tier, **serializer.validated_data)
         return Response(TierOutputSerializer(tier).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        tier_delete(tier=get_object_or_404(Tier, pk=pk))
+        tier_delete(actor=request.user, tier=get_object_or_404(Tier, pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

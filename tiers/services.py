@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.permissions import settings_change_check
 from members.models import Member
 from points.rules import local_date
 from tiers.models import MemberTier, Tier, TierChange, TierProgramme
@@ -143,7 +144,8 @@ def _tier_validate(tier: Tier) -> None:
 @transaction.atomic
 def tier_create(*, rank: int, name: str, min_spend: Decimal = ZERO, min_visits: int = 0,
                 earn_multiplier: Decimal = Decimal(1), discount_percent: int = 0,
-                birthday_gift_points: int = 0, perks: str = "") -> Tier:
+                birthday_gift_points: int = 0, perks: str = "", actor: User | None = None) -> Tier:
+    settings_change_check(actor)
     _programme_lock()
     tier = Tier(rank=rank, name=name, min_spend=min_spend, min_visits=min_visits,
                 earn_multiplier=earn_multiplier, discount_percent=discount_percent,
@@ -154,8 +156,9 @@ def tier_create(*, rank: int, name: str, min_spend: Decimal = ZERO, min_visits: 
 
 
 @transaction.atomic
-def tier_update(*, tier: Tier, **changes) -> Tier:
+def tier_update(*, tier: Tier, actor: User | None = None, **changes) -> Tier:
     """Change a tier. Members keep their tier until checkout or the evaluation moves them."""
+    settings_change_check(actor)
     unknown = set(changes) - set(TIER_FIELDS)
     if unknown:
         raise ValidationError(_("These fields cannot be changed: %(fields)s")
@@ -173,8 +176,9 @@ def tier_update(*, tier: Tier, **changes) -> Tier:
 
 
 @transaction.atomic
-def tier_delete(*, tier: Tier) -> None:
+def tier_delete(*, tier: Tier, actor: User | None = None) -> None:
     """Delete a tier nobody holds and no history or reward mentions."""
+    settings_change_check(actor)
     _programme_lock()
     if tier.rank == 0:
         raise ValidationError(_("The entry tier cannot be deleted: every member starts in it."))
@@ -191,8 +195,10 @@ def tier_delete(*, tier: Tier) -> None:
 
 @transaction.atomic
 def programme_update(*, basis: str | None = None, window_months: int | None = None,
-                     grace_days: int | None = None, downgrade_mode: str | None = None) -> TierProgramme:
+                     grace_days: int | None = None, downgrade_mode: str | None = None,
+                     actor: User | None = None) -> TierProgramme:
     """Change how members qualify. Members are moved by the next checkout or evaluation."""
+    settings_change_check(actor)
     programme = _programme_lock()
     changes = {"basis": basis, "window_months": window_months, "grace_days": grace_days,
                "downgrade_mode": downgrade_mode}

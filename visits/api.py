@@ -55,7 +55,7 @@ class CategoryListApi(APIView):
     def post(self, request):
         serializer = CategorySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        category = category_create(**serializer.validated_data)
+        category = category_create(actor=request.user, **serializer.validated_data)
         return Response(CategorySerializer(category).data, status=status.HTTP_201_CREATED)
 
 
@@ -73,7 +73,7 @@ class ItemListApi(APIView):
     def post(self, request):
         serializer = ItemInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        item = catalogue_item_create(**serializer.validated_data)
+        item = catalogue_item_create(actor=request.user, **serializer.validated_data)
         return Response(ItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
@@ -90,7 +90,7 @@ class ItemDetailApi(APIView):
         item = get_object_or_404(CatalogueItem, pk=pk)
         serializer = ItemInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        item = catalogue_item_update(item=item, **serializer.validated_data)
+        item = catalogue_item_update(actor=request.user, item=item, **serializer.validated_data)
         return Response(ItemOutputSerializer(item).data)
 
 

@@ -56,6 +56,7 @@ TENANT_APPS = [
     "idempotency",
     "accounts",
     "frontdesk",
+    "manager",
     "members",
     "visits",
     "tiers",

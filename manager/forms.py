@@ -1,0 +1,150 @@
+"""The settings forms. They check the shape of the input (types, required fields, ranges) and
+show it in the user's language; the services check the rules and do the writing. Fields and
+labels come from the models."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.forms.models import fields_for_model, model_to_dict
+from django.utils.translation import gettext_lazy as _
+
+from points.coupons import TEMPLATE_FIELDS
+from points.models import CouponTemplate, LoyaltySettings, Reward
+from points.rewards import REWARD_FIELDS
+from tiers.models import Tier, TierProgramme
+from tiers.services import TIER_FIELDS
+from visits.models import CatalogueItem, Category
+from visits.selectors import category_list
+from visits.services import CATEGORY_FIELDS, ITEM_FIELDS
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _model_form(name: str, model, field_names, *, widgets=None, extra=None) -> type[forms.Form]:
+    """A plain form with the model's fields (labels, help texts, choices, required-ness); it
+    never saves anything itself."""
+    attrs = dict(fields_for_model(model, fields=field_names, widgets=widgets or {}))
+    for field in attrs.values():
+        if type(field.widget) is forms.RadioSelect and not isinstance(field, forms.ModelChoiceField):
+            field.choices = [choice for choice in field.choices if choice[0] != ""]
+    attrs.update(extra or {})
+    return type(name, (forms.Form,), attrs)
+
+
+def initial_from(instance, form_class: type[forms.Form]) -> dict:
+    return model_to_dict(instance, fields=list(form_class.base_fields))
+
+
+ProgrammeForm = _model_form(
+    "ProgrammeForm", TierProgramme, ["basis", "window_months", "grace_days", "downgrade_mode"],
+    widgets={"basis": forms.RadioSelect, "downgrade_mode": forms.RadioSelect})
+
+TierForm = _model_form("TierForm", Tier, list(TIER_FIELDS),
+                       widgets={"perks": forms.Textarea(attrs={"rows": 3})})
+
+
+
+EARNING_SECTIONS = (
+    (_("Earning"), ("points_per_currency_unit", "rounding", "max_points_per_visit", "pending_days")),
+    (_("Bonuses"), ("signup_bonus", "first_visit_bonus", "birthday_month_multiplier",
+                    "referral_bonus_referrer", "referral_bonus_referee")),
+    (_("Expiry"), ("expiry_policy", "expiry_months", "year_end_carry_years", "expiry_warning_days")),
+    (_("Manual adjustments"), ("adjustment_approval_threshold",)),
+    (_("Points as cash at checkout"), ("points_per_cash_unit", "max_points_share_percent")),
+)
+EARNING_FIELDS = [name for _title, names in EARNING_SECTIONS for name in names]
+MULTIPLIER_PREFIX = "category_"
+
+_LoyaltyBase = _model_form("LoyaltyBase", LoyaltySettings, EARNING_FIELDS,
+                           widgets={"expiry_policy": forms.RadioSelect})
+
+
+class LoyaltySettingsForm(_LoyaltyBase):
+    """The earning rules, expiry policy, approval threshold and points-as-cash limits, and one
+    optional points multiplier per category (empty: the category earns at the base rate)."""
+
+    def __init__(self, *args, categories: list[Category], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.categories = categories
+        for name, validator in (("points_per_currency_unit", MinValueValidator(Decimal(0))),
+                                ("birthday_month_multiplier", MinValueValidator(Decimal(1))),
+                                ("points_per_cash_unit", MinValueValidator(1)),
+                                ("max_points_share_percent", MaxValueValidator(100))):
+            self.fields[name].validators.append(validator)
+        for category in categories:
+            self.fields[f"{MULTIPLIER_PREFIX}{category.pk}"] = forms.DecimalField(
+                label=category.name, required=False, min_value=Decimal(0), max_digits=5, decimal_places=2,
+                help_text=_("Empty: the base rate."))
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("expiry_policy") == LoyaltySettings.ExpiryPolicy.ROLLING
+                and cleaned.get("expiry_months") is not None and cleaned["expiry_months"] < 1):
+            self.add_error("expiry_months", _("Points that expire after N months need N of at least 1."))
+        return cleaned
+
+    def sections(self):
+        grouped = [(title, [self[name] for name in names]) for title, names in EARNING_SECTIONS]
+        if self.categories:
+            grouped.insert(2, (_("Category multipliers"),
+                               [self[f"{MULTIPLIER_PREFIX}{c.pk}"] for c in self.categories]))
+        return grouped
+
+    def settings_changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in EARNING_FIELDS}
+
+    def category_multipliers(self) -> dict[int, Decimal]:
+        return {category.pk: self.cleaned_data[f"{MULTIPLIER_PREFIX}{category.pk}"]
+                for category in self.categories
+                if self.cleaned_data.get(f"{MULTIPLIER_PREFIX}{category.pk}") is not None}
+
+
+
+class RewardForm(_model_form("RewardBase", Reward, [*REWARD_FIELDS, "allowed_tiers"],
+                             widgets={"kind": forms.RadioSelect, "allowed_tiers": forms.CheckboxSelectMultiple,
+                                      "description": forms.Textarea(attrs={"rows": 3})})):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = CatalogueItem.objects.select_related("category").order_by("kind", "name")
+        self.fields["coupon_template"].queryset = CouponTemplate.objects.order_by("name")
+        self.fields["points_cost"].validators.append(MinValueValidator(1))
+        self.fields["item"].help_text = _("For a treatment or product reward.")
+        self.fields["coupon_template"].help_text = _("For a coupon reward: the coupon the member receives.")
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in REWARD_FIELDS}
+
+
+
+class CouponTemplateForm(_model_form(
+        "CouponTemplateBase", CouponTemplate, [*TEMPLATE_FIELDS, "categories"],
+        widgets={"kind": forms.RadioSelect, "categories": forms.CheckboxSelectMultiple,
+                 "valid_from": DATE, "valid_until": DATE})):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["free_item"].queryset = CatalogueItem.objects.order_by("kind", "name")
+        self.fields["categories"].queryset = category_list()
+        self.fields["amount"].help_text = _("For a fixed-amount coupon.")
+        self.fields["percent"].help_text = _("For a percentage coupon, from 1 to 100.")
+        self.fields["cap"].help_text = _("For a percentage coupon; empty: no cap.")
+        self.fields["free_item"].help_text = _("For a free-item coupon.")
+        self.fields["per_member_limit"].help_text = _("Empty: no limit.")
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in TEMPLATE_FIELDS}
+
+
+
+class CatalogueItemForm(_model_form("CatalogueItemBase", CatalogueItem, list(ITEM_FIELDS),
+                                    widgets={"kind": forms.RadioSelect})):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = category_list()
+        self.fields["duration_minutes"].help_text = _("Treatments only.")
+        self.fields["recall_days"].help_text = _("When to invite the member back; empty: never.")
+
+
+
+CategoryForm = _model_form("CategoryForm", Category, list(CATEGORY_FIELDS))
+

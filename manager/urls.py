@@ -1,0 +1,29 @@
+from django.urls import path
+
+from manager import views
+
+app_name = "manager"
+
+urlpatterns = [
+    path("", views.IndexView.as_view(), name="index"),
+    path("tiers/", views.TierProgrammeView.as_view(), name="tiers"),
+    path("tiers/new/", views.TierFormView.as_view(), name="tier_create"),
+    path("tiers/<int:pk>/", views.TierFormView.as_view(), name="tier_edit"),
+    path("tiers/<int:pk>/delete/", views.TierDeleteView.as_view(), name="tier_delete"),
+    path("points/", views.LoyaltySettingsView.as_view(), name="points"),
+    path("rewards/", views.RewardListView.as_view(), name="rewards"),
+    path("rewards/new/", views.RewardFormView.as_view(), name="reward_create"),
+    path("rewards/<int:pk>/", views.RewardFormView.as_view(), name="reward_edit"),
+    path("rewards/<int:pk>/active/", views.RewardActiveView.as_view(), name="reward_active"),
+    path("coupons/", views.CouponTemplateListView.as_view(), name="coupons"),
+    path("coupons/new/", views.CouponTemplateFormView.as_view(), name="coupon_create"),
+    path("coupons/<int:pk>/", views.CouponTemplateFormView.as_view(), name="coupon_edit"),
+    path("coupons/<int:pk>/active/", views.CouponTemplateActiveView.as_view(), name="coupon_active"),
+    path("catalogue/", views.CatalogueView.as_view(), name="catalogue"),
+    path("catalogue/items/new/", views.CatalogueItemFormView.as_view(), name="item_create"),
+    path("catalogue/items/<int:pk>/", views.CatalogueItemFormView.as_view(), name="item_edit"),
+    path("catalogue/items/<int:pk>/active/", views.CatalogueItemActiveView.as_view(), name="item_active"),
+    path("catalogue/categories/new/", views.CategoryFormView.as_view(), name="category_create"),
+    path("catalogue/categories/<int:pk>/", views.CategoryFormView.as_view(), name="category_edit"),
+    path("catalogue/categories/<int:pk>/delete/", views.CategoryDeleteView.as_view(), name="category_delete"),
+]
