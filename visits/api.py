@@ -1,7 +1,8 @@
 """Catalogue API (managers edit, all staff read) and visit read-outs."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -100,8 +101,13 @@ def _money(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, **kwargs)
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class _IdField(serializers.PrimaryKeyRelatedField):
+    """The related row's id (read only), documented as an integer."""
+
+
 def _ref() -> serializers.PrimaryKeyRelatedField:
-    return serializers.PrimaryKeyRelatedField(read_only=True)
+    return _IdField(read_only=True)
 
 
 class VisitLineSerializer(serializers.Serializer):
