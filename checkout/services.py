@@ -8,15 +8,23 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from members.models import Member
-from points.coupons import CouponLine, coupon_consume, coupon_discount_for, coupon_reinstate
+from points.coupons import CouponLine, coupon_code_normalize, coupon_consume, coupon_discount_for, coupon_reinstate
 from points.earning import EarnLine, visit_points
-from points.ledger import AlreadyRecorded, Source, accounts_lock, ledger_credit, ledger_debit, ledger_restore
+from points.ledger import (
+    AlreadyRecorded,
+    Source,
+    accounts_lock,
+    ledger_credit,
+    ledger_debit,
+    ledger_restore,
+    ledger_reverse,
+    lot_in_account,
+)
 from points.models import Account, Coupon, Entry
 from points.rules import lot_available_from, lot_expiry, loyalty_settings
 from tiers.models import TierChange
@@ -163,8 +171,8 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
 
     coupon = None
     coupon_discount = ZERO
-    if coupon_code.strip():
-        coupon = Coupon.objects.select_for_update().filter(code=coupon_code.strip().upper()).first()
+    if coupon_code_normalize(coupon_code):
+        coupon = Coupon.objects.select_for_update().filter(code=coupon_code_normalize(coupon_code)).first()
         if coupon is None:
             raise ValidationError({"coupon_code": _("No coupon has this code.")})
         coupon_lines = [CouponLine(category_id=line.category_id, item_id=line.item_id,
@@ -176,6 +184,12 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     total = due - points_discount
     if payments is not None:
         _check_payments(payments, total)
+    earn_lines = [EarnLine(category_id=line.category_id, paid=paid)
+                  for line, paid in zip(visit_lines, _paid_per_line(visit_lines, total), strict=True)]
+    earning = visit_points(member=member, lines=earn_lines, tier_multiplier=tier.earn_multiplier,
+                           rules=rules, at=at)
+    for line, points in zip(visit_lines, earning.per_line, strict=True):
+        line.points_earned = points
 
     visit = Visit.objects.create(
         member=member, visited_at=at, staff=actor, subtotal=subtotal, line_discount=line_discount,
@@ -195,10 +209,6 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
         coupon_consume(coupon=coupon, visit=visit, discount=coupon_discount, at=at)
 
     result = CheckoutResult(visit=visit, lines=visit_lines, payments=visit_payments)
-    earn_lines = [EarnLine(category_id=line.category_id, paid=paid)
-                  for line, paid in zip(visit_lines, _paid_per_line(visit_lines, total), strict=True)]
-    earning = visit_points(member=member, lines=earn_lines, tier_multiplier=tier.earn_multiplier,
-                           rules=rules, at=at)
     if earning.points:
         ledger_credit(account=account, amount=earning.points, kind=Entry.Kind.EARN,
                       source=Source("visit", visit.pk), actor=actor, reason=_("Visit"),
@@ -233,22 +243,58 @@ def _share(total_units: int, fraction_after: Decimal, already: int) -> int:
     return int((total_units * fraction_after).to_integral_value(rounding=ROUND_DOWN)) - already
 
 
-def _entries_sum(kind: str, source: Source) -> int:
-    return -(Entry.objects.filter(kind=kind, source_type=source.type, source_id=str(source.id))
-             .aggregate(total=Sum("amount"))["total"] or 0)
+def _earned_owed(earned: int, visit_lines: dict[int, VisitLine], refunded: dict[int, int],
+                 fraction: Decimal) -> int:
+    """Earned points owed back once `refunded` quantities of the lines are refunded: each line's
+    own points × refunded / bought, rounded down, all of them once every line is refunded. Visits
+    whose lines carry no points of their own (earned before lines recorded them) fall back to the
+    refunded share of the visit's value."""
+    if all(refunded.get(pk, 0) == line.quantity for pk, line in visit_lines.items()):
+        return earned
+    if sum(line.points_earned for line in visit_lines.values()) != earned:
+        return _share(earned, fraction, 0)
+    return sum(line.points_earned * refunded.get(pk, 0) // line.quantity for pk, line in visit_lines.items())
+
+
+def _member_now(member: Member) -> Member:
+    """The member as they are now: a merged member's survivor (following merges of merges)."""
+    while member.status == Member.Status.MERGED and member.merged_into_id:
+        member = Member.objects.get(pk=member.merged_into_id)
+    return member
+
+
+def _reason_with_shortfall(reason: str):
+    def describe(shortfall: int) -> str:
+        if not shortfall:
+            return reason
+        return _("%(reason)s (%(points)s points not recovered: already spent or expired)") % {
+            "reason": reason, "points": shortfall}
+    return describe
 
 
 @transaction.atomic
 def visit_refund(*, visit: Visit, lines: list[tuple[int, int]], reason: str, actor: User,
                  at: datetime | None = None) -> Refund:
     """Refund some or all of a visit's lines. Money goes back in proportion to what was paid
-    for them; the points earned on them are reversed (from the visit's own lot first); points
-    used as cash and, on a full refund, the coupon are given back."""
+    for them; the points each refunded line earned are reversed (from the visit's own lot first,
+    pending or not), and on a full refund the bonuses the visit paid too; what can no longer be
+    taken back is recorded on the refund. Points used as cash and, on a full refund, the coupon
+    are given back."""
     at = at or timezone.now()
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the visit is refunded.")})
-    visit = Visit.objects.select_for_update().get(pk=visit.pk)
-    account = accounts_lock([visit.member])[visit.member_id]
+    visit = Visit.objects.select_for_update().select_related("member").get(pk=visit.pk)
+    source = Source("visit", visit.pk)
+    visit_entries = list(Entry.objects.filter(kind__in=[Entry.Kind.EARN, Entry.Kind.BONUS, Entry.Kind.REDEEM],
+                                              source_type="visit", source_id=str(visit.pk))
+                         .select_related("account__member", "lot").order_by("id"))
+    bonus_entries = [entry for entry in visit_entries if entry.kind == Entry.Kind.BONUS]
+    holders = {visit.member_id: visit.member}
+    for entry in bonus_entries:
+        holder = _member_now(entry.account.member)
+        holders[holder.pk] = holder
+    accounts = accounts_lock(list(holders.values()))
+    account = accounts[visit.member_id]
     visit_lines = {line.pk: line for line in VisitLine.objects.select_for_update().filter(visit=visit)}
     if not lines:
         raise ValidationError({"lines": _("Choose what to refund.")})
@@ -263,15 +309,15 @@ def visit_refund(*, visit: Visit, lines: list[tuple[int, int]], reason: str, act
                                    % {"name": line.name}})
 
     gross = sum((line.line_total for line in visit_lines.values()), ZERO)
+    refunded_before = {pk: line.refunded_quantity for pk, line in visit_lines.items()}
+    refunded_after = {pk: quantity + requested.get(pk, 0) for pk, quantity in refunded_before.items()}
 
-    def refunded_value(extra: dict[int, int]) -> Decimal:
-        return sum((line.line_total * (line.refunded_quantity + extra.get(pk, 0)) / line.quantity
-                    for pk, line in visit_lines.items()), ZERO)
+    def refunded_value(refunded: dict[int, int]) -> Decimal:
+        return sum((line.line_total * refunded[pk] / line.quantity for pk, line in visit_lines.items()), ZERO)
 
-    fraction_before = refunded_value({}) / gross if gross else Decimal(0)
-    fraction_after = refunded_value(requested) / gross if gross else Decimal(1)
-    full = all(line.refunded_quantity + requested.get(pk, 0) == line.quantity
-               for pk, line in visit_lines.items())
+    fraction_before = refunded_value(refunded_before) / gross if gross else Decimal(0)
+    fraction_after = refunded_value(refunded_after) / gross if gross else Decimal(1)
+    full = all(refunded_after[pk] == line.quantity for pk, line in visit_lines.items())
     if full:
         fraction_after = Decimal(1)
     money_after = visit.total if full else _cents(visit.total * fraction_after, ROUND_DOWN)
@@ -284,26 +330,45 @@ def visit_refund(*, visit: Visit, lines: list[tuple[int, int]], reason: str, act
         VisitLine.objects.filter(pk=pk).update(refunded_quantity=visit_lines[pk].refunded_quantity + quantity)
     Visit.objects.filter(pk=visit.pk).update(refunded_total=visit.refunded_total + amount)
 
-    source = Source("visit", visit.pk)
-    earned = -_entries_sum(Entry.Kind.EARN, source)
-    reversed_already = _entries_sum(Entry.Kind.REVERSE, source)
-    to_reverse = _share(earned, fraction_after, reversed_already) if not full else earned - reversed_already
-    if to_reverse > 0:
-        earn_entry = Entry.objects.filter(kind=Entry.Kind.EARN, source_type="visit", source_id=str(visit.pk)).first()
-        ledger_debit(account=account, amount=to_reverse, kind=Entry.Kind.REVERSE, source=source, actor=actor,
-                     reason=_("Refund: %(reason)s") % {"reason": reason.strip()}, at=at,
-                     first_lot=getattr(earn_entry, "lot", None), allow_partial=True)
+    describe = _reason_with_shortfall(_("Refund: %(reason)s") % {"reason": reason.strip()})
+    earn_entry = next((entry for entry in visit_entries if entry.kind == Entry.Kind.EARN), None)
+    if earn_entry is not None:
+        to_reverse = (_earned_owed(earn_entry.amount, visit_lines, refunded_after, fraction_after)
+                      - _earned_owed(earn_entry.amount, visit_lines, refunded_before, fraction_before))
+        taken, short = ledger_reverse(account=account, amount=to_reverse, source=source, actor=actor,
+                                      reason=describe, at=at,
+                                      first_lots=[lot_in_account(earn_entry.lot, account)])
+        refund.points_reversed += taken
+        refund.points_unrecovered += short
 
-    used_entry = Entry.objects.filter(kind=Entry.Kind.REDEEM, source_type="visit", source_id=str(visit.pk)).first()
+    if full:
+        for entry in bonus_entries:
+            holder_account = accounts[_member_now(entry.account.member).pk]
+            try:
+                taken, short = ledger_reverse(
+                    account=holder_account, amount=entry.amount, source=source, actor=actor,
+                    reason=_reason_with_shortfall(_("Refund of the qualifying visit: %(bonus)s taken back")
+                                                  % {"bonus": entry.reason}),
+                    at=at, first_lots=[lot_in_account(entry.lot, holder_account)],
+                    dedupe_key=f"reverse:{entry.dedupe_key or entry.pk}")
+            except AlreadyRecorded:
+                continue
+            refund.points_reversed += taken
+            refund.points_unrecovered += short
+
+    used_entry = next((entry for entry in visit_entries if entry.kind == Entry.Kind.REDEEM), None)
     if used_entry is not None:
         rules = loyalty_settings()
         give_back = _share(visit.points_used, fraction_after, 0) - _share(visit.points_used, fraction_before, 0)
         if full:
             give_back = visit.points_used
         if give_back > 0:
-            ledger_restore(account=account, debit=used_entry, amount=give_back, source=source, actor=actor,
-                           reason=_("Refund: points used given back"), at=at, fresh_expiry=lot_expiry(at, rules))
+            restored = ledger_restore(account=account, debit=used_entry, amount=give_back, source=source,
+                                      actor=actor, reason=_("Refund: points used given back"), at=at,
+                                      fresh_expiry=lot_expiry(at, rules))
+            refund.points_restored = restored.amount if restored is not None else 0
 
+    refund.save(update_fields=["points_reversed", "points_unrecovered", "points_restored"])
     if full:
         for coupon in Coupon.objects.filter(redeemed_visit=visit, status=Coupon.Status.REDEEMED):
             coupon_reinstate(coupon=coupon, actor=actor)

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from accounts import api as accounts_api
+from points import api as points_api
 from visits import api as visits_api
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("members/", include("members.urls")),
     path("tiers/", include("tiers.urls")),
     path("members/<int:pk>/visits/", visits_api.MemberVisitsApi.as_view(), name="api-member-visits"),
+    path("members/<int:pk>/referrals/", points_api.MemberReferralsApi.as_view(), name="api-member-referrals"),
     path("catalogue/", include("visits.urls")),
     path("visits/", include("checkout.urls")),
     path("imports/", include("imports.urls")),

@@ -9,6 +9,7 @@ import functools
 import hashlib
 import json
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,8 +29,21 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
                              "returns the first answer and moves nothing."))
 
 
+def _file_digest(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return f"{upload.name}:{digest.hexdigest()}"
+
+
 def _fingerprint(request) -> str:
-    payload = json.dumps(request.data, sort_keys=True, default=str) if request.data else ""
+    """Method, path and body. An uploaded file counts by its name and content."""
+    data = request.data
+    if hasattr(data, "items") and any(isinstance(value, UploadedFile) for value in data.values()):
+        data = {key: _file_digest(value) if isinstance(value, UploadedFile) else value
+                for key, value in data.items()}
+    payload = json.dumps(data, sort_keys=True, default=str) if data else ""
     return hashlib.sha256(f"{request.method} {request.path}\n{payload}".encode()).hexdigest()
 
 

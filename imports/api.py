@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.api import has_perm
 from clinic_loyalty.api_errors import error_body
+from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from imports.models import ImportRun
 from imports.selectors import import_run_get, import_runs_list
 from imports.services import ImportReport, csv_import
@@ -97,7 +98,8 @@ class ImportCreateApi(APIView):
             "Import the valid rows and skip those with errors, instead of importing nothing."))
 
     @extend_schema(
-        parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=ImportRun.Kind.values)],
+        parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=ImportRun.Kind.values),
+                    IDEMPOTENCY_PARAMETER],
         request={"multipart/form-data": InputSerializer},
         responses={201: ImportReportSerializer, 400: OpenApiResponse(
             response=inline_serializer("ImportRejected", {
@@ -106,6 +108,7 @@ class ImportCreateApi(APIView):
                     "fields": serializers.DictField()}),
                 "report": ImportReportSerializer()}),
             description="Nothing was imported; the report lists every error.")})
+    @idempotent
     def post(self, request, kind: str):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.api import has_perm
 from clinic_loyalty.api_errors import error_body
+from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import ConsentRecord, Member
 from members.naming import phone_display
 from members.selectors import (
@@ -101,7 +102,9 @@ class MemberListApi(APIView):
                                 include_inactive=request.query_params.get("all") == "1")
         return Response(MemberOutputSerializer(members, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
+    @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -222,7 +225,9 @@ class MemberMergeApi(APIView):
     class InputSerializer(serializers.Serializer):
         duplicate_id = serializers.IntegerField()
 
-    @extend_schema(request=InputSerializer, responses={200: MemberOutputSerializer})
+    @extend_schema(request=InputSerializer, responses={200: MemberOutputSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
     def post(self, request, pk: int):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -2,13 +2,16 @@
 
 import contextlib
 import re
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, When
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from members.models import ConsentRecord, MedicalAccessLog, MedicalProfile, Member
+from members.models import ConsentRecord, MedicalAccessLog, MedicalProfile, Member, MemberEvent
 from members.naming import has_cjk, phone_normalize
 
 _DIGITS = re.compile(r"[\d\s\-+()]+")
@@ -94,9 +97,29 @@ def member_referrals(*, member: Member) -> QuerySet[Member]:
     return member.referrals.order_by("-joined_on")
 
 
+def _json_value(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def export_rows(rows: QuerySet, *fields: str) -> list[dict]:
+    """Rows of a queryset as JSON-ready dicts of `fields` (dates as ISO text, money as text)."""
+    return [{field: _json_value(value) for field, value in row.items()} for row in rows.values(*fields)]
+
+
+# Apps that hold records about a member add their part of an export (visits, points, tiers…).
+# Each registers a function from its AppConfig.ready(); it returns a dict merged into the export.
+EXPORT_SECTIONS: list[Callable[[Member], dict]] = []
+
+
 def member_export(*, member: Member, actor: User) -> dict:
-    """The member's personal data, for an access request. Medical notes are included only for
-    staff who may read them, and the export is logged as such."""
+    """Everything the clinic holds about the member, for an access request: the profile,
+    consents, referrals, history of the record, and every app's part (visits, points, coupons,
+    redemptions, tiers). Medical notes are included only for staff who may read them, and that
+    is logged. The export itself is recorded as a member event with the actor."""
     data = {
         "member_number": member.member_number,
         "name": member.name,
@@ -117,11 +140,28 @@ def member_export(*, member: Member, actor: User) -> dict:
              "policy_version": c.policy_version, "recorded_at": c.recorded_at.isoformat()}
             for c in member.consents.order_by("recorded_at", "id")
         ],
+        "referred_members": [
+            {"member_number": number, "joined_on": joined.isoformat(), "status": status}
+            for number, joined, status in member.referrals.exclude(status=Member.Status.MERGED)
+            .order_by("joined_on", "id").values_list("member_number", "joined_on", "status")
+        ],
+        "merged_members": list(Member.objects.filter(merged_into=member).order_by("id")
+                               .values_list("member_number", flat=True)),
+        "events": [
+            {"kind": event.kind, "actor": event.actor_id, "detail": event.detail,
+             "at": event.created_at.isoformat()}
+            for event in member.events.order_by("created_at", "id")
+        ],
     }
-    if actor.has_perm("accounts.view_medical"):
+    medical = actor.has_perm("accounts.view_medical")
+    if medical:
         profile = MedicalProfile.objects.filter(member=member).first()
         MedicalAccessLog.objects.create(member=member, staff=actor, action=MedicalAccessLog.Action.EXPORT)
         data["medical"] = None if profile is None else {
             "allergies": profile.allergies, "contraindications": profile.contraindications,
             "medical_notes": profile.medical_notes}
+    for section in EXPORT_SECTIONS:
+        data.update(section(member))
+    MemberEvent.objects.create(member=member, kind=MemberEvent.Kind.EXPORTED, actor=actor,
+                               detail={"medical": medical})
     return data

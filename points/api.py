@@ -44,6 +44,7 @@ from points.selectors import (
     points_balance,
     points_statement,
     redemption_list,
+    referral_stats,
     reward_list,
     reward_offers,
 )
@@ -362,6 +363,40 @@ class MemberRedemptionsApi(APIView):
     @extend_schema(responses={200: RedemptionSerializer(many=True)})
     def get(self, request, pk: int):
         return Response(RedemptionSerializer(redemption_list(member=_member(pk))[:200], many=True).data)
+
+
+class RefereeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="member.pk")
+    member_number = serializers.CharField(source="member.member_number")
+    name = serializers.CharField(source="member.name")
+    status = serializers.CharField(source="member.status")
+    joined_on = serializers.DateField(source="member.joined_on")
+    converted = serializers.BooleanField()
+    first_paid_visit_at = serializers.DateTimeField(allow_null=True)
+    bonus_points = serializers.IntegerField()
+
+
+class ReferralStatsSerializer(serializers.Serializer):
+    referral_code = serializers.SerializerMethodField()
+    referred = serializers.IntegerField()
+    converted = serializers.IntegerField()
+    bonus_points = serializers.IntegerField()
+    referees = RefereeSerializer(many=True)
+
+    def get_referral_code(self, stats) -> str:
+        return self.context["member"].referral_code
+
+
+class MemberReferralsApi(APIView):
+    """Whom a member referred, how many converted (paid a visit not fully refunded), and the
+    referral bonus points the member kept for them."""
+
+    permission_classes = [FrontDesk]
+
+    @extend_schema(responses={200: ReferralStatsSerializer})
+    def get(self, request, pk: int):
+        member = _member(pk)
+        return Response(ReferralStatsSerializer(referral_stats(member=member), context={"member": member}).data)
 
 
 class ReasonSerializer(serializers.Serializer):

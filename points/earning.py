@@ -19,6 +19,22 @@ class EarnLine:
 class Earning:
     points: int = 0
     breakdown: dict = field(default_factory=dict)
+    per_line: list[int] = field(default_factory=list)
+
+
+def _apportion(points: int, weights: list[Decimal]) -> list[int]:
+    """Split `points` over the lines in proportion to `weights`, in whole points that add up
+    exactly: each line gets the floor of its share, and the points left over go one each to the
+    lines with the largest remainders (the earlier line on a tie)."""
+    total = sum(weights, Decimal(0))
+    if points <= 0 or total <= 0:
+        return [0 for _weight in weights]
+    exact = [Decimal(points) * weight / total for weight in weights]
+    shares = [int(value) for value in exact]
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - shares[i]), i))
+    for i in order[:points - sum(shares)]:
+        shares[i] += 1
+    return shares
 
 
 def _birthday_month(member: Member, at: datetime) -> bool:
@@ -33,14 +49,15 @@ def visit_points(*, member: Member, lines: list[EarnLine], tier_multiplier: Deci
     multipliers = dict(CategoryMultiplier.objects.filter(
         category_id__in={line.category_id for line in lines if line.category_id})
         .values_list("category_id", "multiplier"))
-    base = sum((line.paid * rules.points_per_currency_unit * multipliers.get(line.category_id, Decimal(1))
-                for line in lines), Decimal(0))
+    per_line_base = [line.paid * rules.points_per_currency_unit * multipliers.get(line.category_id, Decimal(1))
+                     for line in lines]
+    base = sum(per_line_base, Decimal(0))
     birthday = rules.birthday_month_multiplier if _birthday_month(member, at) else Decimal(1)
     raw = base * tier_multiplier * birthday
     points = max(points_round(raw, rules), 0)
     capped = rules.max_points_per_visit is not None and points > rules.max_points_per_visit
     if capped:
         points = rules.max_points_per_visit
-    return Earning(points=points, breakdown={
+    return Earning(points=points, per_line=_apportion(points, per_line_base), breakdown={
         "base": str(base), "tier_multiplier": str(tier_multiplier),
         "birthday_multiplier": str(birthday), "capped": capped})

@@ -2,6 +2,7 @@
 moves lots, and updates the balance cache in the same transaction. Debits consume available
 lots soonest-expiring first."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,7 +89,8 @@ def _save(account: Account, *, earned: int = 0) -> None:
 def ledger_credit(*, account: Account, amount: int, kind: str, source: Source, actor: User | None,
                   reason: str = "", available_from: datetime | None = None,
                   expires_at: datetime | None = None, dedupe_key: str | None = None,
-                  at: datetime | None = None, counts_as_earned: bool = True) -> Entry:
+                  at: datetime | None = None, counts_as_earned: bool = True,
+                  moved_from: Lot | None = None) -> Entry:
     """Add value as a new lot. The account must be locked by the caller's transaction."""
     if amount <= 0:
         raise ValidationError(_("A credit must be a positive number of points."))
@@ -97,9 +99,19 @@ def ledger_credit(*, account: Account, amount: int, kind: str, source: Source, a
     entry = _append(account, kind=kind, amount=amount, source=source, actor=actor, reason=reason,
                     dedupe_key=dedupe_key, at=at)
     Lot.objects.create(account=account, entry=entry, amount=amount, remaining=amount,
-                       available_from=available_from or at, expires_at=expires_at)
+                       available_from=available_from or at, expires_at=expires_at, moved_from=moved_from)
     _save(account, earned=amount if counts_as_earned else 0)
     return entry
+
+
+def lot_in_account(lot: Lot, account: Account) -> Lot | None:
+    """The lot itself if it belongs to `account`, else the lot a member merge moved it to in
+    `account` (following merges of merges), else None."""
+    seen = 0
+    while lot is not None and lot.account_id != account.pk and seen < 20:
+        lot = Lot.objects.filter(moved_from=lot).order_by("id").first()
+        seen += 1
+    return lot if lot is not None and lot.account_id == account.pk else None
 
 
 def available_lots(account: Account, *, at: datetime, lock: bool = True):
@@ -127,18 +139,29 @@ def _consume(entry: Entry, lots, amount: int) -> int:
     return amount - left
 
 
+def _lots_for_debit(account: Account, at: datetime, first_lots: list[Lot]) -> list[Lot]:
+    """`first_lots` (of this account, with points left and not expired, pending or not) in their
+    order, then the spendable lots soonest-expiring first."""
+    first_ids = [lot.pk for lot in first_lots if lot is not None and lot.account_id == account.pk]
+    first = {lot.pk: lot for lot in (Lot.objects.select_for_update()
+                                     .filter(pk__in=first_ids, remaining__gt=0)
+                                     .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at)))}
+    lots = [first[pk] for pk in dict.fromkeys(first_ids) if pk in first]
+    return lots + [lot for lot in available_lots(account, at=at) if lot.pk not in first]
+
+
 def ledger_debit(*, account: Account, amount: int, kind: str, source: Source, actor: User | None,
                  reason: str = "", dedupe_key: str | None = None, at: datetime | None = None,
-                 first_lot: Lot | None = None, allow_partial: bool = False) -> Entry | None:
-    """Take value from available lots, soonest-expiring first (`first_lot` first, if given).
-    Refuses with InsufficientBalance unless `allow_partial`, which takes what there is."""
+                 first_lot: Lot | None = None, allow_partial: bool = False,
+                 first_lots: list[Lot] | None = None) -> Entry | None:
+    """Take value from available lots, soonest-expiring first. `first_lots` (or `first_lot`) go
+    first, and may be taken while still pending; this is how a refund takes back a visit's own
+    points. Refuses with InsufficientBalance unless `allow_partial`, which takes what there is."""
     if amount <= 0:
         raise ValidationError(_("A debit must be a positive number of points."))
     _guard(dedupe_key)
     at = at or timezone.now()
-    lots = list(available_lots(account, at=at))
-    if first_lot is not None:
-        lots.sort(key=lambda lot: lot.pk != first_lot.pk)
+    lots = _lots_for_debit(account, at, [*(first_lots or []), *([first_lot] if first_lot else [])])
     available = sum(lot.remaining for lot in lots)
     if available < amount:
         if not allow_partial:
@@ -153,12 +176,32 @@ def ledger_debit(*, account: Account, amount: int, kind: str, source: Source, ac
     return entry
 
 
+def ledger_reverse(*, account: Account, amount: int, source: Source, actor: User | None,
+                   reason: Callable[[int], str], at: datetime, first_lots: list[Lot],
+                   dedupe_key: str | None = None) -> tuple[int, int]:
+    """Take back up to `amount` points credited before: from `first_lots` first (pending or
+    not), then from spendable lots. What cannot be taken (already spent or expired) is the
+    shortfall. `reason(shortfall)` gives the entry's reason. Returns (taken, shortfall)."""
+    if amount <= 0:
+        return 0, 0
+    _guard(dedupe_key)
+    lots = _lots_for_debit(account, at, first_lots)
+    taken = min(amount, sum(lot.remaining for lot in lots))
+    if taken:
+        entry = _append(account, kind=Entry.Kind.REVERSE, amount=-taken, source=source, actor=actor,
+                        reason=reason(amount - taken)[:255], dedupe_key=dedupe_key, at=at)
+        _consume(entry, lots, taken)
+        _save(account)
+    return taken, amount - taken
+
+
 def ledger_restore(*, account: Account, debit: Entry, amount: int, source: Source,
                    actor: User | None, reason: str = "", at: datetime | None = None,
                    fresh_expiry: datetime | None = None) -> Entry | None:
     """Give back up to `amount` of what a debit took, into the lots it came from (their own
-    expiry). Lots that have expired meanwhile are given back as a new lot expiring at
-    `fresh_expiry`."""
+    expiry), in `account`: a lot a member merge moved is given back in the lot it was moved to.
+    What cannot go back into its lot (expired meanwhile, or not in this account) is given back
+    as a new lot expiring at `fresh_expiry`."""
     at = at or timezone.now()
     already = (Entry.objects.filter(kind=Entry.Kind.RESTORE, source_type="restore-of",
                                     source_id=str(debit.pk)).aggregate(total=Sum("amount"))["total"] or 0)
@@ -173,11 +216,14 @@ def ledger_restore(*, account: Account, debit: Entry, amount: int, source: Sourc
     for allocation in debit.allocations.select_related("lot").order_by("-lot__expires_at", "-id"):
         if left == 0:
             break
-        lot = Lot.objects.select_for_update().get(pk=allocation.lot_id)
-        give = min(allocation.amount, left, lot.amount - lot.remaining)
+        lot = lot_in_account(Lot.objects.select_for_update().get(pk=allocation.lot_id), account)
+        if lot is not None:
+            lot = Lot.objects.select_for_update().get(pk=lot.pk)
+        room = allocation.amount if lot is None else min(allocation.amount, lot.amount - lot.remaining)
+        give = min(room, left)
         if give <= 0:
             continue
-        if lot.expires_at is not None and lot.expires_at <= at:
+        if lot is None or (lot.expires_at is not None and lot.expires_at <= at):
             expired_total += give
         else:
             lot.remaining += give
@@ -205,7 +251,7 @@ def ledger_move_lot(*, lot: Lot, target: Account, source: Source, actor: User | 
     _save(lot.account)
     return ledger_credit(account=target, amount=amount, kind=Entry.Kind.TRANSFER, source=source,
                          actor=actor, reason=reason, available_from=lot.available_from,
-                         expires_at=lot.expires_at, at=at, counts_as_earned=False)
+                         expires_at=lot.expires_at, at=at, counts_as_earned=False, moved_from=lot)
 
 
 def lots_expire(*, now: datetime | None = None, accounts_per_batch: int = 20_000) -> int:

@@ -84,6 +84,9 @@ class Lot(models.Model):
     remaining = models.BigIntegerField()
     available_from = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
+    moved_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="moved_to",
+                                   help_text=_("The lot of another account this one was moved from (member merge)."))
 
     class Meta:
         ordering = ["expires_at", "available_from", "id"]

@@ -122,7 +122,8 @@ def redemption_cancel(*, redemption: Redemption, actor: User, reason: str) -> Re
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the redemption is cancelled.")})
     now = timezone.now()
-    account = account_for(redemption.member, lock=True)
+    holder = Member.objects.get(redemptions__pk=redemption.pk)  # as it is now: a merge moves redemptions
+    account = account_for(holder, lock=True)
     redemption = (Redemption.objects.select_for_update(of=("self",))
                   .select_related("reward", "entry", "coupon").get(pk=redemption.pk))
     if redemption.status != Redemption.Status.COMPLETED:

@@ -7,11 +7,12 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Member
+from members.selectors import export_rows
 from points.coupons import coupon_code_normalize
 from points.ledger import available_balance
 from points.models import (
@@ -28,6 +29,7 @@ from points.models import (
 from points.rules import local_date, loyalty_settings
 from tiers.models import Tier
 from tiers.selectors import member_current_tier
+from visits.models import Visit
 
 
 @dataclass(frozen=True)
@@ -283,3 +285,70 @@ def ledger_verify() -> list[LedgerProblem]:
     return [LedgerProblem(account_id=account_id, member_number=numbers.get(account_id, ""), check=check,
                           detail=detail)
             for account_id, check, detail in sorted(found)]
+
+
+@dataclass(frozen=True)
+class Referee:
+    member: Member
+    converted: bool
+    first_paid_visit_at: datetime | None
+    bonus_points: int
+
+
+@dataclass(frozen=True)
+class ReferralStats:
+    referred: int
+    converted: int
+    bonus_points: int
+    referees: list[Referee]
+
+
+def referral_stats(*, member: Member) -> ReferralStats:
+    """Whom the member referred (merged duplicates not counted), how many of them converted
+    (have a visit with money paid and not all of it refunded), and the referral bonus points the
+    member kept for them (paid minus taken back by refunds)."""
+    referees = list(member.referrals.exclude(status=Member.Status.MERGED).order_by("joined_on", "id"))
+    ids = [referee.pk for referee in referees]
+    first_paid = dict(Visit.objects.filter(member_id__in=ids, total__gt=F("refunded_total"))
+                      .values("member_id").annotate(first=Min("visited_at")).values_list("member_id", "first"))
+    keys = {f"referral:referrer-of:{pk}": pk for pk in ids}
+    keys.update({f"reverse:referral:referrer-of:{pk}": pk for pk in ids})
+    bonus: dict[int, int] = {}
+    for key, amount in Entry.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", "amount"):
+        bonus[keys[key]] = bonus.get(keys[key], 0) + amount
+    rows = [Referee(member=referee, converted=referee.pk in first_paid,
+                    first_paid_visit_at=first_paid.get(referee.pk), bonus_points=bonus.get(referee.pk, 0))
+            for referee in referees]
+    return ReferralStats(referred=len(rows), converted=sum(row.converted for row in rows),
+                         bonus_points=sum(row.bonus_points for row in rows), referees=rows)
+
+
+def points_export(member: Member) -> dict:
+    """The member's points accounts with every entry and lot, coupons, redemptions, manual
+    adjustments and referral figures, for an export."""
+    accounts = export_rows(Account.objects.filter(member=member).order_by("id"),
+                           "id", "asset", "balance", "lifetime_earned")
+    for account in accounts:
+        account["entries"] = export_rows(
+            Entry.objects.filter(account_id=account["id"]).order_by("id"), "id", "kind", "amount",
+            "balance_after", "source_type", "source_id", "actor_id", "reason", "effective_at")
+        account["lots"] = export_rows(
+            Lot.objects.filter(account_id=account["id"]).order_by("id"), "id", "entry_id", "amount",
+            "remaining", "available_from", "expires_at")
+    stats = referral_stats(member=member)
+    return {
+        "points_accounts": accounts,
+        "coupons": export_rows(Coupon.objects.filter(member=member).order_by("issued_at", "id"),
+                               "code", "template__name", "status", "source", "issued_at", "issued_by_id",
+                               "valid_from", "valid_until", "redeemed_at", "redeemed_visit_id",
+                               "discount_given"),
+        "redemptions": export_rows(Redemption.objects.filter(member=member).order_by("created_at", "id"),
+                                   "id", "reward__name", "points", "status", "coupon__code", "actor_id",
+                                   "created_at", "cancelled_at", "cancel_reason"),
+        "points_adjustments": export_rows(
+            PointsAdjustment.objects.filter(member=member).order_by("requested_at", "id"),
+            "id", "amount", "reason_code", "note", "status", "requested_by_id", "requested_at",
+            "decided_by_id", "decided_at", "decision_note"),
+        "referral_stats": {"referred": stats.referred, "converted": stats.converted,
+                           "bonus_points": stats.bonus_points},
+    }

@@ -79,6 +79,7 @@ class TierChange(models.Model):
         UPGRADE = "upgrade", _("Upgrade")
         DOWNGRADE = "downgrade", _("Downgrade")
         MANUAL = "manual", _("Set by staff")
+        MERGE = "merge", _("Kept from a merged duplicate")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tier_changes")
     from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

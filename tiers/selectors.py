@@ -28,6 +28,7 @@ from django.db.models.functions import TruncDate
 from django.utils.translation import gettext as _
 
 from members.models import Member
+from members.selectors import export_rows
 from points.rules import clinic_zone, local_date, local_midnight
 from tiers.models import MemberTier, Tier, TierChange, TierProgramme
 from visits.models import ZERO, Visit
@@ -295,3 +296,16 @@ def member_tier_summary(member: Member, at: datetime) -> MemberTierSummary:
 def member_tier_history(member: Member, *, limit: int = 50) -> list[TierChange]:
     return list(TierChange.objects.filter(member=member)
                 .select_related("from_tier", "to_tier", "actor")[:limit])
+
+
+def tiers_export(member: Member) -> dict:
+    """The member's tier state and every tier change, oldest first, for an export."""
+    state = MemberTier.objects.filter(member=member).select_related("tier").first()
+    return {
+        "tier": {"name": member_current_tier(member).name,
+                 "since": state.since.isoformat() if state else None,
+                 "below_since": state.below_since.isoformat() if state and state.below_since else None},
+        "tier_history": export_rows(
+            TierChange.objects.filter(member=member).order_by("created_at", "id"),
+            "from_tier__name", "to_tier__name", "kind", "reason", "metrics", "actor_id", "created_at"),
+    }

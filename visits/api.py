@@ -114,6 +114,7 @@ class VisitLineSerializer(serializers.Serializer):
     discount = _money()
     line_total = _money()
     refunded_quantity = serializers.IntegerField(read_only=True)
+    points_earned = serializers.IntegerField(read_only=True)
 
 
 class PaymentSerializer(serializers.Serializer):
@@ -127,6 +128,9 @@ class RefundSerializer(serializers.Serializer):
     amount = _money()
     reason = serializers.CharField(read_only=True)
     actor = _ref("actor")
+    points_reversed = serializers.IntegerField(read_only=True)
+    points_unrecovered = serializers.IntegerField(read_only=True)
+    points_restored = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
 
 

@@ -119,11 +119,14 @@ class VisitLine(models.Model):
     discount = models.DecimalField(**MONEY, default=ZERO)
     line_total = models.DecimalField(**MONEY)
     refunded_quantity = models.PositiveIntegerField(default=0)
+    points_earned = models.BigIntegerField(_("points earned"), default=0, db_default=0,
+                                           help_text=_("This line's share of the visit's earned points."))
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
+            models.CheckConstraint(condition=Q(points_earned__gte=0), name="line_points_not_negative"),
             models.CheckConstraint(condition=Q(refunded_quantity__lte=F("quantity")),
                                    name="line_refund_within_quantity"),
             models.CheckConstraint(condition=Q(discount__gte=0) & Q(line_total__gte=0),
@@ -165,11 +168,25 @@ class Refund(models.Model):
     amount = models.DecimalField(_("amount"), **MONEY)
     reason = models.CharField(_("reason"), max_length=255)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    points_reversed = models.BigIntegerField(
+        _("points reversed"), default=0, db_default=0,
+        help_text=_("Earned and bonus points taken back by this refund."))
+    points_unrecovered = models.BigIntegerField(
+        _("points not recovered"), default=0, db_default=0,
+        help_text=_("Points this refund should have taken back but could not: already spent or expired."))
+    points_restored = models.BigIntegerField(
+        _("points given back"), default=0, db_default=0,
+        help_text=_("Points used as cash on the visit that this refund gave back."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="refund_amount_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="refund_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(points_reversed__gte=0) & Q(points_unrecovered__gte=0) & Q(points_restored__gte=0),
+                name="refund_points_not_negative"),
+        ]
 
 
 class RefundLine(models.Model):

@@ -1,7 +1,8 @@
 from django.db.models import Prefetch, QuerySet
 
 from members.models import Member
-from visits.models import CatalogueItem, Category, Payment, Visit, VisitLine
+from members.selectors import export_rows
+from visits.models import CatalogueItem, Category, Payment, Refund, RefundLine, Visit, VisitLine
 
 
 def catalogue_list(*, active_only: bool = True, kind: str | None = None) -> QuerySet[CatalogueItem]:
@@ -39,3 +40,24 @@ def visit_just_checked_out(visit: Visit, *, lines: list[VisitLine], payments: li
 
 def member_visits(*, member: Member, limit: int = 50) -> list[Visit]:
     return list(visits_with_details().filter(member=member)[:limit])
+
+
+def visits_export(member: Member) -> dict:
+    """The member's visits with their lines, payments and refunds, oldest first, for an export."""
+    visits = export_rows(Visit.objects.filter(member=member).order_by("visited_at", "id"),
+                         "id", "visited_at", "source", "staff_id", "subtotal", "line_discount",
+                         "tier_discount", "coupon_discount", "points_used", "points_discount", "total",
+                         "refunded_total", "external_ref")
+    for visit in visits:
+        visit["lines"] = export_rows(VisitLine.objects.filter(visit_id=visit["id"]).order_by("id"),
+                                     "id", "name", "item_id", "category_id", "quantity", "unit_price",
+                                     "discount", "line_total", "refunded_quantity", "points_earned")
+        visit["payments"] = export_rows(Payment.objects.filter(visit_id=visit["id"]).order_by("id"),
+                                        "method", "amount", "refund_id")
+        visit["refunds"] = export_rows(Refund.objects.filter(visit_id=visit["id"]).order_by("created_at", "id"),
+                                       "id", "amount", "reason", "actor_id", "points_reversed",
+                                       "points_unrecovered", "points_restored", "created_at")
+        for refund in visit["refunds"]:
+            refund["lines"] = export_rows(RefundLine.objects.filter(refund_id=refund["id"]).order_by("id"),
+                                          "line_id", "quantity", "amount")
+    return {"visits": visits}

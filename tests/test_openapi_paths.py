@@ -1,0 +1,95 @@
+"""The OpenAPI schema documents every endpoint of every app, with its methods, and says which
+POSTs take an Idempotency-Key."""
+
+import re
+
+import yaml
+from django.urls import URLPattern, URLResolver
+
+from clinic_loyalty import api_urls
+
+EXPECTED = {
+    "accounts": {"/api/v1/auth/token/": {"post"}, "/api/v1/me/": {"get"}, "/api/v1/staff/": {"get", "post"},
+                 "/api/v1/staff/{id}/": {"get", "patch"}},
+    "members": {"/api/v1/members/": {"get", "post"}, "/api/v1/members/{id}/": {"get", "patch"},
+                "/api/v1/members/{id}/status/": {"post"}, "/api/v1/members/{id}/consents/": {"get", "post"},
+                "/api/v1/members/{id}/medical/": {"get", "put"}, "/api/v1/members/{id}/export/": {"get"},
+                "/api/v1/members/{id}/merge/": {"post"}, "/api/v1/members/{id}/erase/": {"post"},
+                "/api/v1/members/{id}/referrals/": {"get"}},
+    "visits": {"/api/v1/catalogue/categories/": {"get", "post"}, "/api/v1/catalogue/items/": {"get", "post"},
+               "/api/v1/catalogue/items/{id}/": {"get", "patch"}, "/api/v1/members/{id}/visits/": {"get"}},
+    "checkout": {"/api/v1/visits/": {"post"}, "/api/v1/visits/{id}/": {"get"},
+                 "/api/v1/visits/{id}/refunds/": {"post"}},
+    "points": {"/api/v1/points/settings/": {"get", "put"},
+               "/api/v1/points/members/{id}/balance/": {"get"},
+               "/api/v1/points/members/{id}/statement/": {"get"},
+               "/api/v1/points/members/{id}/adjustments/": {"get", "post"},
+               "/api/v1/points/members/{id}/redemptions/": {"get"},
+               "/api/v1/points/adjustments/": {"get"},
+               "/api/v1/points/adjustments/{id}/approve/": {"post"},
+               "/api/v1/points/adjustments/{id}/reject/": {"post"},
+               "/api/v1/points/rewards/": {"get", "post"},
+               "/api/v1/points/rewards/{id}/": {"get", "patch", "delete"},
+               "/api/v1/points/rewards/{id}/redeem/": {"post"},
+               "/api/v1/points/redemptions/{id}/cancel/": {"post"},
+               "/api/v1/points/coupon-templates/": {"get", "post"},
+               "/api/v1/points/coupon-templates/{id}/": {"get", "patch", "delete"},
+               "/api/v1/points/coupons/": {"get", "post"},
+               "/api/v1/points/coupons/{code}/": {"get"},
+               "/api/v1/points/coupons/{code}/void/": {"post"}},
+    "tiers": {"/api/v1/tiers/": {"get", "post"}, "/api/v1/tiers/{id}/": {"get", "patch", "delete"},
+              "/api/v1/tiers/programme/": {"get", "put"}, "/api/v1/tiers/members/{id}/": {"get"},
+              "/api/v1/tiers/members/{id}/set/": {"post"}},
+    "imports": {"/api/v1/imports/": {"get"}, "/api/v1/imports/{id}/": {"get"},
+                "/api/v1/imports/{kind}/": {"post"}},
+}
+
+IDEMPOTENT_POSTS = {
+    "/api/v1/visits/", "/api/v1/visits/{id}/refunds/", "/api/v1/members/", "/api/v1/members/{id}/merge/",
+    "/api/v1/imports/{kind}/", "/api/v1/points/members/{id}/adjustments/",
+    "/api/v1/points/adjustments/{id}/approve/", "/api/v1/points/adjustments/{id}/reject/",
+    "/api/v1/points/rewards/{id}/redeem/", "/api/v1/points/redemptions/{id}/cancel/",
+    "/api/v1/points/coupons/", "/api/v1/points/coupons/{code}/void/",
+}
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def _routes(patterns, prefix: str = "") -> set[str]:
+    """Every route of the API URL conf, written as the schema writes paths."""
+    routes = set()
+    for pattern in patterns:
+        text = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
+        if isinstance(pattern, URLResolver):
+            routes |= _routes(pattern.url_patterns, text)
+        elif isinstance(pattern, URLPattern):
+            text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", text)
+            text = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", text).replace("{pk}", "{id}")
+            routes.add(f"/api/v1/{text}")
+    return routes
+
+
+def schema(anon_client) -> dict:
+    return yaml.safe_load(anon_client.get("/api/schema/").content)["paths"]
+
+
+def test_every_app_endpoint_is_in_the_schema_with_its_methods(anon_client):
+    paths = schema(anon_client)
+
+    for app, endpoints in EXPECTED.items():
+        for path, methods in endpoints.items():
+            assert path in paths, f"{app}: {path} is missing from the schema"
+            assert set(paths[path]) & METHODS == methods, f"{app}: {path} documents {set(paths[path]) & METHODS}"
+
+
+def test_no_route_of_the_api_is_left_out_of_the_schema(anon_client):
+    assert _routes(api_urls.urlpatterns) - set(schema(anon_client)) == set()
+
+
+def test_value_moving_posts_document_the_idempotency_key(anon_client):
+    paths = schema(anon_client)
+
+    documented = {path for path, operations in paths.items()
+                  if any(parameter.get("name") == "Idempotency-Key"
+                         for parameter in operations.get("post", {}).get("parameters", []))}
+
+    assert documented == IDEMPOTENT_POSTS
