@@ -11,6 +11,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from members.models import Member
 from visits.models import MONEY, CatalogueItem, Visit
@@ -24,7 +25,7 @@ class TsTzRange(Func):
 class Location(models.Model):
     """A branch of the clinic. All its times are shown in the clinic's time zone."""
 
-    name = models.CharField(_("name"), max_length=120, unique=True)
+    name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=120, unique=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
     active = models.BooleanField(_("active"), default=True)
 
@@ -44,7 +45,7 @@ class ResourceType(models.Model):
         ROOM = "room", _("Room")
         DEVICE = "device", _("Device")
 
-    name = models.CharField(_("name"), max_length=80, unique=True)
+    name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=80, unique=True)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
 
     class Meta:
@@ -63,7 +64,7 @@ class Resource(models.Model):
                                  related_name="resources")
     resource_type = models.ForeignKey(ResourceType, verbose_name=_("type"), on_delete=models.PROTECT,
                                       related_name="resources")
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=80)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -176,7 +177,7 @@ class Booking(models.Model):
         CONFIRMED = "confirmed", _("Confirmed")
         CHECKED_IN = "checked_in", _("Checked in")
         COMPLETED = "completed", _("Completed")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("appointment status", "Cancelled")
         NO_SHOW = "no_show", _("No-show")
 
     class Channel(models.TextChoices):
@@ -331,7 +332,7 @@ class Reminder(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped (too late when booked)")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("appointment status", "Cancelled")
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=12)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from members.models import Member
 
@@ -242,7 +243,7 @@ class CouponTemplate(models.Model):
         PERCENT = "percent", _("Percentage off (with a cap)")
         FREE_ITEM = "free_item", _("Free treatment or product")
 
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     amount = models.DecimalField(_("amount off"), max_digits=12, decimal_places=2, null=True, blank=True)
     percent = models.PositiveIntegerField(_("percent off"), null=True, blank=True)
@@ -353,7 +354,7 @@ class Reward(models.Model):
         PRODUCT = "product", _("Product")
         COUPON = "coupon", _("Coupon")
 
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     points_cost = models.PositiveIntegerField(_("points"))
     item = models.ForeignKey("visits.CatalogueItem", null=True, blank=True, on_delete=models.PROTECT,

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from members.models import Member
 
@@ -36,7 +37,7 @@ class TierProgramme(models.Model):
 
 class Tier(models.Model):
     rank = models.PositiveIntegerField(_("rank"), unique=True, help_text=_("0 is the entry tier."))
-    name = models.CharField(_("name"), max_length=40)
+    name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=40)
     min_spend = models.DecimalField(_("minimum spend"), max_digits=12, decimal_places=2, default=0)
     min_visits = models.PositiveIntegerField(_("minimum visits"), default=0)
     earn_multiplier = models.DecimalField(_("points multiplier"), max_digits=5, decimal_places=2, default=1)

@@ -5,6 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from members.models import Member
 
@@ -15,7 +16,7 @@ ZERO = Decimal("0.00")
 class Category(models.Model):
     """A clinic-defined group of treatments or products (e.g. injectables, laser, skincare)."""
 
-    name = models.CharField(_("name"), max_length=80, unique=True)
+    name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=80, unique=True)
     code = models.SlugField(_("code"), max_length=40, unique=True)
 
     class Meta:
@@ -33,7 +34,7 @@ class CatalogueItem(models.Model):
         PRODUCT = "product", _("Product")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=120)
     sku = models.CharField(_("code"), max_length=40, unique=True)
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT,
                                  related_name="items")

@@ -2,6 +2,7 @@
 to the clinic's manager and to the platform operator."""
 
 import pytest
+from django.conf import settings
 from django.utils import translation
 
 from conftest import client_for, console_client
@@ -39,8 +40,10 @@ def test_a_manager_sees_the_jobs_of_their_clinic_by_name_with_counts_and_errors(
     shown(response.content.decode(), clinic.language)
 
 
-def test_the_operator_sees_them_too(operator, runs):
-    response = console_client(operator).get("/jobs/")
+@pytest.mark.parametrize(("accept_language", "language"), [(None, settings.LANGUAGE_CODE), ("en", "en")])
+def test_the_operator_sees_them_too_in_the_browser_s_language(operator, runs, accept_language, language):
+    headers = {"HTTP_ACCEPT_LANGUAGE": accept_language} if accept_language else {}
+    response = console_client(operator).get("/jobs/", **headers)
 
     assert response.status_code == 200
-    shown(response.content.decode(), "en")
+    shown(response.content.decode(), language)
