@@ -9,7 +9,8 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -19,6 +20,16 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from appointments.models import Reminder
+from appointments.schedule import (
+    Period,
+    appointment_policy_update,
+    location_create,
+    practitioner_create,
+    working_hours_set,
+)
+from appointments.services import booking_cancel, booking_create
+from appointments.tasks import appointment_reminders_send
 from campaigns.models import BirthdayGrant
 from campaigns.services import birthday_offer_update
 from campaigns.tasks import birthday_offers_grant
@@ -38,6 +49,7 @@ from points.tests.factories import points_give
 from tiers.models import MemberTier, Tier
 from tiers.services import programme_update, tier_set_manual
 from tiers.tasks import tiers_evaluate_nightly
+from visits.services import catalogue_item_create, category_create
 
 KILLABLE_QUEUE = "killable"
 
@@ -160,6 +172,62 @@ def test_tier_evaluation_runs_on_a_real_worker_and_a_second_run_changes_nothing(
     assert first.counts["downgraded"] >= 1
     assert (second.counts["downgraded"], second.counts["upgraded"]) == (0, 0)
     assert MemberTier.objects.get(member=member).tier.rank == 0
+
+
+def tasks_taken(hostname: str, task) -> int:
+    """How many of `task` the worker has taken. The worker's pool is solo, so it answers only
+    between tasks: once the count includes a task, that task has finished."""
+    stats = celery_app.control.inspect(destination=[hostname], timeout=1).stats() or {}
+    return stats.get(hostname, {}).get("total", {}).get(task.name, 0)
+
+
+def test_appointment_reminders_run_on_a_real_worker_once_per_booking_and_kind(celery_worker_process,
+                                                                             in_clinic):
+    owner = User.objects.get(username="owner")
+    # A one-week reminder, planned a week ago, for appointments in the next days: due now.
+    appointment_policy_update(actor=owner, reminder_minutes=[10080])
+    location = location_create(name="作业店")
+    facial = catalogue_item_create(kind="treatment", name="清洁面护", sku="FACE-JOBS", price=Decimal("300.00"),
+                                   category=category_create(name="护理", code="care-jobs"), duration_minutes=45)
+    practitioner = practitioner_create(user=owner, treatments=[facial])
+    working_hours_set(practitioner=practitioner, periods=[
+        Period(location_id=location.pk, weekday=weekday, starts=time(9), ends=time(18)) for weekday in range(7)])
+    day = local_date(timezone.now()) + timedelta(days=2)
+
+    def book(member: Member, hour: int, on: date = day):
+        return booking_create(member=member, treatment=facial, actor=owner, practitioner=practitioner,
+                              starts_at=datetime.combine(on, time(hour), tzinfo=in_clinic.zone),
+                              now=timezone.now() - timedelta(days=7))
+
+    first_member, second_member, cancelling, late = members_add(4)
+    booked = [book(first_member, 10), book(second_member, 11)]
+    booking_cancel(booking=book(cancelling, 12), actor=owner, reason="出差")
+    reminders = Message.objects.filter(purpose=Purpose.APPOINTMENT_REMINDER,
+                                       member__in=[first_member, second_member, cancelling, late])
+    taken_before = tasks_taken(celery_worker_process, appointment_reminders_send)
+
+    first = run_and_wait(appointment_reminders_send, in_clinic)
+    second_sent = timezone.now()
+    appointment_reminders_send.apply_async()
+    until(lambda: tasks_taken(celery_worker_process, appointment_reminders_send) >= taken_before + 2)
+
+    assert first.counts["reminders_sent"] == 2
+    assert sorted(reminders.values_list("member_id", flat=True)) == [first_member.pk, second_member.pk]
+    assert set(Reminder.objects.filter(booking__in=booked).values_list("status", flat=True)) == {"sent"}
+    # The second run found nothing due: no message, and no job-run row.
+    assert reminders.count() == 2
+    assert not JobRun.objects.filter(job=appointment_reminders_send.name, clinic=in_clinic,
+                                     started_at__gte=second_sent).exists()
+    # The worker delivers them after the commit (development log backend).
+    until(lambda: reminders.filter(status=Message.Status.SENT).count() == 2)
+    assert all(f"{day:%Y-%m-%d} 1" in message.body for message in reminders.all())
+
+    later = book(late, 10, day + timedelta(days=1))
+    third = run_and_wait(appointment_reminders_send, in_clinic)
+
+    assert third.counts["reminders_sent"] == 1
+    assert reminders.count() == 3 and reminders.filter(member=late).count() == 1
+    assert Reminder.objects.get(booking=later).status == Reminder.Status.SENT
 
 
 # A worker killed halfway -------------------------------------------------------------------------
