@@ -324,21 +324,35 @@ class AppointmentPolicy(models.Model):
 
 
 class Reminder(models.Model):
-    """A reminder a booking is due, one per booking and kind ("24h", "2h"); the jobs send the
-    pending ones whose time has come (`appointments.selectors.reminders_due`)."""
+    """A reminder a booking is due, one per booking and kind ("24h", "2h"); the reminder job
+    (`reminders.appointment_reminders_send`) sends the pending ones whose time has come and
+    closes each with its outcome: sent (with its message), skipped or cancelled with a reason."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
-        SKIPPED = "skipped", _("Skipped (too late when booked)")
+        SKIPPED = "skipped", _("Skipped")
         CANCELLED = "cancelled", pgettext_lazy("appointment status", "Cancelled")
+
+    class Reason(models.TextChoices):
+        """Why a reminder was skipped or cancelled. A reminder skipped by the messaging rules keeps
+        the message's own skip reason (`messaging.Message.SkipReason`) instead."""
+
+        TOO_LATE = "too_late", _("Its time had already passed when it was planned")
+        NOT_IN_PLAN = "not_in_plan", _("No longer in the clinic's reminder plan")
+        BOOKING_INACTIVE = "booking_inactive", _("The appointment is no longer booked or confirmed")
+        TIME_CHANGED = "time_changed", _("The appointment time has changed")
+        APPOINTMENT_STARTED = "appointment_started", _("The appointment had already started")
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=12)
     minutes_before = models.PositiveIntegerField()
     due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=30, blank=True)
+    message = models.ForeignKey("messaging.Message", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,15 +1,19 @@
 """Reminder rows: one per booking and kind of the clinic's plan (e.g. "24h" and "2h" before),
-planned when a booking is made, moved when it is rescheduled and cancelled when it ends. The
-sending job takes `selectors.reminders_due(now)` and marks each row with `reminder_mark_sent`,
-which succeeds once only."""
+planned when a booking is made, moved when it is rescheduled and cancelled when it ends; and the
+job that sends the due ones (`appointment_reminders_send`) through the messaging app, exactly
+once per booking, kind and appointment time."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from appointments.models import Booking, Reminder
 from appointments.schedule import appointment_policy
+from messaging.models import Message, Purpose
+from messaging.services import message_send
+
+REMINDER_BATCH = 100
 
 
 def reminder_kind(minutes: int) -> str:
@@ -34,19 +38,21 @@ def reminders_plan(*, booking: Booking, now: datetime | None = None) -> list[Rem
         status = Reminder.Status.PENDING if due_at > now else Reminder.Status.SKIPPED
         reminder = existing.pop(kind, None) or Reminder(booking=booking, kind=kind)
         reminder.minutes_before, reminder.due_at, reminder.status, reminder.sent_at = minutes, due_at, status, None
+        reminder.reason = "" if status == Reminder.Status.PENDING else Reminder.Reason.TOO_LATE
+        reminder.message = None
         reminder.save()
         planned.append(reminder)
     for leftover in existing.values():
         if leftover.status == Reminder.Status.PENDING:
-            leftover.status = Reminder.Status.CANCELLED
-            leftover.save(update_fields=["status", "updated_at"])
+            leftover.status, leftover.reason = Reminder.Status.CANCELLED, Reminder.Reason.NOT_IN_PLAN
+            leftover.save(update_fields=["status", "reason", "updated_at"])
     return planned
 
 
 def reminders_cancel(*, booking: Booking) -> int:
     """Cancel the booking's reminders not sent yet."""
     return Reminder.objects.filter(booking=booking, status=Reminder.Status.PENDING).update(
-        status=Reminder.Status.CANCELLED, updated_at=timezone.now())
+        status=Reminder.Status.CANCELLED, reason=Reminder.Reason.BOOKING_INACTIVE, updated_at=timezone.now())
 
 
 def reminder_mark_sent(*, reminder: Reminder, at: datetime | None = None) -> bool:
@@ -60,3 +66,79 @@ def reminder_mark_sent(*, reminder: Reminder, at: datetime | None = None) -> boo
 def reminder_mark_failed(*, reminder: Reminder) -> bool:
     return bool(Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.PENDING).update(
         status=Reminder.Status.FAILED, updated_at=timezone.now()))
+
+
+def reminder_guard_key(reminder: Reminder) -> str:
+    """The message log's guard for one reminder: per booking, kind and appointment time, so a
+    retried or doubled job sends it once, and a rescheduled appointment is reminded of its new
+    time."""
+    starts_at = reminder.booking.starts_at.astimezone(UTC)
+    return f"appointment-reminder:{reminder.booking_id}:{reminder.kind}:{starts_at:%Y%m%dT%H%MZ}"
+
+
+def _stale_reason(reminder: Reminder, *, now: datetime) -> str:
+    """Why a due reminder must not go out any more, or "" if it may."""
+    booking = reminder.booking
+    if booking.status not in (Booking.Status.BOOKED, Booking.Status.CONFIRMED):
+        return Reminder.Reason.BOOKING_INACTIVE
+    if reminder.due_at != booking.starts_at - timedelta(minutes=reminder.minutes_before):
+        return Reminder.Reason.TIME_CHANGED
+    if booking.starts_at <= now:
+        return Reminder.Reason.APPOINTMENT_STARTED
+    return ""
+
+
+_STATUS_OF_MESSAGE = {
+    Message.Status.QUEUED: Reminder.Status.SENT,
+    Message.Status.SENT: Reminder.Status.SENT,
+    Message.Status.FAILED: Reminder.Status.FAILED,
+    Message.Status.SKIPPED: Reminder.Status.SKIPPED,
+}
+
+
+def _reminder_close(reminder: Reminder, *, status: str, reason: str = "", message: Message | None = None,
+                    at: datetime) -> bool:
+    return bool(Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.PENDING).update(
+        status=status, reason=reason, message=message, updated_at=at,
+        sent_at=at if status == Reminder.Status.SENT else None))
+
+
+def _reminder_send(reminder: Reminder, *, now: datetime) -> str:
+    """Send one locked, due reminder or close it as stale; returns the status it ends in."""
+    stale = _stale_reason(reminder, now=now)
+    if stale:
+        status = Reminder.Status.SKIPPED if stale == Reminder.Reason.APPOINTMENT_STARTED else Reminder.Status.CANCELLED
+        _reminder_close(reminder, status=status, reason=stale, at=now)
+        return status
+    booking = reminder.booking
+    message = message_send(member=booking.member, purpose=Purpose.APPOINTMENT_REMINDER, at=now,
+                           guard_key=reminder_guard_key(reminder),
+                           variables={"appointment_time": booking.starts_at,
+                                      "practitioner": str(booking.practitioner),
+                                      "location": booking.location.name})
+    status = _STATUS_OF_MESSAGE[message.status]
+    _reminder_close(reminder, status=status, reason=message.skip_reason, message=message, at=now)
+    return status
+
+
+def appointment_reminders_send(*, now: datetime | None = None, batch: int = REMINDER_BATCH) -> dict[str, int]:
+    """Send every pending reminder whose time has come, in batches. Each batch locks its
+    reminders and their bookings (`FOR UPDATE SKIP LOCKED`, so concurrent runs share the work
+    and a booking being changed is left for the next run), checks each booking is still booked
+    or confirmed, not started, and at the time the reminder was planned for (if not, the
+    reminder is cancelled or skipped with the reason), queues the message under its guard key
+    and closes the reminder with the outcome, all in one transaction: a run that dies leaves
+    whole batches and the next run does the rest, never twice."""
+    # One moment for the whole run, as message delivery does.
+    now = now or timezone.now()
+    counts = {"reminders_sent": 0, "reminders_skipped": 0, "reminders_cancelled": 0, "reminders_failed": 0}
+    while True:
+        with transaction.atomic():
+            due = list(Reminder.objects.filter(status=Reminder.Status.PENDING, due_at__lte=now)
+                       .select_related("booking__member", "booking__location", "booking__practitioner__user")
+                       .select_for_update(skip_locked=True, of=("self", "booking"))
+                       .order_by("due_at", "id")[:batch])
+            if not due:
+                return counts
+            for reminder in due:
+                counts[f"reminders_{_reminder_send(reminder, now=now)}"] += 1

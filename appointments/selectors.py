@@ -160,14 +160,20 @@ def booking_checkout_prefill(booking: Booking) -> dict:
 
 def reminders_due(now: datetime | None = None) -> QuerySet[Reminder]:
     """Pending reminders whose time has come, for appointments still booked or confirmed and not
-    yet started, earliest first. The sending job takes them in batches (slice the queryset) and
-    marks each with `reminders.reminder_mark_sent`."""
+    yet started, earliest first: what the reminder job (`reminders.appointment_reminders_send`)
+    will send on its next run."""
     now = now or timezone.now()
     return (Reminder.objects.filter(status=Reminder.Status.PENDING, due_at__lte=now,
                                     booking__status__in=(Booking.Status.BOOKED, Booking.Status.CONFIRMED),
                                     booking__starts_at__gt=now)
             .select_related("booking__member", "booking__treatment", "booking__location", "booking__practitioner__user")
             .order_by("due_at", "id"))
+
+
+def reminders_pending_due_exist(*, now: datetime) -> bool:
+    """Whether the reminder job has anything to do: a pending reminder whose time has come
+    (whatever its booking's state; the job closes the stale ones)."""
+    return Reminder.objects.filter(status=Reminder.Status.PENDING, due_at__lte=now).exists()
 
 
 @dataclass(frozen=True)

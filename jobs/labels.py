@@ -13,6 +13,7 @@ JOB_LABELS = {
     "tiers.tasks.tiers_evaluate_nightly": gettext_lazy("Tier evaluation"),
     "campaigns.tasks.birthday_offers_grant": gettext_lazy("Birthday offers"),
     "messaging.tasks.messages_deliver_due": gettext_lazy("Deliver messages"),
+    "appointments.tasks.appointment_reminders_send": gettext_lazy("Appointment reminders"),
 }
 
 COUNT_LABELS = {
@@ -35,6 +36,10 @@ COUNT_LABELS = {
     "sent": gettext_lazy("sent"),
     "retrying": gettext_lazy("to retry"),
     "failed": gettext_lazy("failed"),
+    "reminders_sent": gettext_lazy("reminders sent"),
+    "reminders_skipped": gettext_lazy("reminders skipped"),
+    "reminders_cancelled": gettext_lazy("stale reminders cancelled"),
+    "reminders_failed": gettext_lazy("reminders failed"),
 }
 
 

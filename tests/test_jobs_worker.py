@@ -9,22 +9,37 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import date, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from accounts.roles import Role
+from accounts.services import staff_create
+from appointments.models import Practitioner, Reminder
+from appointments.reminders import reminder_guard_key
+from appointments.schedule import (
+    Period,
+    appointment_policy_update,
+    location_create,
+    practitioner_create,
+    working_hours_set,
+)
+from appointments.services import booking_cancel, booking_create
+from appointments.tasks import appointment_reminders_send
 from campaigns.models import BirthdayGrant
 from campaigns.services import birthday_offer_update
 from campaigns.tasks import birthday_offers_grant
 from clinic_loyalty.celery import app as celery_app
 from clinics.models import Clinic
-from conftest import _test_database_url, until
+from conftest import TEST_PASSWORD, _test_database_url, until
 from jobs.models import JobRun
 from members.models import ConsentRecord, Member
 from members.services import consent_record, member_register
@@ -38,6 +53,8 @@ from points.tests.factories import points_give
 from tiers.models import MemberTier, Tier
 from tiers.services import programme_update, tier_set_manual
 from tiers.tasks import tiers_evaluate_nightly
+from visits.models import CatalogueItem
+from visits.services import catalogue_item_create, category_create
 
 KILLABLE_QUEUE = "killable"
 
@@ -162,6 +179,81 @@ def test_tier_evaluation_runs_on_a_real_worker_and_a_second_run_changes_nothing(
     assert MemberTier.objects.get(member=member).tier.rank == 0
 
 
+def tasks_taken(hostname: str, task) -> int:
+    """How many of `task` the worker has taken. The worker's pool is solo, so it answers only
+    between tasks: once the count includes a task, that task has finished."""
+    stats = celery_app.control.inspect(destination=[hostname], timeout=1).stats() or {}
+    return stats.get(hostname, {}).get("total", {}).get(task.name, 0)
+
+
+@dataclass
+class ReminderSchedule:
+    """A practitioner at a location, working every day 09:00-18:00, and a 45-minute treatment, in
+    a clinic whose reminder plan is one week before: a booking in the next days planned a week
+    ago has its reminder due now."""
+
+    practitioner: Practitioner
+    treatment: CatalogueItem
+    day: date
+
+    def book(self, member: Member, hour: int, days_later: int = 0):
+        on = self.day + timedelta(days=days_later)
+        return booking_create(member=member, treatment=self.treatment, actor=None, practitioner=self.practitioner,
+                              starts_at=datetime.combine(on, time(hour), tzinfo=connection.tenant.zone),
+                              now=timezone.now() - timedelta(days=7))
+
+
+def reminder_schedule(tag: str) -> ReminderSchedule:
+    appointment_policy_update(actor=None, reminder_minutes=[10080])
+    location = location_create(name=f"作业店 {tag}")
+    treatment = catalogue_item_create(kind="treatment", name=f"清洁面护 {tag}", sku=f"FACE-{tag}",
+                                      price=Decimal("300.00"), duration_minutes=45,
+                                      category=category_create(name=f"护理 {tag}", code=f"care-{tag}"))
+    user = staff_create(username=f"dr-{tag}", email=f"dr-{tag}@jobsclinic.test", full_name="李医生",
+                        role=Role.PRACTITIONER, password=TEST_PASSWORD)
+    practitioner = practitioner_create(user=user, treatments=[treatment])
+    working_hours_set(practitioner=practitioner, periods=[
+        Period(location_id=location.pk, weekday=weekday, starts=time(9), ends=time(18)) for weekday in range(7)])
+    return ReminderSchedule(practitioner=practitioner, treatment=treatment,
+                            day=local_date(timezone.now()) + timedelta(days=2))
+
+
+def test_appointment_reminders_run_on_a_real_worker_once_per_booking_and_kind(celery_worker_process,
+                                                                             in_clinic):
+    schedule = reminder_schedule("twice")
+    book = schedule.book
+    day = schedule.day
+    first_member, second_member, cancelling, late = members_add(4)
+    booked = [book(first_member, 10), book(second_member, 11)]
+    booking_cancel(booking=book(cancelling, 12), actor=None, reason="出差")
+    reminders = Message.objects.filter(purpose=Purpose.APPOINTMENT_REMINDER,
+                                       member__in=[first_member, second_member, cancelling, late])
+    taken_before = tasks_taken(celery_worker_process, appointment_reminders_send)
+
+    first = run_and_wait(appointment_reminders_send, in_clinic)
+    second_sent = timezone.now()
+    appointment_reminders_send.apply_async()
+    until(lambda: tasks_taken(celery_worker_process, appointment_reminders_send) >= taken_before + 2)
+
+    assert first.counts["reminders_sent"] == 2
+    assert sorted(reminders.values_list("member_id", flat=True)) == [first_member.pk, second_member.pk]
+    assert set(Reminder.objects.filter(booking__in=booked).values_list("status", flat=True)) == {"sent"}
+    # The second run found nothing due: no message, and no job-run row.
+    assert reminders.count() == 2
+    assert not JobRun.objects.filter(job=appointment_reminders_send.name, clinic=in_clinic,
+                                     started_at__gte=second_sent).exists()
+    # The worker delivers them after the commit (development log backend).
+    until(lambda: reminders.filter(status=Message.Status.SENT).count() == 2)
+    assert all(f"{day:%Y-%m-%d} 1" in message.body for message in reminders.all())
+
+    later = book(late, 10, days_later=1)
+    third = run_and_wait(appointment_reminders_send, in_clinic)
+
+    assert third.counts["reminders_sent"] == 1
+    assert reminders.count() == 3 and reminders.filter(member=late).count() == 1
+    assert Reminder.objects.get(booking=later).status == Reminder.Status.SENT
+
+
 # A worker killed halfway -------------------------------------------------------------------------
 
 
@@ -242,3 +334,31 @@ def test_point_expiry_killed_mid_batch_is_completed_by_the_next_run(killable_wor
     assert not Lot.objects.filter(account_id__in=accounts, remaining__gt=0).exists()
     assert set(Account.objects.filter(pk__in=accounts).values_list("balance", flat=True)) == {0}
     assert ledger_verify() == []
+
+
+def test_appointment_reminders_killed_mid_batch_are_completed_by_the_next_run(killable_worker, in_clinic):
+    schedule = reminder_schedule("killed")
+    members = members_add(9)
+    bookings = [schedule.book(member, 9 + n) for n, member in enumerate(members)]
+    blocked = Reminder.objects.get(booking=bookings[4])
+    reminders = Message.objects.filter(purpose=Purpose.APPOINTMENT_REMINDER, member__in=members)
+    sent = Reminder.objects.filter(booking__in=bookings, status=Reminder.Status.SENT)
+
+    # This test writes the message of the fifth reminder without committing, so the job's insert of
+    # that guard key waits in the second batch of three, with the first batch committed.
+    with transaction.atomic():
+        Message.objects.create(member=members[4], channel="sms", purpose=Purpose.APPOINTMENT_REMINDER,
+                               status=Message.Status.SKIPPED, skip_reason=Message.SkipReason.NO_TEMPLATE,
+                               guard_key=reminder_guard_key(blocked), created_at=timezone.now())
+        appointment_reminders_send.apply_async(kwargs={"batch": 3}, queue=KILLABLE_QUEUE)
+        until(lambda: sent.count() >= 3, timeout=60)
+        killable_worker.send_signal(signal.SIGKILL)
+        killable_worker.wait(timeout=10)
+        transaction.set_rollback(True)
+
+    assert sent.count() == 3 and reminders.count() == 3  # the first batch; the second died with the worker
+    run_and_wait(appointment_reminders_send, in_clinic)
+
+    assert sent.count() == 9
+    assert sorted(reminders.values_list("member_id", flat=True)) == sorted(m.pk for m in members)
+    assert reminders.values("guard_key").distinct().count() == 9

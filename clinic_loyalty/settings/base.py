@@ -285,6 +285,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
         "args": ("messaging.tasks.messages_deliver_due",),
     },
+    "appointment-reminders": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute="*/5"),
+        "args": ("appointments.tasks.appointment_reminders_send",),
+    },
 }
 
 # The backend of each messaging channel (see messaging/backends). The development default

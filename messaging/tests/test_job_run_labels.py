@@ -14,6 +14,7 @@ JOBS = {
     "points.tasks.points_expire": {"lots_expired": 12, "coupons_expired": 0},
     "points.tasks.points_expiry_warn": {"warnings_queued": 4, "warnings_skipped": 0},
     "tiers.tasks.tiers_evaluate_nightly": {"evaluated": 9, "downgraded": 2},
+    "appointments.tasks.appointment_reminders_send": {"reminders_sent": 7, "reminders_cancelled": 1},
 }
 
 
