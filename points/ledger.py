@@ -257,18 +257,27 @@ def ledger_move_lot(*, lot: Lot, target: Account, source: Source, actor: User | 
 def lots_expire(*, now: datetime | None = None, accounts_per_batch: int = 20_000) -> int:
     """Expire every lot whose time has come, in set-based SQL: one `expire` entry per lot
     (guarded by a unique dedupe key), lots emptied and balances lowered in the same
-    transaction. Accounts are locked first, in id order, as every other ledger write does.
+    transaction. Accounts are locked first, in id order, as every other ledger write does (the
+    account lock is what guards the account's lots, so the lots are not locked again). Batches
+    walk the accounts in id order; a last pass from the start catches lots that fell due behind.
     Safe to run again or after a crash: a lot is expired once. Returns the lots expired."""
     now = now or timezone.now()
     total = 0
+    after = 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_LOCK_DUE_ACCOUNTS_SQL, {"now": now, "limit": accounts_per_batch})
+            cursor.execute(_LOCK_DUE_ACCOUNTS_SQL, {"now": now, "after": after, "limit": accounts_per_batch})
             account_ids = [row[0] for row in cursor.fetchall()]
-            if not account_ids:
-                return total
-            cursor.execute(_EXPIRE_SQL, {"now": now, "accounts": account_ids})
-            total += cursor.fetchone()[0]
+            if account_ids:
+                cursor.execute(_EXPIRE_SQL, {"now": now, "accounts": account_ids})
+                total += cursor.fetchone()[0]
+        if account_ids:
+            after = account_ids[-1]
+        elif after == 0:
+            return total
+        else:
+            # One more pass from the start, for lots that became due behind the cursor.
+            after = 0
 
 
 _LOCK_DUE_ACCOUNTS_SQL = """
@@ -276,6 +285,7 @@ SELECT a.id FROM points_account a
 WHERE a.id IN (
     SELECT DISTINCT l.account_id FROM points_lot l
     WHERE l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= %(now)s
+      AND l.account_id > %(after)s
     ORDER BY l.account_id LIMIT %(limit)s
 )
 ORDER BY a.id
@@ -288,7 +298,6 @@ WITH due AS (
     FROM points_lot l
     WHERE l.account_id = ANY(%(accounts)s)
       AND l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= %(now)s
-    FOR UPDATE
 ),
 numbered AS (
     SELECT d.id, d.account_id, d.remaining,
