@@ -174,7 +174,7 @@ class Migration(migrations.Migration):
     row. The row functions of 0005 stay in public for schemas not yet migrated (and for reversing);
     this migration only swaps the triggers."""
 
-    dependencies = [("points", "0005_ledger_balance_triggers")]
+    dependencies = [("points", "0006_lot_moved_from")]
 
     operations = [
         migrations.RunSQL(FUNCTIONS, reverse_sql=migrations.RunSQL.noop),
