@@ -1,7 +1,9 @@
 """Front-desk pages at 100,000 members: each page's server time (the whole Django request,
-middleware and template included, through the test client) for a member with a real history."""
+middleware and template included, through the test client) for a member with a real history,
+and the appointment pages for a day of 80 bookings across ten practitioners."""
 
 import time
+from datetime import time as datetime_time
 from datetime import timedelta
 from decimal import Decimal
 from statistics import median, quantiles
@@ -14,6 +16,17 @@ from django_tenants.utils import schema_context
 
 from accounts.roles import Role
 from accounts.services import staff_create
+from appointments.models import ResourceType
+from appointments.schedule import (
+    Period,
+    location_create,
+    practitioner_create,
+    resource_create,
+    resource_type_create,
+    treatment_requirements_set,
+    working_hours_set,
+)
+from appointments.services import booking_create
 from bench.clinic_data import drop_clinic, fresh_clinic, members_fill
 from bench.figures import Figure
 from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote
@@ -24,12 +37,15 @@ from points.adjustments import points_adjust
 from points.ledger import Source, account_for, ledger_credit
 from points.models import Entry
 from points.rewards import reward_create
+from points.rules import local_date, local_midnight
 from visits.services import catalogue_item_create, category_create
 
 MEMBERS = 100_000
 MEMBERS_WITH_EXPIRING_POINTS = 1_000
 HISTORY_VISITS = 40
 RUNS = 30
+PRACTITIONERS = 10
+BOOKINGS_PER_PRACTITIONER = 8
 TARGET_MS = 150.0
 
 
@@ -52,6 +68,41 @@ def _expiring_points(count: int) -> None:
         with transaction.atomic():
             ledger_credit(account=account_for(member, lock=True), amount=300, kind=Entry.Kind.EARN,
                           source=Source("bench"), actor=None, expires_at=soon)
+
+
+def _schedule(member: Member, actor) -> tuple[int, int, str]:
+    """A branch with a room per practitioner and a laser machine, ten practitioners working
+    every day 09:00-19:00, and a full day tomorrow (eight bookings each), two of them for
+    `member`. Returns a booking id, the treatment id and tomorrow's date."""
+    location = location_create(name="静安店")
+    room_type = resource_type_create(name="治疗室", kind=ResourceType.Kind.ROOM)
+    laser_type = resource_type_create(name="激光仪", kind=ResourceType.Kind.DEVICE)
+    for n in range(PRACTITIONERS):
+        resource_create(location=location, resource_type=room_type, name=f"{n + 1} 号房")
+    resource_create(location=location, resource_type=laser_type, name="皮秒激光")
+    category = category_create(name="医美", code="aesthetic")
+    treatment = catalogue_item_create(kind="treatment", name="水光针", sku="T-1", category=category,
+                                      price=Decimal("1680.00"), duration_minutes=45, buffer_minutes=15)
+    treatment_requirements_set(treatment=treatment, resource_types=[room_type])
+    practitioners = []
+    for n in range(PRACTITIONERS):
+        user = staff_create(role=Role.PRACTITIONER, username=f"dr{n}", email=f"dr{n}@bench.example.com",
+                            full_name=f"医生{n}", password="Bench-pass-2026")
+        practitioner = practitioner_create(user=user, treatments=[treatment])
+        working_hours_set(practitioner=practitioner, periods=[
+            Period(location_id=location.pk, weekday=day, starts=datetime_time(9), ends=datetime_time(19))
+            for day in range(7)])
+        practitioners.append(practitioner)
+    day = local_date(timezone.now()) + timedelta(days=1)
+    members = list(Member.objects.order_by("pk")[1:1 + PRACTITIONERS * BOOKINGS_PER_PRACTITIONER])
+    booking_id = 0
+    for n, practitioner in enumerate(practitioners):
+        for hour in range(BOOKINGS_PER_PRACTITIONER):
+            who = member if n == 0 and hour < 2 else members[n * BOOKINGS_PER_PRACTITIONER + hour]
+            booking = booking_create(member=who, treatment=treatment, practitioner=practitioner, actor=actor,
+                                     starts_at=local_midnight(day) + timedelta(hours=9 + hour))
+            booking_id = booking_id or booking.pk
+    return booking_id, treatment.pk, day.isoformat()
 
 
 def _time(client: Client, method: str, url: str, data: dict | None = None, **headers) -> list[float]:
@@ -80,6 +131,7 @@ def pages_prepare(clinic) -> tuple[Client, dict]:
         member = Member.objects.order_by("pk").first()
         visit_id = _history(member, manager, items)
         _expiring_points(MEMBERS_WITH_EXPIRING_POINTS)
+        booking_id, treatment_id, day = _schedule(member, manager)
         client = Client(HTTP_HOST=clinic_host(clinic))
         client.force_login(manager)
     quote = {"lines-TOTAL_FORMS": "4", "lines-INITIAL_FORMS": "0", "payments-TOTAL_FORMS": "3",
@@ -100,6 +152,13 @@ def pages_prepare(clinic) -> tuple[Client, dict]:
         "rewards": ("GET", reverse("frontdesk:rewards", args=[member.pk]), None, {}),
         "adjust points (form)": ("GET", reverse("frontdesk:adjust", args=[member.pk]), None, {}),
         "approval queue": ("GET", reverse("frontdesk:approvals"), None, {}),
+        "day calendar (practitioners)": ("GET", reverse("frontdesk:calendar"), {"date": day}, {}),
+        "day calendar (rooms and devices)": ("GET", reverse("frontdesk:calendar"), {"date": day, "by": "resource"},
+                                             {}),
+        "booking page": ("GET", reverse("frontdesk:booking_detail", args=[booking_id]), None, {}),
+        "book (form)": ("GET", reverse("frontdesk:booking_new"), {"member": member.pk}, {}),
+        "free times (slot picker)": ("GET", reverse("frontdesk:booking_slots"),
+                                     {"treatment": treatment_id, "day": day}, {"HTTP_HX_REQUEST": "true"}),
     }
     return client, pages
 

@@ -5,7 +5,7 @@ included."""
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
@@ -14,12 +14,24 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import staff_create
+from appointments.availability import availability, local_day_start
+from appointments.models import Booking, Location, Practitioner, Resource, ResourceType
+from appointments.schedule import (
+    Period,
+    location_create,
+    practitioner_create,
+    resource_create,
+    resource_type_create,
+    treatment_requirements_set,
+    working_hours_set,
+)
+from appointments.services import booking_check_in, booking_confirm, booking_create
 from checkout.services import LineInput, PaymentInput, checkout_complete
 from clinics.models import Clinic
 from clinics.provisioning import OwnerSpec, clinic_create
 from members.models import ConsentRecord, Member
 from members.services import ConsentInput, member_register
-from points.rules import loyalty_settings_update
+from points.rules import clinic_zone, local_date, loyalty_settings_update
 from tiers.selectors import member_current_tier
 from visits.models import CatalogueItem
 from visits.services import catalogue_item_create, category_create
@@ -155,10 +167,94 @@ def _demo_due(gross: Decimal, member: Member) -> Decimal:
     return gross - discount
 
 
+# Practitioners beside the demo practitioner account: username, name, the categories they treat.
+DEMO_PRACTITIONERS = (
+    ("practitioner", "陈思远", ("injectables", "laser", "skincare")),
+    ("practitioner2", "周雅琴", ("injectables", "skincare")),
+    ("practitioner3", "吴俊豪", ("laser", "skincare")),
+)
+DEMO_LOCATION = "悦美静安店"
+DEMO_ADDRESS = "上海市静安区南京西路 1266 号"
+DEMO_ROOMS = ("1 号治疗室", "2 号治疗室", "3 号治疗室")
+DEMO_LASER = "皮秒激光仪"
+DEMO_BOOKING_DAYS = 7
+
+
+def _get_or(model, create, **lookup):
+    return model.objects.filter(**lookup).first() or create()
+
+
+def demo_schedule_seed(clinic: Clinic, *, seed: int = 2026) -> int:
+    """A location with three treatment rooms and a laser machine, three practitioners (the demo
+    practitioner account and two more) working every day 10:00-19:00, and bookings for today and
+    the coming week through the booking service (some confirmed, one checked in). What exists is
+    kept; bookings are added only when the clinic has none. Returns the bookings made."""
+    rng = random.Random(seed)
+    with schema_context(clinic.schema_name):
+        items = {item.sku: item for item in CatalogueItem.objects.filter(kind=CatalogueItem.Kind.TREATMENT)
+                 .select_related("category")}
+        if not items:
+            return 0
+        location = _get_or(Location, lambda: location_create(name=DEMO_LOCATION, address=DEMO_ADDRESS),
+                           name=DEMO_LOCATION)
+        room_type = _get_or(ResourceType, lambda: resource_type_create(name="治疗室", kind=ResourceType.Kind.ROOM),
+                            name="治疗室")
+        laser_type = _get_or(ResourceType, lambda: resource_type_create(name="激光仪", kind=ResourceType.Kind.DEVICE),
+                             name="激光仪")
+        for name, kind in [(room, room_type) for room in DEMO_ROOMS] + [(DEMO_LASER, laser_type)]:
+            _get_or(Resource, lambda n=name, k=kind: resource_create(location=location, resource_type=k, name=n),
+                    name=name, location=location)
+        for item in items.values():
+            if not item.resource_requirements.exists():
+                needs = [room_type, laser_type] if item.category.code == "laser" else [room_type]
+                treatment_requirements_set(treatment=item, resource_types=needs)
+        for username, full_name, codes in DEMO_PRACTITIONERS:
+            user = User.objects.filter(username=username).first() or staff_create(
+                username=username, email=f"{username}@demo.example.com", full_name=full_name,
+                role=Role.PRACTITIONER, password=DEMO_PASSWORD)
+            if not Practitioner.objects.filter(user=user).exists():
+                practitioner = practitioner_create(
+                    user=user, treatments=[item for item in items.values() if item.category.code in codes])
+                working_hours_set(practitioner=practitioner, periods=[
+                    Period(location_id=location.pk, weekday=day, starts=time(10), ends=time(19)) for day in range(7)])
+        if Booking.objects.exists():
+            return 0
+        return _demo_bookings(rng, list(items.values()))
+
+
+def _demo_bookings(rng: random.Random, treatments: list[CatalogueItem]) -> int:
+    members = list(Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk")[:80])
+    if not members:
+        return 0
+    desk = User.objects.get(username="frontdesk")
+    now = timezone.now()
+    today = local_date(now)
+    made = 0
+    for offset in range(DEMO_BOOKING_DAYS):
+        day = today + timedelta(days=offset)
+        booked_at = min(now, local_day_start(day, clinic_zone()))
+        for n in range(5 if offset == 0 else 4):
+            treatment = rng.choice(treatments)
+            slots = availability(treatment=treatment, start=day, end=day)
+            if not slots:
+                continue
+            slot = rng.choice(slots[: max(1, len(slots) // 2)] if n % 2 == 0 else slots)
+            booking = booking_create(member=rng.choice(members), treatment=treatment, starts_at=slot.starts_at,
+                                     practitioner=Practitioner.objects.get(pk=slot.practitioner_id), actor=desk,
+                                     now=booked_at)
+            made += 1
+            if offset == 0 and n == 0:
+                booking_check_in(booking=booking, actor=desk)
+            elif rng.random() < 0.5:
+                booking_confirm(booking=booking, actor=desk)
+    return made
+
+
 def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     """Everything above; returns the demo clinic and whether it was created now."""
     demo_operator_ensure()
     clinic, created = demo_clinic_ensure()
     demo_staff_ensure(clinic)
     demo_members_seed(clinic, count=members)
+    demo_schedule_seed(clinic)
     return clinic, created

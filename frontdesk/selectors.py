@@ -7,6 +7,8 @@ from django.db.models import Min, Prefetch, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from appointments.models import Booking
+from frontdesk.appointment_selectors import appointments_on, member_appointments
 from members.models import Member
 from members.selectors import consent_current, member_has_allergies, member_referrals
 from points.models import Coupon, Entry, Lot, PointsAdjustment
@@ -36,6 +38,7 @@ class TodayOverview:
     expiring: list[ExpiringMember]
     expiry_warning_days: int
     pending_adjustments: list[PointsAdjustment] | None
+    appointments: list[Booking]
 
 
 def birthdays_on(day: date, *, limit: int = TODAY_LIST_LIMIT) -> list[Member]:
@@ -65,7 +68,8 @@ def today_overview(*, user: User, at: datetime | None = None) -> TodayOverview:
                        .order_by("requested_at", "id")[:TODAY_LIST_LIMIT])
     return TodayOverview(day=local_date(at), birthdays=birthdays_on(local_date(at)),
                          expiring=members_with_points_expiring(at=at, within_days=rules.expiry_warning_days),
-                         expiry_warning_days=rules.expiry_warning_days, pending_adjustments=pending)
+                         expiry_warning_days=rules.expiry_warning_days, pending_adjustments=pending,
+                         appointments=appointments_on(local_date(at)))
 
 
 @dataclass(frozen=True)
@@ -80,11 +84,14 @@ class MemberOverview:
     consents: dict
     redemptions: list
     pending_adjustments: list[PointsAdjustment]
+    upcoming_appointments: list[Booking]
+    past_appointments: list[Booking]
 
 
 def member_overview(*, member: Member, at: datetime | None = None) -> MemberOverview:
     """Everything the member page shows, in a fixed number of queries whatever the history."""
     at = at or timezone.now()
+    upcoming, past = member_appointments(member_id=member.pk, now=at)
     return MemberOverview(
         member=member,
         has_allergies=member_has_allergies(member=member),
@@ -96,6 +103,8 @@ def member_overview(*, member: Member, at: datetime | None = None) -> MemberOver
         consents=consent_current(member=member),
         redemptions=list(redemption_list(member=member)[:20]),
         pending_adjustments=list(adjustment_list(member=member, status=PointsAdjustment.Status.PENDING)),
+        upcoming_appointments=upcoming,
+        past_appointments=past,
     )
 
 

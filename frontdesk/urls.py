@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontdesk import views
+from frontdesk import booking_views, views
 
 app_name = "frontdesk"
 
@@ -19,5 +19,12 @@ urlpatterns = [
     path("visits/<int:pk>/refund/", views.RefundView.as_view(), name="refund"),
     path("points/approvals/", views.ApprovalQueueView.as_view(), name="approvals"),
     path("points/approvals/<int:pk>/", views.ApprovalQueueView.as_view(), name="approval_decide"),
+    path("appointments/", booking_views.DayCalendarView.as_view(), name="calendar"),
+    path("appointments/new/", booking_views.BookView.as_view(), name="booking_new"),
+    path("appointments/slots/", booking_views.SlotsView.as_view(), name="booking_slots"),
+    path("appointments/<int:pk>/", booking_views.BookingDetailView.as_view(), name="booking_detail"),
+    path("appointments/<int:pk>/reschedule/", booking_views.RescheduleView.as_view(), name="booking_reschedule"),
+    path("appointments/<int:pk>/cancel/", booking_views.CancelView.as_view(), name="booking_cancel"),
+    path("appointments/<int:pk>/status/", booking_views.BookingActionView.as_view(), name="booking_action"),
     path("settings/jobs/", views.JobRunListView.as_view(), name="job_runs"),
 ]

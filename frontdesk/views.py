@@ -15,6 +15,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from appointments.models import Booking
+from appointments.selectors import booking_checkout_prefill
+from appointments.services import booking_checkout
 from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote, visit_refund
 from clinic_loyalty.form_errors import apply_validation_error
 from clinics.context import current_clinic
@@ -39,6 +42,7 @@ from members.services import ConsentInput, DuplicateMemberError, member_register
 from points.adjustments import points_adjust, points_adjustment_approve, points_adjustment_reject
 from points.models import PointsAdjustment, Reward
 from points.rewards import reward_redeem
+from points.rules import clinic_zone
 from points.selectors import adjustment_list, points_balance, reward_list, reward_offers
 from visits.models import Visit
 from visits.selectors import catalogue_list
@@ -79,7 +83,10 @@ class HomeView(StaffPermissionRequired, TemplateView):
     template_name = "frontdesk/home.html"
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "today": today_overview(user=self.request.user)}
+        today = today_overview(user=self.request.user)
+        appointments = [(booking, idempotency_key_new()) for booking in today.appointments]
+        return {**super().get_context_data(**kwargs), "today": today, "appointment_rows": appointments,
+                "tz": clinic_zone()}
 
 
 class MemberSearchView(StaffPermissionRequired, View):
@@ -148,7 +155,11 @@ class MemberRegisterView(StaffPermissionRequired, View):
 class MemberDetailView(StaffPermissionRequired, View):
     def get(self, request, pk: int):
         member = get_object_or_404(Member.objects.select_related("referred_by"), pk=pk)
-        return render(request, "frontdesk/member_detail.html", {"o": member_overview(member=member)})
+        overview = member_overview(member=member)
+        groups = [(_("Upcoming"), overview.upcoming_appointments, "upcoming"),
+                  (_("Past"), overview.past_appointments, "past")]
+        return render(request, "frontdesk/member_detail.html", {"o": overview, "appointment_groups": groups,
+                                                                "tz": clinic_zone()})
 
 
 class MedicalDetailsView(StaffPermissionRequired, View):
@@ -162,14 +173,31 @@ class MedicalDetailsView(StaffPermissionRequired, View):
         return render(request, "frontdesk/_medical.html", {"profile": profile, "member": member})
 
 
-def _checkout_forms(request, member: Member):
+def _checkout_forms(request, member: Member, prefill: dict | None = None):
     items = list(catalogue_list())
     choices = [(item.pk, f"{item.name} · ¥{item.price}") for item in items]
     data = request.POST if request.method == "POST" else None
+    line_initial = payment_initial = None
+    if data is None and prefill and prefill["open"]:
+        line_initial = [{"item": line["item_id"], "quantity": line["quantity"]} for line in prefill["lines"]]
+        if prefill["deposit"]:
+            payment_initial = [{"method": prefill["deposit"]["method"], "amount": prefill["deposit"]["amount"]}]
     form = CheckoutForm(data)
-    lines = LineFormSet(data, prefix="lines", form_kwargs={"item_choices": choices})
-    payments = PaymentFormSet(data, prefix="payments")
+    lines = LineFormSet(data, prefix="lines", initial=line_initial, form_kwargs={"item_choices": choices})
+    payments = PaymentFormSet(data, prefix="payments", initial=payment_initial)
     return form, lines, payments, items
+
+
+def _checkout_booking(request, member: Member) -> Booking | None:
+    """The appointment this checkout is for (`?booking=`, then the form's hidden `booking`),
+    which must be the member's."""
+    raw = request.POST.get("booking") if request.method == "POST" else request.GET.get("booking")
+    if not raw:
+        return None
+    try:
+        return Booking.objects.select_related("treatment", "practitioner").get(pk=int(raw), member=member)
+    except (Booking.DoesNotExist, ValueError):
+        raise Http404 from None
 
 
 def _line_inputs(lines) -> list[LineInput]:
@@ -181,17 +209,23 @@ def _line_inputs(lines) -> list[LineInput]:
 class CheckoutView(StaffPermissionRequired, View):
     template = "frontdesk/checkout.html"
 
-    def _render(self, request, member, form, lines, payments, items, *, quote=None, status=200):
+    def _render(self, request, member, form, lines, payments, items, *, booking=None, prefill=None, quote=None,
+                status=200):
         context = {"member": member, "form": form, "lines": lines, "payments": payments, "items": items,
-                   "quote": quote, "balance": points_balance(member)}
+                   "quote": quote, "balance": points_balance(member), "booking": booking, "prefill": prefill}
         return render(request, self.template, context, status=status)
 
     def get(self, request, pk: int):
         member = _member(pk)
-        return self._render(request, member, *_checkout_forms(request, member))
+        booking = _checkout_booking(request, member)
+        prefill = booking_checkout_prefill(booking) if booking else None
+        return self._render(request, member, *_checkout_forms(request, member, prefill), booking=booking,
+                            prefill=prefill)
 
     def post(self, request, pk: int):
         member = _member(pk)
+        booking = _checkout_booking(request, member)
+        prefill = booking_checkout_prefill(booking) if booking else None
         form, lines, payments, items = _checkout_forms(request, member)
         if form.is_valid() and lines.is_valid() and payments.is_valid():
             data = form.cleaned_data
@@ -209,7 +243,12 @@ class CheckoutView(StaffPermissionRequired, View):
                     due = checkout_quote(**bill).total - sum((p.amount for p in paid), Decimal("0.00"))
                     if due > 0:
                         paid.append(PaymentInput(method=rest[0], amount=due))
-                result = checkout_complete(payments=paid, **bill)
+                if booking is not None:
+                    result = booking_checkout(booking=booking, actor=request.user, payments=paid,
+                                              lines=bill["lines"], coupon_code=bill["coupon_code"],
+                                              points_to_use=bill["points_to_use"])
+                else:
+                    result = checkout_complete(payments=paid, **bill)
                 query = {"tier_change": result.tier_change.pk} if result.tier_change else {}
                 url = reverse("frontdesk:receipt", args=[result.visit.pk])
                 return f"{url}?{urlencode(query)}" if query else url
@@ -218,7 +257,8 @@ class CheckoutView(StaffPermissionRequired, View):
                 return _after(request, submit_once(request, complete))
             except ValidationError as exc:
                 _checkout_errors(form, lines, payments, exc)
-        return self._render(request, member, form, lines, payments, items, status=400)
+        return self._render(request, member, form, lines, payments, items, booking=booking, prefill=prefill,
+                            status=400)
 
 
 def _checkout_errors(form, lines, payments, exc: ValidationError) -> None:

@@ -1,16 +1,59 @@
+from datetime import timedelta
 from io import StringIO
 
 from django.core.management import call_command
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.roles import Role
+from appointments.models import Booking, BookingEvent, Location, Practitioner, Resource, ResourceType, WorkingHours
 from clinics.demo import DEMO_CLINIC_NAME, DEMO_CLINIC_SLUG, DEMO_PASSWORD, OPERATOR_USERNAME, demo_seed
 from members.models import Member
 from members.naming import has_cjk
 from points.models import Entry
+from points.rules import local_date
 from points.selectors import ledger_verify
-from visits.models import Visit
+from visits.models import CatalogueItem, Visit
+
+
+def schedule_counts() -> dict[str, int]:
+    with schema_context(DEMO_CLINIC_SLUG):
+        return {"locations": Location.objects.count(), "resources": Resource.objects.count(),
+                "practitioners": Practitioner.objects.count(), "hours": WorkingHours.objects.count(),
+                "bookings": Booking.objects.count()}
+
+
+def test_demo_seed_makes_a_schedule_with_bookings_for_today_and_the_week(db):
+    demo_seed(members=20)
+    with schema_context(DEMO_CLINIC_SLUG):
+        assert Location.objects.count() == 1
+        assert Resource.objects.filter(resource_type__kind=ResourceType.Kind.DEVICE).count() == 1
+        assert Resource.objects.filter(resource_type__kind=ResourceType.Kind.ROOM).count() == 3
+        practitioners = Practitioner.objects.select_related("user")
+        assert {p.user.username for p in practitioners} == {"practitioner", "practitioner2", "practitioner3"}
+        assert all(p.hours.exists() and p.treatments.exists() for p in practitioners)
+        laser = CatalogueItem.objects.get(sku="LSR-02")
+        assert set(laser.resource_requirements.values_list("kind", flat=True)) == {"room", "device"}
+        today = local_date(timezone.now())
+        days = {local_date(b.starts_at) for b in Booking.objects.all()}
+        assert today in days and max(days) > today
+        assert all(today <= day < today + timedelta(days=7) for day in days)
+        assert Booking.objects.filter(status=Booking.Status.CHECKED_IN).count() == 1
+        assert Booking.objects.filter(status=Booking.Status.CONFIRMED).exists()
+        assert Booking.objects.filter(status=Booking.Status.BOOKED).exists()
+        assert BookingEvent.objects.filter(kind=BookingEvent.Kind.BOOKED).count() == Booking.objects.count()
+        assert all(b.room_id for b in Booking.objects.all())
+        assert all(b.device_id for b in Booking.objects.filter(treatment__category__code="laser"))
+
+
+def test_demo_schedule_seeded_again_adds_no_duplicates(db):
+    demo_seed(members=10)
+    before = schedule_counts()
+
+    demo_seed(members=10)
+
+    assert schedule_counts() == before and before["bookings"] > 0
 
 
 def demo_roles() -> dict[str, Role | None]:
@@ -28,7 +71,8 @@ def test_demo_seed_makes_an_operator_the_demo_clinic_and_one_account_per_role(db
         assert operator.is_staff
         assert operator.check_password(DEMO_PASSWORD)
     assert demo_roles() == {"owner": Role.OWNER, "manager": Role.MANAGER,
-                            "frontdesk": Role.FRONT_DESK, "practitioner": Role.PRACTITIONER}
+                            "frontdesk": Role.FRONT_DESK, "practitioner": Role.PRACTITIONER,
+                            "practitioner2": Role.PRACTITIONER, "practitioner3": Role.PRACTITIONER}
     with schema_context(DEMO_CLINIC_SLUG):
         assert all(user.check_password(DEMO_PASSWORD) for user in User.objects.all())
         members = Member.objects.all()
@@ -42,20 +86,21 @@ def test_demo_seed_makes_an_operator_the_demo_clinic_and_one_account_per_role(db
 def test_demo_seed_again_keeps_what_is_there(db):
     clinic, _created = demo_seed(members=3)
     with schema_context(DEMO_CLINIC_SLUG):
-        manager = User.objects.get(username="manager")
-        manager.set_password("Changed-by-hand-7")
-        manager.save()
-        User.objects.filter(username="practitioner").delete()
+        owner = User.objects.get(username="owner")
+        owner.set_password("Changed-by-hand-7")
+        owner.save()
+        User.objects.filter(username="manager").delete()
         members = Member.objects.count()
 
     again, created = demo_seed(members=3)
 
     assert not created
     assert again.pk == clinic.pk
-    assert set(demo_roles()) == {"owner", "manager", "frontdesk", "practitioner"}
+    assert set(demo_roles()) == {"owner", "manager", "frontdesk", "practitioner", "practitioner2", "practitioner3"}
     with schema_context(DEMO_CLINIC_SLUG):
-        assert User.objects.get(username="manager").check_password("Changed-by-hand-7")
+        assert User.objects.get(username="owner").check_password("Changed-by-hand-7")
         assert Member.objects.count() == members
+        assert Practitioner.objects.filter(user__username="practitioner").exists()
 
 
 def test_seed_demo_prints_where_to_log_in(db):

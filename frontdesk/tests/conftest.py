@@ -37,3 +37,6 @@ def rules(db) -> LoyaltySettings:
 @pytest.fixture
 def member(front_desk, rules):
     return member_register(name="张小美", phone="13812345678", actor=front_desk)
+
+
+from appointments.tests.conftest import World, monday, world  # noqa: E402, F401  (the appointments' clinic schedule)

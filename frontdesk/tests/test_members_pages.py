@@ -8,6 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from appointments.services import booking_create
+from appointments.tests.conftest import local, upcoming_monday
 from checkout.services import LineInput, PaymentInput, checkout_complete
 from idempotency.forms import idempotency_key_new
 from members.models import ConsentRecord, MedicalAccessLog, Member
@@ -157,26 +159,32 @@ def _member_page_queries(client, member) -> int:
 
 
 def test_the_member_page_query_count_does_not_grow_with_history(
-        staff_client, front_desk, member, catalogue, django_assert_max_num_queries):
+        staff_client, front_desk, world, rules, catalogue, django_assert_max_num_queries):
     client = staff_client(front_desk)
+    member = world.member
 
     def add_history(n: int) -> None:
         checkout_complete(member=member, actor=front_desk, lines=[LineInput(item_id=catalogue["cream"].pk)],
                           payments=[PaymentInput(method="cash", amount=catalogue["cream"].price)])
         member_register(name=f"朋友{n}", phone=f"1370000000{n}", actor=None, referral_code=member.referral_code)
+        upcoming, past = upcoming_monday(2 + n), upcoming_monday(-2 - n)
+        booking_create(member=member, treatment=world.botox, starts_at=local(upcoming, 10), actor=front_desk)
+        booking_create(member=member, treatment=world.facial, starts_at=local(past, 10), actor=front_desk,
+                       now=local(past, 8))
 
-    # Given a member with four visits (a Silver member) and four referrals
+    # Given a member with four visits (a Silver member), four referrals and appointments to come and past
     for n in range(4):
         add_history(n)
     with_little = _member_page_queries(client, member)
-    # When they have more visits, entries, referrals and a pending adjustment
+    # When they have more visits, entries, referrals, appointments and a pending adjustment
     for n in range(4, 10):
         add_history(n)
     points_adjust(member=member, amount=5000, reason_code="goodwill", note="补偿", actor=front_desk)
     # Then the page takes the same number of queries, and a small one
     assert _member_page_queries(client, member) == with_little
     with django_assert_max_num_queries(MEMBER_PAGE_MAX_QUERIES):
-        client.get(reverse("frontdesk:member_detail", args=[member.pk]))
+        response = client.get(reverse("frontdesk:member_detail", args=[member.pk]))
+    assert len(response.context["o"].upcoming_appointments) == 10 and len(response.context["o"].past_appointments) == 10
 
 
 def test_archived_and_unknown_members_answer_not_found_or_read_only(staff_client, front_desk):
