@@ -50,6 +50,7 @@ IDEMPOTENT_POSTS = {
     "/api/v1/points/adjustments/{id}/approve/", "/api/v1/points/adjustments/{id}/reject/",
     "/api/v1/points/rewards/{id}/redeem/", "/api/v1/points/redemptions/{id}/cancel/",
     "/api/v1/points/coupons/", "/api/v1/points/coupons/{code}/void/",
+    "/api/v1/appointments/bookings/{id}/checkout/", "/api/v1/appointments/bookings/{id}/deposit/",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
