@@ -128,14 +128,23 @@ class BookView(StaffPermissionRequired, View):
                                          actor=request.user, notes=data["notes"])
                 return reverse("frontdesk:booking_detail", args=[booking.pk])
 
-            try:
-                return _after(request, submit_once(request, book), _("Appointment booked."))
-            except SlotUnavailable as exc:
-                form.add_error("slot", exc.message)
-                alternatives = alternatives_offered(exc.alternatives)
-            except ValidationError as exc:
-                apply_validation_error(form, exc, SERVICE_FIELDS)
+            response, alternatives = _slot_submit(request, form, book, _("Appointment booked."))
+            if response is not None:
+                return response
         return self._render(request, member, form, alternatives=alternatives, status=409 if alternatives else 400)
+
+
+def _slot_submit(request, form, action, done_message):
+    """Run a booking or a move once; on refusal, put the error on the form. Returns the redirect,
+    or None and the nearest free times offered when the slot was taken meanwhile."""
+    try:
+        return _after(request, submit_once(request, action), done_message), []
+    except SlotUnavailable as exc:
+        form.add_error("slot", exc.message)
+        return None, alternatives_offered(exc.alternatives)
+    except ValidationError as exc:
+        apply_validation_error(form, exc, SERVICE_FIELDS)
+        return None, []
 
 
 class RescheduleView(StaffPermissionRequired, View):
@@ -165,13 +174,9 @@ class RescheduleView(StaffPermissionRequired, View):
                                    actor=request.user, reason=data["reason"])
                 return reverse("frontdesk:booking_detail", args=[booking.pk])
 
-            try:
-                return _after(request, submit_once(request, move), _("Appointment moved."))
-            except SlotUnavailable as exc:
-                form.add_error("slot", exc.message)
-                alternatives = alternatives_offered(exc.alternatives)
-            except ValidationError as exc:
-                apply_validation_error(form, exc, SERVICE_FIELDS)
+            response, alternatives = _slot_submit(request, form, move, _("Appointment moved."))
+            if response is not None:
+                return response
         return self._render(request, booking, form, alternatives=alternatives, status=409 if alternatives else 400)
 
 
