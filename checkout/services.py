@@ -8,6 +8,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,9 +28,9 @@ from points.ledger import (
 )
 from points.models import Account, Coupon, Entry
 from points.rules import lot_available_from, lot_expiry, loyalty_settings
+from tiers.config import clinic_config
 from tiers.models import TierChange
-from tiers.selectors import member_current_tier
-from tiers.services import tier_upgrade_check
+from tiers.services import tier_standing_lock, tier_upgrade_check
 from visits.models import ZERO, CatalogueItem, Payment, Refund, RefundLine, Visit, VisitLine
 
 CENT = Decimal("0.01")
@@ -66,7 +67,8 @@ def _cents(value: Decimal, rounding=ROUND_HALF_UP) -> Decimal:
 def _build_lines(lines: list[LineInput]) -> list[VisitLine]:
     if not lines:
         raise ValidationError({"lines": _("Add at least one treatment or product.")})
-    items = CatalogueItem.objects.in_bulk({line.item_id for line in lines})
+    items = (CatalogueItem.objects.annotate(points_multiplier=F("category__points_multiplier__multiplier"))
+             .in_bulk({line.item_id for line in lines}))
     built = []
     for index, line in enumerate(lines, start=1):
         item = items.get(line.item_id)
@@ -84,6 +86,12 @@ def _build_lines(lines: list[LineInput]) -> list[VisitLine]:
                                quantity=line.quantity, unit_price=unit_price, discount=line.discount,
                                line_total=gross - line.discount))
     return built
+
+
+def _multiplier(line: VisitLine) -> Decimal:
+    """The points multiplier of the line's category, read with the catalogue item (1 for none)."""
+    multiplier = line.item.points_multiplier
+    return Decimal(1) if multiplier is None else multiplier
 
 
 def _points_cash(points_to_use: int, due: Decimal, rules) -> Decimal:
@@ -157,7 +165,8 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     at = at or timezone.now()
     if not member.is_active:
         raise ValidationError(_("Only an active member can check out."))
-    rules = loyalty_settings()
+    config = clinic_config()
+    rules = config.rules
     referrer = member.referred_by if member.referred_by and member.referred_by.is_active else None
     accounts = accounts_lock([m for m in (member, referrer) if m])
     account = accounts[member.pk]
@@ -165,7 +174,8 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     visit_lines = _build_lines(lines)
     subtotal = sum((line.unit_price * line.quantity for line in visit_lines), ZERO)
     line_discount = sum((line.discount for line in visit_lines), ZERO)
-    tier = member_current_tier(member)
+    standing = tier_standing_lock(member, programme=config.programme, ladder=list(config.ladder))
+    tier = standing.current
     tier_discount = _cents((subtotal - line_discount) * tier.discount_percent / 100)
     due = subtotal - line_discount - tier_discount
 
@@ -184,7 +194,7 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     total = due - points_discount
     if payments is not None:
         _check_payments(payments, total)
-    earn_lines = [EarnLine(category_id=line.category_id, paid=paid)
+    earn_lines = [EarnLine(category_id=line.category_id, paid=paid, multiplier=_multiplier(line))
                   for line, paid in zip(visit_lines, _paid_per_line(visit_lines, total), strict=True)]
     earning = visit_points(member=member, lines=earn_lines, tier_multiplier=tier.earn_multiplier,
                            rules=rules, at=at)
@@ -212,7 +222,7 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     if earning.points:
         ledger_credit(account=account, amount=earning.points, kind=Entry.Kind.EARN,
                       source=Source("visit", visit.pk), actor=actor, reason=_("Visit"),
-                      dedupe_key=f"earn:visit:{visit.pk}", at=at,
+                      dedupe_key=f"earn:visit:{visit.pk}", key_unused=True, at=at,
                       available_from=lot_available_from(at, rules), expires_at=lot_expiry(at, rules))
         result.points_earned = earning.points
 
@@ -232,7 +242,7 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
                 reason=_("Referral bonus for %(name)s's first visit") % {"name": member.name},
                 visit=visit, actor=actor, at=at, rules=rules)
 
-    result.tier_change = tier_upgrade_check(member=member, actor=actor, at=at,
+    result.tier_change = tier_upgrade_check(member=member, actor=actor, at=at, standing=standing,
                                             reason=_("Qualified at checkout of visit #%(id)s") % {"id": visit.pk})
     return result
 

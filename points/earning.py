@@ -13,6 +13,8 @@ from points.rules import local_date, points_round
 class EarnLine:
     category_id: int | None
     paid: Decimal
+    # The category's multiplier when the caller has read it already (1 for none); None: look it up.
+    multiplier: Decimal | None = None
 
 
 @dataclass
@@ -46,11 +48,12 @@ def visit_points(*, member: Member, lines: list[EarnLine], tier_multiplier: Deci
     """Points for what was actually paid (points used as cash earn nothing): per line, paid
     amount × base rate × category multiplier; then × tier multiplier × birthday-month
     multiplier; rounded once, capped per visit."""
-    multipliers = dict(CategoryMultiplier.objects.filter(
-        category_id__in={line.category_id for line in lines if line.category_id})
-        .values_list("category_id", "multiplier"))
-    per_line_base = [line.paid * rules.points_per_currency_unit * multipliers.get(line.category_id, Decimal(1))
-                     for line in lines]
+    unknown = {line.category_id for line in lines if line.category_id and line.multiplier is None}
+    multipliers = dict(CategoryMultiplier.objects.filter(category_id__in=unknown)
+                       .values_list("category_id", "multiplier")) if unknown else {}
+    per_line_base = [line.paid * rules.points_per_currency_unit * (
+        line.multiplier if line.multiplier is not None else multipliers.get(line.category_id, Decimal(1)))
+        for line in lines]
     base = sum(per_line_base, Decimal(0))
     birthday = rules.birthday_month_multiplier if _birthday_month(member, at) else Decimal(1)
     raw = base * tier_multiplier * birthday

@@ -52,10 +52,10 @@ def accounts_lock(members: list[Member], asset: str = Asset.POINTS) -> dict[int,
         return {account.member_id: account for account in locked}
 
     accounts = lock()
-    if len(accounts) < len({member.pk for member in members}):
-        for member in members:
-            if member.pk not in accounts:
-                Account.objects.get_or_create(member=member, asset=asset)
+    missing = {member.pk: member for member in members if member.pk not in accounts}
+    if missing:
+        Account.objects.bulk_create([Account(member=member, asset=asset) for member in missing.values()],
+                                    ignore_conflicts=True)
         accounts = lock()
     return accounts
 
@@ -90,11 +90,14 @@ def ledger_credit(*, account: Account, amount: int, kind: str, source: Source, a
                   reason: str = "", available_from: datetime | None = None,
                   expires_at: datetime | None = None, dedupe_key: str | None = None,
                   at: datetime | None = None, counts_as_earned: bool = True,
-                  moved_from: Lot | None = None) -> Entry:
-    """Add value as a new lot. The account must be locked by the caller's transaction."""
+                  moved_from: Lot | None = None, key_unused: bool = False) -> Entry:
+    """Add value as a new lot. The account must be locked by the caller's transaction.
+    `key_unused`: the caller knows no entry holds `dedupe_key` yet (it names a row created in this
+    transaction), so the lookup is skipped; the unique index on the key still stands behind it."""
     if amount <= 0:
         raise ValidationError(_("A credit must be a positive number of points."))
-    _guard(dedupe_key)
+    if not key_unused:
+        _guard(dedupe_key)
     at = at or timezone.now()
     entry = _append(account, kind=kind, amount=amount, source=source, actor=actor, reason=reason,
                     dedupe_key=dedupe_key, at=at)

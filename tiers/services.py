@@ -235,16 +235,49 @@ def _members_lock(member_ids: list[int]) -> list[int]:
         pk__in=member_ids, status=Member.Status.ACTIVE).order_by("pk").values_list("pk", flat=True))
 
 
-@transaction.atomic(savepoint=False)
-def tier_upgrade_check(*, member: Member, actor: User | None, at: datetime, reason: str) -> TierChange | None:
-    """Move the member up at once if their spend and visits now reach a higher tier; never
-    down. Called by checkout after the visit is recorded, in the same transaction."""
-    programme = programme_get()
-    ladder = tier_ladder(tiers_list())
-    if not _members_lock([member.pk]):
-        return None
-    state = MemberTier.objects.filter(member=member).first()
+@dataclass(frozen=True)
+class TierStanding:
+    """A member's tier as checkout needs it: the programme, the ladder, the member's tier state
+    and current tier, read with the member's tier lock held (`locked` is False, and nothing may
+    move, when the member is not active)."""
+
+    programme: TierProgramme
+    ladder: list[Tier]
+    state: MemberTier | None
+    current: Tier
+    locked: bool
+
+
+_STATE_FIELDS = ("id", "tier", "since", "evaluated_at", "below_since")
+
+
+def tier_standing_lock(member: Member, *, programme: TierProgramme | None = None,
+                       ladder: list[Tier] | None = None) -> TierStanding:
+    """Take the member's tier lock (as `_members_lock`) and read their tier state in the same
+    query, with the programme and the ladder given or read. Must run in a transaction."""
+    programme = programme or programme_get()
+    ladder = ladder or tier_ladder(tiers_list())
+    locked = (Member.objects.select_for_update(no_key=True, of=("self",)).select_related("tier_state")
+              .only("pk", *(f"tier_state__{name}" for name in _STATE_FIELDS))
+              .filter(pk=member.pk, status=Member.Status.ACTIVE).first())
+    state = getattr(locked, "tier_state", None) if locked is not None else None
+    if state is not None:
+        state.member = member
     current = next((tier for tier in ladder if state and tier.pk == state.tier_id), ladder[0])
+    return TierStanding(programme=programme, ladder=ladder, state=state, current=current,
+                        locked=locked is not None)
+
+
+@transaction.atomic(savepoint=False)
+def tier_upgrade_check(*, member: Member, actor: User | None, at: datetime, reason: str,
+                       standing: TierStanding | None = None) -> TierChange | None:
+    """Move the member up at once if their spend and visits now reach a higher tier; never
+    down. Called by checkout after the visit is recorded, in the same transaction, with the
+    `standing` it read (and locked) before recording it."""
+    standing = standing or tier_standing_lock(member)
+    if not standing.locked:
+        return None
+    programme, ladder, state, current = standing.programme, standing.ladder, standing.state, standing.current
     metrics = member_tier_metrics(member, at, programme=programme)
     qualified = tier_qualified(metrics, programme=programme, tiers=ladder)
     if qualified.rank <= current.rank:

@@ -5,6 +5,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from accounts.roles import Role
+from accounts.services import staff_update
 
 ROLES = ["owner", "manager", "front_desk", "practitioner"]
 STAFF_MANAGERS = {"owner", "manager"}
@@ -170,3 +171,45 @@ def test_session_login_works_for_the_api_too(staff_client, manager):
 
     assert response.status_code == 200
     assert response.json()["username"] == manager.username
+
+
+# Token authentication reads the token, its user and the user's permissions in one query.
+
+def test_a_token_call_reads_token_user_and_permissions_in_one_query(anon_client, front_desk,
+                                                                     django_assert_num_queries):
+    anon_client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=front_desk).key}"
+
+    # the clinic lookup (search path, domain, search path), one query for token and permissions,
+    # and the answer's own: the staff member's role
+    with django_assert_num_queries(5):
+        response = anon_client.get("/api/v1/me/")
+
+    assert response.status_code == 200
+
+
+def test_a_role_change_applies_to_the_next_token_call(anon_client, owner, front_desk):
+    anon_client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=front_desk).key}"
+    assert anon_client.get("/api/v1/staff/").status_code == 403
+
+    staff_update(user=front_desk, actor=owner, role=Role.MANAGER)
+
+    assert anon_client.get("/api/v1/staff/").status_code == 200
+
+
+def test_a_deactivated_staff_members_token_is_refused(anon_client, owner, front_desk):
+    anon_client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=front_desk).key}"
+
+    staff_update(user=front_desk, actor=owner, is_active=False)
+    response = anon_client.get("/api/v1/me/")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_an_unknown_token_is_refused_in_the_callers_language(anon_client):
+    anon_client.defaults["HTTP_AUTHORIZATION"] = "Token not-a-real-token"
+
+    response = anon_client.get("/api/v1/me/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "认证令牌无效。"

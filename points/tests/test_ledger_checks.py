@@ -103,6 +103,25 @@ def test_a_set_based_expiry_is_checked_once_and_leaves_nothing_queued(make_membe
     assert pending_rows() == 0
 
 
+def test_a_transaction_queues_one_row_and_checks_every_account_its_statements_touched(make_member):
+    # given two members with points
+    first, second = make_member(), make_member("李四")
+    points_give(first, 10)
+    points_give(second, 10)
+    constraints_check()
+
+    # when one transaction corrupts the first account, then writes sound entries to the second
+    with pytest.raises(IntegrityError, match=f"points account {account_of(first).pk} has balance 11"):
+        with transaction.atomic():
+            sql("UPDATE points_account SET balance = balance + 1 WHERE id = %s", [account_of(first).pk])
+            points_give(second, 5)
+            points_give(second, 5)
+            # then the statements of the transaction share one queued row
+            assert pending_rows() == 1
+            # and the check at commit still finds the account the first statement touched
+            constraints_check()
+
+
 def test_a_freshly_provisioned_clinic_checks_its_own_ledger(other_clinic):
     # given a member with points in a clinic provisioned from the template
     connection.set_tenant(other_clinic)

@@ -1,0 +1,49 @@
+"""The clinic's checkout configuration (loyalty settings, tier programme, tiers), kept per process
+for as long as it is current.
+
+Every checkout needs these three rows; they change a few times a year. The clinic's
+`clinic_config_stamp` row gets a new random value from a database trigger in the same transaction
+as any write to the settings, the category multipliers, the programme or the tiers (migration
+tiers/0003), by any route: services, the admin, bulk updates, raw SQL. Reading the stamp is one
+small query instead of three; the copy is used only while the stamp matches. A transaction that
+changes the configuration sees its own new stamp; a rolled-back change's stamp is never seen
+again. The copy is shared between requests: treat it as read-only."""
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from points.models import LoyaltySettings
+from points.rules import loyalty_settings
+from tiers.models import Tier, TierProgramme
+from tiers.selectors import programme_get, tier_ladder, tiers_list
+
+
+@dataclass(frozen=True)
+class ClinicConfig:
+    rules: LoyaltySettings
+    programme: TierProgramme
+    ladder: tuple[Tier, ...]
+
+
+_copies: dict[str, tuple[object, ClinicConfig]] = {}
+
+
+def _stamp():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT stamp FROM clinic_config_stamp")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def clinic_config() -> ClinicConfig:
+    """The current clinic's loyalty settings, tier programme and tier ladder."""
+    schema, stamp = connection.schema_name, _stamp()
+    kept = _copies.get(schema)
+    if kept is not None and stamp is not None and kept[0] == stamp:
+        return kept[1]
+    config = ClinicConfig(rules=loyalty_settings(), programme=programme_get(),
+                          ladder=tuple(tier_ladder(tiers_list())))
+    if stamp is not None:
+        _copies[schema] = (stamp, config)
+    return config
