@@ -127,10 +127,34 @@ def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | Non
                 body=template_render(template.body, variables) if template else "",
                 status=Message.Status.SKIPPED if reason else Message.Status.QUEUED, skip_reason=reason,
                 guard_key=item.guard_key, created_at=at, next_attempt_at=None if reason else at))
-        Message.objects.bulk_create(messages, batch_size=5000)
+        _messages_insert(messages)
         if any(message.status == Message.Status.QUEUED for message in messages):
             tasks.messages_deliver_due.delay_on_commit()
     return messages
+
+
+_COPIED_FIELDS = ("id", "member_id", "recipient", "channel", "purpose", "marketing", "template_id", "language",
+                  "subject", "body", "status", "skip_reason", "error", "attempts", "backend", "provider_id",
+                  "guard_key", "created_at", "next_attempt_at")
+
+
+def _messages_insert(messages: list[Message]) -> None:
+    """Insert the messages with COPY, their ids taken from the table's sequence first (a batch job
+    queues tens of thousands at once; COPY writes them several times faster than an INSERT
+    built by the ORM)."""
+    if not messages:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [Message._meta.db_table, len(messages)])
+        for message, (pk,) in zip(messages, cursor.fetchall(), strict=True):
+            message.pk = message.id = pk
+            message._state.adding = False
+        # A duplicate guard key raises IntegrityError, as an INSERT through the ORM would.
+        with connection.wrap_database_errors, cursor.copy(
+                f"COPY {Message._meta.db_table} ({', '.join(_COPIED_FIELDS)}) FROM STDIN") as copy:
+            for message in messages:
+                copy.write_row([getattr(message, name) for name in _COPIED_FIELDS])
 
 
 def message_send(*, member: Member, purpose: str, variables: dict | None = None,

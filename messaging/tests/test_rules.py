@@ -4,11 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import IntegrityError, transaction
 
 from members.models import ConsentRecord
 from members.services import consent_record, member_archive, member_erase, member_merge
 from messaging.models import Channel, Message, Purpose
-from messaging.services import message_send, messaging_settings_update
+from messaging.services import _messages_insert, message_send, messaging_settings_update
 
 # 10:00 in Shanghai: outside the default quiet hours (21:00–09:00).
 MORNING = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
@@ -122,3 +123,28 @@ def test_a_merged_duplicates_messages_count_toward_the_survivors_cap(make_member
     member_merge(survivor=survivor, duplicate=duplicate, actor=owner)
 
     assert birthday(survivor).skip_reason == Message.SkipReason.WEEKLY_CAP
+
+
+def test_a_queued_message_is_stored_as_rendered_and_found_again_by_its_id(make_member):
+    member = make_member()
+
+    message = birthday(member, guard_key="birthday:2026:x")
+
+    stored = Message.objects.get(pk=message.pk)
+    assert (stored.member_id, stored.recipient, stored.purpose, stored.status, stored.guard_key) == (
+        member.pk, member.phone, Purpose.BIRTHDAY_OFFER, Message.Status.QUEUED, "birthday:2026:x")
+    assert stored.body == message.body and "礼物" in stored.body
+    assert stored.created_at == stored.next_attempt_at == MORNING
+
+
+def test_a_guard_key_taken_meanwhile_by_another_transaction_is_refused_as_an_integrity_error(make_member):
+    # what a concurrent duplicate runs into: the unique guard key, as with an ORM insert
+    member = make_member()
+    first = birthday(member, guard_key="birthday:2026:y")
+    duplicate = Message(member=member, recipient=first.recipient, channel=first.channel, purpose=first.purpose,
+                        status=Message.Status.QUEUED, guard_key="birthday:2026:y", created_at=MORNING)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _messages_insert([duplicate])
+
+    assert Message.objects.filter(guard_key="birthday:2026:y").count() == 1
