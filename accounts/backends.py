@@ -1,14 +1,17 @@
 """Authentication: Django's ModelBackend, with a user's permissions (their own and their role's)
 read in one query instead of two, since every view and API call checks them; and DRF's token
-authentication, which reads those permissions in the same query as the token and its user."""
+authentication, which reads the token, its user and those permissions in one plain query."""
+
+import functools
 
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, Q, Value
-from django.db.models.functions import Concat
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
+
+from accounts.models import User
 
 
 class StaffBackend(ModelBackend):
@@ -24,24 +27,37 @@ class StaffBackend(ModelBackend):
         return user_obj._perm_cache
 
 
-def _held_permission_names() -> ArraySubquery:
-    """The "app_label.codename" of every permission the token's user holds, themselves or by
-    their role (group): the same set StaffBackend reads."""
-    user = OuterRef("user_id")
-    return ArraySubquery(Permission.objects.filter(Q(user=user) | Q(group__user=user)).values(
-        permission_name=Concat("content_type__app_label", Value("."), "codename")))
+@functools.cache
+def _token_sql() -> str:
+    """The token's user with the "app_label.codename" of every permission they hold, themselves
+    or by their role (group): the same set StaffBackend reads."""
+    user_permissions = User.user_permissions.through._meta.db_table
+    user_groups = User.groups.through._meta.db_table
+    group_permissions = Group.permissions.through._meta.db_table
+    return f"""
+        SELECT u.*, t.created AS token_created, ARRAY(
+            SELECT ct.app_label || '.' || p.codename
+            FROM {Permission._meta.db_table} p JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id
+            WHERE p.id IN (
+                SELECT up.permission_id FROM {user_permissions} up WHERE up.user_id = u.id
+                UNION ALL
+                SELECT gp.permission_id FROM {group_permissions} gp
+                JOIN {user_groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = u.id)
+        ) AS permission_names
+        FROM {Token._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id
+        WHERE t.key = %s"""  # noqa: S608 - table names from the models, the key a parameter
 
 
 class StaffTokenAuthentication(TokenAuthentication):
-    """DRF's TokenAuthentication, with the user's permissions read in the same query as the token
-    (one query per API call instead of two). A superuser's come from StaffBackend as before."""
+    """DRF's TokenAuthentication in one query per API call instead of two: the token, its user and
+    the user's permissions together (a superuser's come from StaffBackend as before). Nothing is
+    kept between calls, so a role change or a deactivation applies to the next call."""
 
     def authenticate_credentials(self, key):
-        token = (Token.objects.select_related("user").annotate(permission_names=_held_permission_names())
-                 .filter(key=key).first())
-        if token is None or not token.user.is_active:
+        user = next(iter(User.objects.raw(_token_sql(), [key])), None)
+        if user is None or not user.is_active:
             return super().authenticate_credentials(key)  # refuses, with DRF's own message
-        user = token.user
+        token = Token(key=key, user=user, created=user.token_created)
         if not user.is_superuser:
-            user._perm_cache = set(token.permission_names)
+            user._perm_cache = set(user.permission_names)
         return user, token
