@@ -13,7 +13,7 @@ from django.urls import reverse
 from appointments.models import Booking, ScheduleException
 from appointments.schedule import schedule_exception_create
 from appointments.services import booking_create
-from appointments.tests.conftest import local
+from appointments.tests.conftest import local, next_dst_change
 from clinics.models import Clinic
 from frontdesk.booking_forms import slot_value
 from idempotency.forms import idempotency_key_new
@@ -148,6 +148,18 @@ def test_typed_times_are_the_clinics_wall_clock(staff_client, manager, world, mo
     assert response.status_code == 302
     assert exception.starts_at == berlin_noon
     assert exception.starts_at != datetime.combine(monday, time(12), tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def test_a_time_the_clocks_skip_is_refused_next_to_its_field(staff_client, manager, world, berlin_clinic):
+    # Given the night Berlin's clocks jump from 02:00 to 03:00
+    change = next_dst_change(3)
+    # When a closure is typed from 02:30 that night
+    response = staff_client(manager).post(PAGE, exception_post(
+        world, local(change, 12), local(change, 14), kind="closure", starts_at=f"{change}T02:30",
+        ends_at=f"{change}T12:00"))
+    # Then it is refused at the start field and nothing is recorded
+    assert response.status_code == 400 and "starts_at" in response.context["form"].errors
+    assert not ScheduleException.objects.exists()
 
 
 def test_removing_an_exception_frees_its_time_and_a_second_click_does_nothing(
