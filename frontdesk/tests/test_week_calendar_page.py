@@ -143,6 +143,9 @@ def test_the_day_calendar_links_to_the_week_of_each_column(staff_client, front_d
         assert f'{WEEK}?date={monday.isoformat()}&amp;of=practitioner-{practitioner.pk}"' in html
     rooms = staff_client(front_desk).get(reverse("frontdesk:calendar"), {"date": monday.isoformat(), "by": "resource"})
     assert f'{WEEK}?date={monday.isoformat()}&amp;of=resource-{world.laser.pk}"' in rooms.content.decode()
+    # A last day the calendar could not step past is taken as today, as in the week
+    last = staff_client(front_desk).get(reverse("frontdesk:calendar"), {"date": "9999-12-31"})
+    assert last.status_code == 200 and last.context["day"] == local_date(timezone.now())
 
 
 def test_a_full_week_of_bookings_takes_no_more_queries_than_an_empty_one(
