@@ -345,7 +345,8 @@ class ExceptionListApi(APIView):
     def post(self, request):
         serializer = ExceptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        exception = schedule_exception_create(actor=request.user, **serializer.validated_data)
+        exception = schedule_exception_create(actor=request.user, overlaps_confirmed=True,
+                                              **serializer.validated_data)
         return Response(ExceptionSerializer(exception).data, status=status.HTTP_201_CREATED)
 
 

@@ -9,10 +9,12 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from appointments.models import (
     AppointmentPolicy,
+    Booking,
     Location,
     Practitioner,
     Resource,
@@ -21,6 +23,7 @@ from appointments.models import (
     TreatmentRequirement,
     WorkingHours,
 )
+from appointments.selectors import exception_overlapping_bookings
 from visits.models import CatalogueItem
 
 DEFAULT_REMINDER_MINUTES = [24 * 60, 2 * 60]
@@ -157,13 +160,33 @@ def working_hours_set(*, practitioner: Practitioner, periods: list[Period],
     return WorkingHours.objects.bulk_create(rows)
 
 
+class ExceptionOverlapsBookings(ValidationError):
+    """The exception would fall on active bookings. They are never moved or cancelled by it, so
+    it is recorded only once the caller confirms (`overlaps_confirmed=True`); `bookings` lists
+    them."""
+
+    def __init__(self, bookings: list[Booking]):
+        self.bookings = bookings
+        super().__init__(ngettext(
+            "%(count)s appointment is booked in this time. It stays booked: move or cancel it, "
+            "or confirm to record the exception anyway.",
+            "%(count)s appointments are booked in this time. They stay booked: move or cancel them, "
+            "or confirm to record the exception anyway.", len(bookings)) % {"count": len(bookings)},
+            code="overlaps_bookings")
+
+
 @transaction.atomic
 def schedule_exception_create(*, kind: str, starts_at: datetime, ends_at: datetime, actor: User | None,
                               practitioner: Practitioner | None = None, location: Location | None = None,
-                              resource: Resource | None = None, reason: str = "") -> ScheduleException:
+                              resource: Resource | None = None, reason: str = "",
+                              overlaps_confirmed: bool = False) -> ScheduleException:
     """Block time: leave (a practitioner), a public holiday or closure (a location or the whole
-    clinic), or a room or device out of service. Existing bookings are kept; the front desk sees
-    them in the calendar and moves them."""
+    clinic), or a room or device out of service. From then on availability offers nothing in it.
+    Existing bookings are kept; the front desk sees them in the calendar and moves them. When
+    active bookings fall in the time, the exception is refused (ExceptionOverlapsBookings, with
+    the bookings) unless `overlaps_confirmed`."""
+    if kind not in ScheduleException.Kind.values:
+        raise ValidationError({"kind": _("Choose what kind of exception this is.")})
     if kind == ScheduleException.Kind.LEAVE and practitioner is None:
         raise ValidationError({"practitioner": _("Say whose leave this is.")})
     if kind == ScheduleException.Kind.MAINTENANCE and resource is None:
@@ -174,10 +197,20 @@ def schedule_exception_create(*, kind: str, starts_at: datetime, ends_at: dateti
         raise ValidationError({"ends_at": _("The end must be after the start.")})
     exception = ScheduleException(kind=kind, starts_at=starts_at, ends_at=ends_at, practitioner=practitioner,
                                   location=location, resource=resource, reason=reason.strip(), created_by=actor)
-    return _clean_save(exception)
+    exception.full_clean()
+    if not overlaps_confirmed:
+        overlapping = list(exception_overlapping_bookings(
+            starts_at=starts_at, ends_at=ends_at, practitioner_id=exception.practitioner_id,
+            location_id=exception.location_id, resource_id=exception.resource_id))
+        if overlapping:
+            raise ExceptionOverlapsBookings(overlapping)
+    exception.save()
+    return exception
 
 
+@transaction.atomic
 def schedule_exception_delete(*, exception: ScheduleException, actor: User | None) -> None:
+    """Remove an exception; its time can be booked again at once."""
     exception.delete()
 
 

@@ -1,8 +1,10 @@
 """Reads: bookings, the front-desk calendar (day and week per practitioner, room or device),
 member attendance, the checkout prefill of an appointment, reminders due, and the recall list."""
 
+import operator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import reduce
 
 from django.db.models import (
     DateTimeField,
@@ -117,6 +119,68 @@ def calendar_day(*, day: date, **filters) -> CalendarDay:
 def calendar_week(*, day: date, **filters) -> list[CalendarDay]:
     """The Monday-to-Sunday week containing `day`."""
     return calendar(start=day - timedelta(days=day.weekday()), days=7, **filters)
+
+
+def _blocked_by(*, practitioner_id: int | None, location_id: int | None, resource_id: int | None) -> Q:
+    """The bookings an exception falls on, as availability reads it: a room or device out of
+    service, the bookings holding it; leave, the practitioner's, wherever they work; a holiday or
+    closure, its location's, or every booking without a location."""
+    if resource_id is not None:
+        return Q(room_id=resource_id) | Q(device_id=resource_id)
+    if practitioner_id is not None:
+        return Q(practitioner_id=practitioner_id)
+    if location_id is not None:
+        return Q(location_id=location_id)
+    return Q()
+
+
+def _overlapping(starts_at: datetime, ends_at: datetime) -> Q:
+    return Q(starts_at__lt=ends_at, blocked_until__gt=starts_at)
+
+
+def exception_overlapping_bookings(*, starts_at: datetime, ends_at: datetime, practitioner_id: int | None = None,
+                                   location_id: int | None = None,
+                                   resource_id: int | None = None) -> QuerySet[Booking]:
+    """The active bookings (booked, confirmed, checked in) that an exception over
+    [starts_at, ends_at) would fall on, each booking with its buffer; earliest first."""
+    return (bookings_with_details()
+            .filter(_blocked_by(practitioner_id=practitioner_id, location_id=location_id, resource_id=resource_id),
+                    _overlapping(starts_at, ends_at), status__in=ACTIVE_STATUSES)
+            .order_by("starts_at", "id"))
+
+
+UPCOMING_EXCEPTIONS_LIMIT = 200
+
+
+def exceptions_upcoming(*, now: datetime | None = None,
+                        limit: int = UPCOMING_EXCEPTIONS_LIMIT) -> list[ScheduleException]:
+    """Exceptions not yet over, soonest first, each with `bookings`: the active bookings it falls
+    on (which the front desk still has to move). Two queries, however many there are."""
+    now = now or timezone.now()
+    exceptions = list(ScheduleException.objects.filter(ends_at__gt=now)
+                      .select_related("practitioner__user", "location", "resource__location", "created_by")
+                      .order_by("starts_at", "id")[:limit])
+    for exception in exceptions:
+        exception.bookings = []
+    if not exceptions:
+        return exceptions
+    scope = reduce(operator.or_, (
+        _blocked_by(practitioner_id=e.practitioner_id, location_id=e.location_id, resource_id=e.resource_id)
+        & _overlapping(e.starts_at, e.ends_at) for e in exceptions))
+    bookings = list(bookings_with_details().filter(scope, status__in=ACTIVE_STATUSES).order_by("starts_at", "id"))
+    for exception in exceptions:
+        exception.bookings = [b for b in bookings if _falls_on(exception, b)]
+    return exceptions
+
+
+def _falls_on(exception: ScheduleException, booking: Booking) -> bool:
+    if not (booking.starts_at < exception.ends_at and booking.blocked_until > exception.starts_at):
+        return False
+    if exception.resource_id is not None:
+        return exception.resource_id in (booking.room_id, booking.device_id)
+    if exception.practitioner_id is not None:
+        return booking.practitioner_id == exception.practitioner_id
+    return exception.location_id is None or booking.location_id == exception.location_id
 
 
 @dataclass(frozen=True)

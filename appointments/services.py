@@ -257,11 +257,14 @@ def booking_no_show(*, booking: Booking, actor: User, reason: str = "", now: dat
 @transaction.atomic
 def booking_deposit_record(*, booking: Booking, amount: Decimal, method: str, actor: User,
                            now: datetime | None = None) -> Booking:
-    """Record a deposit taken for the booking (the money itself is counted at checkout)."""
+    """Record a deposit taken for the booking (the money itself is counted at checkout). A booking
+    holds one deposit: a second one is refused, so the one the checkout counts is never replaced."""
     now = now or timezone.now()
     booking = _lock(booking)
     if booking.status not in ACTIVE_STATUSES:
         raise ValidationError(_("A deposit can be recorded only on an open appointment."))
+    if booking.deposit_recorded_at is not None:
+        raise ValidationError(_("A deposit has already been recorded for this appointment."))
     if amount <= 0:
         raise ValidationError({"amount": _("The deposit must be more than zero.")})
     if method not in Payment.Method.values:

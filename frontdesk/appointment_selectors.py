@@ -1,6 +1,6 @@
 """Reads composed for the appointment pages: the day calendar laid out in columns per
-practitioner or per room/device, the slots offered by the picker, and a booking with its
-history."""
+practitioner or per room/device, the week of one practitioner, room or device, the slots offered
+by the picker, and a booking with its history."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -10,10 +10,10 @@ from django.utils import timezone
 from appointments.availability import availability
 from appointments.models import Booking, BookingEvent, Practitioner, Resource, ScheduleException
 from appointments.schedule import appointment_policy
-from appointments.selectors import bookings_with_details, calendar_day
+from appointments.selectors import CalendarDay, bookings_with_details, calendar_day, calendar_week
 from frontdesk.booking_forms import slot_value
 from points.rules import clinic_zone
-from visits.models import CatalogueItem
+from visits.models import CatalogueItem, Payment
 
 GRID_FIRST_HOUR = 8
 GRID_LAST_HOUR = 21
@@ -99,6 +99,40 @@ def day_grid(*, day: date, by: str = "practitioner", location_id: int | None = N
 
 
 @dataclass(frozen=True)
+class CalendarSubject:
+    """Whose week the week calendar shows: a practitioner or a room or device. `key` is the
+    `of` parameter of the page, the same as the day calendar's column key."""
+
+    kind: str
+    pk: int
+    title: str
+    subtitle: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.pk}"
+
+
+def calendar_subjects() -> list[CalendarSubject]:
+    """The active practitioners, then the active rooms and devices, in the day calendar's order."""
+    practitioners = Practitioner.objects.filter(active=True).select_related("user").order_by("id")
+    resources = (Resource.objects.filter(active=True).select_related("resource_type", "location")
+                 .order_by("location_id", "resource_type__kind", "name", "id"))
+    return [*(CalendarSubject(kind="practitioner", pk=p.pk, title=str(p), subtitle="") for p in practitioners),
+            *(CalendarSubject(kind="resource", pk=r.pk, title=r.name,
+                              subtitle=f"{r.resource_type.name} · {r.location.name}") for r in resources)]
+
+
+def week_days(*, day: date, subject: CalendarSubject) -> list[CalendarDay]:
+    """The Monday-to-Sunday week containing `day` for one practitioner, room or device: each local
+    day with its bookings in time order (cancelled ones left out), the practitioner's working
+    periods and the exceptions that block it."""
+    if subject.kind == "practitioner":
+        return calendar_week(day=day, practitioner_id=subject.pk)
+    return calendar_week(day=day, resource_id=subject.pk)
+
+
+@dataclass(frozen=True)
 class OfferedSlot:
     starts_at: datetime
     ends_at: datetime
@@ -141,17 +175,20 @@ class BookingPage:
     booking: Booking
     events: list[BookingEvent]
     late_if_cancelled_now: bool
+    deposit_method_label: str = ""
 
 
 def booking_page(*, booking_id: int, now: datetime | None = None) -> BookingPage:
     now = now or timezone.now()
-    booking = bookings_with_details().select_related("visit", "booked_by", "cancelled_by").get(pk=booking_id)
+    booking = (bookings_with_details().select_related("visit", "booked_by", "cancelled_by", "deposit_recorded_by")
+               .get(pk=booking_id))
     events = list(BookingEvent.objects.filter(booking=booking).select_related("actor").order_by("at", "id"))
     labels = dict(Booking.Status.choices)
     for event in events:
         event.to_label = labels.get(event.to_status, event.to_status)
     late = now > booking.starts_at - timedelta(hours=appointment_policy().cancel_window_hours)
-    return BookingPage(booking=booking, events=events, late_if_cancelled_now=late)
+    method = dict(Payment.Method.choices).get(booking.deposit_method, booking.deposit_method)
+    return BookingPage(booking=booking, events=events, late_if_cancelled_now=late, deposit_method_label=method)
 
 
 def member_appointments(*, member_id: int, now: datetime | None = None) -> tuple[list[Booking], list[Booking]]:

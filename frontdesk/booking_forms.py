@@ -5,11 +5,13 @@ from datetime import UTC, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from appointments.models import Booking, Location, Practitioner
+from appointments.models import Booking, Location, Practitioner, Resource, ScheduleException
 from idempotency.forms import IdempotencyKeyField
-from visits.models import CatalogueItem
+from points.rules import clinic_zone
+from visits.models import CatalogueItem, Payment
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -94,3 +96,72 @@ class BookingActionForm(forms.Form):
     idempotency_key = IdempotencyKeyField()
     action = forms.ChoiceField(choices=ACTIONS)
     next = forms.CharField(required=False, max_length=300)
+
+
+class DepositForm(forms.Form):
+    idempotency_key = IdempotencyKeyField()
+    amount = forms.DecimalField(label=_("Deposit"), max_digits=12, decimal_places=2,
+                                widget=forms.NumberInput(attrs={"step": "0.01", "class": "money"}))
+    method = forms.ChoiceField(label=_("Payment method"), choices=Payment.Method.choices)
+
+
+class ClinicDateTimeField(forms.DateTimeField):
+    """A date and time typed on the clinic's clock (a datetime-local input), read in the clinic's
+    time zone whatever the server's; a time a daylight-saving change skips or repeats is refused."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+    def to_python(self, value):
+        with timezone.override(clinic_zone()):
+            return super().to_python(value)
+
+    def prepare_value(self, value):
+        with timezone.override(clinic_zone()):
+            return super().prepare_value(value)
+
+
+class ScheduleExceptionForm(forms.Form):
+    """What is blocked (by kind: a practitioner, a room or device, a location or the whole
+    clinic), from when until when, and why. Only the target of the chosen kind is kept."""
+
+    TARGETS = {ScheduleException.Kind.LEAVE: "practitioner", ScheduleException.Kind.MAINTENANCE: "resource",
+               ScheduleException.Kind.HOLIDAY: "location", ScheduleException.Kind.CLOSURE: "location"}
+
+    idempotency_key = IdempotencyKeyField()
+    kind = forms.ChoiceField(label=_("Kind"), choices=ScheduleException.Kind.choices,
+                             widget=forms.Select(attrs={"autofocus": True}))
+    practitioner = forms.ModelChoiceField(label=_("Practitioner"), queryset=Practitioner.objects.none(),
+                                          required=False, empty_label="—", help_text=_("Whose leave it is."))
+    resource = forms.ModelChoiceField(label=_("Room or device"), queryset=Resource.objects.none(), required=False,
+                                      empty_label="—", help_text=_("Which room or device is out of service."))
+    location = forms.ModelChoiceField(label=_("Location"), queryset=Location.objects.none(), required=False,
+                                      empty_label=_("The whole clinic"),
+                                      help_text=_("Where a holiday or closure applies."))
+    starts_at = ClinicDateTimeField(label=_("From"))
+    ends_at = ClinicDateTimeField(label=_("Until"))
+    reason = forms.CharField(label=_("Reason"), max_length=255,
+                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    overlaps_confirmed = forms.BooleanField(
+        label=_("Record it anyway: the appointments stay booked and the front desk moves them"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = Practitioner.objects.filter(active=True).select_related("user")
+        self.fields["resource"].queryset = (Resource.objects.filter(active=True).select_related("location")
+                                            .order_by("location__name", "resource_type__kind", "name", "id"))
+        self.fields["resource"].label_from_instance = lambda resource: f"{resource.name} · {resource.location.name}"
+        self.fields["location"].queryset = Location.objects.filter(active=True).order_by("name")
+
+    def clean(self):
+        cleaned = super().clean()
+        target = self.TARGETS.get(cleaned.get("kind"))
+        for name in ("practitioner", "resource", "location"):
+            if name != target:
+                cleaned[name] = None
+        return cleaned
+
+    def target_fields(self):
+        kinds = {}
+        for kind, name in self.TARGETS.items():
+            kinds.setdefault(name, []).append(kind)
+        return [(self[name], " ".join(kinds[name])) for name in ("practitioner", "resource", "location")]

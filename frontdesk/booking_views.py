@@ -1,8 +1,9 @@
-"""The appointment pages: book and reschedule with the slot picker, cancel, the day calendar,
-the booking page with its actions, and the checkout of a booking. Each view checks the role,
-validates the form and calls one appointments service; every form goes through `submit_once`."""
+"""The appointment pages: book and reschedule with the slot picker, cancel, the day and week
+calendars, the booking page with its actions and its deposit, and the checkout of a booking. Each
+view checks the role, validates the form and calls one appointments service; every form goes
+through `submit_once`."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -22,12 +23,27 @@ from appointments.services import (
     booking_complete,
     booking_confirm,
     booking_create,
+    booking_deposit_record,
     booking_no_show,
     booking_reschedule,
 )
 from clinic_loyalty.form_errors import apply_validation_error
-from frontdesk.appointment_selectors import alternatives_offered, booking_page, day_grid, slots_offered
-from frontdesk.booking_forms import BookingActionForm, BookingForm, CancelForm, RescheduleForm, SlotSearchForm
+from frontdesk.appointment_selectors import (
+    alternatives_offered,
+    booking_page,
+    calendar_subjects,
+    day_grid,
+    slots_offered,
+    week_days,
+)
+from frontdesk.booking_forms import (
+    BookingActionForm,
+    BookingForm,
+    CancelForm,
+    DepositForm,
+    RescheduleForm,
+    SlotSearchForm,
+)
 from frontdesk.views import SEARCH_LIMIT, StaffPermissionRequired, _after
 from idempotency.forms import idempotency_key_new, submit_once
 from members.models import Member
@@ -37,11 +53,16 @@ from points.rules import clinic_zone, local_date
 SERVICE_FIELDS = {"starts_at": "slot", "member": None}
 
 
+# Calendar dates outside these are taken as today: the pages step a week either side.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 24)
+
+
 def _parse_day(value: str | None) -> date:
     try:
-        return date.fromisoformat(value) if value else local_date(timezone.now())
+        day = date.fromisoformat(value) if value else None
     except ValueError:
-        return local_date(timezone.now())
+        day = None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else local_date(timezone.now())
 
 
 def _booking(pk: int) -> Booking:
@@ -229,22 +250,50 @@ class BookingDetailView(StaffPermissionRequired, View):
 
     template = "frontdesk/appointments/detail.html"
 
-    def _render(self, request, pk: int, *, error: str | None = None, status: int = 200):
+    def _render(self, request, pk: int, *, error: str | None = None, deposit_form: DepositForm | None = None,
+                status: int = 200):
         try:
             page = booking_page(booking_id=pk)
         except Booking.DoesNotExist:
             raise Http404 from None
         booking = page.booking
         can_book = request.user.has_perm("appointments.book_appointment")
+        if deposit_form is None and can_book and booking.is_active and booking.deposit_recorded_at is None:
+            deposit_form = DepositForm(initial={"amount": booking.deposit_amount or None})
         context = {"page": page, "booking": booking, "actions": _actions(booking, request.user),
                    "can_change": can_book and booking.status in (Booking.Status.BOOKED, Booking.Status.CONFIRMED),
                    "can_checkout": booking.status in (Booking.Status.CHECKED_IN, Booking.Status.COMPLETED)
                    and booking.visit_id is None,
-                   "error": error, "tz": clinic_zone()}
+                   "deposit_form": deposit_form, "error": error, "tz": clinic_zone()}
         return render(request, self.template, context, status=status)
 
     def get(self, request, pk: int):
         return self._render(request, pk)
+
+
+class DepositView(StaffPermissionRequired, View):
+    """Record the deposit taken for an appointment (amount and payment method); the checkout of
+    the appointment then counts it as a payment."""
+
+    permission_required = "appointments.book_appointment"
+
+    def post(self, request, pk: int):
+        booking = _booking(pk)
+        form = DepositForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+
+            def record() -> str:
+                booking_deposit_record(booking=booking, amount=data["amount"], method=data["method"],
+                                       actor=request.user)
+                return reverse("frontdesk:booking_detail", args=[booking.pk])
+
+            try:
+                return _after(request, submit_once(request, record), _("Deposit recorded."))
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+        form.fields["amount"].widget.attrs["autofocus"] = True
+        return BookingDetailView()._render(request, pk, deposit_form=form, status=400)
 
 
 ACTION_SERVICES = {"confirm": booking_confirm, "check_in": booking_check_in, "complete": booking_complete,
@@ -297,7 +346,25 @@ class DayCalendarView(StaffPermissionRequired, View):
             location_id = None
         grid = day_grid(day=day, by=by, location_id=location_id)
         context = {"grid": grid, "day": day, "by": by, "locations": locations, "location_id": location_id,
-                   "previous": day.fromordinal(day.toordinal() - 1), "next": day.fromordinal(day.toordinal() + 1),
+                   "previous": day - timedelta(days=1), "next": day + timedelta(days=1),
                    "today": local_date(timezone.now()), "tz": clinic_zone()}
         return render(request, "frontdesk/appointments/calendar.html", context)
+
+
+class WeekCalendarView(StaffPermissionRequired, View):
+    """The week calendar of one practitioner, room or device (`of`, the first practitioner by
+    default): seven day columns with the bookings in time order, with week navigation."""
+
+    def get(self, request):
+        day = _parse_day(request.GET.get("date"))
+        monday = day - timedelta(days=day.weekday())
+        subjects = calendar_subjects()
+        subject = next((s for s in subjects if s.key == request.GET.get("of")), subjects[0] if subjects else None)
+        days = week_days(day=monday, subject=subject) if subject else []
+        context = {"subject": subject, "subjects": subjects, "days": days, "day": day, "monday": monday,
+                   "sunday": monday + timedelta(days=6), "previous": monday - timedelta(days=7),
+                   "next": monday + timedelta(days=7), "today": local_date(timezone.now()),
+                   "count": len({booking.pk for calendar_day in days for booking in calendar_day.bookings}),
+                   "tz": clinic_zone()}
+        return render(request, "frontdesk/appointments/week.html", context)
 

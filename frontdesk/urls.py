@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontdesk import booking_views, views
+from frontdesk import booking_views, schedule_views, views
 
 app_name = "frontdesk"
 
@@ -20,11 +20,16 @@ urlpatterns = [
     path("points/approvals/", views.ApprovalQueueView.as_view(), name="approvals"),
     path("points/approvals/<int:pk>/", views.ApprovalQueueView.as_view(), name="approval_decide"),
     path("appointments/", booking_views.DayCalendarView.as_view(), name="calendar"),
+    path("appointments/week/", booking_views.WeekCalendarView.as_view(), name="calendar_week"),
+    path("appointments/exceptions/", schedule_views.ScheduleExceptionsView.as_view(), name="schedule_exceptions"),
+    path("appointments/exceptions/<int:pk>/delete/", schedule_views.ScheduleExceptionDeleteView.as_view(),
+         name="schedule_exception_delete"),
     path("appointments/new/", booking_views.BookView.as_view(), name="booking_new"),
     path("appointments/slots/", booking_views.SlotsView.as_view(), name="booking_slots"),
     path("appointments/<int:pk>/", booking_views.BookingDetailView.as_view(), name="booking_detail"),
     path("appointments/<int:pk>/reschedule/", booking_views.RescheduleView.as_view(), name="booking_reschedule"),
     path("appointments/<int:pk>/cancel/", booking_views.CancelView.as_view(), name="booking_cancel"),
     path("appointments/<int:pk>/status/", booking_views.BookingActionView.as_view(), name="booking_action"),
+    path("appointments/<int:pk>/deposit/", booking_views.DepositView.as_view(), name="booking_deposit"),
     path("settings/jobs/", views.JobRunListView.as_view(), name="job_runs"),
 ]

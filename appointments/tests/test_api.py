@@ -252,3 +252,15 @@ def test_exception_without_its_practitioner_is_a_400(boss, world, monday):
 
     assert response.status_code == 400
     assert "practitioner" in error_of(response)["fields"]
+
+
+def test_the_api_records_an_exception_over_bookings_and_keeps_them(boss, desk, world, monday):
+    # Given dr_a is booked at 10:00
+    booked = book(desk, world, local(monday, 10), practitioner=world.dr_a.pk).json()
+    # When leave over it is posted through the API
+    response = boss.post(f"{API}exceptions/", {"kind": "leave", "practitioner": world.dr_a.pk, "reason": "病假",
+                                               "starts_at": iso(local(monday, 9)), "ends_at": iso(local(monday, 12))},
+                         content_type=JSON)
+    # Then it is recorded (the calendar shows the booking next to it) and the booking stays booked
+    assert response.status_code == 201
+    assert Booking.objects.get(pk=booked["id"]).status == Booking.Status.BOOKED

@@ -207,6 +207,26 @@ def test_deposit_is_recorded_with_who_and_how(world, monday, front_desk):
     assert booking_checkout_prefill(booking)["deposit"] == {"amount": Decimal("200.00"), "method": "wechat_pay"}
 
 
+def test_a_second_deposit_or_one_on_a_closed_booking_is_refused_and_keeps_the_first(world, monday, front_desk):
+    # Given a booking with a deposit of 200 by WeChat Pay, and a cancelled booking
+    booking = book(world, local(monday, 10))
+    booking_deposit_record(booking=booking, amount=Decimal("200.00"), method="wechat_pay", actor=front_desk)
+    cancelled = booking_cancel(booking=book(world, local(monday, 11)), actor=front_desk, reason="不来了")
+
+    # When a second deposit is recorded, and one on the cancelled booking
+    with pytest.raises(ValidationError, match="already been recorded"):
+        booking_deposit_record(booking=booking, amount=Decimal("500.00"), method="cash", actor=front_desk)
+    with pytest.raises(ValidationError, match="open appointment"):
+        booking_deposit_record(booking=cancelled, amount=Decimal("100.00"), method="cash", actor=front_desk)
+
+    # Then the first deposit is what the checkout counts, with one deposit event, and nothing else moved
+    booking.refresh_from_db()
+    cancelled.refresh_from_db()
+    assert booking_checkout_prefill(booking)["deposit"] == {"amount": Decimal("200.00"), "method": "wechat_pay"}
+    assert booking.events.filter(kind=BookingEvent.Kind.DEPOSIT).count() == 1
+    assert cancelled.deposit_recorded_at is None
+
+
 def test_completion_opens_the_checkout_and_checkout_links_the_visit(world, monday, front_desk):
     booking = book(world, local(monday, 10), practitioner=world.dr_a)
     assert not booking_checkout_prefill(booking)["open"]

@@ -15,4 +15,18 @@
     var search = document.querySelector("input[type=search]");
     if (search) { event.preventDefault(); search.focus(); search.select(); }
   });
+  // The schedule exception form shows only the field its kind needs (whose leave, which room or
+  // device, which location); the server keeps only that one anyway.
+  function showTargets(form) {
+    var kind = form.querySelector("[name=kind]").value;
+    form.querySelectorAll("[data-kinds]").forEach(function (box) {
+      box.hidden = box.dataset.kinds.split(" ").indexOf(kind) === -1;
+    });
+  }
+  document.querySelectorAll("form[data-exception-form]").forEach(function (form) {
+    showTargets(form);
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "kind") { showTargets(form); }
+    });
+  });
 })();
