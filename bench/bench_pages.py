@@ -155,6 +155,8 @@ def pages_prepare(clinic) -> tuple[Client, dict]:
         "day calendar (practitioners)": ("GET", reverse("frontdesk:calendar"), {"date": day}, {}),
         "day calendar (rooms and devices)": ("GET", reverse("frontdesk:calendar"), {"date": day, "by": "resource"},
                                              {}),
+        "week calendar (a practitioner)": ("GET", reverse("frontdesk:calendar_week"), {"date": day}, {}),
+        "leave and closures": ("GET", reverse("frontdesk:schedule_exceptions"), None, {}),
         "booking page": ("GET", reverse("frontdesk:booking_detail", args=[booking_id]), None, {}),
         "book (form)": ("GET", reverse("frontdesk:booking_new"), {"member": member.pk}, {}),
         "free times (slot picker)": ("GET", reverse("frontdesk:booking_slots"),
