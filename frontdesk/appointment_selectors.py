@@ -192,9 +192,11 @@ def booking_page(*, booking_id: int, now: datetime | None = None) -> BookingPage
 
 
 def member_appointments(*, member_id: int, now: datetime | None = None) -> tuple[list[Booking], list[Booking]]:
-    """The member's upcoming appointments (soonest first) and the latest past ones, two queries."""
+    """The member's upcoming appointments (soonest first) and the latest past ones, two queries.
+    Only what the member page shows is joined (treatment and practitioner): each extra join
+    costs PostgreSQL planning time on every request."""
     now = now or timezone.now()
-    bookings = bookings_with_details().filter(member_id=member_id)
+    bookings = Booking.objects.select_related("treatment", "practitioner__user").filter(member_id=member_id)
     upcoming = list(bookings.filter(starts_at__gte=now).order_by("starts_at", "id")[:MEMBER_PAGE_APPOINTMENTS])
     past = list(bookings.filter(starts_at__lt=now).order_by("-starts_at", "-id")[:MEMBER_PAGE_APPOINTMENTS])
     return upcoming, past

@@ -128,3 +128,78 @@ class DecisionForm(forms.Form):
     idempotency_key = IdempotencyKeyField()
     decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
     note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+
+class MemberEditForm(forms.Form):
+    """A member's profile as the front desk corrects it; the fields `member_update` accepts."""
+
+    idempotency_key = IdempotencyKeyField()
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}))
+    phone = forms.CharField(label=_("Mobile phone"), max_length=32,
+                            widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
+    gender = forms.ChoiceField(label=_("Gender"), choices=Member.Gender.choices)
+    birthday = forms.DateField(label=_("Birthday"), required=False, widget=DATE_INPUT)
+    celebrates_lunar_birthday = forms.BooleanField(label=_("Celebrates the lunar birthday"), required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    source = forms.ChoiceField(label=_("How they found us"))
+    tags = forms.CharField(label=_("Interests"), max_length=300, required=False,
+                           help_text=_("Separate with commas, e.g. skincare, anti-ageing."))
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, member: Member, **kwargs):
+        initial = {"name": member.name, "phone": member.phone or "", "gender": member.gender,
+                   "birthday": member.birthday, "celebrates_lunar_birthday": member.celebrates_lunar_birthday,
+                   "email": member.email, "source": member.source, "tags": ", ".join(member.tags),
+                   "notes": member.notes}
+        super().__init__(*args, initial=initial, **kwargs)
+        # A member who came by referral or import keeps that source; it is not offered to others.
+        choices = list(SOURCE_CHOICES)
+        if member.source not in dict(choices):
+            choices.append((member.source, member.get_source_display()))
+        self.fields["source"].choices = choices
+
+    def clean_phone(self) -> str:
+        return phone_normalize(self.cleaned_data["phone"])
+
+    def changes(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("idempotency_key", None)
+        data["tags"] = data["tags"].split(",")
+        return data
+
+    def profile_fields(self):
+        return [field for field in self if not field.is_hidden]
+
+
+class ConsentForm(forms.Form):
+    """One purpose's grant or withdrawal, recorded at the front desk."""
+
+    idempotency_key = IdempotencyKeyField()
+    purpose = forms.ChoiceField(choices=ConsentRecord.Purpose.choices)
+    granted = forms.TypedChoiceField(choices=[("1", _("Granted")), ("0", _("Withdrawn"))],
+                                     coerce=lambda value: value == "1")
+
+
+class MedicalProfileForm(forms.Form):
+    idempotency_key = IdempotencyKeyField()
+    allergies = forms.CharField(label=_("Allergies"), max_length=4000, required=False,
+                                help_text=_("Leave empty when the member has none; the allergy badge follows."),
+                                widget=forms.Textarea(attrs={"rows": 3, "autofocus": True}))
+    contraindications = forms.CharField(label=_("Contraindications"), max_length=4000, required=False,
+                                        widget=forms.Textarea(attrs={"rows": 3}))
+    medical_notes = forms.CharField(label=_("Medical notes"), max_length=8000, required=False,
+                                    widget=forms.Textarea(attrs={"rows": 5}))
+
+
+class ArchiveForm(forms.Form):
+    idempotency_key = IdempotencyKeyField()
+    reason = forms.CharField(label=_("Reason"), max_length=255,
+                             help_text=_("Why the member is archived, for whoever restores them later."),
+                             widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}))
+
+
+class ConfirmForm(forms.Form):
+    """A button that does one thing to the record in the address (restore, merge)."""
+
+    idempotency_key = IdempotencyKeyField()

@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Min, Prefetch, Sum
+from django.db.models import Count, F, Max, Min, Prefetch, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -13,11 +14,19 @@ from members.models import Member
 from members.selectors import consent_current, member_has_allergies, member_referrals
 from points.models import Coupon, Entry, Lot, PointsAdjustment
 from points.rules import local_date, loyalty_settings
-from points.selectors import PointsStatement, adjustment_list, coupon_list, points_statement, redemption_list
-from tiers.models import TierChange
-from tiers.selectors import MemberTierSummary, member_tier_summary
-from visits.models import Visit, VisitLine
-from visits.selectors import visits_with_details
+from points.selectors import (
+    PointsBalance,
+    PointsStatement,
+    adjustment_list,
+    coupon_list,
+    points_balance,
+    points_statement,
+    redemption_list,
+)
+from tiers.models import Tier, TierChange
+from tiers.selectors import MemberTierSummary, member_current_tier, member_tier_summary
+from visits.models import ZERO, Visit, VisitLine
+from visits.selectors import visits_with_details, visits_with_lines
 
 TODAY_LIST_LIMIT = 50
 MEMBER_PAGE_ENTRIES = 20
@@ -89,7 +98,9 @@ class MemberOverview:
 
 
 def member_overview(*, member: Member, at: datetime | None = None) -> MemberOverview:
-    """Everything the member page shows, in a fixed number of queries whatever the history."""
+    """Everything the member page shows, in a fixed number of queries whatever the history.
+    The allergy flag is read with the member when it was fetched through
+    `members_with_allergy_flag`; the points account, settings and lots once, by the statement."""
     at = at or timezone.now()
     upcoming, past = member_appointments(member_id=member.pk, now=at)
     return MemberOverview(
@@ -98,7 +109,7 @@ def member_overview(*, member: Member, at: datetime | None = None) -> MemberOver
         tier=member_tier_summary(member, at),
         statement=points_statement(member, limit=MEMBER_PAGE_ENTRIES, at=at),
         coupons=list(coupon_list(member=member)[:50]),
-        visits=list(visits_with_details().filter(member=member)[:MEMBER_PAGE_VISITS]),
+        visits=list(visits_with_lines().filter(member=member)[:MEMBER_PAGE_VISITS]),
         referrals=list(member_referrals(member=member)[:50]),
         consents=consent_current(member=member),
         redemptions=list(redemption_list(member=member)[:20]),
@@ -106,6 +117,26 @@ def member_overview(*, member: Member, at: datetime | None = None) -> MemberOver
         upcoming_appointments=upcoming,
         past_appointments=past,
     )
+
+
+@dataclass(frozen=True)
+class MemberFigures:
+    """What staff compare before merging two registrations of one person."""
+
+    member: Member
+    points: PointsBalance
+    visits: int
+    spend: Decimal
+    last_visit_at: datetime | None
+    tier: Tier
+
+
+def member_figures(*, member: Member) -> MemberFigures:
+    visits = Visit.objects.filter(member=member).aggregate(
+        count=Count("id"), spend=Sum(F("total") - F("refunded_total")), last=Max("visited_at"))
+    return MemberFigures(member=member, points=points_balance(member), visits=visits["count"],
+                         spend=visits["spend"] or ZERO, last_visit_at=visits["last"],
+                         tier=member_current_tier(member))
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,13 @@ _DIGITS = re.compile(r"[\d\s\-+()]+")
 _LETTERS = re.compile(r"^[A-Za-z]+$")
 
 
-def member_search(*, query: str, limit: int = 20, include_inactive: bool = False) -> list[Member]:
-    """Find members by phone (full or last 4 digits), name (or given name), pinyin initials
-    (zxm → 张小美), full pinyin, or member number. Every branch is served by an index."""
-    query = query.strip()
-    if not query:
-        return []
-    members = Member.objects.all() if include_inactive else Member.objects.filter(
-        status=Member.Status.ACTIVE)
+def members_with_allergy_flag(members: QuerySet[Member] | None = None) -> QuerySet[Member]:
+    """Members with the allergy safety flag read in the same query (`member_has_allergies`)."""
+    allergic = MedicalProfile.objects.filter(member=OuterRef("pk"), has_allergies=True)
+    return (Member.objects.all() if members is None else members).annotate(allergy_flag=Exists(allergic))
+
+
+def _search(members: QuerySet[Member], query: str) -> QuerySet[Member]:
     number = query.upper()
     if _DIGITS.fullmatch(query):
         digits = re.sub(r"\D", "", query)
@@ -51,9 +50,30 @@ def member_search(*, query: str, limit: int = 20, include_inactive: bool = False
             condition |= Q(name_pinyin__contains=lowered)
         rank = Case(When(name_initials=lowered, then=0), When(member_number=number, then=0), default=1,
                     output_field=IntegerField())
-    allergic = MedicalProfile.objects.filter(member=OuterRef("pk"), has_allergies=True)
-    return list(members.filter(condition).annotate(rank=rank, allergy_flag=Exists(allergic))
-                .order_by("rank", "name", "pk")[:limit])
+    return (members_with_allergy_flag(members.filter(condition)).annotate(rank=rank)
+            .order_by("rank", "name", "pk"))
+
+
+def member_search(*, query: str, limit: int = 20, include_inactive: bool = False) -> list[Member]:
+    """Find members by phone (full or last 4 digits), name (or given name), pinyin initials
+    (zxm → 张小美), full pinyin, or member number. Every branch is served by an index."""
+    query = query.strip()
+    if not query:
+        return []
+    members = Member.objects.all() if include_inactive else Member.objects.filter(
+        status=Member.Status.ACTIVE)
+    return list(_search(members, query)[:limit])
+
+
+def member_merge_candidates(*, survivor: Member, query: str, limit: int = 20) -> list[Member]:
+    """Members found by the same search who could be merged into `survivor`: active or
+    archived, and not the survivor itself."""
+    query = query.strip()
+    if not query:
+        return []
+    members = Member.objects.filter(status__in=[Member.Status.ACTIVE, Member.Status.ARCHIVED]).exclude(
+        pk=survivor.pk)
+    return list(_search(members, query)[:limit])
 
 
 def consent_current(*, member: Member) -> dict[str, ConsentRecord | None]:

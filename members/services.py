@@ -184,9 +184,20 @@ def member_restore(*, member: Member, actor: User | None) -> Member:
     return member
 
 
+def _refuse_closed(member: Member) -> None:
+    """A merged member's records live on with the survivor; an erased member's data must not
+    come back."""
+    if member.status == Member.Status.MERGED:
+        raise ValidationError(_("This member was merged into another member; record it there."))
+    if member.status == Member.Status.ERASED:
+        raise ValidationError(_("This member's data was erased; nothing more is recorded for them."))
+
+
 def consent_record(*, member: Member, purpose: str, granted: bool, channel: str,
                    actor: User | None, policy_version: str = CURRENT_POLICY_VERSION,
                    at: datetime | None = None) -> ConsentRecord:
+    """Append a grant or withdrawal; earlier records stay. Archived members may still withdraw."""
+    _refuse_closed(member)
     record = ConsentRecord(member=member, purpose=purpose, granted=granted, channel=channel,
                            policy_version=policy_version, recorded_at=at or timezone.now(),
                            recorded_by=actor)
@@ -205,6 +216,7 @@ def medical_profile_update(*, member: Member, actor: User, allergies: str | None
                            contraindications: str | None = None,
                            medical_notes: str | None = None) -> MedicalProfile:
     _require_medical_access(actor)
+    _refuse_closed(member)
     profile, _created = MedicalProfile.objects.select_for_update().get_or_create(member=member)
     for field, value in (("allergies", allergies), ("contraindications", contraindications),
                          ("medical_notes", medical_notes)):

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, Window
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +22,7 @@ from points.models import (
     CouponTemplate,
     Entry,
     Lot,
+    LoyaltySettings,
     PointsAdjustment,
     Redemption,
     Reward,
@@ -67,43 +68,65 @@ def lot_last_day(expires_at: datetime) -> date:
     return local_date(expires_at - timedelta(microseconds=1))
 
 
-def points_balance(member: Member, *, at: datetime | None = None) -> PointsBalance:
-    """The balance (everything not yet spent or expired), what can be spent now, what is still
-    pending, what was ever earned, and what expires within the clinic's warning period."""
-    at = at or timezone.now()
-    rules = loyalty_settings()
-    account = _account(member)
-    if account is None:
-        return PointsBalance(0, 0, 0, 0, 0, [], Decimal("0.00"))
-    open_lots = Lot.objects.filter(account=account, remaining__gt=0).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=at))
-    totals = open_lots.aggregate(available=Sum("remaining", filter=Q(available_from__lte=at)),
-                                 pending=Sum("remaining", filter=Q(available_from__gt=at)))
-    expiring = [ExpiringPoints(points=row["points"], expires_at=row["expires_at"],
-                               last_day=lot_last_day(row["expires_at"]))
-                for row in open_lots.filter(expires_at__lte=at + timedelta(days=rules.expiry_warning_days))
-                .values("expires_at").annotate(points=Sum("remaining")).order_by("expires_at")]
-    available = totals["available"] or 0
+def _lot_open_at(lot: Lot, at: datetime) -> bool:
+    return lot.remaining > 0 and (lot.expires_at is None or lot.expires_at > at)
+
+
+def _balance_from_lots(account: Account, lots: Iterable[Lot], *, at: datetime,
+                       rules: LoyaltySettings) -> PointsBalance:
+    """The balance figures from the account and its lots with points left (the expired ones
+    among them are left out here)."""
+    open_lots = [lot for lot in lots if _lot_open_at(lot, at)]
+    available = sum(lot.remaining for lot in open_lots if lot.available_from <= at)
+    pending = sum(lot.remaining for lot in open_lots if lot.available_from > at)
+    warn_until = at + timedelta(days=rules.expiry_warning_days)
+    by_expiry: dict[datetime, int] = {}
+    for lot in open_lots:
+        if lot.expires_at is not None and lot.expires_at <= warn_until:
+            by_expiry[lot.expires_at] = by_expiry.get(lot.expires_at, 0) + lot.remaining
+    expiring = [ExpiringPoints(points=points, expires_at=expires_at, last_day=lot_last_day(expires_at))
+                for expires_at, points in sorted(by_expiry.items())]
     cash = (Decimal(available) / rules.points_per_cash_unit).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-    return PointsBalance(balance=account.balance, available=available, pending=totals["pending"] or 0,
+    return PointsBalance(balance=account.balance, available=available, pending=pending,
                          lifetime_earned=account.lifetime_earned,
                          expiring_soon=sum(item.points for item in expiring), expiring=expiring,
                          cash_value=cash)
 
 
+def _no_points() -> PointsBalance:
+    return PointsBalance(0, 0, 0, 0, 0, [], Decimal("0.00"))
+
+
+def points_balance(member: Member, *, at: datetime | None = None) -> PointsBalance:
+    """The balance (everything not yet spent or expired), what can be spent now, what is still
+    pending, what was ever earned, and what expires within the clinic's warning period."""
+    at = at or timezone.now()
+    account = _account(member)
+    if account is None:
+        return _no_points()
+    lots = (Lot.objects.filter(account=account, remaining__gt=0)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+            .only("remaining", "available_from", "expires_at"))
+    return _balance_from_lots(account, lots, at=at, rules=loyalty_settings())
+
+
 def points_statement(member: Member, *, limit: int = 50, offset: int = 0,
                      at: datetime | None = None) -> PointsStatement:
     """A member's entries, newest first, each with the balance after it, and their open lots
-    (soonest-expiring first) with what is left, when they become usable and when they expire."""
+    (soonest-expiring first) with what is left, when they become usable and when they expire.
+    The account, the settings and the lots are read once: the balance comes from the same lots,
+    and the number of entries from the same query as the page of them."""
+    at = at or timezone.now()
     account = _account(member)
     if account is None:
-        return PointsStatement(balance=points_balance(member, at=at), entries=[], count=0, open_lots=[])
-    entries = Entry.objects.filter(account=account).select_related("actor").order_by("-id")
-    lots = (Lot.objects.filter(account=account, remaining__gt=0).select_related("entry")
-            .order_by("expires_at", "available_from", "id"))
-    return PointsStatement(balance=points_balance(member, at=at),
-                           entries=list(entries[offset:offset + limit]), count=entries.count(),
-                           open_lots=list(lots))
+        return PointsStatement(balance=_no_points(), entries=[], count=0, open_lots=[])
+    entries = list(Entry.objects.filter(account=account).select_related("actor")
+                   .annotate(total_count=Window(Count("id"))).order_by("-id")[offset:offset + limit])
+    count = entries[0].total_count if entries else Entry.objects.filter(account=account).count()
+    lots = list(Lot.objects.filter(account=account, remaining__gt=0).select_related("entry")
+                .order_by("expires_at", "available_from", "id"))
+    return PointsStatement(balance=_balance_from_lots(account, lots, at=at, rules=loyalty_settings()),
+                           entries=entries, count=count, open_lots=lots)
 
 
 def adjustment_list(*, status: str | None = None, member: Member | None = None) -> QuerySet[PointsAdjustment]:

@@ -22,6 +22,11 @@ def visits_with_details() -> QuerySet[Visit]:
         Prefetch("payments", queryset=Payment.objects.order_by("id")), "refunds")
 
 
+def visits_with_lines() -> QuerySet[Visit]:
+    """Visits with their lines only, for lists that show what was bought but not how it was paid."""
+    return Visit.objects.prefetch_related(Prefetch("lines", queryset=VisitLine.objects.order_by("id")))
+
+
 def visit_just_checked_out(visit: Visit, *, lines: list[VisitLine], payments: list[Payment]) -> Visit:
     """The visit checkout has just written, with its lines and payments (and no refunds yet) as
     if fetched by `visits_with_details`, so that answering with it costs no further query. For

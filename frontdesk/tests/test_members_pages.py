@@ -19,7 +19,7 @@ from points.models import PointsAdjustment
 from points.rules import local_date
 from points.tests.factories import points_give
 
-MEMBER_PAGE_MAX_QUERIES = 40
+MEMBER_PAGE_MAX_QUERIES = 27
 
 
 def register_post(**fields) -> dict:

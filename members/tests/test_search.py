@@ -1,7 +1,7 @@
 import pytest
 
-from members.selectors import member_search
-from members.services import member_archive, member_register
+from members.selectors import member_merge_candidates, member_search
+from members.services import member_archive, member_erase, member_merge, member_register
 
 
 @pytest.fixture
@@ -52,3 +52,21 @@ def test_archived_members_are_found_only_on_request(members, front_desk):
 def test_empty_or_unmatched_query_finds_nobody(members):
     assert names("  ") == []
     assert names("qqq") == []
+
+
+def test_merge_candidates_are_active_or_archived_members_other_than_the_survivor(members, front_desk, manager):
+    # Given 张小美 as the survivor, 张晓明 archived, and two more 张 members: one merged, one erased
+    survivor = members["张小美"]
+    member_archive(member=members["张晓明"], actor=manager)
+    merged = member_register(name="张三", phone="13500001111", actor=front_desk)
+    member_merge(survivor=members["李娜"], duplicate=merged, actor=manager)
+    erased = member_register(name="张四", phone="13500002222", actor=front_desk)
+    member_erase(member=erased, actor=manager, reason="删除请求")
+    # When the duplicate is searched for by name, last four digits and number
+    by_name = member_merge_candidates(survivor=survivor, query="张")
+    by_digits = member_merge_candidates(survivor=survivor, query="5678")
+    by_number = member_merge_candidates(survivor=survivor, query=survivor.member_number)
+    # Then only the archived 张晓明 is offered: never the survivor, a merged or an erased member
+    assert [m.name for m in by_name] == ["张晓明"]
+    assert [m.name for m in by_digits] == ["张晓明"]
+    assert by_number == [] and member_merge_candidates(survivor=survivor, query=" ") == []

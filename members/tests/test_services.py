@@ -15,6 +15,7 @@ from members.selectors import (
 from members.services import (
     ConsentInput,
     DuplicateMemberError,
+    consent_record,
     medical_profile_update,
     member_archive,
     member_erase,
@@ -78,7 +79,6 @@ def test_consent_state_is_the_latest_record_and_history_is_kept(front_desk):
         ConsentInput(purpose=ConsentRecord.Purpose.MARKETING_SMS, granted=True)])
     assert consent_granted(member=member, purpose=ConsentRecord.Purpose.MARKETING_SMS)
 
-    from members.services import consent_record
     consent_record(member=member, purpose=ConsentRecord.Purpose.MARKETING_SMS, granted=False,
                    channel=ConsentRecord.Channel.PORTAL, actor=None)
 
@@ -189,3 +189,33 @@ def test_a_number_taken_by_an_imported_member_gets_a_suffix(front_desk):
 
     assert later.pk == first.pk + 2
     assert later.member_number == f"{taken}-2"
+
+
+def test_consent_is_still_recorded_for_an_archived_member(front_desk, manager):
+    # Given an archived member
+    member = register(actor=front_desk)
+    member_archive(member=member, actor=manager, reason="搬家")
+    # When they withdraw their marketing consent
+    consent_record(member=member, purpose=ConsentRecord.Purpose.MARKETING_SMS, granted=False,
+                   channel=ConsentRecord.Channel.FRONT_DESK, actor=front_desk)
+    # Then it is recorded
+    assert consent_current(member=member)[ConsentRecord.Purpose.MARKETING_SMS].granted is False
+
+
+def test_nothing_more_is_recorded_for_a_merged_or_erased_member(front_desk, manager):
+    # Given a duplicate merged into its survivor and an erased member
+    survivor = register(actor=front_desk)
+    duplicate = register(name="张小美", phone="13700003333", actor=front_desk)
+    member_merge(survivor=survivor, duplicate=duplicate, actor=manager)
+    erased = register(name="李娜", phone="13900001111", actor=front_desk)
+    member_erase(member=erased, actor=manager, reason="删除请求")
+    for member in (Member.objects.get(pk=duplicate.pk), Member.objects.get(pk=erased.pk)):
+        # When consent or medical notes are recorded for them
+        with pytest.raises(ValidationError):
+            consent_record(member=member, purpose=ConsentRecord.Purpose.PHOTOS, granted=True,
+                           channel=ConsentRecord.Channel.FRONT_DESK, actor=front_desk)
+        with pytest.raises(ValidationError):
+            medical_profile_update(member=member, actor=manager, allergies="花粉")
+        # Then nothing was written for them
+        assert not ConsentRecord.objects.filter(member=member).exists()
+        assert not MedicalAccessLog.objects.filter(member=member, action=MedicalAccessLog.Action.UPDATE).exists()

@@ -56,3 +56,24 @@ def test_statement_lists_entries_newest_first_with_the_running_balance_and_open_
 
     page = points_statement(member, limit=1, offset=1, at=now)
     assert [e.amount for e in page.entries] == [-120]
+
+
+def test_the_statement_balance_is_the_balance_and_counts_every_entry(member, rules):
+    # Given points that are available, pending, expiring soon, and past their expiry but not yet
+    # taken by the expiry job
+    now = timezone.now()
+    rules.expiry_warning_days = 30
+    rules.save()
+    points_give(member, 300, at=now - days(2), expires_at=now + days(10))
+    points_give(member, 200, at=now, available_from=now + days(5))
+    points_give(member, 50, at=now - days(400), expires_at=now - days(1))
+    # When the statement is read, one page at a time
+    statement = points_statement(member, limit=2, at=now)
+    beyond = points_statement(member, limit=2, offset=10, at=now)
+    # Then its balance is exactly what points_balance says (the expired lot left out), and the
+    # count is of every entry, even on a page past the last one
+    assert statement.balance == points_balance(member, at=now)
+    assert (statement.balance.available, statement.balance.pending, statement.balance.expiring_soon) == (
+        300, 200, 300)
+    assert (statement.count, len(statement.entries)) == (3, 2)
+    assert (beyond.count, beyond.entries) == (3, [])

@@ -1,6 +1,7 @@
 """The front desk's daily work in a real Chromium: register a walk-in, check a visit out and see
-the points and the tier upgrade on the receipt, redeem a reward, refund a visit, and be kept out
-of a manager's page. Each test saves a screenshot of its key page in test-artifacts/."""
+the points and the tier upgrade on the receipt, redeem a reward, refund a visit, correct a
+member's phone and record a consent withdrawal, and be kept out of a manager's page. Each test
+saves a screenshot of its key page in test-artifacts/."""
 
 import re
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from checkout.services import LineInput, PaymentInput, checkout_complete
 from members.models import Member
-from members.services import member_register
+from members.services import ConsentInput, member_register
 from points.models import LoyaltySettings
 from points.rewards import reward_create
 from points.tests.factories import points_give
@@ -31,6 +32,7 @@ class DeskData:
     for_refund: Member
     refund_visit: Visit
     refund_line_id: int
+    for_edit: Member
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +56,10 @@ def desk_data(browser_clinic, django_db_blocker) -> DeskData:
                                   lines=[LineInput(item_id=cream.pk, quantity=2)],
                                   payments=[PaymentInput(method="cash", amount=Decimal("1000.00"))]).visit
         refund_line_id = visit.lines.get().pk
+        for_edit = member_register(name="郑可欣", phone="13911110004", actor=None, consents=[
+            ConsentInput(purpose="marketing_sms", granted=True), ConsentInput(purpose="data_processing", granted=True)])
     return DeskData(filler=filler, for_checkout=for_checkout, for_reward=for_reward, for_refund=for_refund,
-                    refund_visit=visit, refund_line_id=refund_line_id)
+                    refund_visit=visit, refund_line_id=refund_line_id, for_edit=for_edit)
 
 
 def log_in(page: Page, live_site, browser_clinic, path: str) -> None:
@@ -135,6 +139,30 @@ def test_front_desk_refunds_part_of_a_past_visit(browser_clinic, desk_data, live
     expect(page.locator(".message.success")).to_contain_text("500.00")
     expect(page.locator("#member-visits")).to_contain_text("¥500.00")
     page.screenshot(path=artifacts_dir / "frontdesk-refunded.png", full_page=True)
+
+
+def test_front_desk_corrects_a_phone_and_records_a_consent_withdrawal(browser_clinic, desk_data, live_site,
+                                                                    artifacts_dir, page):
+    member = desk_data.for_edit
+    log_in(page, live_site, browser_clinic, f"/members/{member.pk}/")
+    page.click("#member-edit")
+    expect(page.locator("#id_name")).to_be_focused()
+    page.fill("#id_phone", "139 1111 0044")
+    page.screenshot(path=artifacts_dir / "frontdesk-member-edit.png", full_page=True)
+    page.press("#id_phone", "Enter")
+
+    expect(page).to_have_url(live_site.url(browser_clinic.host, f"/members/{member.pk}/"))
+    expect(page.locator("#member-profile")).to_contain_text("+8613911110044")
+    sms = page.locator("#member-consents tr[data-purpose=marketing_sms]")
+    expect(sms).to_have_attribute("data-granted", "yes")
+    page.click("#consent-withdraw-marketing_sms")
+
+    expect(page).to_have_url(re.compile(rf"/members/{member.pk}/#member-consents$"))
+    expect(page.locator(".message.success")).to_be_visible()
+    expect(sms).to_have_attribute("data-granted", "no")
+    expect(page.locator("#consent-grant-marketing_sms")).to_be_visible()
+    expect(page.locator("#member-consents tr[data-purpose=data_processing]")).to_have_attribute("data-granted", "yes")
+    page.screenshot(path=artifacts_dir / "frontdesk-consent-withdrawn.png", full_page=True)
 
 
 def test_front_desk_is_denied_a_manager_page(browser_clinic, desk_data, live_site, artifacts_dir, page):
