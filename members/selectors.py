@@ -18,14 +18,8 @@ _DIGITS = re.compile(r"[\d\s\-+()]+")
 _LETTERS = re.compile(r"^[A-Za-z]+$")
 
 
-def member_search(*, query: str, limit: int = 20, include_inactive: bool = False) -> list[Member]:
-    """Find members by phone (full or last 4 digits), name (or given name), pinyin initials
-    (zxm → 张小美), full pinyin, or member number. Every branch is served by an index."""
-    query = query.strip()
-    if not query:
-        return []
-    members = Member.objects.all() if include_inactive else Member.objects.filter(
-        status=Member.Status.ACTIVE)
+def _search_condition(query: str) -> tuple[Q, Case]:
+    """What a search for `query` matches, and how the matches rank (0 first)."""
     number = query.upper()
     if _DIGITS.fullmatch(query):
         digits = re.sub(r"\D", "", query)
@@ -51,9 +45,30 @@ def member_search(*, query: str, limit: int = 20, include_inactive: bool = False
             condition |= Q(name_pinyin__contains=lowered)
         rank = Case(When(name_initials=lowered, then=0), When(member_number=number, then=0), default=1,
                     output_field=IntegerField())
+    return condition, rank
+
+
+def member_search(*, query: str, limit: int = 20, include_inactive: bool = False) -> list[Member]:
+    """Find members by phone (full or last 4 digits), name (or given name), pinyin initials
+    (zxm → 张小美), full pinyin, or member number. Every branch is served by an index."""
+    query = query.strip()
+    if not query:
+        return []
+    members = Member.objects.all() if include_inactive else Member.objects.filter(
+        status=Member.Status.ACTIVE)
+    condition, rank = _search_condition(query)
     allergic = MedicalProfile.objects.filter(member=OuterRef("pk"), has_allergies=True)
     return list(members.filter(condition).annotate(rank=rank, allergy_flag=Exists(allergic))
                 .order_by("rank", "name", "pk")[:limit])
+
+
+def members_matching(*, query: str) -> QuerySet[Member]:
+    """Every member, whatever their status, that a search for `query` finds, unranked and
+    without a limit: for narrowing other lists (the message log) to the members typed."""
+    query = query.strip()
+    if not query:
+        return Member.objects.none()
+    return Member.objects.filter(_search_condition(query)[0])
 
 
 def consent_current(*, member: Member) -> dict[str, ConsentRecord | None]:
