@@ -10,6 +10,7 @@ urlpatterns = [
     path("members/new/", views.MemberRegisterView.as_view(), name="member_register"),
     path("members/phone-check/", views.PhoneCheckView.as_view(), name="phone_check"),
     path("members/<int:pk>/", views.MemberDetailView.as_view(), name="member_detail"),
+    path("members/<int:pk>/messages/", views.MemberMessagesView.as_view(), name="member_messages"),
     path("members/<int:pk>/medical/", views.MedicalDetailsView.as_view(), name="member_medical"),
     path("members/<int:pk>/checkout/", views.CheckoutView.as_view(), name="checkout"),
     path("members/<int:pk>/checkout/quote/", views.CheckoutQuoteView.as_view(), name="checkout_quote"),

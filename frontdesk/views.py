@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,6 +40,7 @@ from members.models import ConsentRecord, Member
 from members.naming import phone_normalize
 from members.selectors import medical_profile_read, member_search
 from members.services import ConsentInput, DuplicateMemberError, member_register
+from messaging.selectors import message_list
 from points.adjustments import points_adjust, points_adjustment_approve, points_adjustment_reject
 from points.models import PointsAdjustment, Reward
 from points.rewards import reward_redeem
@@ -160,6 +162,19 @@ class MemberDetailView(StaffPermissionRequired, View):
                   (_("Past"), overview.past_appointments, "past")]
         return render(request, "frontdesk/member_detail.html", {"o": overview, "appointment_groups": groups,
                                                                 "tz": clinic_zone()})
+
+
+class MemberMessagesView(StaffPermissionRequired, View):
+    """The messages to one member (sent, failed, skipped and why), with their text, newest
+    first. The whole clinic's log is a settings page."""
+
+    PAGE_SIZE = 50
+
+    def get(self, request, pk: int):
+        member = _member(pk)
+        page = Paginator(message_list(member=member), self.PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(request, "frontdesk/member_messages.html", {"member": member, "page": page,
+                                                                  "tz": clinic_zone()})
 
 
 class MedicalDetailsView(StaffPermissionRequired, View):

@@ -206,8 +206,8 @@ class MessageLogFilterForm(forms.Form):
                                choices=[("", _("Any status")), *Message.Status.choices])
     purpose = forms.ChoiceField(label=_("Purpose"), required=False,
                                 choices=[("", _("Any purpose")), *Purpose.choices])
-    member = forms.CharField(label=_("Member"), required=False, max_length=100,
-                             help_text=_("Phone, its last 4 digits, name or member number."))
+    member = forms.CharField(label=_("Member"), required=False, max_length=100, widget=forms.TextInput(
+        attrs={"type": "search", "placeholder": _("Phone, last 4 digits or name")}))
     created_from = forms.DateField(label=_("From"), required=False, widget=DATE)
     created_until = forms.DateField(label=_("Until"), required=False, widget=DATE)
 
