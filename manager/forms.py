@@ -201,6 +201,9 @@ class BirthdayOfferForm(_model_form("BirthdayOfferBase", BirthdayOffer, list(OFF
         self.fields["send_message"].help_text = _("The “Birthday offer” message, with the member's consent.")
 
 
+LOG_YEARS = (2000, 2999)
+
+
 class MessageLogFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("Any status")), *Message.Status.choices])
@@ -213,6 +216,11 @@ class MessageLogFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        for name in ("created_from", "created_until"):
+            day = cleaned.get(name)
+            if day is not None and not LOG_YEARS[0] <= day.year <= LOG_YEARS[1]:
+                self.add_error(name, _("Choose a day in the years %(first)s to %(last)s.")
+                               % {"first": LOG_YEARS[0], "last": LOG_YEARS[1]})
         start, end = cleaned.get("created_from"), cleaned.get("created_until")
         if start and end and end < start:
             self.add_error("created_until", _("The last day cannot be before the first."))

@@ -136,6 +136,8 @@ def test_the_days_are_the_clinics_days(manager_client, make_member):
 @pytest.mark.parametrize(("query", "field"), [
     ({"created_from": "2026-06-02", "created_until": "2026-06-01"}, "created_until"),
     ({"created_from": "2026-13-01"}, "created_from"),
+    ({"created_until": "9999-12-31"}, "created_until"),
+    ({"created_from": "0001-01-01"}, "created_from"),
     ({"status": "lost"}, "status"),
     ({"purpose": "spam"}, "purpose"),
 ])
@@ -203,8 +205,9 @@ def test_a_message_shows_its_rendered_text_and_details(manager_client, log, clin
     assert f'href="/manage/messages/templates/{skipped.template_id}/"' in skipped_content
 
 
-def test_an_unknown_message_is_not_found(manager_client, db):
-    assert manager_client.get("/manage/messages/999999/").status_code == 404
+@pytest.mark.parametrize("pk", ["999999", "99999999999999999999999"])
+def test_an_unknown_message_is_not_found(manager_client, db, pk):
+    assert manager_client.get(f"/manage/messages/{pk}/").status_code == 404
 
 
 def test_the_message_page_makes_a_handful_of_queries(manager_client, log, django_assert_max_num_queries):
