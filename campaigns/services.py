@@ -5,10 +5,13 @@ entirely or not at all, and a member's guard row makes a second grant in the sam
 import secrets
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+from accounts.permissions import settings_change_check
 from campaigns.birthdays import Celebration, birthdays_on, catch_up_days
 from campaigns.models import BirthdayGrant, BirthdayOffer
 from messaging.models import Purpose
@@ -31,9 +34,22 @@ def birthday_offer_install() -> BirthdayOffer:
     return BirthdayOffer.objects.get_or_create(pk=1)[0]
 
 
+OFFER_FIELDS = ("enabled", "timing", "coupon_template", "bonus_points", "tier_gift", "send_message")
+
+
 @transaction.atomic
-def birthday_offer_update(*, actor, **changes) -> BirthdayOffer:
+def birthday_offer_update(*, actor: User | None, **changes) -> BirthdayOffer:
+    """Change the clinic's birthday offer. A coupon template chosen anew must be active (one
+    that was chosen before and has since been deactivated may stay; no coupon is given with it)."""
+    settings_change_check(actor)
+    unknown = set(changes) - set(OFFER_FIELDS)
+    if unknown:
+        raise ValidationError(_("These settings do not exist: %(fields)s")
+                              % {"fields": ", ".join(sorted(unknown))})
     offer = BirthdayOffer.objects.select_for_update().get_or_create(pk=1)[0]
+    coupon = changes.get("coupon_template")
+    if coupon is not None and not coupon.active and coupon.pk != offer.coupon_template_id:
+        raise ValidationError({"coupon_template": _("This coupon template is inactive; choose an active one.")})
     for name, value in changes.items():
         setattr(offer, name, value)
     offer.full_clean()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("members/<int:pk>/", views.MemberDetailView.as_view(), name="member_detail"),
     path("members/<int:pk>/edit/", views.MemberEditView.as_view(), name="member_edit"),
     path("members/<int:pk>/consents/", views.ConsentRecordView.as_view(), name="member_consent"),
+    path("members/<int:pk>/messages/", views.MemberMessagesView.as_view(), name="member_messages"),
     path("members/<int:pk>/medical/", views.MedicalDetailsView.as_view(), name="member_medical"),
     path("members/<int:pk>/medical/edit/", views.MedicalEditView.as_view(), name="member_medical_edit"),
     path("members/<int:pk>/archive/", views.MemberArchiveView.as_view(), name="member_archive"),

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -59,6 +60,7 @@ from members.services import (
     member_restore,
     member_update,
 )
+from messaging.selectors import message_list
 from points.adjustments import points_adjust, points_adjustment_approve, points_adjustment_reject
 from points.models import PointsAdjustment, Reward
 from points.rewards import reward_redeem
@@ -256,6 +258,19 @@ class ConsentRecordView(StaffPermissionRequired, View):
             return _after(request, submit_once(request, record), text)
         except ValidationError as exc:
             return _member_page(request, pk, consent_error=_refusal(exc), status=400)
+
+
+class MemberMessagesView(StaffPermissionRequired, View):
+    """The messages to one member (sent, failed, skipped and why), with their text, newest
+    first. The whole clinic's log is a settings page."""
+
+    PAGE_SIZE = 50
+
+    def get(self, request, pk: int):
+        member = _member(pk)
+        page = Paginator(message_list(member=member), self.PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(request, "frontdesk/member_messages.html", {"member": member, "page": page,
+                                                                  "tz": clinic_zone()})
 
 
 class MedicalDetailsView(StaffPermissionRequired, View):

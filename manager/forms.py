@@ -6,9 +6,14 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
 from django.forms.models import fields_for_model, model_to_dict
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.models import BirthdayOffer
+from campaigns.services import OFFER_FIELDS
+from messaging.models import Channel, Message, MessageTemplate, MessagingSettings, Purpose
+from messaging.services import SETTINGS_FIELDS as MESSAGING_FIELDS
 from points.coupons import TEMPLATE_FIELDS
 from points.models import CouponTemplate, LoyaltySettings, Reward
 from points.rewards import REWARD_FIELDS
@@ -19,6 +24,7 @@ from visits.selectors import category_list
 from visits.services import CATEGORY_FIELDS, ITEM_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
 
 def _model_form(name: str, model, field_names, *, widgets=None, extra=None) -> type[forms.Form]:
@@ -148,3 +154,79 @@ class CatalogueItemForm(_model_form("CatalogueItemBase", CatalogueItem, list(ITE
 
 CategoryForm = _model_form("CategoryForm", Category, list(CATEGORY_FIELDS))
 
+
+
+class MessageTemplateForm(_model_form("MessageTemplateBase", MessageTemplate, ["subject", "body"],
+                                      widgets={"body": forms.Textarea(attrs={"rows": 6})})):
+    """A template's texts; only email templates have a subject."""
+
+    def __init__(self, *args, channel: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if channel != Channel.EMAIL:
+            del self.fields["subject"]
+        else:
+            self.fields["subject"].help_text = ""
+        self.fields["body"].help_text = ""
+        next(iter(self.fields.values())).widget.attrs["autofocus"] = True
+
+    def texts(self) -> dict:
+        return {"body": self.cleaned_data["body"], "subject": self.cleaned_data.get("subject")}
+
+
+class MessagingSettingsForm(_model_form(
+        "MessagingSettingsBase", MessagingSettings, list(MESSAGING_FIELDS),
+        widgets={"default_channel": forms.RadioSelect, "quiet_hours_start": TIME, "quiet_hours_end": TIME})):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["quiet_hours_end"].help_text = _("…until this time, in the clinic's time zone. The same "
+                                                     "time twice: no quiet hours.")
+        self.fields["marketing_weekly_cap"].validators.append(MaxValueValidator(50))
+        self.fields["marketing_weekly_cap"].help_text = _("At most this many marketing messages to one member "
+                                                          "in any 7 days (0: none at all).")
+
+
+class BirthdayOfferForm(_model_form("BirthdayOfferBase", BirthdayOffer, list(OFFER_FIELDS),
+                                    widgets={"timing": forms.RadioSelect})):
+    """The coupon is chosen among the active templates (and the one chosen before, if it has been
+    deactivated since)."""
+
+    def __init__(self, *args, current_coupon_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        coupons = self.fields["coupon_template"]
+        active = Q(active=True) | Q(pk=current_coupon_id) if current_coupon_id else Q(active=True)
+        coupons.queryset = CouponTemplate.objects.filter(active).order_by("-active", "name")
+        coupons.empty_label = _("No coupon")
+        coupons.help_text = _("The coupon the member receives; its validity starts on the day it is given.")
+        self.fields["bonus_points"].help_text = _("Points given on top of the tier's birthday gift.")
+        self.fields["send_message"].help_text = _("The “Birthday offer” message, with the member's consent.")
+
+
+LOG_YEARS = (2000, 2999)
+
+
+class MessageLogFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("Any status")), *Message.Status.choices])
+    purpose = forms.ChoiceField(label=_("Purpose"), required=False,
+                                choices=[("", _("Any purpose")), *Purpose.choices])
+    member = forms.CharField(label=_("Member"), required=False, max_length=100, widget=forms.TextInput(
+        attrs={"type": "search", "placeholder": _("Phone, last 4 digits or name")}))
+    created_from = forms.DateField(label=_("From"), required=False, widget=DATE)
+    created_until = forms.DateField(label=_("Until"), required=False, widget=DATE)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("created_from", "created_until"):
+            day = cleaned.get(name)
+            if day is not None and not LOG_YEARS[0] <= day.year <= LOG_YEARS[1]:
+                self.add_error(name, _("Choose a day in the years %(first)s to %(last)s.")
+                               % {"first": LOG_YEARS[0], "last": LOG_YEARS[1]})
+        start, end = cleaned.get("created_from"), cleaned.get("created_until")
+        if start and end and end < start:
+            self.add_error("created_until", _("The last day cannot be before the first."))
+        return cleaned
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        return {"status": data["status"], "purpose": data["purpose"], "member_query": data["member"],
+                "created_from": data["created_from"], "created_until": data["created_until"]}

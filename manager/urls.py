@@ -1,6 +1,6 @@
 from django.urls import path
 
-from manager import views
+from manager import messaging_views, views
 
 app_name = "manager"
 
@@ -26,4 +26,15 @@ urlpatterns = [
     path("catalogue/categories/new/", views.CategoryFormView.as_view(), name="category_create"),
     path("catalogue/categories/<int:pk>/", views.CategoryFormView.as_view(), name="category_edit"),
     path("catalogue/categories/<int:pk>/delete/", views.CategoryDeleteView.as_view(), name="category_delete"),
+    path("messages/", messaging_views.MessageLogView.as_view(), name="message_log"),
+    path("messages/<int:pk>/", messaging_views.MessageDetailView.as_view(), name="message_detail"),
+    path("messages/settings/", messaging_views.MessagingSettingsView.as_view(), name="messaging_settings"),
+    path("messages/templates/", messaging_views.MessageTemplateListView.as_view(), name="message_templates"),
+    path("messages/templates/<int:pk>/", messaging_views.MessageTemplateEditView.as_view(),
+         name="message_template_edit"),
+    path("messages/templates/<int:pk>/preview/", messaging_views.MessageTemplatePreviewView.as_view(),
+         name="message_template_preview"),
+    path("messages/templates/<int:pk>/restore/", messaging_views.MessageTemplateRestoreView.as_view(),
+         name="message_template_restore"),
+    path("birthday-offer/", messaging_views.BirthdayOfferView.as_view(), name="birthday_offer"),
 ]

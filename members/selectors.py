@@ -24,7 +24,8 @@ def members_with_allergy_flag(members: QuerySet[Member] | None = None) -> QueryS
     return (Member.objects.all() if members is None else members).annotate(allergy_flag=Exists(allergic))
 
 
-def _search(members: QuerySet[Member], query: str) -> QuerySet[Member]:
+def _search_condition(query: str) -> tuple[Q, Case]:
+    """What a search for `query` matches, and how the matches rank (0 first)."""
     number = query.upper()
     if _DIGITS.fullmatch(query):
         digits = re.sub(r"\D", "", query)
@@ -50,6 +51,11 @@ def _search(members: QuerySet[Member], query: str) -> QuerySet[Member]:
             condition |= Q(name_pinyin__contains=lowered)
         rank = Case(When(name_initials=lowered, then=0), When(member_number=number, then=0), default=1,
                     output_field=IntegerField())
+    return condition, rank
+
+
+def _search(members: QuerySet[Member], query: str) -> QuerySet[Member]:
+    condition, rank = _search_condition(query)
     return (members_with_allergy_flag(members.filter(condition)).annotate(rank=rank)
             .order_by("rank", "name", "pk"))
 
@@ -74,6 +80,15 @@ def member_merge_candidates(*, survivor: Member, query: str, limit: int = 20) ->
     members = Member.objects.filter(status__in=[Member.Status.ACTIVE, Member.Status.ARCHIVED]).exclude(
         pk=survivor.pk)
     return list(_search(members, query)[:limit])
+
+
+def members_matching(*, query: str) -> QuerySet[Member]:
+    """Every member, whatever their status, that a search for `query` finds, unranked and
+    without a limit: for narrowing other lists (the message log) to the members typed."""
+    query = query.strip()
+    if not query:
+        return Member.objects.none()
+    return Member.objects.filter(_search_condition(query)[0])
 
 
 def consent_current(*, member: Member) -> dict[str, ConsentRecord | None]:

@@ -1,5 +1,10 @@
-"""The templates every clinic starts with, in Simplified Chinese and English. They are data the
-clinic edits, not interface text, so both languages are installed whatever the clinic's language."""
+"""The templates every clinic starts with, in Simplified Chinese and English, and the invented
+values the template editor previews a text with. They are data the clinic edits, not interface
+text, so both languages are installed whatever the clinic's language."""
+
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
 
 from messaging.models import Channel, Purpose
 
@@ -47,11 +52,41 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
 
 
 def default_template_rows() -> list[dict[str, str]]:
-    rows = []
-    for (purpose, language), texts in DEFAULT_TEMPLATES.items():
-        for channel in Channel.values:
-            body = texts["email"] if channel == Channel.EMAIL else texts["sms"]
-            subject = texts["subject"] if channel == Channel.EMAIL else ""
-            rows.append({"purpose": purpose, "channel": channel, "language": language,
-                         "subject": subject, "body": body})
-    return rows
+    return [{"purpose": purpose, "channel": channel, "language": language,
+             **default_template_text(purpose=purpose, channel=channel, language=language)}
+            for purpose, language in DEFAULT_TEMPLATES for channel in Channel.values]
+
+
+def default_template_text(*, purpose: str, channel: str, language: str) -> dict[str, str] | None:
+    """The subject and body a template of this purpose, channel and language starts with; None
+    for a language that has no default."""
+    texts = DEFAULT_TEMPLATES.get((purpose, language))
+    if texts is None:
+        return None
+    if channel == Channel.EMAIL:
+        return {"subject": texts["subject"], "body": texts["email"]}
+    return {"subject": "", "body": texts["sms"]}
+
+
+# Invented values the template editor previews a text with (the clinic's own name is used for
+# `clinic`). Dates are a few weeks from today, so they look like what a member would read.
+SAMPLE_TEXTS = {
+    "zh-hans": {"name": "张小美", "gift": "200积分已存入您的账户。您的生日券“生日护理8折券”有效期至{until}。",
+                "coupon": "生日护理8折券", "practitioner": "李医生", "location": "总店"},
+    "en": {"name": "Anna Li", "gift": "200 bonus points are in your account. Your birthday coupon "
+                                      "“20% off a facial” is valid until {until}.",
+           "coupon": "20% off a facial", "practitioner": "Dr Li", "location": "Main branch"},
+}
+
+
+def sample_variables(*, language: str, clinic_name: str, zone) -> dict[str, object]:
+    texts = SAMPLE_TEXTS.get(language, SAMPLE_TEXTS["zh-hans"])
+    today = timezone.localtime(timezone.now(), zone).date()
+    until = today + timedelta(days=30)
+    return {
+        "name": texts["name"], "clinic": clinic_name, "gift": texts["gift"].format(until=until.isoformat()),
+        "points": 200, "coupon": texts["coupon"], "coupon_valid_until": until,
+        "expiry_date": today + timedelta(days=14), "balance": 1280,
+        "appointment_time": datetime.combine(today + timedelta(days=1), time(14, 30), tzinfo=zone),
+        "practitioner": texts["practitioner"], "location": texts["location"],
+    }

@@ -41,6 +41,21 @@ PURPOSE_VARIABLES = {
     Purpose.APPOINTMENT_REMINDER: ("name", "clinic", "appointment_time", "practitioner", "location"),
 }
 
+# What each variable stands for, as the template editor lists them.
+VARIABLE_LABELS = {
+    "name": _("the member's name"),
+    "clinic": _("the clinic's name"),
+    "gift": _("what the member receives, as a sentence (points and coupon)"),
+    "points": _("the points given for the birthday, or the points about to expire"),
+    "coupon": _("the coupon's name (empty when there is none)"),
+    "coupon_valid_until": _("the coupon's last day"),
+    "expiry_date": _("the day the points expire"),
+    "balance": _("the member's points balance"),
+    "appointment_time": _("the appointment's date and time"),
+    "practitioner": _("the practitioner's name"),
+    "location": _("the branch"),
+}
+
 
 class MessagingSettings(models.Model):
     """The clinic's messaging rules (one row per clinic)."""

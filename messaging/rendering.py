@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinics.context import current_clinic
+from messaging.defaults import sample_variables
 from messaging.models import PURPOSE_VARIABLES
 from points.rules import clinic_zone
 
@@ -31,6 +33,28 @@ def template_text_validate(text: str, *, purpose: str) -> None:
         raise ValidationError(
             _("Unknown variable(s): %(unknown)s. This template may use: %(allowed)s.")
             % {"unknown": ", ".join(unknown), "allowed": ", ".join(sorted(allowed))})
+
+
+def template_texts_validate(*, purpose: str, body: str, subject: str = "") -> None:
+    """Both texts of a template; a ValidationError names the field at fault."""
+    errors = {}
+    for name, text in (("body", body), ("subject", subject)):
+        try:
+            template_text_validate(text, purpose=purpose)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+
+
+def template_preview(*, purpose: str, language: str, body: str, subject: str = "") -> tuple[str, str]:
+    """The subject and body as a member would read them, filled in with invented values (and the
+    clinic's name); a ValidationError, per field, if a text is not a valid template."""
+    template_texts_validate(purpose=purpose, body=body, subject=subject)
+    clinic = current_clinic()
+    variables = sample_variables(language=language, clinic_name=clinic.name if clinic else "",
+                                 zone=clinic_zone())
+    return template_render(subject, variables), template_render(body, variables)
 
 
 def variable_display(value: object) -> str:

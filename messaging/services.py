@@ -9,14 +9,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from accounts.models import User
+from accounts.permissions import settings_change_check
 from clinics.context import current_clinic
 from members.models import Member
 from messaging import tasks
 from messaging.backends import OutgoingMessage, PermanentFailure, TemporaryFailure, backend_for
-from messaging.defaults import default_template_rows
+from messaging.defaults import default_template_rows, default_template_text
 from messaging.models import MARKETING_PURPOSES, Message, MessageTemplate, MessagingSettings
-from messaging.rendering import template_render, template_text_validate
+from messaging.rendering import template_render, template_texts_validate
 from messaging.rules import message_skip_reasons, recipient_of
 
 MAX_ATTEMPTS = 5
@@ -38,8 +41,19 @@ def messaging_defaults_install() -> None:
          if (row["purpose"], row["channel"], row["language"]) not in existing])
 
 
+SETTINGS_FIELDS = ("default_channel", "quiet_hours_start", "quiet_hours_end", "marketing_weekly_cap",
+                   "service_messages_enabled")
+
+
 @transaction.atomic
-def messaging_settings_update(*, actor, **changes) -> MessagingSettings:
+def messaging_settings_update(*, actor: User | None, **changes) -> MessagingSettings:
+    """Change the clinic's default channel, quiet hours, weekly cap of marketing messages or its
+    switch for service messages."""
+    settings_change_check(actor)
+    unknown = set(changes) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationError(_("These settings do not exist: %(fields)s")
+                              % {"fields": ", ".join(sorted(unknown))})
     row = MessagingSettings.objects.select_for_update().get_or_create(pk=1)[0]
     for name, value in changes.items():
         setattr(row, name, value)
@@ -49,22 +63,28 @@ def messaging_settings_update(*, actor, **changes) -> MessagingSettings:
 
 
 @transaction.atomic
-def message_template_update(*, template: MessageTemplate, actor, body: str,
+def message_template_update(*, template: MessageTemplate, actor: User | None, body: str,
                             subject: str | None = None) -> MessageTemplate:
-    errors = {}
-    for name, text in (("body", body), ("subject", subject or "")):
-        try:
-            template_text_validate(text, purpose=template.purpose)
-        except ValidationError as exc:
-            errors[name] = exc.messages
-    if errors:
-        raise ValidationError(errors)
+    """New text for a template (and a new subject, if given). Unknown variables and malformed
+    braces are refused with an error on the field, and nothing changes."""
+    settings_change_check(actor)
+    template_texts_validate(purpose=template.purpose, body=body, subject=subject or "")
     template.body = body
     if subject is not None:
         template.subject = subject
     template.full_clean()
     template.save()
     return template
+
+
+def message_template_restore_default(*, template: MessageTemplate, actor: User | None) -> MessageTemplate:
+    """Put back the text the template was installed with."""
+    settings_change_check(actor)
+    default = default_template_text(purpose=template.purpose, channel=template.channel,
+                                    language=template.language)
+    if default is None:
+        raise ValidationError(_("There is no default text in this language."))
+    return message_template_update(template=template, actor=actor, **default)
 
 
 def _clinic_language() -> str:

@@ -40,3 +40,4 @@ def member(front_desk, rules):
 
 
 from appointments.tests.conftest import World, monday, world  # noqa: E402, F401  (the appointments' clinic schedule)
+from messaging.tests.conftest import make_member  # noqa: E402, F401  (members with their marketing consents)

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from messaging.tests.conftest import make_member, sms_provider  # noqa: F401
 from points.coupons import coupon_template_create
 from points.models import CouponTemplate
 from visits.models import CatalogueItem, Category

@@ -3,6 +3,9 @@ every page and every action, and a visitor is sent to the login page."""
 
 import pytest
 
+from campaigns.models import BirthdayOffer
+from messaging.models import MessageTemplate, MessagingSettings, Purpose
+from messaging.services import message_send, message_template_update
 from points.models import CouponTemplate, LoyaltySettings, Reward
 from tiers.models import Tier, TierProgramme
 from visits.models import CatalogueItem, Category
@@ -13,7 +16,9 @@ PAGES = ["/manage/", "/manage/tiers/", "/manage/tiers/new/", "/manage/tiers/{tie
          "/manage/rewards/", "/manage/rewards/new/", "/manage/rewards/{reward}/", "/manage/coupons/",
          "/manage/coupons/new/", "/manage/coupons/{coupon}/", "/manage/catalogue/",
          "/manage/catalogue/items/new/", "/manage/catalogue/items/{item}/",
-         "/manage/catalogue/categories/new/", "/manage/catalogue/categories/{category}/"]
+         "/manage/catalogue/categories/new/", "/manage/catalogue/categories/{category}/",
+         "/manage/messages/", "/manage/messages/{message}/", "/manage/messages/settings/",
+         "/manage/messages/templates/", "/manage/messages/templates/{template}/", "/manage/birthday-offer/"]
 
 ACTIONS = [
     ("/manage/tiers/", {"basis": "spend", "window_months": "6", "grace_days": "0", "downgrade_mode": "matching"}),
@@ -28,17 +33,27 @@ ACTIONS = [
     ("/manage/catalogue/items/{item}/active/", {"active": "0"}),
     ("/manage/catalogue/categories/{category}/delete/", {}),
     ("/manage/catalogue/categories/new/", {"name": "新类", "code": "new"}),
+    ("/manage/messages/settings/", {"default_channel": "email", "quiet_hours_start": "08:00",
+                                    "quiet_hours_end": "08:00", "marketing_weekly_cap": "9"}),
+    ("/manage/messages/templates/{template}/", {"body": "{name}，来店有礼"}),
+    ("/manage/messages/templates/{template}/preview/", {"body": "{name}，来店有礼"}),
+    ("/manage/messages/templates/{edited_template}/restore/", {}),
+    ("/manage/birthday-offer/", {"timing": "month", "bonus_points": "999"}),
 ]
 
 
 @pytest.fixture
-def ids(facial, voucher) -> dict:
+def ids(facial, voucher, make_member) -> dict:
     from points.rewards import reward_create
 
     reward = reward_create(name="免费光子", kind=Reward.Kind.TREATMENT, points_cost=5000, item=facial)
     spare = Category.objects.create(name="空类别", code="spare")
+    template = MessageTemplate.objects.get(purpose=Purpose.BIRTHDAY_OFFER, channel="sms", language="zh-hans")
+    edited = message_template_update(template=MessageTemplate.objects.get(
+        purpose=Purpose.BIRTHDAY_OFFER, channel="email", language="en"), actor=None, body="Hi {name}")
+    message = message_send(member=make_member(), purpose=Purpose.APPOINTMENT_REMINDER)
     return {"tier": Tier.objects.get(rank=1).pk, "reward": reward.pk, "coupon": voucher.pk, "item": facial.pk,
-            "category": spare.pk}
+            "category": spare.pk, "template": template.pk, "edited_template": edited.pk, "message": message.pk}
 
 
 def snapshot() -> tuple:
@@ -50,7 +65,9 @@ def snapshot() -> tuple:
             sorted(Reward.objects.values_list("pk", "active")),
             sorted(CouponTemplate.objects.values_list("pk", "active")),
             sorted(CatalogueItem.objects.values_list("pk", "active")),
-            sorted(Category.objects.values_list("code", flat=True)))
+            sorted(Category.objects.values_list("code", flat=True)),
+            sorted(MessageTemplate.objects.values_list("pk", "subject", "body")),
+            list(MessagingSettings.objects.values()), list(BirthdayOffer.objects.values()))
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -94,5 +111,6 @@ def test_the_index_links_every_settings_page_and_the_staff_and_job_pages(manager
     content = manager_client.get("/manage/").content.decode()
 
     for path in ("/manage/tiers/", "/manage/points/", "/manage/rewards/", "/manage/coupons/",
-                 "/manage/catalogue/", "/accounts/staff/", "/settings/jobs/"):
+                 "/manage/catalogue/", "/manage/birthday-offer/", "/manage/messages/templates/",
+                 "/manage/messages/settings/", "/manage/messages/", "/accounts/staff/", "/settings/jobs/"):
         assert f'href="{path}"' in content
