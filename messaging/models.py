@@ -150,6 +150,8 @@ class Message(models.Model):
             models.Index(fields=["next_attempt_at"], condition=Q(status="queued"), name="message_due"),
             models.Index(fields=["member", "created_at"], condition=Q(marketing=True),
                          name="message_marketing_by_member"),
+            # The message log: newest first, and by date range.
+            models.Index(fields=["created_at", "id"], name="message_log"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["queued", "sent", "failed", "skipped"]),
