@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from statistics import median, quantiles
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -105,6 +105,19 @@ def _schedule(member: Member, actor) -> tuple[int, int, str]:
     return booking_id, treatment.pk, day.isoformat()
 
 
+def _message_log() -> None:
+    """One sent birthday message per member, over the last 100 days: a clinic's message log."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO messaging_message (member_id, recipient, channel, purpose, marketing, language, subject,
+                                           body, status, skip_reason, error, attempts, backend, provider_id,
+                                           created_at, sent_at)
+            SELECT id, phone, 'sms', 'birthday_offer', true, 'zh-hans', '', '生日快乐，' || name, 'sent', '', '',
+                   1, 'log', '', now() - (id % 100) * interval '1 day', now() - (id % 100) * interval '1 day'
+            FROM members_member""")
+        cursor.execute("ANALYZE messaging_message")
+
+
 def _time(client: Client, method: str, url: str, data: dict | None = None, **headers) -> list[float]:
     send = client.post if method == "POST" else client.get
     send(url, data, **headers)
@@ -132,11 +145,14 @@ def pages_prepare(clinic) -> tuple[Client, dict]:
         visit_id = _history(member, manager, items)
         _expiring_points(MEMBERS_WITH_EXPIRING_POINTS)
         booking_id, treatment_id, day = _schedule(member, manager)
+        _message_log()
         client = Client(HTTP_HOST=clinic_host(clinic))
         client.force_login(manager)
     quote = {"lines-TOTAL_FORMS": "4", "lines-INITIAL_FORMS": "0", "payments-TOTAL_FORMS": "3",
              "payments-INITIAL_FORMS": "0", "lines-0-item": str(items[3].pk), "lines-0-quantity": "2",
              "points_to_use": "0"}
+    today = local_date(timezone.now())
+    today, week_ago = today.isoformat(), (today - timedelta(days=7)).isoformat()
     pages = {
         "today": ("GET", reverse("frontdesk:home"), None, {}),
         "member search (page)": ("GET", reverse("frontdesk:member_search"), {"q": member.name[:2]}, {}),
@@ -162,6 +178,12 @@ def pages_prepare(clinic) -> tuple[Client, dict]:
         "week calendar (a practitioner)": ("GET", reverse("frontdesk:calendar_week"), {"date": day}, {}),
         "leave and closures": ("GET", reverse("frontdesk:schedule_exceptions"), None, {}),
         "booking page": ("GET", reverse("frontdesk:booking_detail", args=[booking_id]), None, {}),
+        "member's messages": ("GET", reverse("frontdesk:member_messages", args=[member.pk]), None, {}),
+        "message log (settings), newest": ("GET", reverse("manager:message_log"), None, {}),
+        "message log (settings), a week": ("GET", reverse("manager:message_log"),
+                                           {"created_from": week_ago, "created_until": today}, {}),
+        "message templates (settings)": ("GET", reverse("manager:message_templates"), None, {}),
+        "birthday offer (settings)": ("GET", reverse("manager:birthday_offer"), None, {}),
         "book (form)": ("GET", reverse("frontdesk:booking_new"), {"member": member.pk}, {}),
         "free times (slot picker)": ("GET", reverse("frontdesk:booking_slots"),
                                      {"treatment": treatment_id, "day": day}, {"HTTP_HX_REQUEST": "true"}),
