@@ -156,7 +156,13 @@ def member_update(*, member: Member, actor: User | None, **changes) -> Member:
         setattr(member, field, value)
     _romanize(member)
     member.full_clean()
-    member.save()
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError:
+        if "phone" in changes:  # taken by a registration or edit that committed meanwhile
+            _check_phone_free(changes["phone"], exclude_pk=member.pk)
+        raise
     if changed:
         MemberEvent.objects.create(member=member, kind=MemberEvent.Kind.UPDATED, actor=actor,
                                    detail={"fields": changed})

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
+from members import services
 from members.models import ConsentRecord, MedicalAccessLog, Member, MemberEvent
 from members.selectors import (
     consent_current,
@@ -219,3 +220,30 @@ def test_nothing_more_is_recorded_for_a_merged_or_erased_member(front_desk, mana
         # Then nothing was written for them
         assert not ConsentRecord.objects.filter(member=member).exists()
         assert not MedicalAccessLog.objects.filter(member=member, action=MedicalAccessLog.Action.UPDATE).exists()
+
+
+def test_a_phone_taken_between_the_check_and_the_save_is_refused_naming_the_member(front_desk, monkeypatch):
+    # given two members, and checks that (as in a race with another desk, whose row is not yet
+    # committed) see the phone still free: the service's own check the first time it is asked, and
+    # the model's validation
+    first = member_register(name="张小美", phone="13811112222", actor=front_desk)
+    second = member_register(name="李四", phone="13833334444", actor=front_desk)
+    real_check = services._check_phone_free
+    calls = []
+
+    def check_once_too_early(phone, *, exclude_pk=None):
+        calls.append(phone)
+        if len(calls) > 1:
+            real_check(phone, exclude_pk=exclude_pk)
+
+    monkeypatch.setattr(services, "_check_phone_free", check_once_too_early)
+    monkeypatch.setattr(Member, "validate_unique", lambda self, exclude=None: None)
+    monkeypatch.setattr(Member, "validate_constraints", lambda self, exclude=None: None)
+
+    # when the second member is given the first one's phone
+    with pytest.raises(DuplicateMemberError) as refused:
+        member_update(member=second, actor=front_desk, phone="13811112222")
+
+    # then the unique phone refuses it, naming the member who has it, and nothing changed
+    assert refused.value.existing == first
+    assert Member.objects.get(pk=second.pk).phone == "+8613833334444"
