@@ -223,6 +223,7 @@ def run_together(commands: Mapping[str, Sequence[str]], env: Env) -> int:
 
 def command_run(env: Env, args: Sequence[str]) -> int:
     env = {**env, "DJANGO_SETTINGS_MODULE": "clinic_loyalty.settings.local"}
+    LOCAL.mkdir(exist_ok=True)  # beat keeps its schedule there, also when no embedded server made it
     for step in (["migrate_platform"], ["seed_demo"]):
         if code := call([PYTHON, "manage.py", *step], env):
             return code
