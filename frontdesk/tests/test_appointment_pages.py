@@ -147,6 +147,9 @@ def test_the_booking_page_shows_details_history_actions_and_the_ics_link(staff_c
     html = response.content.decode()
     assert response.status_code == 200
     assert 'data-status="booked"' in html and 'data-kind="booked"' in html
+    # the booking's first history row says it was booked, with no move from one status to another
+    history = html[html.index('id="booking-history"'):]
+    assert "→" not in history
     assert [action for action, _label, _key in response.context["actions"]] == ["confirm", "check_in"]
     assert response.context["can_change"]
     assert reverse("api-appt-ics", args=[booking.pk]) in html
