@@ -20,4 +20,6 @@ urlpatterns = [
     path("imports/", include("imports.urls")),
     path("points/", include("points.urls")),
     path("appointments/", include("appointments.urls")),
+    path("messaging/", include("messaging.urls")),
+    path("campaigns/", include("campaigns.urls")),
 ]

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.models import BirthdayOffer
 from campaigns.services import OFFER_FIELDS
 from messaging.models import Channel, Message, MessageTemplate, MessagingSettings, Purpose
+from messaging.selectors import message_log_days_errors
+from messaging.services import MAX_WEEKLY_CAP
 from messaging.services import SETTINGS_FIELDS as MESSAGING_FIELDS
 from points.coupons import TEMPLATE_FIELDS
 from points.models import CouponTemplate, LoyaltySettings, Reward
@@ -180,7 +182,7 @@ class MessagingSettingsForm(_model_form(
         super().__init__(*args, **kwargs)
         self.fields["quiet_hours_end"].help_text = _("…until this time, in the clinic's time zone. The same "
                                                      "time twice: no quiet hours.")
-        self.fields["marketing_weekly_cap"].validators.append(MaxValueValidator(50))
+        self.fields["marketing_weekly_cap"].validators.append(MaxValueValidator(MAX_WEEKLY_CAP))
         self.fields["marketing_weekly_cap"].help_text = _("At most this many marketing messages to one member "
                                                           "in any 7 days (0: none at all).")
 
@@ -201,9 +203,6 @@ class BirthdayOfferForm(_model_form("BirthdayOfferBase", BirthdayOffer, list(OFF
         self.fields["send_message"].help_text = _("The “Birthday offer” message, with the member's consent.")
 
 
-LOG_YEARS = (2000, 2999)
-
-
 class MessageLogFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("Any status")), *Message.Status.choices])
@@ -216,14 +215,11 @@ class MessageLogFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        for name in ("created_from", "created_until"):
-            day = cleaned.get(name)
-            if day is not None and not LOG_YEARS[0] <= day.year <= LOG_YEARS[1]:
-                self.add_error(name, _("Choose a day in the years %(first)s to %(last)s.")
-                               % {"first": LOG_YEARS[0], "last": LOG_YEARS[1]})
-        start, end = cleaned.get("created_from"), cleaned.get("created_until")
-        if start and end and end < start:
-            self.add_error("created_until", _("The last day cannot be before the first."))
+        errors = message_log_days_errors(created_from=cleaned.get("created_from"),
+                                         created_until=cleaned.get("created_until"))
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(name, message)
         return cleaned
 
     def filters(self) -> dict:

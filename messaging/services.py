@@ -41,6 +41,9 @@ def messaging_defaults_install() -> None:
          if (row["purpose"], row["channel"], row["language"]) not in existing])
 
 
+# The most marketing messages a clinic may send one member in any 7 days.
+MAX_WEEKLY_CAP = 50
+
 SETTINGS_FIELDS = ("default_channel", "quiet_hours_start", "quiet_hours_end", "marketing_weekly_cap",
                    "service_messages_enabled")
 

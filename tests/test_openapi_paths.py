@@ -42,6 +42,14 @@ EXPECTED = {
               "/api/v1/tiers/members/{id}/set/": {"post"}},
     "imports": {"/api/v1/imports/": {"get"}, "/api/v1/imports/{id}/": {"get"},
                 "/api/v1/imports/{kind}/": {"post"}},
+    "messaging": {"/api/v1/messaging/settings/": {"get", "patch"},
+                  "/api/v1/messaging/templates/": {"get"},
+                  "/api/v1/messaging/templates/{id}/": {"get", "patch"},
+                  "/api/v1/messaging/templates/{id}/restore-default/": {"post"},
+                  "/api/v1/messaging/templates/{id}/preview/": {"post"},
+                  "/api/v1/messaging/messages/": {"get"},
+                  "/api/v1/messaging/messages/{id}/": {"get"}},
+    "campaigns": {"/api/v1/campaigns/birthday-offer/": {"get", "patch"}},
 }
 
 IDEMPOTENT_POSTS = {

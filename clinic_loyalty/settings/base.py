@@ -230,6 +230,10 @@ SPECTACULAR_SETTINGS = {
         "ReminderStatusEnum": "appointments.models.Reminder.Status",
         "ScheduleExceptionKindEnum": "appointments.models.ScheduleException.Kind",
         "ResourceTypeKindEnum": "appointments.models.ResourceType.Kind",
+        "MessageChannelEnum": "messaging.models.Channel",
+        "MessagePurposeEnum": "messaging.models.Purpose",
+        "PurposeEnum": "members.models.ConsentRecord.Purpose",
+        "MessageStatusEnum": "messaging.models.Message.Status",
     },
 }
 
