@@ -15,7 +15,7 @@ from campaigns.services import birthday_offer, birthday_offer_update
 from clinic_loyalty.form_errors import apply_validation_error
 from clinics.context import current_clinic
 from manager import forms
-from manager.views import SettingsRequired
+from manager.views import SettingsRequired, form_saved
 from messaging.defaults import default_template_text
 from messaging.models import MARKETING_PURPOSES, PURPOSE_VARIABLES, VARIABLE_LABELS, MessageTemplate, Purpose
 from messaging.rendering import template_preview
@@ -132,15 +132,9 @@ class MessagingSettingsView(SettingsRequired, View):
 
     def post(self, request):
         form = forms.MessagingSettingsForm(request.POST)
-        if form.is_valid():
-            try:
-                messaging_settings_update(actor=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                messages.success(request, _("Messaging settings saved."))
-                return redirect("manager:messaging_settings")
-        return self._render(request, form, status=400)
+        saved = form_saved(request, form, lambda: messaging_settings_update(actor=request.user, **form.cleaned_data),
+                          saved_message=_("Messaging settings saved."), url="manager:messaging_settings")
+        return saved or self._render(request, form, status=400)
 
 
 class MessageLogView(SettingsRequired, View):
@@ -184,12 +178,6 @@ class BirthdayOfferView(SettingsRequired, View):
     def post(self, request):
         offer = birthday_offer()
         form = forms.BirthdayOfferForm(request.POST, current_coupon_id=offer.coupon_template_id)
-        if form.is_valid():
-            try:
-                birthday_offer_update(actor=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                messages.success(request, _("Birthday offer saved."))
-                return redirect("manager:birthday_offer")
-        return self._render(request, form, offer, status=400)
+        saved = form_saved(request, form, lambda: birthday_offer_update(actor=request.user, **form.cleaned_data),
+                          saved_message=_("Birthday offer saved."), url="manager:birthday_offer")
+        return saved or self._render(request, form, offer, status=400)

@@ -45,6 +45,21 @@ class SettingsRequired(LoginRequiredMixin, PermissionRequiredMixin):
         return super().handle_no_permission()
 
 
+def form_saved(request, form, save, *, saved_message, url):
+    """Validate `form` and call `save()`, which calls the service; on success the page's message
+    and a redirect to `url`. None when the form or the service refused it: the errors are then on
+    the form, next to their fields."""
+    if not form.is_valid():
+        return None
+    try:
+        save()
+    except ValidationError as exc:
+        apply_validation_error(form, exc)
+        return None
+    messages.success(request, saved_message)
+    return redirect(url)
+
+
 class IndexView(SettingsRequired, View):
     def get(self, request):
         return render(request, "manager/index.html")
@@ -62,15 +77,9 @@ class TierProgrammeView(SettingsRequired, View):
 
     def post(self, request):
         form = forms.ProgrammeForm(request.POST)
-        if form.is_valid():
-            try:
-                programme_update(actor=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                messages.success(request, _("Tier programme saved."))
-                return redirect("manager:tiers")
-        return self._render(request, form, status=400)
+        saved = form_saved(request, form, lambda: programme_update(actor=request.user, **form.cleaned_data),
+                          saved_message=_("Tier programme saved."), url="manager:tiers")
+        return saved or self._render(request, form, status=400)
 
 
 class _FormPage(SettingsRequired, View):
@@ -110,18 +119,12 @@ class _FormPage(SettingsRequired, View):
         return self._render(request, form, obj)
 
     def _save(self, request, form, obj):
-        if not form.is_valid():
-            return None
-        try:
+        def save():
             if obj is None:
                 self.create(request, form)
             else:
                 self.update(request, obj, form)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-            return None
-        messages.success(request, self.saved_message)
-        return redirect(self.list_url)
+        return form_saved(request, form, save, saved_message=self.saved_message, url=self.list_url)
 
     def post(self, request, pk=None):
         obj = self.get_object(pk) if pk is not None else None
@@ -233,16 +236,12 @@ class LoyaltySettingsView(SettingsRequired, View):
 
     def post(self, request):
         form = forms.LoyaltySettingsForm(request.POST, categories=list(category_list()))
-        if form.is_valid():
-            try:
-                loyalty_settings_update(actor=request.user, category_multipliers=form.category_multipliers(),
-                                        **form.settings_changes())
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                messages.success(request, _("Points rules saved."))
-                return redirect("manager:points")
-        return self._render(request, form, status=400)
+
+        def save():
+            loyalty_settings_update(actor=request.user, category_multipliers=form.category_multipliers(),
+                                    **form.settings_changes())
+        saved = form_saved(request, form, save, saved_message=_("Points rules saved."), url="manager:points")
+        return saved or self._render(request, form, status=400)
 
 
 # Rewards
