@@ -7,11 +7,29 @@ import functools
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db import connection
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
+
+
+@functools.cache
+def _held_permissions_sql(user_id: str) -> str:
+    """An SQL array of the "app_label.codename" of every permission the user whose id is the
+    expression `user_id` holds, themselves or by their role (group)."""
+    user_permissions = User.user_permissions.through._meta.db_table
+    user_groups = User.groups.through._meta.db_table
+    group_permissions = Group.permissions.through._meta.db_table
+    # Table names from the models; `user_id` is this module's own "%s" or "u.id", never input.
+    return f"""ARRAY(
+            SELECT ct.app_label || '.' || p.codename
+            FROM {Permission._meta.db_table} p JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id
+            WHERE p.id IN (
+                SELECT up.permission_id FROM {user_permissions} up WHERE up.user_id = {user_id}
+                UNION ALL
+                SELECT gp.permission_id FROM {group_permissions} gp
+                JOIN {user_groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = {user_id}))"""  # noqa: S608
 
 
 class StaffBackend(ModelBackend):
@@ -19,31 +37,21 @@ class StaffBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            permissions = Permission.objects.all()
-            if not user_obj.is_superuser:
-                permissions = permissions.filter(Q(user=user_obj) | Q(group__user=user_obj))
-            user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in
-                                    permissions.values_list("content_type__app_label", "codename")}
+            if user_obj.is_superuser:
+                user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in
+                                        Permission.objects.values_list("content_type__app_label", "codename")}
+            else:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SELECT {_held_permissions_sql('%s')}", [user_obj.pk, user_obj.pk])
+                    user_obj._perm_cache = set(cursor.fetchone()[0])
         return user_obj._perm_cache
 
 
 @functools.cache
 def _token_sql() -> str:
-    """The token's user with the "app_label.codename" of every permission they hold, themselves
-    or by their role (group): the same set StaffBackend reads."""
-    user_permissions = User.user_permissions.through._meta.db_table
-    user_groups = User.groups.through._meta.db_table
-    group_permissions = Group.permissions.through._meta.db_table
+    """The token's user with the permissions they hold: the same set StaffBackend reads."""
     return f"""
-        SELECT u.*, t.created AS token_created, ARRAY(
-            SELECT ct.app_label || '.' || p.codename
-            FROM {Permission._meta.db_table} p JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id
-            WHERE p.id IN (
-                SELECT up.permission_id FROM {user_permissions} up WHERE up.user_id = u.id
-                UNION ALL
-                SELECT gp.permission_id FROM {group_permissions} gp
-                JOIN {user_groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = u.id)
-        ) AS permission_names
+        SELECT u.*, t.created AS token_created, {_held_permissions_sql("u.id")} AS permission_names
         FROM {Token._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id
         WHERE t.key = %s"""  # noqa: S608 - table names from the models, the key a parameter
 
