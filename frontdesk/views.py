@@ -47,6 +47,7 @@ from members.selectors import (
     medical_profile_read,
     member_merge_candidates,
     member_search,
+    member_with_phone,
     members_with_allergy_flag,
 )
 from members.services import (
@@ -136,7 +137,7 @@ class PhoneCheckView(StaffPermissionRequired, View):
         except ValidationError:
             phone = None
         if phone:
-            existing = Member.objects.filter(phone=phone).exclude(pk=_int_or_none(request.GET.get("member"))).first()
+            existing = member_with_phone(phone, exclude_pk=_int_or_none(request.GET.get("member")))
         return render(request, "frontdesk/_phone_check.html", {"existing": existing})
 
 

@@ -60,6 +60,12 @@ def _search(members: QuerySet[Member], query: str) -> QuerySet[Member]:
             .order_by("rank", "name", "pk"))
 
 
+def member_with_phone(phone: str, *, exclude_pk: int | None = None) -> Member | None:
+    """The member who has this (normalized) phone, other than `exclude_pk`; phones are unique per
+    clinic whatever the member's status."""
+    return Member.objects.filter(phone=phone).exclude(pk=exclude_pk).first()
+
+
 def member_search(*, query: str, limit: int = 20, include_inactive: bool = False) -> list[Member]:
     """Find members by phone (full or last 4 digits), name (or given name), pinyin initials
     (zxm → 张小美), full pinyin, or member number. Every branch is served by an index."""

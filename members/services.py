@@ -14,6 +14,7 @@ from accounts.models import User
 from clinics.context import current_clinic
 from members.models import ConsentRecord, MedicalAccessLog, MedicalProfile, Member, MemberEvent
 from members.naming import name_initials, name_pinyin, phone_normalize
+from members.selectors import member_with_phone
 
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CURRENT_POLICY_VERSION = "2026-01"
@@ -58,7 +59,7 @@ def _member_number_free(candidate: str) -> str:
 
 
 def _check_phone_free(phone: str, *, exclude_pk: int | None = None) -> None:
-    existing = Member.objects.filter(phone=phone).exclude(pk=exclude_pk).first()
+    existing = member_with_phone(phone, exclude_pk=exclude_pk)
     if existing is not None:
         raise DuplicateMemberError(existing)
 
