@@ -334,6 +334,14 @@ def chromium_starts(path: Path) -> str | None:
     return output if code else None
 
 
+def failure_summary(output: str | None) -> str:
+    """The lines of a failed command's output that say what went wrong, without stack frames."""
+    lines = [line.strip() for line in (output or "").splitlines()
+             if line.strip() and not line.strip().startswith(("at ", "}", "{"))]
+    errors = [line for line in lines if re.search(r"\berror\b|^E:", line, re.IGNORECASE)]
+    return " / ".join((errors or lines)[-2:]) or "it installed no Chromium that can be found"
+
+
 def chromium_install(env: Env) -> tuple[Path, str] | None:
     """Install a Chromium by the routes this machine allows, the first that works. As root on
     Debian/Ubuntu apt comes first: its package brings the system libraries and the CJK font that a
@@ -353,8 +361,7 @@ def chromium_install(env: Env) -> tuple[Path, str] | None:
         if found:
             say(f"chromium  {found[0]}  (installed with `{name}` in {seconds:.0f} s)")
             return found
-        lines = (error or "it installed no Chromium that can be found").strip().splitlines()
-        say(f"chromium  `{name}` failed after {seconds:.0f} s: {' / '.join(lines[-3:])}")
+        say(f"chromium  `{name}` failed after {seconds:.0f} s: {failure_summary(error)}")
     return None
 
 
