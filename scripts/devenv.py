@@ -262,7 +262,7 @@ def browser_tests_selected(args: Sequence[str]) -> bool:
             value_of = None
         elif arg in PYTEST_VALUE_OPTIONS:
             value_of = arg
-        elif arg.startswith("-m") and arg not in {"-m"} and re.search(r"\bnot\s+browser\b", arg):
+        elif arg.startswith("-m") and re.search(r"\bnot\s+browser\b", arg):
             return False
         elif not arg.startswith("-"):
             paths.append((Path.cwd() / arg.partition("::")[0]).resolve())
@@ -304,18 +304,19 @@ def chromium_install_apt(env: Env) -> str | None:
     """apt-get install chromium and its CJK font, reading the package lists first when they do not
     know chromium (a fresh machine) or when the install fails on stale lists. None, or the error."""
     apt_env = {**env, "DEBIAN_FRONTEND": "noninteractive"}
+    update = ["apt-get", "update"]
     install = ["apt-get", "install", "-y", "--no-install-recommends", *CHROMIUM_APT_PACKAGES]
-    known, _ = run_bounded(["apt-cache", "show", "chromium"], 60, apt_env)
-    for attempt in ("first", "after update"):
-        if known != 0 or attempt == "after update":
-            code, output = run_bounded(["apt-get", "update"], APT_TIMEOUT_SECONDS, apt_env)
-            if code:
-                return output
-            known = 0
+    updated = False
+    if run_bounded(["apt-cache", "show", "chromium"], 60, apt_env)[0]:
+        if (result := run_bounded(update, APT_TIMEOUT_SECONDS, apt_env))[0]:
+            return result[1]
+        updated = True
+    code, output = run_bounded(install, APT_TIMEOUT_SECONDS, apt_env)
+    if code and not updated:
+        if (result := run_bounded(update, APT_TIMEOUT_SECONDS, apt_env))[0]:
+            return result[1]
         code, output = run_bounded(install, APT_TIMEOUT_SECONDS, apt_env)
-        if code == 0:
-            return None
-    return output
+    return output if code else None
 
 
 def chromium_install_playwright(env: Env) -> str | None:
