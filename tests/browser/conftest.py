@@ -1,5 +1,8 @@
-"""Browser tests drive a real Chromium, headless, through Playwright."""
+"""Browser tests drive a real Chromium, headless, through Playwright: the one `make test` found or
+installed and passed on as CHROMIUM_PATH, or, when pytest runs alone, the one its finder finds
+(scripts/devenv.py, `chromium_find`)."""
 
+import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,7 +11,17 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, sync_playwright
 
-CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+def _chromium_path() -> str | None:
+    """None leaves the choice to Playwright, whose error then says what it looked for."""
+    spec = importlib.util.spec_from_file_location("devenv", Path(settings.BASE_DIR) / "scripts" / "devenv.py")
+    devenv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(devenv)
+    found = devenv.chromium_find(os.environ)
+    return str(found[0]) if found else None
+
+
+CHROMIUM_PATH = _chromium_path()
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-gpu"]
 
