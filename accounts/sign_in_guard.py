@@ -100,13 +100,14 @@ def _counts(*, identifier: str, address: str, now: datetime) -> _Counts:
     this_identifier, this_address = Q(identifier=identifier), Q(address=address)
     known = Q(succeeded=True, created_at__gt=known_since) & this_identifier & this_address
     row = (SignInAttempt.objects.filter(this_identifier | this_address).filter(failure | known)
-           .aggregate(pair=Count("id", filter=failure & this_identifier & this_address),
-                      address=Count("id", filter=failure & this_address),
-                      account=Count("id", filter=failure & this_identifier),
+           .aggregate(pair_failures=Count("id", filter=failure & this_identifier & this_address),
+                      address_failures=Count("id", filter=failure & this_address),
+                      account_failures=Count("id", filter=failure & this_identifier),
                       account_last=Max("created_at", filter=failure & this_identifier),
-                      known=Count("id", filter=known)))
-    return _Counts(pair=row["pair"], address=row["address"], account=row["account"],
-                   account_last=row["account_last"], known=row["known"] > 0)
+                      known_successes=Count("id", filter=known)))
+    return _Counts(pair=row["pair_failures"], address=row["address_failures"],
+                   account=row["account_failures"], account_last=row["account_last"],
+                   known=row["known_successes"] > 0)
 
 
 def seconds_until_below(failures, limit: int, now: datetime) -> int:
