@@ -7,7 +7,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 
 from accounts.forms import ThrottledLoginForm
@@ -154,6 +154,7 @@ class SignInAuditView(StaffManagerRequired, View):
         except ValidationError as exc:
             apply_validation_error(form, exc)
             return self._render(request, form, status=400)
-        messages.success(request, _("Lockout lifted: %(count)d failed sign-ins no longer count.")
-                         % {"count": lift.failures_cleared})
+        messages.success(request, ngettext("Lockout lifted: %(count)d failed sign-in no longer counts.",
+                                           "Lockout lifted: %(count)d failed sign-ins no longer count.",
+                                           lift.failures_cleared) % {"count": lift.failures_cleared})
         return redirect("accounts:sign_in_audit")
