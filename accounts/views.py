@@ -122,7 +122,7 @@ class StaffDetailView(StaffManagerRequired, View):
 
 class SignInLiftForm(forms.Form):
     identifier = forms.CharField(label=gettext_lazy("Username"), max_length=254, required=False)
-    address = forms.GenericIPAddressField(label=gettext_lazy("Address"), required=False)
+    address = forms.GenericIPAddressField(label=gettext_lazy("IP address"), required=False)
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=255, required=False)
 
     def clean(self):
