@@ -3,17 +3,20 @@ the owners told, the usual address unaffected), the sign-in audit page, the lift
 platform console's login."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import SignInAttempt, SignInLift
 from accounts.roles import Role
 from accounts.sign_in_guard import SignInRefused, sign_in_record
+from accounts.tasks import sign_in_attempts_prune
 from conftest import TEST_CLINIC_SLUG, TEST_PASSWORD, client_for, console_client
 
 SLOWDOWN_AFTER = settings.LOGIN_ACCOUNT_SLOWDOWN_AFTER
@@ -184,3 +187,28 @@ def test_the_refusal_says_how_long_to_wait(clinic):
     assert refusal.message_with_wait.endswith("Please try again in 3 minutes.")
     assert SignInRefused(reason=SignInRefused.PAIR, retry_after=1).message_with_wait.endswith(
         "Please try again in 1 second.")
+
+
+def test_pruning_drops_records_that_no_longer_count_and_keeps_the_rest(clinic, person):
+    now = timezone.now()
+    request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="203.0.113.60")
+    for _n in range(3):
+        sign_in_record(request=request, identifier=person.username, succeeded=False)
+    sign_in_record(request=request, identifier=person.username, succeeded=True)
+    old_failure_at = now - timedelta(days=settings.SIGN_IN_RECORD_DAYS, hours=1)
+    old_success_at = now - timedelta(days=settings.LOGIN_KNOWN_ADDRESS_DAYS, hours=1)
+    mine = SignInAttempt.objects.filter(identifier=person.username)
+    oldest = list(mine.filter(succeeded=False).order_by("id").values_list("id", flat=True)[:2])
+    mine.filter(id__in=oldest).update(created_at=old_failure_at)
+    kept_success = mine.get(succeeded=True)
+    SignInAttempt.objects.create(identifier=person.username, address="203.0.113.61", succeeded=True,
+                                 created_at=old_success_at)
+    SignInAttempt.objects.create(identifier=person.username, address="203.0.113.62", succeeded=True,
+                                 created_at=old_failure_at)
+
+    counts = sign_in_attempts_prune.apply().get()
+
+    assert counts == {"deleted": 3}
+    assert set(mine.values_list("succeeded", "address")) == {
+        (False, "203.0.113.60"), (True, "203.0.113.60"), (True, "203.0.113.62")}
+    assert mine.filter(pk=kept_success.pk).exists()
