@@ -9,7 +9,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -175,12 +175,11 @@ def sign_in_alert_send(*, alert: SignInAlert) -> None:
     if not recipients:
         return
     clinic = current_clinic()
-    window_start = alert.window_start
-    addresses = (SignInAttempt.objects.filter(identifier=alert.identifier, succeeded=False,
-                                              created_at__gte=window_start)
-                 .values("address").distinct().count())
+    since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    failures = SignInAttempt.objects.filter(identifier=alert.identifier, succeeded=False, created_at__gte=since)
+    counts = failures.aggregate(failures=Count("id"), addresses=Count("address", distinct=True))
     with translation.override(clinic.language if clinic else settings.LANGUAGE_CODE):
-        context = {"alert": alert, "clinic": clinic, "addresses": addresses,
+        context = {"alert": alert, "clinic": clinic, "failures": counts["failures"], "addresses": counts["addresses"],
                    "minutes": settings.LOGIN_FAILURE_WINDOW_SECONDS // 60,
                    "delay_max": settings.LOGIN_ACCOUNT_DELAY_MAX_SECONDS,
                    "link": clinic_url(clinic, reverse("accounts:sign_in_audit")) if clinic else ""}

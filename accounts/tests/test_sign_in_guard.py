@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import SignInAttempt, SignInLift
@@ -88,7 +88,13 @@ def test_the_owners_are_emailed_once_when_a_username_is_guessed_from_many_addres
     alerts = [message for message in mail.outbox if person.username in message.subject]
     assert len(alerts) == 1
     assert alerts[0].to == [owner.email]
-    assert f"{SLOWDOWN_AFTER}" in alerts[0].body
+    with translation.override(clinic.language):
+        summary = translation.gettext(
+            "There have been %(failures)s failed sign-ins for “%(identifier)s” in the last %(minutes)s "
+            "minutes, from %(addresses)s different addresses.")
+    assert summary % {"failures": SLOWDOWN_AFTER + 2, "identifier": person.username.casefold(),
+                      "minutes": settings.LOGIN_FAILURE_WINDOW_SECONDS // 60,
+                      "addresses": SLOWDOWN_AFTER + 2} in alerts[0].body
     assert "/accounts/sign-ins/" in alerts[0].body
 
 
