@@ -11,12 +11,11 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.forms import client_ip
-from accounts.login_throttle import login_failure_record, login_is_locked, login_success_record
 from accounts.models import User
 from accounts.roles import Role
 from accounts.selectors import staff_list
 from accounts.services import staff_create, staff_update
+from accounts.sign_in_guard import SignInRefused, sign_in_check, sign_in_record
 
 
 def has_perm(codename: str) -> type[BasePermission]:
@@ -65,14 +64,14 @@ class TokenObtainApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         username = serializer.validated_data["username"]
-        ip = client_ip(request)
-        if login_is_locked(username=username, ip=ip):
-            raise Throttled(detail=_("Too many failed attempts. Please wait 15 minutes and try again."))
+        try:
+            sign_in_check(request=request, identifier=username)
+        except SignInRefused as refusal:
+            raise Throttled(wait=refusal.retry_after, detail=refusal.message) from None
         user = authenticate(request, username=username, password=serializer.validated_data["password"])
+        sign_in_record(request=request, identifier=username, succeeded=user is not None)
         if user is None:
-            login_failure_record(username=username, ip=ip)
             raise AuthenticationFailed(_("Username or password is wrong."))
-        login_success_record(username=username, ip=ip)
         token, _created = Token.objects.get_or_create(user=user)
         return Response(self.OutputSerializer({"token": token.key}).data)
 

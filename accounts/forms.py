@@ -2,37 +2,33 @@ import unicodedata
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.utils.translation import gettext_lazy as _
 
-from accounts.login_throttle import login_failure_record, login_is_locked, login_success_record
 from accounts.models import User
-
-
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+from accounts.sign_in_guard import SignInRefused, sign_in_check, sign_in_record
 
 
 class ThrottledLoginForm(AuthenticationForm):
-    """The standard login form, refusing to check passwords while an account or address is
-    locked out after repeated failures."""
+    """The standard login form (staff and console), behind the sign-in guard: while this username
+    at this address, or this address, is locked out, the password is not checked. A refusal is
+    kept in `refusal` so the view can answer 429 with Retry-After."""
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "locked": _("Too many failed attempts. Please wait 15 minutes and try again, "
-                    "or reset your password."),
-    }
+    refusal: SignInRefused | None = None
 
     def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        ip = client_ip(self.request)
-        if login_is_locked(username=username, ip=ip):
-            raise forms.ValidationError(self.error_messages["locked"], code="locked")
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not username or not password:
+            return super().clean()  # a missing field: nothing is checked, so nothing is counted
+        try:
+            sign_in_check(request=self.request, identifier=username)
+        except SignInRefused as refusal:
+            self.refusal = refusal
+            raise forms.ValidationError(refusal.message_with_wait, code="locked") from None
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            login_failure_record(username=username, ip=ip)
+            sign_in_record(request=self.request, identifier=username, succeeded=False)
             raise
-        login_success_record(username=username, ip=ip)
+        sign_in_record(request=self.request, identifier=username, succeeded=True)
         return cleaned
 
 

@@ -1,20 +1,28 @@
-"""Writes to staff accounts and roles. Every change records who made it."""
+"""Writes to staff accounts and roles, and lifting sign-in lockouts. Every change records who made it."""
 
+import ipaddress
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from accounts import tasks
-from accounts.models import StaffEvent, User
+from accounts.models import SignInAlert, SignInAttempt, SignInLift, StaffEvent, User
 from accounts.roles import ASSIGNABLE_ROLES, ROLE_PERMISSIONS, Role
+from accounts.selectors import sign_in_alert_recipients
+from accounts.sign_in_guard import identifier_normalize
 from clinics.context import clinic_url, current_clinic
 
 
@@ -135,3 +143,57 @@ def staff_reactivate(*, user: User, actor: User) -> User:
         user.save(update_fields=["is_active"])
         StaffEvent.objects.create(user=user, actor=actor, kind=StaffEvent.Kind.REACTIVATED)
     return user
+
+
+@transaction.atomic
+def sign_in_lockout_lift(*, actor: str, identifier: str = "", address: str | None = None,
+                         reason: str = "") -> SignInLift:
+    """Lift a lockout: the failures counted for this identifier, this address, or the two
+    together stop counting. Recorded with who lifted it and why."""
+    identifier = identifier_normalize(identifier)
+    address = (address or "").strip() or None
+    if not identifier and address is None:
+        raise ValidationError(_("Name a username, an address, or both."))
+    if address is not None:
+        try:
+            address = str(ipaddress.ip_address(address))
+        except ValueError as exc:
+            raise ValidationError({"address": _("“%(value)s” is not an IP address.") % {"value": address}}) from exc
+    failures = SignInAttempt.objects.filter(succeeded=False, cleared_at__isnull=True)
+    if identifier:
+        failures = failures.filter(identifier=identifier)
+    if address is not None:
+        failures = failures.filter(address=address)
+    cleared = failures.update(cleared_at=timezone.now(), cleared_by=actor[:150])
+    return SignInLift.objects.create(identifier=identifier, address=address, failures_cleared=cleared,
+                                     actor=actor[:150], reason=reason.strip()[:255])
+
+
+def sign_in_alert_send(*, alert: SignInAlert) -> None:
+    """Email the owners (on the platform, the operators) that an identifier is being guessed."""
+    recipients = sign_in_alert_recipients()
+    if not recipients:
+        return
+    clinic = current_clinic()
+    since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    failures = SignInAttempt.objects.filter(identifier=alert.identifier, succeeded=False, created_at__gte=since)
+    counts = failures.aggregate(failures=Count("id"), addresses=Count("address", distinct=True))
+    with translation.override(clinic.language if clinic else settings.LANGUAGE_CODE):
+        context = {"alert": alert, "clinic": clinic, "failures": counts["failures"], "addresses": counts["addresses"],
+                   "minutes": settings.LOGIN_FAILURE_WINDOW_SECONDS // 60,
+                   "delay_max": settings.LOGIN_ACCOUNT_DELAY_MAX_SECONDS,
+                   "link": clinic_url(clinic, reverse("accounts:sign_in_audit")) if clinic else ""}
+        subject = _("Many failed sign-ins for “%(identifier)s”") % {"identifier": alert.identifier}
+        send_mail(subject, render_to_string("emails/sign_in_alert.txt", context), None, recipients)
+
+
+def sign_in_attempts_prune() -> int:
+    """Delete failures older than SIGN_IN_RECORD_DAYS and successes older than
+    LOGIN_KNOWN_ADDRESS_DAYS (they only tell which addresses are known), and old alerts."""
+    now = timezone.now()
+    failures_before = now - timedelta(days=settings.SIGN_IN_RECORD_DAYS)
+    known_before = now - timedelta(days=settings.LOGIN_KNOWN_ADDRESS_DAYS)
+    deleted, _detail = SignInAttempt.objects.filter(
+        Q(succeeded=False, created_at__lt=failures_before) | Q(succeeded=True, created_at__lt=known_before)).delete()
+    SignInAlert.objects.filter(created_at__lt=failures_before).delete()
+    return deleted

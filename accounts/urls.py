@@ -2,14 +2,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from accounts import views
-from accounts.forms import StaffPasswordResetForm, ThrottledLoginForm
+from accounts.forms import StaffPasswordResetForm
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html",
-                                                authentication_form=ThrottledLoginForm,
-                                                redirect_authenticated_user=True), name="login"),
+    path("login/", views.ProtectedLoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", auth_views.PasswordResetView.as_view(
         form_class=StaffPasswordResetForm,
@@ -28,4 +26,5 @@ urlpatterns = [
     path("staff/", views.StaffListView.as_view(), name="staff_list"),
     path("staff/invite/", views.StaffInviteView.as_view(), name="staff_invite"),
     path("staff/<int:pk>/", views.StaffDetailView.as_view(), name="staff_detail"),
+    path("sign-ins/", views.SignInAuditView.as_view(), name="sign_in_audit"),
 ]

@@ -2,18 +2,35 @@
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 
+from accounts.forms import ThrottledLoginForm
 from accounts.models import User
 from accounts.roles import Role
-from accounts.selectors import staff_history, staff_list
-from accounts.services import staff_change_role, staff_create, staff_deactivate, staff_reactivate
+from accounts.selectors import sign_in_failure_list, sign_in_lift_list, sign_in_lockout_list, staff_history, staff_list
+from accounts.services import sign_in_lockout_lift, staff_change_role, staff_create, staff_deactivate, staff_reactivate
 from clinic_loyalty.form_errors import apply_validation_error
+
+
+class ProtectedLoginView(auth_views.LoginView):
+    """Django's login view with the sign-in guard's form: a refused attempt is answered with 429
+    and Retry-After, the form showing why and how long to wait."""
+
+    authentication_form = ThrottledLoginForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.refusal is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.refusal.retry_after)
+        return response
 
 
 class StaffManagerRequired(LoginRequiredMixin, PermissionRequiredMixin):
@@ -101,3 +118,43 @@ class StaffDetailView(StaffManagerRequired, View):
         except ValidationError as exc:
             return self._render(request, member, errors=exc.messages, status=400)
         return redirect("accounts:staff_detail", pk=member.pk)
+
+
+class SignInLiftForm(forms.Form):
+    identifier = forms.CharField(label=gettext_lazy("Username"), max_length=254, required=False)
+    address = forms.GenericIPAddressField(label=gettext_lazy("IP address"), required=False)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=255, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("identifier") and not cleaned.get("address"):
+            raise forms.ValidationError(_("Name a username, an address, or both."))
+        return cleaned
+
+
+class SignInAuditView(StaffManagerRequired, View):
+    """Sign-in lockouts in force, recent failed sign-ins and lifted lockouts; lifting one."""
+
+    def _render(self, request, form: SignInLiftForm | None = None, status: int = 200):
+        context = {"lockouts": sign_in_lockout_list(), "failures": sign_in_failure_list(),
+                   "lifts": sign_in_lift_list(), "form": form or SignInLiftForm()}
+        return render(request, "accounts/sign_in_audit.html", context, status=status)
+
+    def get(self, request):
+        return self._render(request)
+
+    def post(self, request):
+        form = SignInLiftForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, form, status=400)
+        data = form.cleaned_data
+        try:
+            lift = sign_in_lockout_lift(actor=request.user.username, identifier=data["identifier"],
+                                        address=data["address"] or None, reason=data["reason"])
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+            return self._render(request, form, status=400)
+        messages.success(request, ngettext("Lockout lifted: %(count)d failed sign-in no longer counts.",
+                                           "Lockout lifted: %(count)d failed sign-ins no longer count.",
+                                           lift.failures_cleared) % {"count": lift.failures_cleared})
+        return redirect("accounts:sign_in_audit")

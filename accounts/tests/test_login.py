@@ -1,6 +1,6 @@
-"""Logging in with the form and with the token endpoint, and the lock-out after repeated
-failures. Each test uses its own address and account, since the failure counters live in Redis
-and outlast the test's transaction."""
+"""Logging in with the form and with the token endpoint, and the sign-in guard behind both
+(accounts/sign_in_guard.py). The failure records live in the clinic's schema and go with the
+test's transaction; tests through the real server are in test_sign_in_live.py."""
 
 import uuid
 
@@ -8,11 +8,12 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-from accounts.forms import ThrottledLoginForm
 from accounts.roles import Role
+from accounts.sign_in_guard import SignInRefused
 from conftest import TEST_PASSWORD, client_for
 
 LIMIT = settings.LOGIN_FAILURE_LIMIT
+ADDRESS_LIMIT = settings.LOGIN_ADDRESS_FAILURE_LIMIT
 TOKEN_URL = "/api/v1/auth/token/"
 
 
@@ -43,9 +44,9 @@ def token_for(client, address: str, username: str, password: str):
                        content_type="application/json", REMOTE_ADDR=address)
 
 
-def locked_message(language: str) -> str:
+def locked_message(language: str, reason: str = SignInRefused.PAIR) -> str:
     with translation.override(language):
-        return str(ThrottledLoginForm.error_messages["locked"])
+        return str(SignInRefused.MESSAGES[reason])
 
 
 def test_the_right_password_logs_in_and_lands_on_home(client, address, person):
@@ -75,14 +76,15 @@ def test_an_invited_person_without_a_password_cannot_log_in(client, address, mak
     assert not response.wsgi_request.user.is_authenticated
 
 
-def test_the_account_is_locked_after_the_failure_limit_even_with_the_right_password(
+def test_the_account_is_locked_at_that_address_after_the_failure_limit_even_with_the_right_password(
         client, address, person, clinic):
     for _attempt in range(LIMIT):
         assert log_in(client, address, person.username, "wrong").status_code == 200
 
     response = log_in(client, address, person.username, TEST_PASSWORD)
 
-    assert response.status_code == 200
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= settings.LOGIN_FAILURE_WINDOW_SECONDS
     assert not response.wsgi_request.user.is_authenticated
     assert locked_message(clinic.language) in response.content.decode()
 
@@ -96,22 +98,36 @@ def test_one_failure_less_than_the_limit_still_lets_the_person_in(client, addres
     assert response.wsgi_request.user == person
 
 
-def test_the_lock_follows_the_account_to_another_address(client, address, person):
+def test_the_lock_does_not_follow_the_account_to_another_address(client, address, person):
     for _attempt in range(LIMIT):
         log_in(client, address, person.username, "wrong")
 
     response = log_in(client, "192.0.2.77", person.username, TEST_PASSWORD)
 
-    assert not response.wsgi_request.user.is_authenticated
+    assert response.status_code == 302
+    assert response.wsgi_request.user == person
 
 
-def test_an_address_failing_on_many_accounts_is_locked_for_all(client, address, person, make_staff):
-    for n in range(LIMIT * 4):
+def test_an_address_failing_on_many_accounts_is_slowed_down_for_accounts_not_known_there(
+        client, address, person, make_staff, clinic):
+    for n in range(ADDRESS_LIMIT):
         log_in(client, address, f"nobody-{n}-{uuid.uuid4().hex[:6]}", "wrong")
 
     response = log_in(client, address, person.username, TEST_PASSWORD)
 
-    assert not response.wsgi_request.user.is_authenticated
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert locked_message(clinic.language, SignInRefused.ADDRESS) in response.content.decode()
+    assert log_in(client_for(clinic), "192.0.2.78", person.username, TEST_PASSWORD).status_code == 302
+
+
+def test_a_person_who_signed_in_from_an_address_before_is_not_slowed_down_there(clinic, address, person):
+    assert log_in(client_for(clinic), address, person.username, TEST_PASSWORD).status_code == 302
+    for n in range(ADDRESS_LIMIT):
+        log_in(client_for(clinic), address, f"nobody-{n}", "wrong")
+
+    assert log_in(client_for(clinic), address, "somebody-else", TEST_PASSWORD).status_code == 429
+    assert log_in(client_for(clinic), address, person.username, TEST_PASSWORD).status_code == 302
 
 
 def test_the_lock_is_per_clinic(client, address, person, other_clinic):
@@ -147,6 +163,7 @@ def test_the_token_endpoint_is_locked_after_the_failure_limit(client, address, p
     response = token_for(client, address, person.username, TEST_PASSWORD)
 
     assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= settings.LOGIN_FAILURE_WINDOW_SECONDS
     assert response.json()["error"]["code"] == "throttled"
     assert "token" not in response.json()
 

@@ -150,9 +150,24 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "accounts:login"
-# Failed logins allowed per account and per address before a cool-down.
+# Sign-in protection (accounts/sign_in_guard.py, docs/security.md). Failures count for
+# LOGIN_FAILURE_WINDOW_SECONDS: LOGIN_FAILURE_LIMIT of them lock one username at one address,
+# LOGIN_ADDRESS_FAILURE_LIMIT slow one address down whatever the username, and past
+# LOGIN_ACCOUNT_SLOWDOWN_AFTER for one username from anywhere, each attempt waits a doubling delay
+# (at most LOGIN_ACCOUNT_DELAY_MAX_SECONDS) and the owners are emailed.
 LOGIN_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(env("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(env("LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+LOGIN_ACCOUNT_SLOWDOWN_AFTER = int(env("LOGIN_ACCOUNT_SLOWDOWN_AFTER", "10"))
+LOGIN_ACCOUNT_DELAY_MAX_SECONDS = int(env("LOGIN_ACCOUNT_DELAY_MAX_SECONDS", "60"))
+# An address a username signed in from this recently is not slowed down for it.
+LOGIN_KNOWN_ADDRESS_DAYS = int(env("LOGIN_KNOWN_ADDRESS_DAYS", "30"))
+# How long failed sign-ins are kept for the audit page.
+SIGN_IN_RECORD_DAYS = int(env("SIGN_IN_RECORD_DAYS", "7"))
+# The client's address (accounts/client_address.py): by default the connection's own. Behind
+# reverse proxies, name them (addresses or networks, comma-separated) or say how many there are.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
 
 LANGUAGE_CODE = "zh-hans"
@@ -193,7 +208,6 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "clinic_loyalty.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_RATES": {"login": env("LOGIN_THROTTLE_RATE", "10/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -259,6 +273,16 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-clear-platform": {
         "task": "accounts.tasks.sessions_clear",
         "schedule": crontab(hour=20, minute=0),
+    },
+    "sign-in-attempts-prune-clinics": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=15),
+        "args": ("accounts.tasks.sign_in_attempts_prune",),
+        "kwargs": {"local_hour": 4},
+    },
+    "sign-in-attempts-prune-platform": {
+        "task": "accounts.tasks.sign_in_attempts_prune",
+        "schedule": crontab(hour=20, minute=15),
     },
     "points-expire": {
         "task": "clinics.tasks.clinics_fan_out",
