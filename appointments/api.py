@@ -478,7 +478,7 @@ class BookingSerializer(serializers.ModelSerializer):
     blocked_until = ClinicDateTimeField()
     starts_local = LocalTimeField(source="starts_at")
     ends_local = LocalTimeField(source="ends_at")
-    cancelled_at = ClinicDateTimeField()
+    cancelled_at = ClinicDateTimeField(allow_null=True)
 
     class Meta:
         model = Booking

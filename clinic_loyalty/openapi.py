@@ -34,6 +34,7 @@ ERROR_DESCRIPTIONS = {
     422: ("This Idempotency-Key was already used for a different request (idempotency_key_reused)."),
     429: ("Too many attempts: wait and try again (throttled)."),
 }
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 ACTION_METHODS = {"GET": "get", "PATCH": "update", "PUT": "set", "DELETE": "delete"}
 
 
@@ -42,6 +43,7 @@ def error_serializer() -> type[serializers.Serializer]:
     """The one error body, as a serializer (built on first use: the apps' APIs import this module
     through DRF's settings while they load)."""
     from appointments.api import SlotSerializer
+    from imports.api import ImportReportSerializer
     from members.api import ExistingMemberSerializer
 
     @extend_schema_serializer(component_name="ErrorDetail")
@@ -64,6 +66,8 @@ def error_serializer() -> type[serializers.Serializer]:
         """Every refusal of the API (4xx, and 5xx) has this body."""
 
         error = ErrorDetailSerializer()
+        report = ImportReportSerializer(required=False, help_text=(
+            "With import_rejected only: the import's report, every error line by line."))
 
     return ErrorSerializer
 
@@ -92,6 +96,9 @@ class AutoSchema(SpectacularAutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path" and parameter.get("schema", {}).get("type") == "integer":
+                parameter["schema"].setdefault("minimum", 0)  # <int:pk> matches digits only
         responses = operation["responses"]
         error = self.resolve_serializer(error_serializer(), "response").ref
         for code in sorted(self._refusals(operation) | self._declared_refusals(responses)):
@@ -119,9 +126,24 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if (isinstance(field, serializers.DecimalField) and isinstance(schema, dict)
-                and schema.get("format") == "decimal" and schema.get("type") == "string"):
+        if not isinstance(schema, dict) or schema.get("type") != "string":
+            return schema
+        if isinstance(field, serializers.DecimalField) and schema.get("format") == "decimal":
             schema["pattern"] = decimal_pattern(field)
+        elif isinstance(field, serializers.TimeField) and schema.get("format") == "time":
+            # JSON Schema's `time` wants an offset; the API's times of day are local, "09:00:00".
+            del schema["format"]
+            schema["pattern"] = TIME_PATTERN
+        return schema
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response":
+            # A model's regex validators speak Python's dialect (\w is any letter), and rows written
+            # before a validator existed are answered too: answers carry no pattern but the decimals'.
+            for field_schema in schema.get("properties", {}).values():
+                if field_schema.get("format") != "decimal":
+                    field_schema.pop("pattern", None)
         return schema
 
 

@@ -248,8 +248,8 @@ class AdjustmentRejectApi(APIView):
 
 class RewardSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
-    item_name = serializers.CharField(source="item.name", default=None)
-    coupon_template_name = serializers.CharField(source="coupon_template.name", default=None)
+    item_name = serializers.CharField(source="item.name", default=None, allow_null=True)
+    coupon_template_name = serializers.CharField(source="coupon_template.name", default=None, allow_null=True)
 
     class Meta:
         model = Reward
@@ -337,7 +337,7 @@ class RewardDetailApi(APIView):
 class RedemptionSerializer(serializers.ModelSerializer):
     reward_name = serializers.CharField(source="reward.name")
     status_label = serializers.CharField(source="get_status_display")
-    coupon_code = serializers.CharField(source="coupon.code", default=None)
+    coupon_code = serializers.CharField(source="coupon.code", default=None, allow_null=True)
 
     class Meta:
         model = Redemption
@@ -431,7 +431,7 @@ class RedemptionCancelApi(APIView):
 
 class CouponTemplateSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
-    free_item_name = serializers.CharField(source="free_item.name", default=None)
+    free_item_name = serializers.CharField(source="free_item.name", default=None, allow_null=True)
 
     class Meta:
         model = CouponTemplate
