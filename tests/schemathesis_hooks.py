@@ -71,16 +71,18 @@ def _path_kind(path: str, parameter: str) -> str | None:
 
 @schemathesis.hook
 def map_body(context, body):
-    return _references(body)
+    return _references(body) if isinstance(body, dict | list) else body
 
 
 @schemathesis.hook
 def map_query(context, query):
-    return _references(query)
+    return _references(query) if query else query
 
 
 @schemathesis.hook
 def map_path_parameters(context, path_parameters):
+    if not path_parameters:
+        return path_parameters
     mapped = dict(path_parameters)
     for name, value in path_parameters.items():
         if name == "code" and DATA.get("coupon_codes") and isinstance(value, str):
