@@ -34,7 +34,7 @@ from points.models import (
     Reward,
 )
 from points.rewards import redemption_cancel, reward_create, reward_delete, reward_redeem, reward_update
-from points.rules import loyalty_settings, loyalty_settings_update
+from points.rules import SETTINGS_LIMITS, loyalty_settings, loyalty_settings_update
 from points.selectors import (
     adjustment_list,
     coupon_by_code,
@@ -601,6 +601,7 @@ class LoyaltySettingsApi(APIView):
         class Meta:
             model = LoyaltySettings
             exclude = ["id"]
+            extra_kwargs = {field: {"max_value": limit} for field, limit in SETTINGS_LIMITS.items()}
 
         def validate_category_multipliers(self, value):
             known = set(Category.objects.filter(pk__in=[k for k in value if k.isdigit()]).values_list("pk", flat=True))
