@@ -136,7 +136,7 @@ def schemathesis_run(committed_clinic, live_server_process, django_db_blocker, t
         env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
                "CL_SCHEMATHESIS_DATA": str(directory / "data.json"),
                "PYTHONPATH": os.pathsep.join([str(settings.BASE_DIR), os.environ.get("PYTHONPATH", "")])}
-        result = subprocess.run(command, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,  # noqa: S603
+        result = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True,  # noqa: S603
                                 timeout=900, check=False)
     report_file = directory / "report.json"
     assert report_file.exists(), result.stdout[-5000:] + result.stderr[-5000:]
