@@ -33,7 +33,7 @@ from points.rewards import reward_create, reward_redeem
 from tiers.models import Tier
 from visits.models import CatalogueItem, Category, Visit, VisitLine
 
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 5
 SEED = 20261204
 CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance", "response_headers_conformance"]
