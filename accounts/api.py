@@ -3,7 +3,7 @@
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed, Throttled
@@ -59,7 +59,14 @@ class TokenObtainApi(APIView):
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer}, auth=[])
+    @extend_schema(
+        operation_id="auth_token_obtain", request=InputSerializer, auth=[],
+        responses={200: OutputSerializer, 429: OpenApiResponse(description=(
+            "Too many failed attempts for this account or address: wait and try again (throttled)."))},
+        examples=[OpenApiExample("Sign in", request_only=True, value={"username": "frontdesk",
+                                                                      "password": "Demo-pass-2025"}),
+                  OpenApiExample("The token", response_only=True,
+                                 value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"})])
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

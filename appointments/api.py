@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -478,7 +478,7 @@ class BookingSerializer(serializers.ModelSerializer):
     blocked_until = ClinicDateTimeField()
     starts_local = LocalTimeField(source="starts_at")
     ends_local = LocalTimeField(source="ends_at")
-    cancelled_at = ClinicDateTimeField()
+    cancelled_at = ClinicDateTimeField(allow_null=True)
 
     class Meta:
         model = Booking
@@ -546,7 +546,14 @@ class BookingListApi(APIView):
             statuses=list(data.get("status") or []))
         return Response(BookingSerializer(bookings[:500], many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: BookingDetailSerializer, 409: CONFLICT})
+    @extend_schema(
+        request=InputSerializer, responses={201: BookingDetailSerializer, 409: CONFLICT},
+        description=("Book a treatment for a member. Without a practitioner the first free one who performs the "
+                     "treatment is chosen. The time must be free for the practitioner, a room and a device of "
+                     "the types the treatment needs (409 slot_unavailable with `alternatives` otherwise), "
+                     "within working hours and not in the past."),
+        examples=[OpenApiExample("Book a treatment at 14:30 clinic time", request_only=True, value={
+            "member": 42, "treatment": 7, "starts_at": "2026-12-08T14:30:00+08:00", "notes": "第二次"})])
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -19,9 +19,9 @@ class BirthdayOfferSerializer(serializers.ModelSerializer):
 
 
 class BirthdayOfferOutputSerializer(BirthdayOfferSerializer):
-    coupon_template_name = serializers.CharField(source="coupon_template.name", default=None)
+    coupon_template_name = serializers.CharField(source="coupon_template.name", default=None, allow_null=True)
     coupon_template_active = serializers.BooleanField(
-        source="coupon_template.active", default=None,
+        source="coupon_template.active", default=None, allow_null=True,
         help_text="False when the coupon chosen has been deactivated since: no coupon is given with it "
                   "until an active one is chosen.")
 

@@ -1,7 +1,7 @@
 """Checkout and refund API. Both move value and accept an Idempotency-Key."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -56,8 +56,27 @@ class CheckoutApi(APIView):
             return {"from": change.from_tier.name if change.from_tier else None,
                     "to": change.to_tier.name, "kind": change.kind, "reason": change.reason}
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer},
-                   parameters=[IDEMPOTENCY_PARAMETER])
+    @extend_schema(
+        operation_id="checkout", request=InputSerializer,
+        responses={201: OutputSerializer, 404: OpenApiResponse(description="No such member (not_found).")},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        description=(
+            "Check a visit out: what was bought, the coupon, points used as cash, and how it was paid. Send an "
+            "Idempotency-Key: a retry with the same key and body returns the same visit and moves nothing. "
+            "Rules the schema cannot say (each refused with 400 on its field): the member must be active; "
+            "every item must be an active catalogue item; a line's discount cannot exceed quantity × unit price "
+            "(the catalogue price unless `unit_price` is given); `coupon_code` must be the member's usable "
+            "coupon; `points_to_use` must be a multiple of the clinic's redemption step, within the member's "
+            "available points and the clinic's limit per visit; each payment must be more than zero, and the "
+            "payments must add up to the total after tier, coupon and points discounts."),
+        examples=[
+            OpenApiExample("One treatment, paid by WeChat Pay", request_only=True, value={
+                "member_id": 42, "lines": [{"item_id": 7, "quantity": 1}],
+                "payments": [{"method": "wechat_pay", "amount": "680.00"}]}),
+            OpenApiExample("A product with a discount and 500 points as cash", request_only=True, value={
+                "member_id": 42, "lines": [{"item_id": 12, "quantity": 2, "discount": "20.00"}],
+                "points_to_use": 500, "payments": [{"method": "cash", "amount": "355.00"}]}),
+        ])
     @idempotent
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
@@ -80,8 +99,10 @@ class VisitRefundApi(APIView):
         lines = RefundLineSerializer(many=True, allow_empty=False)
         reason = serializers.CharField(max_length=255)
 
-    @extend_schema(request=InputSerializer, responses={201: RefundSerializer},
-                   parameters=[IDEMPOTENCY_PARAMETER])
+    @extend_schema(operation_id="visits_refund", request=InputSerializer, responses={201: RefundSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER],
+                   description=("Refund lines of a visit, with the reason; points earned on them are reversed. "
+                                "A line cannot be refunded beyond the quantity bought less what was refunded."))
     @idempotent
     def post(self, request, pk: int):
         visit = get_object_or_404(Visit, pk=pk)

@@ -24,7 +24,8 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 100
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    HEADER, str, location=OpenApiParameter.HEADER, required=False,
+    HEADER, {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH}, location=OpenApiParameter.HEADER,
+    required=False,
     description=gettext_lazy("A unique key per operation (e.g. a UUID). A retry with the same key "
                              "returns the first answer and moves nothing."))
 

@@ -2,16 +2,10 @@
 import history. Managers and owners only (accounts.manage_settings)."""
 
 from django.utils.translation import ngettext
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_field,
-    inline_serializer,
-)
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -90,10 +84,11 @@ class ImportCreateApi(APIView):
     report and every error, line by line, when nothing was."""
 
     permission_classes = [ManageSettings]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     class InputSerializer(serializers.Serializer):
-        file = serializers.FileField()
+        file = serializers.FileField(help_text=(
+            "The CSV file: UTF-8 text with a header row; the columns of each kind are in docs/import.md."))
         skip_errors = serializers.BooleanField(default=False, help_text=(
             "Import the valid rows and skip those with errors, instead of importing nothing."))
 
@@ -101,13 +96,9 @@ class ImportCreateApi(APIView):
         parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=ImportRun.Kind.values),
                     IDEMPOTENCY_PARAMETER],
         request={"multipart/form-data": InputSerializer},
-        responses={201: ImportReportSerializer, 400: OpenApiResponse(
-            response=inline_serializer("ImportRejected", {
-                "error": inline_serializer("ImportRejectedError", {
-                    "code": serializers.CharField(), "message": serializers.CharField(),
-                    "fields": serializers.DictField()}),
-                "report": ImportReportSerializer()}),
-            description="Nothing was imported; the report lists every error.")})
+        responses={201: ImportReportSerializer, 400: OpenApiResponse(description=(
+            "Nothing was imported: the file's errors (import_rejected, with `report` listing every error "
+            "line by line), or the request's (validation_error)."))})
     @idempotent
     def post(self, request, kind: str):
         serializer = self.InputSerializer(data=request.data)

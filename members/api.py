@@ -1,7 +1,7 @@
 """Members API: search, registration, profile, consent, medical profile, export, merge, erase."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -66,12 +66,32 @@ class ConsentOutputSerializer(serializers.ModelSerializer):
         fields = ["purpose", "granted", "channel", "policy_version", "recorded_at", "recorded_by"]
 
 
+class ExistingMemberSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Member
+        fields = ["id", "member_number", "name"]
+
+
 def _duplicate_response(exc: DuplicateMemberError) -> Response:
     body = error_body("duplicate_member", exc.message_dict["phone"][0], exc.message_dict)
-    body["error"]["existing_member"] = {"id": exc.existing.pk,
-                                        "member_number": exc.existing.member_number,
-                                        "name": exc.existing.name}
+    body["error"]["existing_member"] = ExistingMemberSerializer(exc.existing).data
     return Response(body, status=status.HTTP_409_CONFLICT)
+
+
+DUPLICATE = OpenApiResponse(description="Another member has this phone number (duplicate_member); "
+                                        "`error.existing_member` names them.")
+
+
+@extend_schema_field({"type": "string", "format": "phone", "pattern": r"^\+[1-9][0-9]{6,14}$", "maxLength": 32,
+                      "example": "+8613812345678"})
+class PhoneField(serializers.CharField):
+    """A phone number in E.164. It must be a real number (libphonenumber's rules for its country);
+    a number without a country code is read as one of mainland China."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=32, help_text=(
+            "E.164, e.g. +8613812345678; it must be a valid number for its country. A number without "
+            "a country code (13812345678) is read as one of mainland China."), **kwargs)
 
 
 def _member(pk: int) -> Member:
@@ -83,7 +103,7 @@ class MemberListApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
-        phone = serializers.CharField(max_length=32)
+        phone = PhoneField()
         gender = serializers.ChoiceField(choices=Member.Gender.choices, default=Member.Gender.UNKNOWN)
         birthday = serializers.DateField(required=False, allow_null=True, default=None)
         celebrates_lunar_birthday = serializers.BooleanField(default=False)
@@ -94,16 +114,37 @@ class MemberListApi(APIView):
         notes = serializers.CharField(required=False, allow_blank=True, default="")
         consents = ConsentInputSerializer(many=True, default=list)
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, description=(
-        "Phone (full or last 4 digits), name, pinyin initials (e.g. zxm) or member number."))],
-        responses={200: MemberOutputSerializer(many=True)})
+    class FilterSerializer(serializers.Serializer):
+        q = serializers.CharField(required=False, allow_blank=True, default="", max_length=100, help_text=(
+            "Phone (full or last 4 digits), name, pinyin initials (e.g. zxm), full pinyin or member number. "
+            "Without it the answer is empty."))
+        all = serializers.BooleanField(default=False, help_text="Archived and erased members too.")
+
+    @extend_schema(operation_id="members_search", parameters=[FilterSerializer],
+                   responses={200: MemberOutputSerializer(many=True)},
+                   description="The first 20 members the front desk's search finds, best matches first.",
+                   examples=[OpenApiExample("Last 4 digits of the phone", parameter_only=("q", "query"),
+                                            value="5678")])
     def get(self, request):
-        members = member_search(query=request.query_params.get("q", ""),
-                                include_inactive=request.query_params.get("all") == "1")
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        members = member_search(query=filters.validated_data["q"],
+                                include_inactive=filters.validated_data["all"])
         return Response(MemberOutputSerializer(members, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer},
-                   parameters=[IDEMPOTENCY_PARAMETER])
+    @extend_schema(
+        operation_id="members_register", request=InputSerializer,
+        responses={201: MemberOutputSerializer, 409: DUPLICATE}, parameters=[IDEMPOTENCY_PARAMETER],
+        description=("Register a member; a sign-up or referral bonus may be paid, so send an Idempotency-Key. "
+                     "Rules the schema cannot say: the phone must be a valid number and no other member's "
+                     "(409 duplicate_member); `referral_code` must be an existing member's; each consent "
+                     "purpose at most once."),
+        examples=[
+            OpenApiExample("A walk-in with consent to SMS marketing", request_only=True, value={
+                "name": "张小美", "phone": "+8613812345678", "gender": "female", "birthday": "1990-05-20",
+                "source": "walk_in", "tags": ["玻尿酸"],
+                "consents": [{"purpose": "marketing_sms", "granted": True}]}),
+        ])
     @idempotent
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
@@ -122,7 +163,7 @@ class MemberDetailApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)
-        phone = serializers.CharField(max_length=32, required=False)
+        phone = PhoneField(required=False)
         gender = serializers.ChoiceField(choices=Member.Gender.choices, required=False)
         birthday = serializers.DateField(required=False, allow_null=True)
         celebrates_lunar_birthday = serializers.BooleanField(required=False)
@@ -135,7 +176,7 @@ class MemberDetailApi(APIView):
     def get(self, request, pk: int):
         return Response(MemberOutputSerializer(_member(pk)).data)
 
-    @extend_schema(request=InputSerializer, responses={200: MemberOutputSerializer})
+    @extend_schema(request=InputSerializer, responses={200: MemberOutputSerializer, 409: DUPLICATE})
     def patch(self, request, pk: int):
         member = _member(pk)
         serializer = self.InputSerializer(data=request.data, partial=True)

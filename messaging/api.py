@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -270,8 +270,9 @@ class MessageListApi(APIView):
                 raise serializers.ValidationError(errors)
             return data
 
-    @extend_schema(operation_id="v1_messaging_messages_list", parameters=[FilterSerializer],
-                   responses={200: MessagePageSerializer})
+    @extend_schema(operation_id="messaging_messages_list", parameters=[FilterSerializer],
+                   responses={200: MessagePageSerializer,
+                              404: OpenApiResponse(description="No such member (not_found).")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,7 +34,7 @@ from points.models import (
     Reward,
 )
 from points.rewards import redemption_cancel, reward_create, reward_delete, reward_redeem, reward_update
-from points.rules import loyalty_settings, loyalty_settings_update
+from points.rules import SETTINGS_LIMITS, loyalty_settings, loyalty_settings_update
 from points.selectors import (
     adjustment_list,
     coupon_by_code,
@@ -57,7 +57,7 @@ RequestAdjustment = has_perm("points.adjust_points")
 ApproveAdjustment = has_perm("points.approve_adjustment")
 IssueCoupon = has_perm("points.issue_coupon")
 
-MEMBER_PARAMETER = OpenApiParameter("member", int, description="A member's id.")
+UNKNOWN_MEMBER = OpenApiResponse(description="No such member or other record named in the request (not_found).")
 
 
 def _member(pk: int) -> Member:
@@ -248,8 +248,8 @@ class AdjustmentRejectApi(APIView):
 
 class RewardSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
-    item_name = serializers.CharField(source="item.name", default=None)
-    coupon_template_name = serializers.CharField(source="coupon_template.name", default=None)
+    item_name = serializers.CharField(source="item.name", default=None, allow_null=True)
+    coupon_template_name = serializers.CharField(source="coupon_template.name", default=None, allow_null=True)
 
     class Meta:
         model = Reward
@@ -286,15 +286,20 @@ class RewardListApi(APIView):
     def get_permissions(self):
         return [ManageSettings() if self.request.method == "POST" else FrontDesk()]
 
-    @extend_schema(parameters=[MEMBER_PARAMETER, OpenApiParameter("all", bool)],
-                   responses={200: RewardOfferSerializer(many=True)})
+    class FilterSerializer(serializers.Serializer):
+        member = serializers.IntegerField(required=False, help_text=(
+            "A member's id: says whether that member can redeem each reward now."))
+        all = serializers.BooleanField(default=False, help_text="Inactive rewards too (managers only).")
+
+    @extend_schema(parameters=[FilterSerializer],
+                   responses={200: RewardOfferSerializer(many=True), 404: UNKNOWN_MEMBER})
     def get(self, request):
-        include_inactive = request.query_params.get("all") == "1" and request.user.has_perm(
-            "accounts.manage_settings")
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        include_inactive = filters.validated_data["all"] and request.user.has_perm("accounts.manage_settings")
         rewards = reward_list(include_inactive=include_inactive)
-        member_id = request.query_params.get("member", "")
-        if member_id.isdigit():
-            offers = reward_offers(member=_member(int(member_id)), rewards=rewards)
+        if "member" in filters.validated_data:
+            offers = reward_offers(member=_member(filters.validated_data["member"]), rewards=rewards)
             return Response(RewardOfferSerializer(offers, many=True).data)
         return Response([{"reward": data, "can_redeem": None, "refusal": None}
                          for data in RewardSerializer(rewards, many=True).data])
@@ -332,7 +337,7 @@ class RewardDetailApi(APIView):
 class RedemptionSerializer(serializers.ModelSerializer):
     reward_name = serializers.CharField(source="reward.name")
     status_label = serializers.CharField(source="get_status_display")
-    coupon_code = serializers.CharField(source="coupon.code", default=None)
+    coupon_code = serializers.CharField(source="coupon.code", default=None, allow_null=True)
 
     class Meta:
         model = Redemption
@@ -346,8 +351,13 @@ class RewardRedeemApi(APIView):
     class InputSerializer(serializers.Serializer):
         member_id = serializers.IntegerField()
 
-    @extend_schema(request=InputSerializer, responses={201: RedemptionSerializer},
-                   parameters=[IDEMPOTENCY_PARAMETER])
+    @extend_schema(
+        request=InputSerializer, responses={201: RedemptionSerializer}, parameters=[IDEMPOTENCY_PARAMETER],
+        description=("Redeem the reward for a member: the points are taken (soonest-expiring first) and, for a "
+                     "coupon reward, the coupon is issued. Refused with 400 when the reward is inactive or out "
+                     "of stock, the member's tier is not allowed, the member's limit is reached or the member "
+                     "has too few available points."),
+        examples=[OpenApiExample("Redeem for a member", request_only=True, value={"member_id": 42})])
     @idempotent
     def post(self, request, pk: int):
         reward = get_object_or_404(Reward, pk=pk)
@@ -421,7 +431,7 @@ class RedemptionCancelApi(APIView):
 
 class CouponTemplateSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
-    free_item_name = serializers.CharField(source="free_item.name", default=None)
+    free_item_name = serializers.CharField(source="free_item.name", default=None, allow_null=True)
 
     class Meta:
         model = CouponTemplate
@@ -454,10 +464,14 @@ class CouponTemplateListApi(APIView):
     def get_permissions(self):
         return [ManageSettings() if self.request.method == "POST" else FrontDesk()]
 
-    @extend_schema(parameters=[OpenApiParameter("all", bool)],
-                   responses={200: CouponTemplateSerializer(many=True)})
+    class FilterSerializer(serializers.Serializer):
+        all = serializers.BooleanField(default=False, help_text="Inactive templates too.")
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: CouponTemplateSerializer(many=True)})
     def get(self, request):
-        templates = coupon_template_list(include_inactive=request.query_params.get("all") == "1")
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        templates = coupon_template_list(include_inactive=filters.validated_data["all"])
         return Response(CouponTemplateSerializer(templates, many=True).data)
 
     @extend_schema(request=CouponTemplateInputSerializer, responses={201: CouponTemplateSerializer})
@@ -519,7 +533,7 @@ class CouponListApi(APIView):
         member_id = serializers.IntegerField()
         template_id = serializers.IntegerField()
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: CouponSerializer(many=True)})
+    @extend_schema(parameters=[FilterSerializer], responses={200: CouponSerializer(many=True), 404: UNKNOWN_MEMBER})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -528,7 +542,7 @@ class CouponListApi(APIView):
         coupons = coupon_list(member=member, usable_at=usable_at)
         return Response(CouponSerializer(coupons[:200], many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: CouponSerializer},
+    @extend_schema(request=InputSerializer, responses={201: CouponSerializer, 404: UNKNOWN_MEMBER},
                    parameters=[IDEMPOTENCY_PARAMETER])
     @idempotent
     def post(self, request):
@@ -587,6 +601,7 @@ class LoyaltySettingsApi(APIView):
         class Meta:
             model = LoyaltySettings
             exclude = ["id"]
+            extra_kwargs = {field: {"max_value": limit} for field, limit in SETTINGS_LIMITS.items()}
 
         def validate_category_multipliers(self, value):
             known = set(Category.objects.filter(pk__in=[k for k in value if k.isdigit()]).values_list("pk", flat=True))

@@ -77,6 +77,10 @@ def lot_available_from(earned_at: datetime, rules: LoyaltySettings) -> datetime:
 
 
 SETTINGS_FIELDS = tuple(field.name for field in LoyaltySettings._meta.concrete_fields if field.name != "id")
+# Upper bounds of the settings that move dates: beyond them an expiry or availability date would
+# fall outside the calendar.
+SETTINGS_LIMITS = {"expiry_months": 1200, "year_end_carry_years": 100, "pending_days": 3650,
+                   "expiry_warning_days": 3650}
 
 
 @transaction.atomic
@@ -92,6 +96,9 @@ def loyalty_settings_update(*, category_multipliers: dict[int, Decimal] | None =
     rules = loyalty_settings()
     for field, value in changes.items():
         setattr(rules, field, value)
+    for field, limit in SETTINGS_LIMITS.items():
+        if getattr(rules, field) is not None and getattr(rules, field) > limit:
+            raise ValidationError({field: _("At most %(limit)s.") % {"limit": limit}})
     if rules.expiry_policy == LoyaltySettings.ExpiryPolicy.ROLLING and not rules.expiry_months:
         raise ValidationError({"expiry_months": _("Points that expire after N months need N of at least 1.")})
     if rules.birthday_month_multiplier is not None and rules.birthday_month_multiplier < 1:

@@ -63,10 +63,16 @@ class ItemListApi(APIView):
     def get_permissions(self):
         return [ManageSettings() if self.request.method == "POST" else FrontDesk()]
 
-    @extend_schema(responses={200: ItemOutputSerializer(many=True)})
+    class FilterSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=CatalogueItem.Kind.choices, required=False)
+        all = serializers.BooleanField(default=False, help_text="Inactive items too.")
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: ItemOutputSerializer(many=True)})
     def get(self, request):
-        items = catalogue_list(active_only=request.query_params.get("all") != "1",
-                               kind=request.query_params.get("kind") or None)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        items = catalogue_list(active_only=not filters.validated_data["all"],
+                               kind=filters.validated_data.get("kind"))
         return Response(ItemOutputSerializer(items, many=True).data)
 
     @extend_schema(request=ItemInputSerializer, responses={201: ItemOutputSerializer})

@@ -205,6 +205,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "clinic_loyalty.openapi.AutoSchema",
+    # The API reads JSON bodies only (the CSV imports read multipart/form-data); the schema says so.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "clinic_loyalty.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -219,6 +221,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags and operation ids start after /api/v1/: `members`, `members_search`, not `v1_…`.
+    "SCHEMA_PATH_PREFIX": "/api/v1",
     # Several models have a `kind`, `source` or `status` of their own; each gets a named enum.
     "ENUM_NAME_OVERRIDES": {
         "StaffEventKindEnum": "accounts.models.StaffEvent.Kind",

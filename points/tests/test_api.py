@@ -1,9 +1,11 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from points.models import Coupon, CouponTemplate, Entry, PointsAdjustment, Redemption, Reward
 from points.rewards import reward_create
+from points.rules import loyalty_settings, loyalty_settings_update
 from points.tests.factories import account_of, points_give
 
 API = "/api/v1/points/"
@@ -174,3 +176,17 @@ def test_a_coupon_is_voided_by_a_manager(boss, desk, member, make_template):
     assert post(desk, f"coupons/{code}/void/", {"reason": "发错"}).status_code == 403
     assert post(boss, f"coupons/{code}/void/", {"reason": "发错"}).json()["status"] == "void"
     assert Coupon.objects.get(code=code).events.filter(kind="voided").exists()
+
+
+@pytest.mark.parametrize("field", ["expiry_months", "year_end_carry_years", "pending_days", "expiry_warning_days"])
+def test_settings_that_move_dates_beyond_the_calendar_are_a_400_that_changes_nothing(staff_client, owner, field):
+    before = loyalty_settings()
+
+    response = staff_client(owner).put(f"{API}settings/", {field: 2_000_000_000}, content_type="application/json",
+                                       HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == [field]
+    assert getattr(loyalty_settings(), field) == getattr(before, field)
+    with pytest.raises(ValidationError):
+        loyalty_settings_update(**{field: 2_000_000_000})
