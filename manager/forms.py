@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.forms.models import fields_for_model, model_to_dict
 from django.utils.translation import gettext_lazy as _
 
+from appointments.models import AppointmentPolicy
 from campaigns.models import BirthdayOffer
 from campaigns.services import OFFER_FIELDS
 from messaging.models import Channel, Message, MessageTemplate, MessagingSettings, Purpose
@@ -155,6 +156,12 @@ class CatalogueItemForm(_model_form("CatalogueItemBase", CatalogueItem, list(ITE
 
 
 CategoryForm = _model_form("CategoryForm", Category, list(CATEGORY_FIELDS))
+
+ONLINE_BOOKING_FIELDS = ("online_booking_enabled", "online_min_notice_minutes", "online_max_days_ahead",
+                         "cancel_window_hours", "reschedule_window_hours", "max_no_shows_online",
+                         "deposit_amount")
+
+OnlineBookingForm = _model_form("OnlineBookingForm", AppointmentPolicy, list(ONLINE_BOOKING_FIELDS))
 
 
 

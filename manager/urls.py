@@ -20,6 +20,7 @@ urlpatterns = [
     path("coupons/<int:pk>/", views.CouponTemplateFormView.as_view(), name="coupon_edit"),
     path("coupons/<int:pk>/active/", views.CouponTemplateActiveView.as_view(), name="coupon_active"),
     path("catalogue/", views.CatalogueView.as_view(), name="catalogue"),
+    path("online-booking/", views.OnlineBookingView.as_view(), name="online_booking"),
     path("catalogue/items/new/", views.CatalogueItemFormView.as_view(), name="item_create"),
     path("catalogue/items/<int:pk>/", views.CatalogueItemFormView.as_view(), name="item_edit"),
     path("catalogue/items/<int:pk>/active/", views.CatalogueItemActiveView.as_view(), name="item_active"),
