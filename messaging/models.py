@@ -20,12 +20,17 @@ class Purpose(models.TextChoices):
     BIRTHDAY_OFFER = "birthday_offer", _("Birthday offer")
     POINTS_EXPIRY_WARNING = "points_expiry_warning", _("Points about to expire")
     APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment reminder")
+    SIGN_IN_CODE = "sign_in_code", _("Portal sign-in code")
 
 
 # Marketing needs the member's consent for the channel, respects quiet hours and the weekly cap.
 # Service messages (about the member's own points and bookings) follow the clinic's
 # `service_messages_enabled` setting instead.
 MARKETING_PURPOSES = frozenset({Purpose.BIRTHDAY_OFFER})
+
+# Messages the member asked for themselves (a sign-in code): sent whatever the clinic's switch
+# for service messages and the member's choices, with no quiet hours.
+ESSENTIAL_PURPOSES = frozenset({Purpose.SIGN_IN_CODE})
 
 # The consent purpose (members.ConsentRecord.Purpose) that marketing on each channel needs.
 MARKETING_CONSENT = {
@@ -39,6 +44,7 @@ PURPOSE_VARIABLES = {
     Purpose.BIRTHDAY_OFFER: ("name", "clinic", "gift", "points", "coupon", "coupon_valid_until"),
     Purpose.POINTS_EXPIRY_WARNING: ("name", "clinic", "points", "expiry_date", "balance"),
     Purpose.APPOINTMENT_REMINDER: ("name", "clinic", "appointment_time", "practitioner", "location"),
+    Purpose.SIGN_IN_CODE: ("name", "clinic", "code", "minutes"),
 }
 
 # What each variable stands for, as the template editor lists them.
@@ -54,6 +60,8 @@ VARIABLE_LABELS = {
     "appointment_time": _("the appointment's date and time"),
     "practitioner": _("the practitioner's name"),
     "location": _("the branch"),
+    "code": _("the one-time sign-in code"),
+    "minutes": _("how many minutes the code is valid"),
 }
 
 

@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from members.models import Member
 from members.selectors import consent_granted_members
-from messaging.models import MARKETING_CONSENT, MARKETING_PURPOSES, Channel, Message, MessagingSettings
+from messaging.models import (
+    ESSENTIAL_PURPOSES,
+    MARKETING_CONSENT,
+    MARKETING_PURPOSES,
+    Channel,
+    Message,
+    MessagingSettings,
+)
 from points.rules import clinic_zone
 
 CAP_WINDOW = timedelta(days=7)
@@ -34,7 +41,8 @@ def message_skip_reasons(*, members: list[dict], purpose: str, channel: str, at:
                          rules: MessagingSettings) -> dict[int, str]:
     """For each member (dicts with id, status, phone, email), why the message must be skipped, or
     "" if it may go. In order: inactive member, no address, then for marketing no consent for
-    the channel, quiet hours, the weekly cap; for service messages the clinic's switch."""
+    the channel, quiet hours, the weekly cap; for service messages the clinic's switch; nothing
+    more for essential messages (a sign-in code the member asked for)."""
     reasons: dict[int, str] = {}
     for member in members:
         if member["status"] != Member.Status.ACTIVE:
@@ -44,6 +52,8 @@ def message_skip_reasons(*, members: list[dict], purpose: str, channel: str, at:
         else:
             reasons[member["id"]] = ""
     candidates = [member_id for member_id, reason in reasons.items() if not reason]
+    if purpose in ESSENTIAL_PURPOSES:
+        return reasons
     if purpose not in MARKETING_PURPOSES:
         if not rules.service_messages_enabled:
             reasons.update(dict.fromkeys(candidates, Message.SkipReason.SERVICE_DISABLED))
