@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal import booking_views, mall_views, referral_views, views, wallet_views
 
 app_name = "portal"
 
@@ -12,4 +12,15 @@ urlpatterns = [
     path("join/", views.join, name="join"),
     path("statement/", views.statement, name="statement"),
     path("me/", views.profile, name="profile"),
+    path("mall/", mall_views.mall, name="mall"),
+    path("mall/<int:pk>/", mall_views.mall_confirm, name="mall_confirm"),
+    path("wallet/", wallet_views.wallet, name="wallet"),
+    path("wallet/<int:pk>/", wallet_views.wallet_coupon, name="wallet_coupon"),
+    path("appointments/", booking_views.appointments, name="appointments"),
+    path("appointments/book/", booking_views.book, name="book"),
+    path("appointments/<int:pk>/", booking_views.appointment, name="appointment"),
+    path("appointments/<int:pk>/reschedule/", booking_views.reschedule, name="appointment_reschedule"),
+    path("appointments/<int:pk>/cancel/", booking_views.cancel, name="appointment_cancel"),
+    path("appointments/<int:pk>/calendar.ics", booking_views.appointment_ics, name="appointment_ics"),
+    path("referral/", referral_views.referral, name="referral"),
 ]
