@@ -32,6 +32,7 @@ from clinics.provisioning import OwnerSpec, clinic_create
 from members.models import ConsentRecord, Member
 from members.services import ConsentInput, member_register
 from points.rules import clinic_zone, local_date, loyalty_settings_update
+from portal.services import portal_settings_update
 from tiers.selectors import member_current_tier
 from visits.models import CatalogueItem
 from visits.services import catalogue_item_create, category_create
@@ -250,6 +251,18 @@ def _demo_bookings(rng: random.Random, treatments: list[CatalogueItem]) -> int:
     return made
 
 
+def demo_portal_seed(clinic: Clinic) -> None:
+    """The member portal takes new members online in the demo, so joining can be tried too."""
+    with schema_context(clinic.schema_name):
+        portal_settings_update(actor=None, join_enabled=True)
+
+
+def demo_portal_member(clinic: Clinic) -> Member | None:
+    """A demo member to try the portal with (the first one registered)."""
+    with schema_context(clinic.schema_name):
+        return Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk").first()
+
+
 def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     """Everything above; returns the demo clinic and whether it was created now."""
     demo_operator_ensure()
@@ -257,4 +270,5 @@ def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     demo_staff_ensure(clinic)
     demo_members_seed(clinic, count=members)
     demo_schedule_seed(clinic)
+    demo_portal_seed(clinic)
     return clinic, created

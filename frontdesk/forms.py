@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from idempotency.forms import IdempotencyKeyField
-from members.models import ConsentRecord, Member
+from members.models import NOTICE_PURPOSES, ConsentRecord, Member
 from members.naming import phone_normalize
 from points.models import PointsAdjustment
 from visits.models import Payment
@@ -35,7 +35,8 @@ class MemberRegisterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for purpose, label in ConsentRecord.Purpose.choices:
-            self.fields[f"consent_{purpose}"] = forms.BooleanField(label=label, required=False)
+            self.fields[f"consent_{purpose}"] = forms.BooleanField(label=label, required=False,
+                                                                   initial=purpose in NOTICE_PURPOSES)
 
     def clean_phone(self) -> str:
         return phone_normalize(self.cleaned_data["phone"])

@@ -20,6 +20,7 @@ from messaging.services import SETTINGS_FIELDS as MESSAGING_FIELDS
 from points.coupons import TEMPLATE_FIELDS
 from points.models import CouponTemplate, LoyaltySettings, Reward
 from points.rewards import REWARD_FIELDS
+from portal.models import PortalSettings
 from tiers.models import Tier, TierProgramme
 from tiers.services import TIER_FIELDS
 from visits.models import CatalogueItem, Category
@@ -233,3 +234,13 @@ class MessageLogFilterForm(forms.Form):
         data = self.cleaned_data
         return {"status": data["status"], "purpose": data["purpose"], "member_query": data["member"],
                 "created_from": data["created_from"], "created_until": data["created_until"]}
+
+
+PortalSettingsForm = _model_form("PortalSettingsForm", PortalSettings, ["join_enabled", "profile_edit_enabled"])
+
+
+class ErasureDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("erase", _("Erase the member's data")), ("decline", _("Decline"))],
+                                 widget=forms.RadioSelect, label=_("Decision"))
+    note = forms.CharField(label=_("Note"), max_length=500,
+                           help_text=_("Recorded with the decision; the member sees it when you decline."))

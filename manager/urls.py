@@ -1,6 +1,6 @@
 from django.urls import path
 
-from manager import messaging_views, views
+from manager import messaging_views, portal_views, views
 
 app_name = "manager"
 
@@ -37,5 +37,8 @@ urlpatterns = [
          name="message_template_preview"),
     path("messages/templates/<int:pk>/restore/", messaging_views.MessageTemplateRestoreView.as_view(),
          name="message_template_restore"),
+    path("portal/", portal_views.PortalSettingsView.as_view(), name="portal_settings"),
+    path("erasure-requests/", portal_views.ErasureRequestsView.as_view(), name="erasure_requests"),
+    path("erasure-requests/<int:pk>/", portal_views.ErasureRequestsView.as_view(), name="erasure_request_decide"),
     path("birthday-offer/", messaging_views.BirthdayOfferView.as_view(), name="birthday_offer"),
 ]

@@ -32,6 +32,12 @@ MARKETING_PURPOSES = frozenset({Purpose.BIRTHDAY_OFFER})
 # for service messages and the member's choices, with no quiet hours.
 ESSENTIAL_PURPOSES = frozenset({Purpose.SIGN_IN_CODE})
 
+# Service messages a member can turn off, each by its own consent purpose (members.NOTICE_PURPOSES).
+SERVICE_OPT_OUT = {
+    Purpose.APPOINTMENT_REMINDER: "notice_appointments",
+    Purpose.POINTS_EXPIRY_WARNING: "notice_points_expiry",
+}
+
 # The consent purpose (members.ConsentRecord.Purpose) that marketing on each channel needs.
 MARKETING_CONSENT = {
     Channel.SMS: "marketing_sms",
@@ -125,6 +131,7 @@ class Message(models.Model):
         SERVICE_DISABLED = "service_disabled", _("Service messages are switched off")
         MEMBER_INACTIVE = "member_inactive", _("Member is not active")
         NO_TEMPLATE = "no_template", _("No template for this purpose and channel")
+        OPTED_OUT = "opted_out", _("The member turned this kind of message off")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="messages")
     recipient = models.CharField(_("recipient"), max_length=254, blank=True)

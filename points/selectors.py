@@ -73,13 +73,15 @@ def _lot_open_at(lot: Lot, at: datetime) -> bool:
 
 
 def _balance_from_lots(account: Account, lots: Iterable[Lot], *, at: datetime,
-                       rules: LoyaltySettings) -> PointsBalance:
+                       rules: LoyaltySettings, expiring_within_days: int | None = None) -> PointsBalance:
     """The balance figures from the account and its lots with points left (the expired ones
-    among them are left out here)."""
+    among them are left out here). `expiring` covers the clinic's warning period, or
+    `expiring_within_days` when given."""
     open_lots = [lot for lot in lots if _lot_open_at(lot, at)]
     available = sum(lot.remaining for lot in open_lots if lot.available_from <= at)
     pending = sum(lot.remaining for lot in open_lots if lot.available_from > at)
-    warn_until = at + timedelta(days=rules.expiry_warning_days)
+    days = rules.expiry_warning_days if expiring_within_days is None else expiring_within_days
+    warn_until = at + timedelta(days=days)
     by_expiry: dict[datetime, int] = {}
     for lot in open_lots:
         if lot.expires_at is not None and lot.expires_at <= warn_until:
@@ -97,9 +99,11 @@ def _no_points() -> PointsBalance:
     return PointsBalance(0, 0, 0, 0, 0, [], Decimal("0.00"))
 
 
-def points_balance(member: Member, *, at: datetime | None = None) -> PointsBalance:
+def points_balance(member: Member, *, at: datetime | None = None,
+                   expiring_within_days: int | None = None) -> PointsBalance:
     """The balance (everything not yet spent or expired), what can be spent now, what is still
-    pending, what was ever earned, and what expires within the clinic's warning period."""
+    pending, what was ever earned, and what expires within the clinic's warning period (or
+    within `expiring_within_days`)."""
     at = at or timezone.now()
     account = _account(member)
     if account is None:
@@ -107,25 +111,37 @@ def points_balance(member: Member, *, at: datetime | None = None) -> PointsBalan
     lots = (Lot.objects.filter(account=account, remaining__gt=0)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
             .only("remaining", "available_from", "expires_at"))
-    return _balance_from_lots(account, lots, at=at, rules=loyalty_settings())
+    return _balance_from_lots(account, lots, at=at, rules=loyalty_settings(),
+                              expiring_within_days=expiring_within_days)
 
 
 def points_statement(member: Member, *, limit: int = 50, offset: int = 0,
-                     at: datetime | None = None) -> PointsStatement:
+                     at: datetime | None = None, kinds: Iterable[str] | None = None,
+                     effective_from: datetime | None = None, effective_until: datetime | None = None,
+                     expiring_within_days: int | None = None) -> PointsStatement:
     """A member's entries, newest first, each with the balance after it, and their open lots
     (soonest-expiring first) with what is left, when they become usable and when they expire.
     The account, the settings and the lots are read once: the balance comes from the same lots,
-    and the number of entries from the same query as the page of them."""
+    and the number of entries from the same query as the page of them. Entries can be narrowed
+    to some kinds and to [effective_from, effective_until); `count` is then of those."""
     at = at or timezone.now()
     account = _account(member)
     if account is None:
         return PointsStatement(balance=_no_points(), entries=[], count=0, open_lots=[])
-    entries = list(Entry.objects.filter(account=account).select_related("actor")
+    rows = Entry.objects.filter(account=account)
+    if kinds:
+        rows = rows.filter(kind__in=list(kinds))
+    if effective_from is not None:
+        rows = rows.filter(effective_at__gte=effective_from)
+    if effective_until is not None:
+        rows = rows.filter(effective_at__lt=effective_until)
+    entries = list(rows.select_related("actor")
                    .annotate(total_count=Window(Count("id"))).order_by("-id")[offset:offset + limit])
-    count = entries[0].total_count if entries else Entry.objects.filter(account=account).count()
+    count = entries[0].total_count if entries else rows.count()
     lots = list(Lot.objects.filter(account=account, remaining__gt=0).select_related("entry")
                 .order_by("expires_at", "available_from", "id"))
-    return PointsStatement(balance=_balance_from_lots(account, lots, at=at, rules=loyalty_settings()),
+    return PointsStatement(balance=_balance_from_lots(account, lots, at=at, rules=loyalty_settings(),
+                                                      expiring_within_days=expiring_within_days),
                            entries=entries, count=count, open_lots=lots)
 
 
