@@ -35,6 +35,7 @@ from clinics.context import clinic_host
 from members.models import Member
 from members.services import medical_profile_update
 from points.adjustments import points_adjust
+from points.coupons import coupon_issue, coupon_template_create
 from points.ledger import Source, account_for, ledger_credit
 from points.models import Entry
 from points.rewards import reward_create
@@ -144,7 +145,10 @@ def pages_prepare(clinic) -> tuple[Client, dict]:
         items = [catalogue_item_create(kind="product", name=f"产品{n}", sku=f"P-{n}", category=category,
                                        price=Decimal(200 + 50 * n)) for n in range(30)]
         reward_create(name="免费面霜", kind="product", points_cost=800, item=items[0])
+        voucher = coupon_template_create(name="百元券", kind="fixed", amount=Decimal("100"), valid_days=60)
+        voucher_reward = reward_create(name="百元券", kind="coupon", points_cost=500, coupon_template=voucher)
         member = Member.objects.order_by("pk").first()
+        coupon_id = coupon_issue(member=member, template=voucher, source="manual", actor=manager).pk
         visit_id = _history(member, manager, items)
         _expiring_points(MEMBERS_WITH_EXPIRING_POINTS)
         booking_id, treatment_id, day = _schedule(member, manager)
@@ -201,6 +205,19 @@ def pages_prepare(clinic) -> tuple[Client, dict]:
         "portal: messages and consent": ("GET", reverse("portal:profile_consent"), None, member_cookie),
         "portal: my data and privacy": ("GET", reverse("portal:profile_privacy"), None, member_cookie),
         "portal: sign in (form)": ("GET", reverse("portal:signin"), None, member_cookie),
+        "portal: points mall": ("GET", reverse("portal:mall"), None, member_cookie),
+        "portal: redeem (confirm)": ("GET", reverse("portal:mall_confirm", args=[voucher_reward.pk]), None,
+                                     member_cookie),
+        "portal: wallet": ("GET", reverse("portal:wallet"), None, member_cookie),
+        "portal: wallet, history": ("GET", reverse("portal:wallet"), {"tab": "history"}, member_cookie),
+        "portal: coupon with QR code": ("GET", reverse("portal:wallet_coupon", args=[coupon_id]), None,
+                                        member_cookie),
+        "portal: appointments": ("GET", reverse("portal:appointments"), None, member_cookie),
+        "portal: appointment": ("GET", reverse("portal:appointment", args=[booking_id]), None, member_cookie),
+        "portal: book, treatments": ("GET", reverse("portal:book"), None, member_cookie),
+        "portal: book, free times": ("GET", reverse("portal:book"), {"treatment": treatment_id, "day": day},
+                                     member_cookie),
+        "portal: referral": ("GET", reverse("portal:referral"), None, member_cookie),
     }
     return client, pages
 
