@@ -16,9 +16,9 @@ from clinics.models import Clinic
 from members.models import Member
 from members.naming import has_cjk
 from messaging.models import Message
-from points.models import Entry
+from points.models import Entry, Reward
 from points.rules import local_date
-from points.selectors import ledger_verify
+from points.selectors import ledger_verify, reward_list, reward_offers
 from visits.models import CatalogueItem, Visit
 
 
@@ -134,3 +134,16 @@ def test_a_demo_member_signs_in_to_the_portal_with_the_code_from_the_message_log
     code = re.search(r"(?<!\d)(\d{6})(?!\d)", body).group(1)
     assert client.post(verify, {"code": code})["Location"] == "/m/"
     assert client.get("/m/").status_code == 200
+
+
+def test_demo_seed_offers_rewards_members_can_redeem_in_the_portal_once(db):
+    demo_seed(members=10)
+    demo_seed(members=10)
+    with schema_context(DEMO_CLINIC_SLUG):
+        assert Reward.objects.count() == 3
+        member = Member.objects.order_by("pk").first()
+        offers = reward_offers(member=member, rewards=reward_list(), by_member=True)
+        coupons = [offer for offer in offers if offer.reward.kind == Reward.Kind.COUPON]
+        assert len(coupons) == 2
+        assert all(offer.can_redeem or "Not enough points" in offer.refusal for offer in coupons)
+        assert "front desk" in next(o for o in offers if o.reward.kind == Reward.Kind.PRODUCT).refusal
