@@ -14,6 +14,13 @@ from portal.models import MemberSession, SignInCode
 pytestmark = pytest.mark.django_db
 
 
+def _english(clinic) -> Client:
+    """A visitor whose language (cookie) is English, so texts can be asserted as written."""
+    client = Client(HTTP_HOST=clinic_host(clinic))
+    client.cookies["django_language"] = "en"
+    return client
+
+
 def _ask_code(client: Client, phone: str, **extra):
     return client.post(reverse("portal:signin"), {"phone": phone, "next": "/m/statement/"}, **extra)
 
@@ -43,11 +50,11 @@ def test_member_signs_in_with_the_code_from_the_message_log(clinic, portal_membe
 
 
 def test_a_code_works_once(clinic, portal_member):
-    client = Client(HTTP_HOST=clinic_host(clinic))
+    client = _english(clinic)
     verify_url = _ask_code(client, "+8613800138000")["Location"]
     code = _code_from_log(portal_member)
     assert client.post(verify_url, {"code": code}).status_code == 302
-    again = Client(HTTP_HOST=clinic_host(clinic)).post(verify_url, {"code": code})
+    again = _english(clinic).post(verify_url, {"code": code})
     assert again.status_code == 400
     assert "expired or was already used" in again.content.decode()
     assert MemberSession.objects.filter(member=portal_member).count() == 1
@@ -87,7 +94,7 @@ def _verify_url(client: Client, phone: str) -> str:
 
 
 def test_the_sixth_try_is_refused_even_with_the_right_code(clinic, portal_member):
-    client = Client(HTTP_HOST=clinic_host(clinic))
+    client = _english(clinic)
     verify_url = _verify_url(client, "+8613800138000")
     code = _code_from_log(portal_member)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
@@ -105,7 +112,7 @@ def test_the_sixth_try_is_refused_even_with_the_right_code(clinic, portal_member
 
 
 def test_a_code_expires_after_five_minutes(clinic, portal_member):
-    client = Client(HTTP_HOST=clinic_host(clinic))
+    client = _english(clinic)
     verify_url = _verify_url(client, "+8613800138000")
     SignInCode.objects.filter(phone="+8613800138000").update(expires_at=timezone.now() - timedelta(seconds=1))
     response = client.post(verify_url, {"code": _code_from_log(portal_member)})
@@ -147,7 +154,7 @@ def test_the_answers_are_the_same_for_a_member_and_a_stranger(clinic, portal_mem
 
 
 def test_five_codes_per_phone_an_hour(clinic, portal_member):
-    client = Client(HTTP_HOST=clinic_host(clinic))
+    client = _english(clinic)
     for n in range(5):
         assert _ask_code(client, "+8613800138000", REMOTE_ADDR=f"10.0.0.{n}").status_code == 302
     refused = _ask_code(client, "+8613800138000", REMOTE_ADDR="10.0.0.99")
@@ -160,7 +167,7 @@ def test_five_codes_per_phone_an_hour(clinic, portal_member):
 
 
 def test_five_codes_per_address_an_hour_whoever_the_phones_belong_to(clinic, portal_member):
-    client = Client(HTTP_HOST=clinic_host(clinic))
+    client = _english(clinic)
     for n in range(5):
         assert _ask_code(client, f"+86139000000{n:02d}", REMOTE_ADDR="10.1.1.1").status_code == 302
     refused = _ask_code(client, "+8613800138000", REMOTE_ADDR="10.1.1.1")
