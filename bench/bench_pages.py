@@ -200,7 +200,7 @@ def pages_prepare(clinic) -> tuple[Client, dict]:
         "portal: my details (form)": ("GET", reverse("portal:profile_details"), None, member_cookie),
         "portal: messages and consent": ("GET", reverse("portal:profile_consent"), None, member_cookie),
         "portal: my data and privacy": ("GET", reverse("portal:profile_privacy"), None, member_cookie),
-        "portal: sign in (form)": ("GET", reverse("portal:signin"), None, member_cookie),
+        "portal: sign in (form)": ("GET", reverse("portal:signin"), None, {"HTTP_COOKIE": ""}),
     }
     return client, pages
 

@@ -214,3 +214,22 @@ def test_next_must_be_a_portal_path_on_this_host(clinic, portal_member):
     response = client.post(reverse("portal:signin"), {"phone": "+8613800138000", "next": "https://evil.example/m/"})
     response = client.post(response["Location"], {"code": _code_from_log(portal_member)})
     assert response["Location"] == reverse("portal:home")
+
+
+def test_housekeeping_deletes_ended_sessions_and_old_codes_only(clinic, portal_member):
+    from jobs.models import JobRun
+    from portal.auth import member_session_create
+    from portal.tasks import portal_records_clear
+
+    live, _token = member_session_create(member=portal_member)
+    old, _token = member_session_create(member=portal_member)
+    MemberSession.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40),
+                                                   expires_at=timezone.now() - timedelta(days=10))
+    _ask_code(_english(clinic), "+8613800138000")
+    SignInCode.objects.create(phone="+8613800138000", code_hash="x", created_at=timezone.now() - timedelta(days=8),
+                              expires_at=timezone.now() - timedelta(days=8))
+    counts = portal_records_clear.delay().get()
+    assert counts == {"sessions_deleted": 1, "codes_deleted": 1}
+    assert list(MemberSession.objects.values_list("pk", flat=True)) == [live.pk]
+    assert SignInCode.objects.count() == 1
+    assert JobRun.objects.filter(job="portal.tasks.portal_records_clear", status="succeeded").exists()
