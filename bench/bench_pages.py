@@ -204,7 +204,7 @@ def pages_prepare(clinic) -> tuple[Client, dict]:
         "portal: my details (form)": ("GET", reverse("portal:profile_details"), None, member_cookie),
         "portal: messages and consent": ("GET", reverse("portal:profile_consent"), None, member_cookie),
         "portal: my data and privacy": ("GET", reverse("portal:profile_privacy"), None, member_cookie),
-        "portal: sign in (form)": ("GET", reverse("portal:signin"), None, member_cookie),
+        "portal: sign in (form)": ("GET", reverse("portal:signin"), None, {"HTTP_COOKIE": ""}),
         "portal: points mall": ("GET", reverse("portal:mall"), None, member_cookie),
         "portal: redeem (confirm)": ("GET", reverse("portal:mall_confirm", args=[voucher_reward.pk]), None,
                                      member_cookie),

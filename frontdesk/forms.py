@@ -15,6 +15,11 @@ SOURCE_CHOICES = [(value, label) for value, label in Member.Source.choices
                   if value not in (Member.Source.IMPORT, Member.Source.REFERRAL)]
 
 
+# Asked at registration: every purpose but the service notices, which are on until the member
+# turns them off (in the portal, or recorded on the member page).
+REGISTRATION_CONSENTS = [(purpose, label) for purpose, label in ConsentRecord.Purpose.choices
+                         if purpose not in NOTICE_PURPOSES]
+
 class MemberRegisterForm(forms.Form):
     idempotency_key = IdempotencyKeyField()
     name = forms.CharField(label=_("Name"), max_length=100,
@@ -34,15 +39,14 @@ class MemberRegisterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for purpose, label in ConsentRecord.Purpose.choices:
-            self.fields[f"consent_{purpose}"] = forms.BooleanField(label=label, required=False,
-                                                                   initial=purpose in NOTICE_PURPOSES)
+        for purpose, label in REGISTRATION_CONSENTS:
+            self.fields[f"consent_{purpose}"] = forms.BooleanField(label=label, required=False)
 
     def clean_phone(self) -> str:
         return phone_normalize(self.cleaned_data["phone"])
 
     def consent_fields(self):
-        return [self[f"consent_{purpose}"] for purpose in ConsentRecord.Purpose.values]
+        return [self[f"consent_{purpose}"] for purpose, _label in REGISTRATION_CONSENTS]
 
     def profile_fields(self):
         return [field for field in self if not field.name.startswith("consent_") and not field.is_hidden]

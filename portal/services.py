@@ -4,11 +4,12 @@ actor, consent channel "portal"); the portal itself owns only its settings, the 
 language and erasure requests."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +20,7 @@ from members.naming import phone_normalize
 from members.selectors import member_export, member_with_phone
 from members.services import ConsentInput, consent_record, member_erase, member_register, member_update
 from portal.auth import member_sessions_revoke
-from portal.models import ErasureRequest, PortalPreference, PortalSettings
+from portal.models import ErasureRequest, MemberSession, PortalPreference, PortalSettings, SignInCode
 from portal.signin import sign_in_code_request
 
 # What a member may change about themselves in the portal. The phone number is their sign-in
@@ -160,3 +161,17 @@ def member_erased_step(member: Member) -> None:
     ErasureRequest.objects.filter(member=member, status=ErasureRequest.Status.PENDING).update(
         status=ErasureRequest.Status.DONE, decided_at=timezone.now())
     member_sessions_revoke(member=member)
+
+
+# How long ended sessions and used or expired codes are kept (they explain recent sign-ins).
+KEEP_ENDED = timedelta(days=7)
+
+
+def portal_records_expired_delete(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete member sessions that ended (expired or revoked) and sign-in codes older than
+    `KEEP_ENDED`: housekeeping, as for staff sessions."""
+    before = (now or timezone.now()) - KEEP_ENDED
+    sessions, _by_model = MemberSession.objects.filter(
+        Q(expires_at__lt=before) | Q(revoked_at__lt=before)).delete()
+    codes, _by_model = SignInCode.objects.filter(created_at__lt=before).delete()
+    return {"sessions_deleted": sessions, "codes_deleted": codes}

@@ -16,7 +16,15 @@ from clinic_loyalty.form_errors import apply_validation_error
 from members.models import NOTICE_PURPOSES
 from members.naming import phone_display
 from points.rules import clinic_zone
-from portal.auth import COOKIE_PATH, client_ip, member_required, member_sign_in, member_sign_out, safe_next
+from portal.auth import (
+    COOKIE_PATH,
+    client_ip,
+    member_required,
+    member_session_get,
+    member_sign_in,
+    member_sign_out,
+    safe_next,
+)
 from portal.forms import (
     CodeForm,
     ConsentChangeForm,
@@ -67,6 +75,8 @@ def _phone_from(token: str) -> str | None:
 @require_http_methods(["GET", "POST"])
 def signin(request):
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if request.method == "GET" and member_session_get(request) is not None:
+        return redirect(next_url)
     form = PhoneForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -261,6 +261,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.sessions_clear",
         "schedule": crontab(hour=20, minute=0),
     },
+    "portal-records-clear": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=10),
+        "args": ("portal.tasks.portal_records_clear",),
+        "kwargs": {"local_hour": 4},
+    },
     "points-expire": {
         "task": "clinics.tasks.clinics_fan_out",
         "schedule": crontab(minute=5),

@@ -119,3 +119,8 @@ def test_pages_show_only_the_signed_in_members_records(portal_member, make_membe
 def test_the_erasure_decision_of_another_member_id_is_not_found_for_staff_without_it(staff_client, manager):
     assert staff_client(manager).post(reverse("manager:erasure_request_decide", args=[999999]),
                                       {"decision": "decline", "note": "x"}).status_code == 404
+
+
+def test_a_signed_in_member_skips_the_sign_in_form(portal_client):
+    response = portal_client.get(reverse("portal:signin"), {"next": "/m/statement/"})
+    assert response.status_code == 302 and response["Location"] == "/m/statement/"

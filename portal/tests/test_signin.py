@@ -14,6 +14,13 @@ from portal.models import MemberSession, SignInCode
 pytestmark = pytest.mark.django_db
 
 
+def _english(clinic) -> Client:
+    """A visitor whose language (cookie) is English, so texts can be asserted as written."""
+    client = Client(HTTP_HOST=clinic_host(clinic))
+    client.cookies["django_language"] = "en"
+    return client
+
+
 def _ask_code(client: Client, phone: str, **extra):
     return client.post(reverse("portal:signin"), {"phone": phone, "next": "/m/statement/"}, **extra)
 
@@ -43,11 +50,11 @@ def test_member_signs_in_with_the_code_from_the_message_log(clinic, portal_membe
 
 
 def test_a_code_works_once(clinic, portal_member):
-    client = Client(HTTP_HOST=clinic_host(clinic))
+    client = _english(clinic)
     verify_url = _ask_code(client, "+8613800138000")["Location"]
     code = _code_from_log(portal_member)
     assert client.post(verify_url, {"code": code}).status_code == 302
-    again = Client(HTTP_HOST=clinic_host(clinic)).post(verify_url, {"code": code})
+    again = _english(clinic).post(verify_url, {"code": code})
     assert again.status_code == 400
     assert "expired or was already used" in again.content.decode()
     assert MemberSession.objects.filter(member=portal_member).count() == 1
@@ -87,7 +94,7 @@ def _verify_url(client: Client, phone: str) -> str:
 
 
 def test_the_sixth_try_is_refused_even_with_the_right_code(clinic, portal_member):
-    client = Client(HTTP_HOST=clinic_host(clinic))
+    client = _english(clinic)
     verify_url = _verify_url(client, "+8613800138000")
     code = _code_from_log(portal_member)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
@@ -105,7 +112,7 @@ def test_the_sixth_try_is_refused_even_with_the_right_code(clinic, portal_member
 
 
 def test_a_code_expires_after_five_minutes(clinic, portal_member):
-    client = Client(HTTP_HOST=clinic_host(clinic))
+    client = _english(clinic)
     verify_url = _verify_url(client, "+8613800138000")
     SignInCode.objects.filter(phone="+8613800138000").update(expires_at=timezone.now() - timedelta(seconds=1))
     response = client.post(verify_url, {"code": _code_from_log(portal_member)})
@@ -147,7 +154,7 @@ def test_the_answers_are_the_same_for_a_member_and_a_stranger(clinic, portal_mem
 
 
 def test_five_codes_per_phone_an_hour(clinic, portal_member):
-    client = Client(HTTP_HOST=clinic_host(clinic))
+    client = _english(clinic)
     for n in range(5):
         assert _ask_code(client, "+8613800138000", REMOTE_ADDR=f"10.0.0.{n}").status_code == 302
     refused = _ask_code(client, "+8613800138000", REMOTE_ADDR="10.0.0.99")
@@ -160,7 +167,7 @@ def test_five_codes_per_phone_an_hour(clinic, portal_member):
 
 
 def test_five_codes_per_address_an_hour_whoever_the_phones_belong_to(clinic, portal_member):
-    client = Client(HTTP_HOST=clinic_host(clinic))
+    client = _english(clinic)
     for n in range(5):
         assert _ask_code(client, f"+86139000000{n:02d}", REMOTE_ADDR="10.1.1.1").status_code == 302
     refused = _ask_code(client, "+8613800138000", REMOTE_ADDR="10.1.1.1")
@@ -207,3 +214,22 @@ def test_next_must_be_a_portal_path_on_this_host(clinic, portal_member):
     response = client.post(reverse("portal:signin"), {"phone": "+8613800138000", "next": "https://evil.example/m/"})
     response = client.post(response["Location"], {"code": _code_from_log(portal_member)})
     assert response["Location"] == reverse("portal:home")
+
+
+def test_housekeeping_deletes_ended_sessions_and_old_codes_only(clinic, portal_member):
+    from jobs.models import JobRun
+    from portal.auth import member_session_create
+    from portal.tasks import portal_records_clear
+
+    live, _token = member_session_create(member=portal_member)
+    old, _token = member_session_create(member=portal_member)
+    MemberSession.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40),
+                                                   expires_at=timezone.now() - timedelta(days=10))
+    _ask_code(_english(clinic), "+8613800138000")
+    SignInCode.objects.create(phone="+8613800138000", code_hash="x", created_at=timezone.now() - timedelta(days=8),
+                              expires_at=timezone.now() - timedelta(days=8))
+    counts = portal_records_clear.delay().get()
+    assert counts == {"sessions_deleted": 1, "codes_deleted": 1}
+    assert list(MemberSession.objects.values_list("pk", flat=True)) == [live.pk]
+    assert SignInCode.objects.count() == 1
+    assert JobRun.objects.filter(job="portal.tasks.portal_records_clear", status="succeeded").exists()
