@@ -158,3 +158,16 @@ def test_the_front_desk_checkout_takes_the_portal_voucher_by_the_code_shown(
     coupon = Coupon.objects.get()
     assert coupon.status == Coupon.Status.REDEEMED and coupon.discount_given == Decimal("100.00")
     assert coupon.redeemed_visit.total == Decimal("1100.00")
+
+
+def test_the_staff_api_shows_a_portal_redemption_as_such(portal_client, portal_member, voucher_reward, staff_client,
+                                                         front_desk):
+    give(portal_member, 400)
+    portal_client.post(f"/m/mall/{voucher_reward.pk}/", {"idempotency_key": "0" * 32})
+
+    response = staff_client(front_desk).get(f"/api/v1/points/members/{portal_member.pk}/redemptions/")
+
+    assert response.status_code == 200
+    rows = response.json()
+    rows = rows.get("results", rows) if isinstance(rows, dict) else rows
+    assert [(row["reward_name"], row["channel"]) for row in rows] == [("百元代金券", "portal")]
