@@ -182,7 +182,7 @@ class Booking(models.Model):
 
     class Channel(models.TextChoices):
         STAFF = "staff", _("Front desk")
-        MEMBER = "member", _("Member online")
+        MEMBER = "member", _("Member portal")
 
     class Party(models.TextChoices):
         MEMBER = "member", _("The member")

@@ -3,7 +3,7 @@ practitioners and the treatments they perform, working hours, exceptions, the re
 treatment needs, and the clinic's booking policy and reminder plan."""
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -40,6 +40,12 @@ def appointment_defaults_install() -> AppointmentPolicy:
     policy, _created = AppointmentPolicy.objects.get_or_create(
         pk=1, defaults={"reminder_minutes": list(DEFAULT_REMINDER_MINUTES)})
     return policy
+
+
+def online_window_open(starts_at: datetime, hours: int, now: datetime) -> bool:
+    """Whether a member may still change an appointment starting at `starts_at` online: until
+    `hours` (the cancellation or reschedule window) before it."""
+    return now <= starts_at - timedelta(hours=hours)
 
 
 POLICY_FIELDS = tuple(field.name for field in AppointmentPolicy._meta.concrete_fields if field.name != "id")

@@ -19,7 +19,7 @@ from accounts.models import User
 from appointments.availability import Slot, nearest_alternatives, slot_fit
 from appointments.models import ACTIVE_STATUSES, Booking, BookingEvent, Location, Practitioner
 from appointments.reminders import reminders_cancel, reminders_plan
-from appointments.schedule import appointment_policy
+from appointments.schedule import appointment_policy, online_window_open
 from checkout.services import CheckoutResult, LineInput, PaymentInput, checkout_complete
 from members.models import Member
 from visits.models import CatalogueItem, Payment
@@ -50,10 +50,12 @@ def _check_treatment(treatment: CatalogueItem) -> None:
         raise ValidationError({"treatment": _("Only an active treatment can be booked.")})
 
 
-def _check_online(*, member: Member, starts_at: datetime, now: datetime) -> None:
+def _check_online(*, member: Member, treatment: CatalogueItem, starts_at: datetime, now: datetime) -> None:
     policy = appointment_policy()
     if not policy.online_booking_enabled:
         raise PermissionDenied(_("This clinic takes bookings at the front desk only."))
+    if not treatment.online_booking_enabled:
+        raise PermissionDenied(_("This treatment is booked at the front desk only; please call the clinic."))
     if starts_at < now + timedelta(minutes=policy.online_min_notice_minutes):
         raise ValidationError({"starts_at": _("Online bookings must be made at least %(minutes)s minutes ahead.")
                                % {"minutes": policy.online_min_notice_minutes}})
@@ -118,7 +120,7 @@ def booking_create(*, member: Member, treatment: CatalogueItem, starts_at: datet
         raise ValidationError({"practitioner": _("%(name)s does not perform this treatment.")
                                % {"name": practitioner}})
     if by_member:
-        _check_online(member=member, starts_at=starts_at, now=now)
+        _check_online(member=member, treatment=treatment, starts_at=starts_at, now=now)
     booking = Booking(member=member, treatment=treatment, channel=Booking.Channel.MEMBER if by_member
                       else Booking.Channel.STAFF, booked_by=None if by_member else actor, notes=notes.strip(),
                       deposit_amount=appointment_policy().deposit_amount)
@@ -131,10 +133,6 @@ def booking_create(*, member: Member, treatment: CatalogueItem, starts_at: datet
 
 def _lock(booking: Booking) -> Booking:
     return Booking.objects.select_for_update().get(pk=booking.pk)
-
-
-def _window_open(booking: Booking, hours: int, now: datetime) -> bool:
-    return now <= booking.starts_at - timedelta(hours=hours)
 
 
 @transaction.atomic
@@ -151,10 +149,10 @@ def booking_reschedule(*, booking: Booking, starts_at: datetime, actor: User | N
         raise ValidationError({"starts_at": _("This time has already passed.")})
     if by_member:
         hours = appointment_policy().reschedule_window_hours
-        if not _window_open(booking, hours, now):
+        if not online_window_open(booking.starts_at, hours, now):
             raise PermissionDenied(_("Appointments can be moved online until %(hours)s hours before; "
                                      "please call the clinic.") % {"hours": hours})
-        _check_online(member=booking.member, starts_at=starts_at, now=now)
+        _check_online(member=booking.member, treatment=booking.treatment, starts_at=starts_at, now=now)
     if practitioner is not None and not practitioner.treatments.filter(pk=booking.treatment_id).exists():
         raise ValidationError({"practitioner": _("%(name)s does not perform this treatment.") % {"name": practitioner}})
     before = {"starts_at": booking.starts_at.isoformat(), "practitioner": booking.practitioner_id}
@@ -185,7 +183,7 @@ def booking_cancel(*, booking: Booking, actor: User | None, reason: str, by_memb
     if party not in Booking.Party.values:
         raise ValidationError({"party": _("Say whether the member or the clinic cancelled.")})
     hours = appointment_policy().cancel_window_hours
-    in_time = _window_open(booking, hours, now)
+    in_time = online_window_open(booking.starts_at, hours, now)
     if by_member:
         party = Booking.Party.MEMBER
         if not in_time:

@@ -31,7 +31,11 @@ from clinics.models import Clinic
 from clinics.provisioning import OwnerSpec, clinic_create
 from members.models import ConsentRecord, Member
 from members.services import ConsentInput, member_register
+from points.coupons import coupon_template_create
+from points.models import CouponTemplate, Reward
+from points.rewards import reward_create
 from points.rules import clinic_zone, local_date, loyalty_settings_update
+from portal.services import portal_settings_update
 from tiers.selectors import member_current_tier
 from visits.models import CatalogueItem
 from visits.services import catalogue_item_create, category_create
@@ -250,6 +254,41 @@ def _demo_bookings(rng: random.Random, treatments: list[CatalogueItem]) -> int:
     return made
 
 
+def demo_portal_seed(clinic: Clinic) -> None:
+    """The member portal takes new members online in the demo, so joining can be tried too."""
+    with schema_context(clinic.schema_name):
+        portal_settings_update(actor=None, join_enabled=True)
+
+
+def demo_rewards_seed(clinic: Clinic) -> int:
+    """Rewards for the points mall: two coupons a member can redeem in the portal and a product
+    handed over at the desk. Skipped when the clinic has rewards. Returns the rewards made."""
+    with schema_context(clinic.schema_name):
+        if Reward.objects.exists():
+            return 0
+        hundred_off = coupon_template_create(name="满1000减100元券", kind=CouponTemplate.Kind.FIXED,
+                                             amount=Decimal("100.00"), min_spend=Decimal("1000.00"), valid_days=60)
+        tenth_off = coupon_template_create(name="护理项目九折券", kind=CouponTemplate.Kind.PERCENT, percent=10,
+                                           cap=Decimal("300.00"), valid_days=30)
+        mask = CatalogueItem.objects.filter(sku="PRD-01").first()
+        rewards = [
+            reward_create(name="100元代金券", kind=Reward.Kind.COUPON, points_cost=800, coupon_template=hundred_off,
+                          stock=100, description="消费满1000元可用，兑换后60天内有效"),
+            reward_create(name="护理项目九折券", kind=Reward.Kind.COUPON, points_cost=500, coupon_template=tenth_off,
+                          per_member_limit=2, description="最多优惠300元，兑换后30天内有效"),
+        ]
+        if mask is not None:
+            rewards.append(reward_create(name="医用修护面膜一盒", kind=Reward.Kind.PRODUCT, points_cost=1500,
+                                         item=mask, stock=20, description="到店由前台兑换领取"))
+        return len(rewards)
+
+
+def demo_portal_member(clinic: Clinic) -> Member | None:
+    """A demo member to try the portal with (the first one registered)."""
+    with schema_context(clinic.schema_name):
+        return Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk").first()
+
+
 def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     """Everything above; returns the demo clinic and whether it was created now."""
     demo_operator_ensure()
@@ -257,4 +296,6 @@ def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     demo_staff_ensure(clinic)
     demo_members_seed(clinic, count=members)
     demo_schedule_seed(clinic)
+    demo_portal_seed(clinic)
+    demo_rewards_seed(clinic)
     return clinic, created

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from idempotency.forms import IdempotencyKeyField
-from members.models import ConsentRecord, Member
+from members.models import NOTICE_PURPOSES, ConsentRecord, Member
 from members.naming import phone_normalize
 from points.models import PointsAdjustment
 from visits.models import Payment
@@ -14,6 +14,11 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SOURCE_CHOICES = [(value, label) for value, label in Member.Source.choices
                   if value not in (Member.Source.IMPORT, Member.Source.REFERRAL)]
 
+
+# Asked at registration: every purpose but the service notices, which are on until the member
+# turns them off (in the portal, or recorded on the member page).
+REGISTRATION_CONSENTS = [(purpose, label) for purpose, label in ConsentRecord.Purpose.choices
+                         if purpose not in NOTICE_PURPOSES]
 
 class MemberRegisterForm(forms.Form):
     idempotency_key = IdempotencyKeyField()
@@ -34,14 +39,14 @@ class MemberRegisterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for purpose, label in ConsentRecord.Purpose.choices:
+        for purpose, label in REGISTRATION_CONSENTS:
             self.fields[f"consent_{purpose}"] = forms.BooleanField(label=label, required=False)
 
     def clean_phone(self) -> str:
         return phone_normalize(self.cleaned_data["phone"])
 
     def consent_fields(self):
-        return [self[f"consent_{purpose}"] for purpose in ConsentRecord.Purpose.values]
+        return [self[f"consent_{purpose}"] for purpose, _label in REGISTRATION_CONSENTS]
 
     def profile_fields(self):
         return [field for field in self if not field.name.startswith("consent_") and not field.is_hidden]

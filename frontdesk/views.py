@@ -23,6 +23,7 @@ from checkout.services import LineInput, PaymentInput, checkout_complete, checko
 from clinic_loyalty.form_errors import apply_validation_error
 from clinics.context import current_clinic
 from frontdesk.forms import (
+    REGISTRATION_CONSENTS,
     AdjustmentForm,
     ArchiveForm,
     CheckoutForm,
@@ -41,7 +42,7 @@ from frontdesk.selectors import member_figures, member_overview, today_overview,
 from idempotency.forms import idempotency_key_new, submit_once
 from jobs.models import JobRun
 from jobs.selectors import job_run_list
-from members.models import ConsentRecord, Member
+from members.models import NOTICE_PURPOSES, ConsentRecord, Member
 from members.naming import phone_normalize
 from members.selectors import (
     medical_profile_read,
@@ -167,7 +168,7 @@ class MemberRegisterView(StaffPermissionRequired, View):
                     email=data["email"], source=data["source"], referral_code=data["referral_code"],
                     tags=data["tags"].split(","), notes=data["notes"],
                     consents=[ConsentInput(purpose=purpose, granted=data[f"consent_{purpose}"])
-                              for purpose in ConsentRecord.Purpose.values])
+                              for purpose, _label in REGISTRATION_CONSENTS])
                 return reverse("frontdesk:member_detail", args=[member.pk])
 
             try:
@@ -192,6 +193,7 @@ def _member_page(request, pk: int, *, page_error: str | None = None, consent_err
                 for purpose, label in ConsentRecord.Purpose.choices]
     return render(request, "frontdesk/member_detail.html",
                   {"o": overview, "appointment_groups": groups, "consent_rows": consents, "tz": clinic_zone(),
+                   "notice_purposes": NOTICE_PURPOSES,
                    "page_error": page_error, "consent_error": consent_error,
                    "restore_form": ConfirmForm()}, status=status)
 

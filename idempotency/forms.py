@@ -47,14 +47,14 @@ def _fingerprint(request) -> str:
     return hashlib.sha256(f"{request.path}\n{fields!r}".encode()).hexdigest()
 
 
-def submit_once(request, perform: Callable[[], str]) -> Submission:
+def submit_once(request, perform: Callable[[], str], *, scope: str | None = None) -> Submission:
     """Run `perform` (which does the work through a service and returns the address to go to
-    next) at most once per form key and user. Exceptions from `perform` propagate, with
-    everything rolled back."""
+    next) at most once per form key and user (or other `scope`, e.g. a portal member).
+    Exceptions from `perform` propagate, with everything rolled back."""
     key = request.POST.get(FIELD_NAME, "").strip()[:MAX_KEY_LENGTH]
     if not key:
         return Submission(location=perform(), replayed=False)
-    scope = f"form:user:{request.user.pk}"
+    scope = scope or f"form:user:{request.user.pk}"
     with transaction.atomic():
         try:
             with transaction.atomic():

@@ -14,11 +14,14 @@ JOB_LABELS = {
     "campaigns.tasks.birthday_offers_grant": gettext_lazy("Birthday offers"),
     "messaging.tasks.messages_deliver_due": gettext_lazy("Deliver messages"),
     "appointments.tasks.appointment_reminders_send": gettext_lazy("Appointment reminders"),
+    "portal.tasks.portal_records_clear": gettext_lazy("Clear ended member sign-ins"),
 }
 
 COUNT_LABELS = {
     "clinics": gettext_lazy("clinics"),
     "deleted": gettext_lazy("deleted"),
+    "sessions_deleted": gettext_lazy("member sessions deleted"),
+    "codes_deleted": gettext_lazy("sign-in codes deleted"),
     "lots_expired": gettext_lazy("lots expired"),
     "coupons_expired": gettext_lazy("coupons expired"),
     "warnings_queued": gettext_lazy("warnings queued"),

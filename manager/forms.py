@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.forms.models import fields_for_model, model_to_dict
 from django.utils.translation import gettext_lazy as _
 
+from appointments.models import AppointmentPolicy
 from campaigns.models import BirthdayOffer
 from campaigns.services import OFFER_FIELDS
 from messaging.models import Channel, Message, MessageTemplate, MessagingSettings, Purpose
@@ -19,6 +20,7 @@ from messaging.services import SETTINGS_FIELDS as MESSAGING_FIELDS
 from points.coupons import TEMPLATE_FIELDS
 from points.models import CouponTemplate, LoyaltySettings, Reward
 from points.rewards import REWARD_FIELDS
+from portal.models import PortalSettings
 from tiers.models import Tier, TierProgramme
 from tiers.services import TIER_FIELDS
 from visits.models import CatalogueItem, Category
@@ -156,6 +158,12 @@ class CatalogueItemForm(_model_form("CatalogueItemBase", CatalogueItem, list(ITE
 
 CategoryForm = _model_form("CategoryForm", Category, list(CATEGORY_FIELDS))
 
+ONLINE_BOOKING_FIELDS = ("online_booking_enabled", "online_min_notice_minutes", "online_max_days_ahead",
+                         "cancel_window_hours", "reschedule_window_hours", "max_no_shows_online",
+                         "deposit_amount")
+
+OnlineBookingForm = _model_form("OnlineBookingForm", AppointmentPolicy, list(ONLINE_BOOKING_FIELDS))
+
 
 
 class MessageTemplateForm(_model_form("MessageTemplateBase", MessageTemplate, ["subject", "body"],
@@ -226,3 +234,13 @@ class MessageLogFilterForm(forms.Form):
         data = self.cleaned_data
         return {"status": data["status"], "purpose": data["purpose"], "member_query": data["member"],
                 "created_from": data["created_from"], "created_until": data["created_until"]}
+
+
+PortalSettingsForm = _model_form("PortalSettingsForm", PortalSettings, ["join_enabled", "profile_edit_enabled"])
+
+
+class ErasureDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("erase", _("Erase the member's data")), ("decline", _("Decline"))],
+                                 widget=forms.RadioSelect, label=_("Decision"))
+    note = forms.CharField(label=_("Note"), max_length=500,
+                           help_text=_("Recorded with the decision; the member sees it when you decline."))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from manager import messaging_views, views
+from manager import messaging_views, portal_views, views
 
 app_name = "manager"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("coupons/<int:pk>/", views.CouponTemplateFormView.as_view(), name="coupon_edit"),
     path("coupons/<int:pk>/active/", views.CouponTemplateActiveView.as_view(), name="coupon_active"),
     path("catalogue/", views.CatalogueView.as_view(), name="catalogue"),
+    path("online-booking/", views.OnlineBookingView.as_view(), name="online_booking"),
     path("catalogue/items/new/", views.CatalogueItemFormView.as_view(), name="item_create"),
     path("catalogue/items/<int:pk>/", views.CatalogueItemFormView.as_view(), name="item_edit"),
     path("catalogue/items/<int:pk>/active/", views.CatalogueItemActiveView.as_view(), name="item_active"),
@@ -36,5 +37,8 @@ urlpatterns = [
          name="message_template_preview"),
     path("messages/templates/<int:pk>/restore/", messaging_views.MessageTemplateRestoreView.as_view(),
          name="message_template_restore"),
+    path("portal/", portal_views.PortalSettingsView.as_view(), name="portal_settings"),
+    path("erasure-requests/", portal_views.ErasureRequestsView.as_view(), name="erasure_requests"),
+    path("erasure-requests/<int:pk>/", portal_views.ErasureRequestsView.as_view(), name="erasure_request_decide"),
     path("birthday-offer/", messaging_views.BirthdayOfferView.as_view(), name="birthday_offer"),
 ]

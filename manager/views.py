@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from appointments.schedule import appointment_policy, appointment_policy_update
 from clinic_loyalty.form_errors import apply_validation_error
 from manager import forms
 from manager.once import FIELD as TOKEN_FIELD
@@ -367,3 +368,22 @@ class CategoryDeleteView(_DeleteView):
 
     def delete(self, request, obj):
         category_delete(category=obj, actor=request.user)
+
+
+class OnlineBookingView(SettingsRequired, View):
+    """Whether members book online, and the policy that holds them: notice, horizon, the
+    cancellation and reschedule windows, no-shows before online booking is blocked, the deposit.
+    Which treatments can be booked online is set per treatment in the catalogue."""
+
+    def _render(self, request, form, status=200):
+        return render(request, "manager/online_booking.html", {"form": form}, status=status)
+
+    def get(self, request):
+        initial = forms.initial_from(appointment_policy(), forms.OnlineBookingForm)
+        return self._render(request, forms.OnlineBookingForm(initial=initial))
+
+    def post(self, request):
+        form = forms.OnlineBookingForm(request.POST)
+        saved = form_saved(request, form, lambda: appointment_policy_update(actor=request.user, **form.cleaned_data),
+                           saved_message=_("Online booking settings saved."), url="manager:online_booking")
+        return saved or self._render(request, form, status=400)

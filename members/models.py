@@ -112,6 +112,8 @@ class ConsentRecord(models.Model):
         MARKETING_WECHAT = "marketing_wechat", _("Marketing by WeChat")
         DATA_PROCESSING = "data_processing", _("Processing of personal data")
         PHOTOS = "photos", _("Before/after photos")
+        NOTICE_APPOINTMENTS = "notice_appointments", _("Appointment reminders")
+        NOTICE_POINTS_EXPIRY = "notice_points_expiry", _("Notices of points about to expire")
 
     class Channel(models.TextChoices):
         FRONT_DESK = "front_desk", _("At the front desk")
@@ -132,6 +134,11 @@ class ConsentRecord(models.Model):
     class Meta:
         ordering = ["-recorded_at", "-id"]
         indexes = [models.Index(fields=["member", "purpose", "-recorded_at"], name="consent_current")]
+
+
+# Service messages a member may turn off one kind at a time. Unlike the other purposes they are on
+# until withdrawn: only a withdrawal (the latest record says not granted) stops them.
+NOTICE_PURPOSES = frozenset({ConsentRecord.Purpose.NOTICE_APPOINTMENTS, ConsentRecord.Purpose.NOTICE_POINTS_EXPIRY})
 
 
 class MedicalProfile(models.Model):

@@ -119,6 +119,15 @@ def consent_granted_members(*, member_ids: list[int], purpose: str) -> set[int]:
     return {member_id for member_id, granted in latest if granted}
 
 
+def consent_withdrawn_members(*, member_ids: list[int], purpose: str) -> set[int]:
+    """Of these members, those whose latest record for `purpose` withdraws it (for purposes that
+    hold until withdrawn, such as appointment reminders)."""
+    latest = (ConsentRecord.objects.filter(member_id__in=member_ids, purpose=purpose)
+              .order_by("member_id", "-recorded_at", "-id").distinct("member_id")
+              .values_list("member_id", "granted"))
+    return {member_id for member_id, granted in latest if not granted}
+
+
 def member_has_allergies(*, member: Member) -> bool:
     """The safety flag every staff member may see."""
     if hasattr(member, "allergy_flag"):
@@ -156,11 +165,13 @@ def export_rows(rows: QuerySet, *fields: str) -> list[dict]:
 EXPORT_SECTIONS: list[Callable[[Member], dict]] = []
 
 
-def member_export(*, member: Member, actor: User) -> dict:
+def member_export(*, member: Member, actor: User | None) -> dict:
     """Everything the clinic holds about the member, for an access request: the profile,
     consents, referrals, history of the record, and every app's part (visits, points, coupons,
     redemptions, tiers). Medical notes are included only for staff who may read them, and that
-    is logged. The export itself is recorded as a member event with the actor."""
+    is logged. The export itself is recorded as a member event with the actor; with no actor the
+    member downloaded it themselves in the portal (medical notes are then left out: the clinic
+    hands those over on request, as a practitioner must read them first)."""
     data = {
         "member_number": member.member_number,
         "name": member.name,
@@ -194,7 +205,7 @@ def member_export(*, member: Member, actor: User) -> dict:
             for event in member.events.order_by("created_at", "id")
         ],
     }
-    medical = actor.has_perm("accounts.view_medical")
+    medical = actor is not None and actor.has_perm("accounts.view_medical")
     if medical:
         profile = MedicalProfile.objects.filter(member=member).first()
         MedicalAccessLog.objects.create(member=member, staff=actor, action=MedicalAccessLog.Action.EXPORT)
@@ -204,5 +215,5 @@ def member_export(*, member: Member, actor: User) -> dict:
     for section in EXPORT_SECTIONS:
         data.update(section(member))
     MemberEvent.objects.create(member=member, kind=MemberEvent.Kind.EXPORTED, actor=actor,
-                               detail={"medical": medical})
+                               detail={"medical": medical, **({} if actor else {"by": "member"})})
     return data

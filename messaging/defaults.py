@@ -48,6 +48,18 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "email": "Dear {name},\n\nThis is a reminder of your appointment at {appointment_time} at "
                  "{location} with {practitioner}.\n\nTo reschedule or cancel, please contact {clinic}.",
     },
+    (Purpose.SIGN_IN_CODE, "zh-hans"): {
+        "subject": "{clinic}登录验证码",
+        "sms": "【{clinic}】您的登录验证码是{code}，{minutes}分钟内有效。请勿告诉他人。",
+        "email": "{name}您好：\n\n您的会员中心登录验证码是 {code}，{minutes}分钟内有效。\n\n"
+                 "如果不是您本人操作，请忽略本邮件。",
+    },
+    (Purpose.SIGN_IN_CODE, "en"): {
+        "subject": "Your sign-in code for {clinic}",
+        "sms": "[{clinic}] Your sign-in code is {code}. It is valid for {minutes} minutes. Do not share it.",
+        "email": "Dear {name},\n\nYour sign-in code for the member portal is {code}. It is valid for "
+                 "{minutes} minutes.\n\nIf you did not ask for it, ignore this email.",
+    },
 }
 
 
@@ -89,4 +101,5 @@ def sample_variables(*, language: str, clinic_name: str, zone) -> dict[str, obje
         "expiry_date": today + timedelta(days=14), "balance": 1280,
         "appointment_time": datetime.combine(today + timedelta(days=1), time(14, 30), tzinfo=zone),
         "practitioner": texts["practitioner"], "location": texts["location"],
+        "code": "482916", "minutes": 5,
     }

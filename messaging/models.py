@@ -20,12 +20,23 @@ class Purpose(models.TextChoices):
     BIRTHDAY_OFFER = "birthday_offer", _("Birthday offer")
     POINTS_EXPIRY_WARNING = "points_expiry_warning", _("Points about to expire")
     APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment reminder")
+    SIGN_IN_CODE = "sign_in_code", _("Portal sign-in code")
 
 
 # Marketing needs the member's consent for the channel, respects quiet hours and the weekly cap.
 # Service messages (about the member's own points and bookings) follow the clinic's
 # `service_messages_enabled` setting instead.
 MARKETING_PURPOSES = frozenset({Purpose.BIRTHDAY_OFFER})
+
+# Messages the member asked for themselves (a sign-in code): sent whatever the clinic's switch
+# for service messages and the member's choices, with no quiet hours.
+ESSENTIAL_PURPOSES = frozenset({Purpose.SIGN_IN_CODE})
+
+# Service messages a member can turn off, each by its own consent purpose (members.NOTICE_PURPOSES).
+SERVICE_OPT_OUT = {
+    Purpose.APPOINTMENT_REMINDER: "notice_appointments",
+    Purpose.POINTS_EXPIRY_WARNING: "notice_points_expiry",
+}
 
 # The consent purpose (members.ConsentRecord.Purpose) that marketing on each channel needs.
 MARKETING_CONSENT = {
@@ -39,6 +50,7 @@ PURPOSE_VARIABLES = {
     Purpose.BIRTHDAY_OFFER: ("name", "clinic", "gift", "points", "coupon", "coupon_valid_until"),
     Purpose.POINTS_EXPIRY_WARNING: ("name", "clinic", "points", "expiry_date", "balance"),
     Purpose.APPOINTMENT_REMINDER: ("name", "clinic", "appointment_time", "practitioner", "location"),
+    Purpose.SIGN_IN_CODE: ("name", "clinic", "code", "minutes"),
 }
 
 # What each variable stands for, as the template editor lists them.
@@ -54,6 +66,8 @@ VARIABLE_LABELS = {
     "appointment_time": _("the appointment's date and time"),
     "practitioner": _("the practitioner's name"),
     "location": _("the branch"),
+    "code": _("the one-time sign-in code"),
+    "minutes": _("how many minutes the code is valid"),
 }
 
 
@@ -117,6 +131,7 @@ class Message(models.Model):
         SERVICE_DISABLED = "service_disabled", _("Service messages are switched off")
         MEMBER_INACTIVE = "member_inactive", _("Member is not active")
         NO_TEMPLATE = "no_template", _("No template for this purpose and channel")
+        OPTED_OUT = "opted_out", _("The member turned this kind of message off")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="messages")
     recipient = models.CharField(_("recipient"), max_length=254, blank=True)

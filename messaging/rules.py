@@ -8,8 +8,16 @@ from django.db.models import Count
 from django.utils import timezone
 
 from members.models import Member
-from members.selectors import consent_granted_members
-from messaging.models import MARKETING_CONSENT, MARKETING_PURPOSES, Channel, Message, MessagingSettings
+from members.selectors import consent_granted_members, consent_withdrawn_members
+from messaging.models import (
+    ESSENTIAL_PURPOSES,
+    MARKETING_CONSENT,
+    MARKETING_PURPOSES,
+    SERVICE_OPT_OUT,
+    Channel,
+    Message,
+    MessagingSettings,
+)
 from points.rules import clinic_zone
 
 CAP_WINDOW = timedelta(days=7)
@@ -34,7 +42,9 @@ def message_skip_reasons(*, members: list[dict], purpose: str, channel: str, at:
                          rules: MessagingSettings) -> dict[int, str]:
     """For each member (dicts with id, status, phone, email), why the message must be skipped, or
     "" if it may go. In order: inactive member, no address, then for marketing no consent for
-    the channel, quiet hours, the weekly cap; for service messages the clinic's switch."""
+    the channel, quiet hours, the weekly cap; for service messages the clinic's switch, then the
+    member's own choice for that kind of message (turned off in the portal); nothing
+    more for essential messages (a sign-in code the member asked for)."""
     reasons: dict[int, str] = {}
     for member in members:
         if member["status"] != Member.Status.ACTIVE:
@@ -44,9 +54,14 @@ def message_skip_reasons(*, members: list[dict], purpose: str, channel: str, at:
         else:
             reasons[member["id"]] = ""
     candidates = [member_id for member_id, reason in reasons.items() if not reason]
+    if purpose in ESSENTIAL_PURPOSES:
+        return reasons
     if purpose not in MARKETING_PURPOSES:
         if not rules.service_messages_enabled:
             reasons.update(dict.fromkeys(candidates, Message.SkipReason.SERVICE_DISABLED))
+        elif purpose in SERVICE_OPT_OUT:
+            opted_out = consent_withdrawn_members(member_ids=candidates, purpose=SERVICE_OPT_OUT[purpose])
+            reasons.update(dict.fromkeys(opted_out, Message.SkipReason.OPTED_OUT))
         return reasons
     consenting = consent_granted_members(member_ids=candidates, purpose=MARKETING_CONSENT[channel])
     quiet = in_quiet_hours(at, start=rules.quiet_hours_start, end=rules.quiet_hours_end)

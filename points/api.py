@@ -342,7 +342,7 @@ class RedemptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Redemption
         fields = ["id", "member", "reward", "reward_name", "points", "entry", "coupon", "coupon_code",
-                  "status", "status_label", "created_at", "cancelled_at", "cancel_reason"]
+                  "status", "status_label", "channel", "created_at", "cancelled_at", "cancel_reason"]
 
 
 class RewardRedeemApi(APIView):

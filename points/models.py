@@ -391,12 +391,17 @@ class Redemption(models.Model):
         COMPLETED = "completed", _("Redeemed")
         CANCELLED = "cancelled", _("Cancelled (points given back)")
 
+    class Channel(models.TextChoices):
+        STAFF = "staff", _("Front desk")
+        PORTAL = "portal", _("Member portal")
+
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="redemptions")
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
     points = models.PositiveIntegerField()
     entry = models.OneToOneField(Entry, on_delete=models.PROTECT, related_name="redemption")
     coupon = models.OneToOneField(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.COMPLETED)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.STAFF)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

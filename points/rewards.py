@@ -85,11 +85,13 @@ def reward_delete(*, reward: Reward, actor: User | None = None) -> None:
 
 
 @transaction.atomic
-def reward_redeem(*, member: Member, reward: Reward, actor: User | None,
+def reward_redeem(*, member: Member, reward: Reward, actor: User | None, by_member: bool = False,
                   at: datetime | None = None) -> Redemption:
     """Spend a member's points on a reward, soonest-expiring points first. Refused, with nothing
     moved, when the reward is inactive, not for the member's tier, at its per-member limit, out of
-    stock, or costs more than the member's available points. A coupon reward issues the coupon."""
+    stock, or costs more than the member's available points. A coupon reward issues the coupon.
+    A member redeeming online (`by_member`, no staff actor) is recorded as the portal and can
+    take only coupon rewards."""
     at = at or timezone.now()
     if not member.is_active:
         raise ValidationError(_("Only an active member can redeem rewards."))
@@ -98,7 +100,7 @@ def reward_redeem(*, member: Member, reward: Reward, actor: User | None,
     used = Redemption.objects.filter(member=member, reward=reward, status=Redemption.Status.COMPLETED).count()
     refusal = reward_refusal(reward=reward, tier=member_current_tier(member),
                              allowed_tier_ids={tier.pk for tier in reward.allowed_tiers.all()},
-                             used=used, available=available_balance(account, at=at))
+                             used=used, available=available_balance(account, at=at), by_member=by_member)
     if refusal:
         raise ValidationError(refusal, code="reward_refused")
     if reward.stock is not None and not Reward.objects.filter(pk=reward.pk, stock__gt=0).update(
@@ -111,7 +113,8 @@ def reward_redeem(*, member: Member, reward: Reward, actor: User | None,
         coupon = coupon_issue(member=member, template=reward.coupon_template, source=Coupon.Source.REWARD,
                               actor=actor, at=at)
     return Redemption.objects.create(member=member, reward=reward, points=reward.points_cost, entry=entry,
-                                     coupon=coupon, actor=actor)
+                                     coupon=coupon, actor=actor,
+                                     channel=Redemption.Channel.PORTAL if by_member else Redemption.Channel.STAFF)
 
 
 @transaction.atomic

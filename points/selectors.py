@@ -73,13 +73,15 @@ def _lot_open_at(lot: Lot, at: datetime) -> bool:
 
 
 def _balance_from_lots(account: Account, lots: Iterable[Lot], *, at: datetime,
-                       rules: LoyaltySettings) -> PointsBalance:
+                       rules: LoyaltySettings, expiring_within_days: int | None = None) -> PointsBalance:
     """The balance figures from the account and its lots with points left (the expired ones
-    among them are left out here)."""
+    among them are left out here). `expiring` covers the clinic's warning period, or
+    `expiring_within_days` when given."""
     open_lots = [lot for lot in lots if _lot_open_at(lot, at)]
     available = sum(lot.remaining for lot in open_lots if lot.available_from <= at)
     pending = sum(lot.remaining for lot in open_lots if lot.available_from > at)
-    warn_until = at + timedelta(days=rules.expiry_warning_days)
+    days = rules.expiry_warning_days if expiring_within_days is None else expiring_within_days
+    warn_until = at + timedelta(days=days)
     by_expiry: dict[datetime, int] = {}
     for lot in open_lots:
         if lot.expires_at is not None and lot.expires_at <= warn_until:
@@ -97,9 +99,11 @@ def _no_points() -> PointsBalance:
     return PointsBalance(0, 0, 0, 0, 0, [], Decimal("0.00"))
 
 
-def points_balance(member: Member, *, at: datetime | None = None) -> PointsBalance:
+def points_balance(member: Member, *, at: datetime | None = None,
+                   expiring_within_days: int | None = None) -> PointsBalance:
     """The balance (everything not yet spent or expired), what can be spent now, what is still
-    pending, what was ever earned, and what expires within the clinic's warning period."""
+    pending, what was ever earned, and what expires within the clinic's warning period (or
+    within `expiring_within_days`)."""
     at = at or timezone.now()
     account = _account(member)
     if account is None:
@@ -107,25 +111,37 @@ def points_balance(member: Member, *, at: datetime | None = None) -> PointsBalan
     lots = (Lot.objects.filter(account=account, remaining__gt=0)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
             .only("remaining", "available_from", "expires_at"))
-    return _balance_from_lots(account, lots, at=at, rules=loyalty_settings())
+    return _balance_from_lots(account, lots, at=at, rules=loyalty_settings(),
+                              expiring_within_days=expiring_within_days)
 
 
 def points_statement(member: Member, *, limit: int = 50, offset: int = 0,
-                     at: datetime | None = None) -> PointsStatement:
+                     at: datetime | None = None, kinds: Iterable[str] | None = None,
+                     effective_from: datetime | None = None, effective_until: datetime | None = None,
+                     expiring_within_days: int | None = None) -> PointsStatement:
     """A member's entries, newest first, each with the balance after it, and their open lots
     (soonest-expiring first) with what is left, when they become usable and when they expire.
     The account, the settings and the lots are read once: the balance comes from the same lots,
-    and the number of entries from the same query as the page of them."""
+    and the number of entries from the same query as the page of them. Entries can be narrowed
+    to some kinds and to [effective_from, effective_until); `count` is then of those."""
     at = at or timezone.now()
     account = _account(member)
     if account is None:
         return PointsStatement(balance=_no_points(), entries=[], count=0, open_lots=[])
-    entries = list(Entry.objects.filter(account=account).select_related("actor")
+    rows = Entry.objects.filter(account=account)
+    if kinds:
+        rows = rows.filter(kind__in=list(kinds))
+    if effective_from is not None:
+        rows = rows.filter(effective_at__gte=effective_from)
+    if effective_until is not None:
+        rows = rows.filter(effective_at__lt=effective_until)
+    entries = list(rows.select_related("actor")
                    .annotate(total_count=Window(Count("id"))).order_by("-id")[offset:offset + limit])
-    count = entries[0].total_count if entries else Entry.objects.filter(account=account).count()
+    count = entries[0].total_count if entries else rows.count()
     lots = list(Lot.objects.filter(account=account, remaining__gt=0).select_related("entry")
                 .order_by("expires_at", "available_from", "id"))
-    return PointsStatement(balance=_balance_from_lots(account, lots, at=at, rules=loyalty_settings()),
+    return PointsStatement(balance=_balance_from_lots(account, lots, at=at, rules=loyalty_settings(),
+                                                      expiring_within_days=expiring_within_days),
                            entries=entries, count=count, open_lots=lots)
 
 
@@ -139,10 +155,14 @@ def adjustment_list(*, status: str | None = None, member: Member | None = None) 
 
 
 def reward_refusal(*, reward: Reward, tier: Tier | None, allowed_tier_ids: set[int], used: int,
-                   available: int) -> str | None:
-    """Why a member cannot redeem `reward` now, or None if they can."""
+                   available: int, by_member: bool = False) -> str | None:
+    """Why a member cannot redeem `reward` now, or None if they can. Members redeeming for
+    themselves online (`by_member`) can take only rewards that give a coupon: a treatment or
+    product is handed over at the desk when it is redeemed."""
     if not reward.active:
         return _("This reward is no longer offered.")
+    if by_member and reward.kind != Reward.Kind.COUPON:
+        return _("This reward is handed over at the clinic: ask the front desk to redeem it.")
     if allowed_tier_ids and (tier is None or tier.pk not in allowed_tier_ids):
         names = Tier.objects.filter(pk__in=allowed_tier_ids).order_by("rank").values_list("name", flat=True)
         return _("This reward is only for members of these tiers: %(tiers)s.") % {"tiers": ", ".join(names)}
@@ -173,9 +193,10 @@ def reward_list(*, include_inactive: bool = False) -> QuerySet[Reward]:
     return rewards if include_inactive else rewards.filter(active=True)
 
 
-def reward_offers(*, member: Member, rewards: Iterable[Reward],
-                  at: datetime | None = None) -> list[RewardOffer]:
-    """Each reward with whether `member` can redeem it now and, if not, why."""
+def reward_offers(*, member: Member, rewards: Iterable[Reward], at: datetime | None = None,
+                  by_member: bool = False) -> list[RewardOffer]:
+    """Each reward with whether `member` can redeem it now (online when `by_member`) and, if
+    not, why."""
     rewards = list(rewards)
     account = _account(member)
     available = available_balance(account, at=at) if account is not None else 0
@@ -185,7 +206,7 @@ def reward_offers(*, member: Member, rewards: Iterable[Reward],
                 .values_list("reward").annotate(count=Count("id")).values_list("reward", "count"))
     return [RewardOffer(reward=reward, refusal=reward_refusal(
         reward=reward, tier=tier, allowed_tier_ids={t.pk for t in reward.allowed_tiers.all()},
-        used=used.get(reward.pk, 0), available=available)) for reward in rewards]
+        used=used.get(reward.pk, 0), available=available, by_member=by_member)) for reward in rewards]
 
 
 def redemption_list(*, member: Member) -> QuerySet[Redemption]:
@@ -375,3 +396,81 @@ def points_export(member: Member) -> dict:
         "referral_stats": {"referred": stats.referred, "converted": stats.converted,
                            "bonus_points": stats.bonus_points},
     }
+
+
+def coupon_conditions(template: CouponTemplate, *, currency: str) -> list[str]:
+    """What a coupon gives and when it applies, in sentences for the member."""
+    if template.kind == CouponTemplate.Kind.FIXED:
+        lines = [_("%(amount)s %(currency)s off") % {"amount": template.amount, "currency": currency}]
+    elif template.kind == CouponTemplate.Kind.PERCENT:
+        lines = [_("%(percent)s%% off") % {"percent": template.percent}]
+        if template.cap is not None:
+            lines.append(_("At most %(cap)s %(currency)s off") % {"cap": template.cap, "currency": currency})
+    else:
+        lines = [_("One free “%(item)s”") % {"item": template.free_item.name}]
+    if template.min_spend:
+        lines.append(_("For a spend of at least %(min)s %(currency)s") % {"min": template.min_spend,
+                                                                          "currency": currency})
+    categories = [category.name for category in template.categories.all()]
+    if categories:
+        lines.append(_("Applies to: %(categories)s") % {"categories": ", ".join(sorted(categories))})
+    return lines
+
+
+@dataclass(frozen=True)
+class WalletCoupon:
+    coupon: Coupon
+    state: str
+    last_day: date
+    first_day: date | None
+
+    @property
+    def usable(self) -> bool:
+        return self.state == "ready"
+
+
+@dataclass(frozen=True)
+class Wallet:
+    active: list[WalletCoupon]
+    history: list[WalletCoupon]
+
+
+WALLET_HISTORY_LIMIT = 100
+
+
+def _wallet_coupon(coupon: Coupon, at: datetime) -> WalletCoupon:
+    last_day = lot_last_day(coupon.valid_until)
+    if coupon.status == Coupon.Status.ISSUED and coupon.valid_until > at:
+        not_yet = coupon.valid_from > at
+        return WalletCoupon(coupon=coupon, state="not_yet" if not_yet else "ready", last_day=last_day,
+                            first_day=local_date(coupon.valid_from) if not_yet else None)
+    state = {Coupon.Status.REDEEMED: "used", Coupon.Status.VOID: "cancelled"}.get(coupon.status, "expired")
+    return WalletCoupon(coupon=coupon, state=state, last_day=last_day, first_day=None)
+
+
+def _wallet_coupons() -> QuerySet[Coupon]:
+    return Coupon.objects.select_related("template", "template__free_item").prefetch_related("template__categories")
+
+
+def member_wallet(*, member: Member, at: datetime | None = None) -> Wallet:
+    """The member's coupons: those still to use (ready now or later; soonest last day first)
+    and the used, expired and cancelled ones (newest first). A coupon past its last day counts
+    as expired even before the nightly expiry job has marked it."""
+    at = at or timezone.now()
+    active = _wallet_coupons().filter(member=member, status=Coupon.Status.ISSUED, valid_until__gt=at)
+    history = (_wallet_coupons().filter(member=member)
+               .exclude(status=Coupon.Status.ISSUED, valid_until__gt=at)
+               .order_by("-valid_until", "-id")[:WALLET_HISTORY_LIMIT])
+    return Wallet(active=[_wallet_coupon(c, at) for c in active.order_by("valid_until", "id")],
+                  history=[_wallet_coupon(c, at) for c in history])
+
+
+def member_coupon_get(*, member: Member, pk: int, at: datetime | None = None) -> WalletCoupon | None:
+    """One of the member's own coupons (None for anyone else's)."""
+    coupon = _wallet_coupons().filter(member=member, pk=pk).first()
+    return _wallet_coupon(coupon, at or timezone.now()) if coupon is not None else None
+
+
+def coupon_code_display(code: str) -> str:
+    """The code in groups of four, easier to read out and type (checkout ignores the dashes)."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))

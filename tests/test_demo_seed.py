@@ -1,19 +1,24 @@
+import re
 from datetime import timedelta
 from io import StringIO
 
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.roles import Role
 from appointments.models import Booking, BookingEvent, Location, Practitioner, Resource, ResourceType, WorkingHours
+from clinics.context import clinic_host
 from clinics.demo import DEMO_CLINIC_NAME, DEMO_CLINIC_SLUG, DEMO_PASSWORD, OPERATOR_USERNAME, demo_seed
+from clinics.models import Clinic
 from members.models import Member
 from members.naming import has_cjk
-from points.models import Entry
+from messaging.models import Message
+from points.models import Entry, Reward
 from points.rules import local_date
-from points.selectors import ledger_verify
+from points.selectors import ledger_verify, reward_list, reward_offers
 from visits.models import CatalogueItem, Visit
 
 
@@ -113,3 +118,32 @@ def test_seed_demo_prints_where_to_log_in(db):
     assert DEMO_PASSWORD in printed
     for username in (OPERATOR_USERNAME, "owner", "manager", "frontdesk", "practitioner"):
         assert f"    {username} " in printed
+
+
+def test_a_demo_member_signs_in_to_the_portal_with_the_code_from_the_message_log(db):
+    out = StringIO()
+    call_command("seed_demo", members=2, stdout=out)
+    with schema_context(DEMO_CLINIC_SLUG):
+        member = Member.objects.order_by("pk").first()
+    assert "http://demo.localhost/m/" in out.getvalue()
+    assert member.name in out.getvalue()
+    client = Client(HTTP_HOST=clinic_host(Clinic.objects.get(schema_name=DEMO_CLINIC_SLUG)))
+    verify = client.post("/m/signin/", {"phone": member.phone})["Location"]
+    with schema_context(DEMO_CLINIC_SLUG):
+        body = Message.objects.filter(member=member, purpose="sign_in_code").latest("created_at", "id").body
+    code = re.search(r"(?<!\d)(\d{6})(?!\d)", body).group(1)
+    assert client.post(verify, {"code": code})["Location"] == "/m/"
+    assert client.get("/m/").status_code == 200
+
+
+def test_demo_seed_offers_rewards_members_can_redeem_in_the_portal_once(db):
+    demo_seed(members=10)
+    demo_seed(members=10)
+    with schema_context(DEMO_CLINIC_SLUG):
+        assert Reward.objects.count() == 3
+        member = Member.objects.order_by("pk").first()
+        offers = reward_offers(member=member, rewards=reward_list(), by_member=True)
+        coupons = [offer for offer in offers if offer.reward.kind == Reward.Kind.COUPON]
+        assert len(coupons) == 2
+        assert all(offer.can_redeem or "Not enough points" in offer.refusal for offer in coupons)
+        assert "front desk" in next(o for o in offers if o.reward.kind == Reward.Kind.PRODUCT).refusal

@@ -43,6 +43,9 @@ class CatalogueItem(models.Model):
     buffer_minutes = models.PositiveIntegerField(_("buffer (minutes)"), default=0,
                                                  help_text=_("Preparation and cleaning time."))
     recall_days = models.PositiveIntegerField(_("recall interval (days)"), null=True, blank=True)
+    online_booking_enabled = models.BooleanField(
+        _("members may book it online"), default=True,
+        help_text=_("Treatments only; online booking must also be on for the clinic."))
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

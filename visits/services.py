@@ -11,7 +11,7 @@ from accounts.permissions import settings_change_check
 from visits.models import CatalogueItem, Category, VisitLine
 
 ITEM_FIELDS = ("kind", "name", "sku", "category", "price", "duration_minutes", "buffer_minutes",
-               "recall_days", "active")
+               "recall_days", "online_booking_enabled", "active")
 CATEGORY_FIELDS = ("name", "code")
 
 
@@ -59,12 +59,13 @@ def category_delete(*, category: Category, actor: User | None = None) -> None:
 @transaction.atomic
 def catalogue_item_create(*, kind: str, name: str, sku: str, category: Category, price: Decimal,
                           duration_minutes: int | None = None, buffer_minutes: int = 0,
-                          recall_days: int | None = None, active: bool = True,
-                          actor: User | None = None) -> CatalogueItem:
+                          recall_days: int | None = None, online_booking_enabled: bool = True,
+                          active: bool = True, actor: User | None = None) -> CatalogueItem:
     settings_change_check(actor)
     item = CatalogueItem(kind=kind, name=name.strip(), sku=sku.strip().upper(), category=category,
                          price=price, duration_minutes=duration_minutes, buffer_minutes=buffer_minutes,
-                         recall_days=recall_days, active=active)
+                         recall_days=recall_days, online_booking_enabled=online_booking_enabled,
+                         active=active)
     _validate(item)
     item.save()
     return item

@@ -66,6 +66,7 @@ TENANT_APPS = [
     "appointments",
     "campaigns",
     "messaging",
+    "portal",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -287,6 +288,12 @@ CELERY_BEAT_SCHEDULE = {
     "sign-in-attempts-prune-platform": {
         "task": "accounts.tasks.sign_in_attempts_prune",
         "schedule": crontab(hour=20, minute=15),
+    },
+    "portal-records-clear": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=10),
+        "args": ("portal.tasks.portal_records_clear",),
+        "kwargs": {"local_hour": 4},
     },
     "points-expire": {
         "task": "clinics.tasks.clinics_fan_out",

@@ -3,6 +3,7 @@ every page and every action, and a visitor is sent to the login page."""
 
 import pytest
 
+from appointments.models import AppointmentPolicy
 from campaigns.models import BirthdayOffer
 from messaging.models import MessageTemplate, MessagingSettings, Purpose
 from messaging.services import message_send, message_template_update
@@ -18,7 +19,8 @@ PAGES = ["/manage/", "/manage/tiers/", "/manage/tiers/new/", "/manage/tiers/{tie
          "/manage/catalogue/items/new/", "/manage/catalogue/items/{item}/",
          "/manage/catalogue/categories/new/", "/manage/catalogue/categories/{category}/",
          "/manage/messages/", "/manage/messages/{message}/", "/manage/messages/settings/",
-         "/manage/messages/templates/", "/manage/messages/templates/{template}/", "/manage/birthday-offer/"]
+         "/manage/messages/templates/", "/manage/messages/templates/{template}/", "/manage/birthday-offer/",
+         "/manage/online-booking/"]
 
 ACTIONS = [
     ("/manage/tiers/", {"basis": "spend", "window_months": "6", "grace_days": "0", "downgrade_mode": "matching"}),
@@ -28,6 +30,9 @@ ACTIONS = [
                                "earn_multiplier": "9", "discount_percent": "0", "birthday_gift_points": "0"}),
     ("/manage/tiers/{tier}/delete/", {}),
     ("/manage/points/", {"points_per_currency_unit": "99"}),
+    ("/manage/online-booking/", {"online_min_notice_minutes": "1", "online_max_days_ahead": "1",
+                                 "cancel_window_hours": "1", "reschedule_window_hours": "1",
+                                 "max_no_shows_online": "0", "deposit_amount": "1"}),
     ("/manage/rewards/{reward}/active/", {"active": "0"}),
     ("/manage/coupons/{coupon}/active/", {"active": "0"}),
     ("/manage/catalogue/items/{item}/active/", {"active": "0"}),
@@ -67,7 +72,8 @@ def snapshot() -> tuple:
             sorted(CatalogueItem.objects.values_list("pk", "active")),
             sorted(Category.objects.values_list("code", flat=True)),
             sorted(MessageTemplate.objects.values_list("pk", "subject", "body")),
-            list(MessagingSettings.objects.values()), list(BirthdayOffer.objects.values()))
+            list(MessagingSettings.objects.values()), list(BirthdayOffer.objects.values()),
+            list(AppointmentPolicy.objects.values()))
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -112,5 +118,6 @@ def test_the_index_links_every_settings_page_and_the_staff_and_job_pages(manager
 
     for path in ("/manage/tiers/", "/manage/points/", "/manage/rewards/", "/manage/coupons/",
                  "/manage/catalogue/", "/manage/birthday-offer/", "/manage/messages/templates/",
-                 "/manage/messages/settings/", "/manage/messages/", "/accounts/staff/", "/settings/jobs/"):
+                 "/manage/messages/settings/", "/manage/messages/", "/manage/online-booking/", "/accounts/staff/",
+                 "/settings/jobs/"):
         assert f'href="{path}"' in content

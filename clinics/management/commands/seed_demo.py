@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from clinics.context import clinic_url, platform_url
-from clinics.demo import DEMO_MEMBERS, DEMO_PASSWORD, DEMO_STAFF, OPERATOR_USERNAME, demo_seed
+from clinics.demo import DEMO_MEMBERS, DEMO_PASSWORD, DEMO_STAFF, OPERATOR_USERNAME, demo_portal_member, demo_seed
+from members.naming import phone_display
 
 
 class Command(BaseCommand):
@@ -29,4 +30,10 @@ class Command(BaseCommand):
         self.stdout.write(_("%(clinic)s: %(url)s") % {"clinic": clinic.name, "url": clinic_url(clinic)})
         for staff in DEMO_STAFF:
             self.stdout.write(f"    {staff.username:<14}{staff.role.label}, {staff.full_name}")
+        member = demo_portal_member(clinic)
+        if member is not None:
+            self.stdout.write(_("Member portal: %(url)s (e.g. %(name)s, %(phone)s; the sign-in code is in "
+                                "Settings › Message log and in the worker's output)")
+                              % {"url": clinic_url(clinic, "/m/"), "name": member.name,
+                                 "phone": phone_display(member.phone)})
         self.stdout.write("")
