@@ -324,3 +324,26 @@ def test_manifest_and_service_worker(clinic, anon_client):
     body = worker.content.decode()
     assert "url.pathname.startsWith(STATIC_PREFIX)" in body
     assert 'const STATIC_PREFIX = "/static/"' in body
+
+
+@pytest.mark.parametrize("name", ["portal:home", "portal:statement", "portal:profile", "portal:profile_details",
+                                  "portal:profile_consent", "portal:profile_privacy"])
+def test_each_page_takes_the_same_queries_however_long_the_history(portal_member, portal_client, name):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert portal_client.get(reverse(name)).status_code == 200
+        return len(captured)
+
+    _credit(portal_member, 10)
+    few = queries()
+    for n in range(60):
+        _credit(portal_member, n + 1, expires_at=timezone.now() + timedelta(days=n + 1))
+    portal_client.post(reverse("portal:profile_consent"), {"purpose": "marketing_sms", "granted": "1"})
+    portal_client.post(reverse("portal:profile_erasure"), {"confirm": "on"})
+    many = queries()
+    print(name, few, many)
+    assert many == few
+    assert many <= 20
