@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from accounts.client_address import UNKNOWN_ADDRESS, client_address
 from members.models import Member
 from portal.models import MemberSession, PortalPreference
 
@@ -23,9 +24,16 @@ SESSION_DAYS = 30
 
 
 def client_ip(request) -> str | None:
-    """The address a request came from, for the sign-in code limits. One place, so a deployment
-    behind a proxy changes only this."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The address a request came from, for the sign-in code limits: the same client address as
+    staff sign-ins, so the trusted-proxy settings apply (docs/security.md)."""
+    address = client_address(request)
+    return None if address == UNKNOWN_ADDRESS else address
+
+
+def member_sign_in_identifier(phone: str) -> str:
+    """How a member's code sign-ins are counted by the sign-in guard (accounts.sign_in_guard) and
+    shown on the sign-in audit page: apart from staff usernames."""
+    return f"member:{phone}"
 
 
 def _token_hash(token: str) -> str:

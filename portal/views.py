@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.sign_in_guard import SignInRefused, sign_in_check, sign_in_record
 from clinic_loyalty.form_errors import apply_validation_error
 from members.models import NOTICE_PURPOSES
 from members.naming import phone_display
@@ -22,6 +23,7 @@ from portal.auth import (
     member_required,
     member_session_get,
     member_sign_in,
+    member_sign_in_identifier,
     member_sign_out,
     safe_next,
 )
@@ -100,18 +102,29 @@ def verify(request):
     if phone is None:
         return redirect(f"{reverse('portal:signin')}?{urlencode({'next': next_url})}")
     form = CodeForm(request.POST or None)
+    refused = None
     if request.method == "POST" and form.is_valid():
+        identifier = member_sign_in_identifier(phone)
         try:
+            sign_in_check(request=request, identifier=identifier)
             member = sign_in_code_verify(phone=phone, code=form.cleaned_data["code"])
+        except SignInRefused as exc:
+            refused = exc
+            form.add_error(None, exc.message_with_wait)
         except ValidationError as exc:
+            sign_in_record(request=request, identifier=identifier, succeeded=False)
             form.add_error("code", exc)
         else:
+            sign_in_record(request=request, identifier=identifier, succeeded=True)
             response = redirect(next_url)
             member_sign_in(request, response, member)
             return response
-    return render(request, "portal/verify.html",
-                  {"form": form, "token": token, "next": next_url, "phone_display": phone_display(phone)},
-                  status=400 if form.errors else 200)
+    response = render(request, "portal/verify.html",
+                      {"form": form, "token": token, "next": next_url, "phone_display": phone_display(phone)},
+                      status=429 if refused else 400 if form.errors else 200)
+    if refused:
+        response["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 @require_POST

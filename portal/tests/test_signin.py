@@ -2,10 +2,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import SignInAttempt
 from clinics.context import clinic_host
 from messaging.models import Message
 from portal.auth import COOKIE_NAME
@@ -104,11 +105,51 @@ def test_the_sixth_try_is_refused_even_with_the_right_code(clinic, portal_member
         assert f"{left} tr" in response.content.decode()
     response = client.post(verify_url, {"code": wrong})
     assert "Too many wrong codes" in response.content.decode()
-    response = client.post(verify_url, {"code": code})
+    response = client.post(verify_url, {"code": code}, REMOTE_ADDR="10.9.9.9")
     assert response.status_code == 400
     assert "Too many wrong codes" in response.content.decode()
     assert COOKIE_NAME not in response.cookies
     assert SignInCode.objects.get(phone="+8613800138000").attempts == 5
+
+
+def test_five_failed_codes_lock_the_phone_at_that_address_like_a_staff_sign_in(clinic, portal_member):
+    """The sign-in guard counts the member's failures as it counts staff ones (docs/security.md):
+    after five, even a new and right code is refused from that address until the window ends,
+    with 429 and Retry-After; the member's usual phone network elsewhere is not affected."""
+    client = _english(clinic)
+    verify_url = _verify_url(client, "+8613800138000")
+    code = _code_from_log(portal_member)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _ in range(5):
+        assert client.post(verify_url, {"code": wrong}).status_code == 400
+    verify_url = _verify_url(client, "+8613800138000")
+    response = client.post(verify_url, {"code": _code_from_log(portal_member)})
+    assert response.status_code == 429
+    assert 840 <= int(response["Retry-After"]) <= 900
+    assert "Too many failed sign-ins for this account from your network. Please try again in 15 minutes." \
+        in response.content.decode()
+    assert COOKIE_NAME not in response.cookies
+    failures = SignInAttempt.objects.filter(identifier="member:+8613800138000", succeeded=False)
+    assert failures.count() == 5 and set(failures.values_list("address", flat=True)) == {"127.0.0.1"}
+
+    elsewhere = client.post(verify_url, {"code": _code_from_log(portal_member)}, REMOTE_ADDR="10.2.2.2")
+    assert elsewhere.status_code == 302
+    assert SignInAttempt.objects.filter(identifier="member:+8613800138000", succeeded=True,
+                                        address="10.2.2.2").count() == 1
+
+
+@override_settings(TRUSTED_PROXIES=["10.0.0.1"])
+def test_behind_a_trusted_proxy_the_code_limits_count_the_forwarded_client(clinic, portal_member):
+    client = _english(clinic)
+    for n in range(5):
+        assert _ask_code(client, f"+86139000000{n:02d}", REMOTE_ADDR="10.0.0.1",
+                         HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 302
+    assert _ask_code(client, "+8613800138000", REMOTE_ADDR="10.0.0.1",
+                     HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 400
+    # Another client behind the same proxy is not limited by the first one's codes.
+    assert _ask_code(client, "+8613800138000", REMOTE_ADDR="10.0.0.1",
+                     HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 302
+    assert set(SignInCode.objects.values_list("ip", flat=True)) == {"203.0.113.7", "203.0.113.8"}
 
 
 def test_a_code_expires_after_five_minutes(clinic, portal_member):
