@@ -8,8 +8,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import tenant_context
 
+from accounts.models import User
 from checkout.services import LineInput, PaymentInput, checkout_complete, visit_refund
+from clinics.models import Clinic
+from conftest import client_for
 from members.models import Member
 from members.services import member_register
 from tiers.selectors import member_current_tier
@@ -37,8 +43,15 @@ class VisitRecord:
 
 
 @dataclass
+class MemberRecord:
+    id: int
+    joined_on: date
+    referred: bool
+
+
+@dataclass
 class History:
-    members: list[Member]
+    members: list[MemberRecord]
     visits: list[VisitRecord]
 
     def counted(self) -> list[VisitRecord]:
@@ -55,8 +68,7 @@ def _due(gross: Decimal, member: Member) -> Decimal:
     return gross - discount
 
 
-@pytest.fixture
-def history(owner) -> History:
+def history_make(owner) -> History:
     """About 40 members and 150 visits from September 2023 to June 2024: partial and full
     refunds, zero-value visits (one of them refunded, so voided), members with one visit, visits
     at 23:30 local on 31 January and on 29 February 2024, members who never came."""
@@ -91,7 +103,8 @@ def history(owner) -> History:
     for at, member, item in plan:
         quantity = 2 if item == cream else 1
         due = _due(item.price * quantity, member)
-        result = checkout_complete(member=member, actor=owner, at=at, lines=[LineInput(item_id=item.pk, quantity=quantity)],
+        result = checkout_complete(member=member, actor=owner, at=at,
+                                   lines=[LineInput(item_id=item.pk, quantity=quantity)],
                                    payments=[PaymentInput("cash", due)] if due else [])
         visits.append(VisitRecord(member.pk, at, result.visit.total))
         results.append(result)
@@ -113,4 +126,24 @@ def history(owner) -> History:
     assert refunds >= 5
     assert any(v.voided and v.total == 0 for v in visits)
     assert any(not v.voided and v.total == 0 for v in visits)
-    return History(members, visits)
+    return History([MemberRecord(m.pk, m.joined_on, m.referred_by_id is not None) for m in members], visits)
+
+
+@dataclass
+class Kpi:
+    clinic: Clinic
+    client: Client
+    history: History
+
+
+@pytest.fixture(scope="module")
+def kpi(committed_clinic, django_db_blocker) -> Kpi:
+    """A clinic of its own with the generated history, committed once for the module; its
+    owner's client. Tests that use it take `committed_db` (not `db`)."""
+    clinic = committed_clinic("kpitest", "指标诊所")
+    with django_db_blocker.unblock(), tenant_context(clinic):
+        owner = User.objects.get(username="owner")
+        history = history_make(owner)
+        client = client_for(clinic, owner)
+    connection.set_schema_to_public()
+    return Kpi(clinic, client, history)
