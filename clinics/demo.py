@@ -38,7 +38,7 @@ from clinics.models import Clinic
 from clinics.provisioning import OwnerSpec, clinic_create
 from members.models import ConsentRecord, Member
 from members.services import ConsentInput, member_register
-from points.ledger import account_for
+from points.ledger import account_for, available_balance
 from points.models import Reward
 from points.rewards import reward_create, reward_redeem
 from points.rules import clinic_zone, local_date, loyalty_settings_update
@@ -285,11 +285,11 @@ def demo_history_seed(clinic: Clinic, *, seed: int = 2026) -> int:
         redeemed = 0
         now = timezone.now()
         for member in Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk"):
-            balance = account_for(member).balance
+            at = now - timedelta(days=rng.randint(0, 40))
+            balance = available_balance(account_for(member), at=at)
             affordable = [reward for reward in rewards if reward.points_cost <= balance]
-            if affordable and rng.random() < 0.4:
-                reward_redeem(member=member, reward=rng.choice(affordable), actor=desk,
-                              at=now - timedelta(days=rng.randint(0, 40)))
+            if affordable and rng.random() < 0.5:
+                reward_redeem(member=member, reward=rng.choice(affordable), actor=desk, at=at)
                 redeemed += 1
         _demo_past_bookings(rng, desk)
         return redeemed
@@ -298,7 +298,7 @@ def demo_history_seed(clinic: Clinic, *, seed: int = 2026) -> int:
 def _demo_past_bookings(rng: random.Random, desk: User) -> None:
     treatments = list(CatalogueItem.objects.filter(kind=CatalogueItem.Kind.TREATMENT,
                                                    resource_requirements__isnull=False).distinct())
-    members = list(Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk")[80:200])
+    members = list(Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk")[:200])
     if not treatments or not members:
         return
     today = local_date(timezone.now())

@@ -2,6 +2,7 @@ from datetime import timedelta
 from io import StringIO
 
 from django.core.management import call_command
+from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -11,10 +12,10 @@ from appointments.models import Booking, BookingEvent, Location, Practitioner, R
 from clinics.demo import DEMO_CLINIC_NAME, DEMO_CLINIC_SLUG, DEMO_PASSWORD, OPERATOR_USERNAME, demo_seed
 from members.models import Member
 from members.naming import has_cjk
-from points.models import Entry
+from points.models import Entry, Redemption
 from points.rules import local_date
 from points.selectors import ledger_verify
-from visits.models import CatalogueItem, Visit
+from visits.models import CatalogueItem, Refund, Visit
 
 
 def schedule_counts() -> dict[str, int]:
@@ -113,3 +114,17 @@ def test_seed_demo_prints_where_to_log_in(db):
     assert DEMO_PASSWORD in printed
     for username in (OPERATOR_USERNAME, "owner", "manager", "frontdesk", "practitioner"):
         assert f"    {username} " in printed
+
+
+def test_demo_seed_gives_the_insights_panels_refunds_redemptions_and_past_appointments(db):
+    demo_seed(members=60)
+    with schema_context(DEMO_CLINIC_SLUG):
+        now = timezone.now()
+        past = Booking.objects.filter(starts_at__lt=now)
+
+        assert Refund.objects.count() >= 5
+        assert Visit.objects.filter(total__gt=0, refunded_total=F("total")).exists()
+        assert Redemption.objects.exists()
+        assert past.filter(status="completed", visit__isnull=False).count() >= 10
+        assert past.filter(status__in=["no_show", "cancelled"]).exists()
+        assert ledger_verify() == []
