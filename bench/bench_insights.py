@@ -5,6 +5,7 @@ same run, as the anchor. The figures of the two must agree; the report gives eac
 ratio."""
 # ruff: noqa: S608 - the SQL is built from constants of this module
 
+import os
 import time
 from datetime import date, datetime, timedelta
 from statistics import median
@@ -19,10 +20,12 @@ from bench.clinic_data import drop_clinic, fresh_clinic, members_fill
 from bench.figures import Figure
 from clinics.context import clinic_host
 
-MEMBERS = 100_000
-VISITS = 1_000_000
-ENTRIES_PER_ACCOUNT = 30  # 3,000,000 entries
-BOOKINGS = 200_000
+# BENCH_INSIGHTS_SCALE=0.01 runs the same at a hundredth of the volume, to try the benchmark out.
+SCALE = float(os.environ.get("BENCH_INSIGHTS_SCALE", "1"))
+MEMBERS = int(100_000 * SCALE)
+VISITS = int(1_000_000 * SCALE)
+ENTRIES_PER_ACCOUNT = 30  # 3,000,000 entries at full scale
+BOOKINGS = int(200_000 * SCALE)
 RUNS = 7
 TARGET_MS = 300.0
 COHORT_TARGET_MS = 500.0
@@ -67,6 +70,7 @@ def _data() -> dict[str, float]:
             SELECT id, 0, 'bench', %(owner)s, 0, 0, 0, visited_at + interval '1 day'
             FROM visits_visit WHERE total = 0 AND id %% 3 = 0""", {"owner": owner_id})
         timings["visits"] = time.perf_counter() - started
+        print(f"  (visits generated in {timings['visits']:.0f} s)", flush=True)
         started = time.perf_counter()
         cursor.execute("""
             INSERT INTO points_account (member_id, asset, balance, lifetime_earned, version, updated_at)
@@ -88,6 +92,7 @@ def _data() -> dict[str, float]:
             FROM (SELECT account_id, sum(amount) AS total, sum(amount) FILTER (WHERE amount > 0) AS earned
                   FROM points_entry GROUP BY account_id) t WHERE t.account_id = a.id""")
         timings["ledger"] = time.perf_counter() - started
+        print(f"  (ledger generated in {timings['ledger']:.0f} s)", flush=True)
         started = time.perf_counter()
         cursor.execute("""
             INSERT INTO appointments_location (name, address, active) VALUES ('基准店', '', true);
@@ -125,7 +130,7 @@ def _data() -> dict[str, float]:
             INSERT INTO tiers_tierchange (member_id, from_tier_id, to_tier_id, kind, reason, metrics, actor_id,
                                           created_at)
             SELECT mt.member_id, NULL, mt.tier_id, 'upgrade', 'bench', '{}', NULL, mt.since FROM tiers_membertier mt;
-            UPDATE members_member SET referred_by_id = id - 1, joined_on = date '2026-10-01' + (id %% 31)
+            UPDATE members_member SET referred_by_id = id - 1, joined_on = date '2026-10-01' + (id % 31)::int
             WHERE id % 10 = 0 AND id > (SELECT min(id) FROM members_member)""")
         timings["bookings, tiers, referrals"] = time.perf_counter() - started
     with connection.cursor() as cursor:
