@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from openpyxl import load_workbook
 
 from checkout.services import LineInput, PaymentInput, checkout_complete
@@ -145,3 +146,14 @@ def test_the_front_desk_cannot_change_kpi_settings(front_desk, staff_client):
     assert staff_client(front_desk).post("/manage/insights/", {"active_days": 10, "lapsed_days": 20,
                                                                  "rfm_months": 3}).status_code == 403
     assert insights_settings().active_days == 90
+
+
+def test_the_schema_documents_the_kpi_query_parameters(anon_client):
+    paths = yaml.safe_load(anon_client.get("/api/schema/").content)["paths"]
+
+    summary = {p["name"]: p for p in paths["/api/v1/kpis/summary/"]["get"]["parameters"]}
+    cohorts = {p["name"] for p in paths["/api/v1/kpis/cohorts/"]["get"]["parameters"]}
+
+    assert {"from", "to", "location"} <= set(summary) and summary["from"]["required"]
+    assert summary["from"]["schema"]["format"] == "date"
+    assert {"from", "to", "months", "location"} <= cohorts
