@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("manage/", include("manager.urls")),
     path("m/", include("portal.urls")),
+    path("insights/", include("insights.page_urls")),
     path("api/v1/", include("clinic_loyalty.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

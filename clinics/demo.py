@@ -25,19 +25,27 @@ from appointments.schedule import (
     treatment_requirements_set,
     working_hours_set,
 )
-from appointments.services import booking_check_in, booking_confirm, booking_create
-from checkout.services import LineInput, PaymentInput, checkout_complete
+from appointments.services import (
+    booking_cancel,
+    booking_check_in,
+    booking_checkout,
+    booking_confirm,
+    booking_create,
+    booking_no_show,
+)
+from checkout.services import LineInput, PaymentInput, checkout_complete, visit_refund
 from clinics.models import Clinic
 from clinics.provisioning import OwnerSpec, clinic_create
 from members.models import ConsentRecord, Member
 from members.services import ConsentInput, member_register
 from points.coupons import coupon_template_create
+from points.ledger import account_for, available_balance
 from points.models import CouponTemplate, Reward
-from points.rewards import reward_create
+from points.rewards import reward_create, reward_redeem
 from points.rules import clinic_zone, local_date, loyalty_settings_update
 from portal.services import portal_settings_update
 from tiers.selectors import member_current_tier
-from visits.models import CatalogueItem
+from visits.models import CatalogueItem, Refund, Visit
 from visits.services import catalogue_item_create, category_create
 
 DEMO_CLINIC_SLUG = "demo"
@@ -287,6 +295,67 @@ def demo_portal_member(clinic: Clinic) -> Member | None:
     """A demo member to try the portal with (the first one registered)."""
     with schema_context(clinic.schema_name):
         return Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk").first()
+DEMO_PAST_BOOKING_DAYS = 28
+
+
+def demo_history_seed(clinic: Clinic, *, seed: int = 2026) -> int:
+    """What makes the Insights panels meaningful: refunds (some in full), redemptions of the demo's
+    rewards (demo_rewards_seed), and four weeks of past appointments, completed, checked out,
+    cancelled or missed, all through the real services. Done once: skipped when the clinic has a
+    refund. Returns the redemptions."""
+    rng = random.Random(seed)
+    with schema_context(clinic.schema_name):
+        if Refund.objects.exists() or not Visit.objects.exists():
+            return 0
+        desk = User.objects.get(username="frontdesk")
+        visits = list(Visit.objects.filter(total__gt=0).order_by("visited_at")[:200])
+        for visit in rng.sample(visits, k=min(12, len(visits))):
+            line = visit.lines.first()
+            quantity = line.quantity if rng.random() < 0.6 else 1
+            visit_refund(visit=visit, lines=[(line.pk, quantity)], reason="顾客不满意", actor=desk,
+                         at=visit.visited_at + timedelta(days=1))
+        rewards = list(Reward.objects.filter(active=True).order_by("pk"))
+        redeemed = 0
+        now = timezone.now()
+        for member in Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk"):
+            at = now - timedelta(days=rng.randint(0, 40))
+            balance = available_balance(account_for(member), at=at)
+            affordable = [reward for reward in rewards if reward.points_cost <= balance]
+            if affordable and rng.random() < 0.5:
+                reward_redeem(member=member, reward=rng.choice(affordable), actor=desk, at=at)
+                redeemed += 1
+        _demo_past_bookings(rng, desk)
+        return redeemed
+
+
+def _demo_past_bookings(rng: random.Random, desk: User) -> None:
+    treatments = list(CatalogueItem.objects.filter(kind=CatalogueItem.Kind.TREATMENT,
+                                                   resource_requirements__isnull=False).distinct())
+    members = list(Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk")[:200])
+    if not treatments or not members:
+        return
+    today = local_date(timezone.now())
+    for offset in range(DEMO_PAST_BOOKING_DAYS, 0, -1):
+        day = today - timedelta(days=offset)
+        booked_at = local_day_start(day, clinic_zone()) - timedelta(days=2)
+        for _n in range(3):
+            treatment = rng.choice(treatments)
+            slots = availability(treatment=treatment, start=day, end=day, not_before=booked_at)
+            if not slots:
+                continue
+            slot = rng.choice(slots)
+            booking = booking_create(member=rng.choice(members), treatment=treatment, starts_at=slot.starts_at,
+                                     practitioner=Practitioner.objects.get(pk=slot.practitioner_id), actor=desk,
+                                     now=booked_at)
+            roll = rng.random()
+            if roll < 0.12:
+                booking_cancel(booking=booking, actor=desk, reason="临时有事", now=booked_at + timedelta(hours=3))
+            elif roll < 0.2:
+                booking_no_show(booking=booking, actor=desk, now=slot.starts_at + timedelta(minutes=30))
+            else:
+                booking_check_in(booking=booking, actor=desk, now=slot.starts_at)
+                booking_checkout(booking=booking, actor=desk, at=slot.starts_at + timedelta(hours=1),
+                                 payments=[PaymentInput("wechat_pay", _demo_due(treatment.price, booking.member))])
 
 
 def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
@@ -298,4 +367,5 @@ def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     demo_schedule_seed(clinic)
     demo_portal_seed(clinic)
     demo_rewards_seed(clinic)
+    demo_history_seed(clinic)
     return clinic, created

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from appointments.models import AppointmentPolicy
 from campaigns.models import BirthdayOffer
 from campaigns.services import OFFER_FIELDS
+from insights.models import InsightsSettings
 from messaging.models import Channel, Message, MessageTemplate, MessagingSettings, Purpose
 from messaging.selectors import message_log_days_errors
 from messaging.services import MAX_WEEKLY_CAP
@@ -45,6 +46,9 @@ def _model_form(name: str, model, field_names, *, widgets=None, extra=None) -> t
 def initial_from(instance, form_class: type[forms.Form]) -> dict:
     return model_to_dict(instance, fields=list(form_class.base_fields))
 
+
+InsightsSettingsForm = _model_form("InsightsSettingsForm", InsightsSettings,
+                                  ["active_days", "lapsed_days", "rfm_months"])
 
 ProgrammeForm = _model_form(
     "ProgrammeForm", TierProgramme, ["basis", "window_months", "grace_days", "downgrade_mode"],

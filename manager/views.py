@@ -13,6 +13,8 @@ from django.views import View
 
 from appointments.schedule import appointment_policy, appointment_policy_update
 from clinic_loyalty.form_errors import apply_validation_error
+from insights.selectors import insights_settings
+from insights.services import insights_settings_update
 from manager import forms
 from manager.once import FIELD as TOKEN_FIELD
 from manager.once import TokenMissing, form_token_new, post_once
@@ -242,6 +244,24 @@ class LoyaltySettingsView(SettingsRequired, View):
             loyalty_settings_update(actor=request.user, category_multipliers=form.category_multipliers(),
                                     **form.settings_changes())
         saved = form_saved(request, form, save, saved_message=_("Points rules saved."), url="manager:points")
+        return saved or self._render(request, form, status=400)
+
+
+class InsightsSettingsView(SettingsRequired, View):
+    """The lifecycle thresholds (active, dormant, lapsed by days since the last visit) and the
+    RFM window the Insights dashboard uses."""
+
+    def _render(self, request, form, status=200):
+        return render(request, "manager/insights_settings.html", {"form": form}, status=status)
+
+    def get(self, request):
+        return self._render(request, forms.InsightsSettingsForm(
+            initial=forms.initial_from(insights_settings(), forms.InsightsSettingsForm)))
+
+    def post(self, request):
+        form = forms.InsightsSettingsForm(request.POST)
+        saved = form_saved(request, form, lambda: insights_settings_update(actor=request.user, **form.cleaned_data),
+                           saved_message=_("KPI settings saved."), url="manager:insights_settings")
         return saved or self._render(request, form, status=400)
 
 

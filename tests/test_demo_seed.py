@@ -3,6 +3,7 @@ from datetime import timedelta
 from io import StringIO
 
 from django.core.management import call_command
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -16,10 +17,10 @@ from clinics.models import Clinic
 from members.models import Member
 from members.naming import has_cjk
 from messaging.models import Message
-from points.models import Entry, Reward
+from points.models import Entry, Redemption, Reward
 from points.rules import local_date
 from points.selectors import ledger_verify, reward_list, reward_offers
-from visits.models import CatalogueItem, Visit
+from visits.models import CatalogueItem, Refund, Visit
 
 
 def schedule_counts() -> dict[str, int]:
@@ -43,7 +44,7 @@ def test_demo_seed_makes_a_schedule_with_bookings_for_today_and_the_week(db):
         today = local_date(timezone.now())
         days = {local_date(b.starts_at) for b in Booking.objects.all()}
         assert today in days and max(days) > today
-        assert all(today <= day < today + timedelta(days=7) for day in days)
+        assert all(day < today + timedelta(days=7) for day in days)  # past ones: demo_history_seed
         assert Booking.objects.filter(status=Booking.Status.CHECKED_IN).count() == 1
         assert Booking.objects.filter(status=Booking.Status.CONFIRMED).exists()
         assert Booking.objects.filter(status=Booking.Status.BOOKED).exists()
@@ -147,3 +148,15 @@ def test_demo_seed_offers_rewards_members_can_redeem_in_the_portal_once(db):
         assert len(coupons) == 2
         assert all(offer.can_redeem or "Not enough points" in offer.refusal for offer in coupons)
         assert "front desk" in next(o for o in offers if o.reward.kind == Reward.Kind.PRODUCT).refusal
+def test_demo_seed_gives_the_insights_panels_refunds_redemptions_and_past_appointments(db):
+    demo_seed(members=60)
+    with schema_context(DEMO_CLINIC_SLUG):
+        now = timezone.now()
+        past = Booking.objects.filter(starts_at__lt=now)
+
+        assert Refund.objects.count() >= 5
+        assert Visit.objects.filter(total__gt=0, refunded_total=F("total")).exists()
+        assert Redemption.objects.exists()
+        assert past.filter(status="completed", visit__isnull=False).count() >= 10
+        assert past.filter(status__in=["no_show", "cancelled"]).exists()
+        assert ledger_verify() == []

@@ -50,6 +50,8 @@ EXPECTED = {
                   "/api/v1/messaging/messages/": {"get"},
                   "/api/v1/messaging/messages/{id}/": {"get"}},
     "campaigns": {"/api/v1/campaigns/birthday-offer/": {"get", "patch"}},
+    "insights": {f"/api/v1/kpis/{panel}/": {"get"} for panel in (
+        "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "members")},
 }
 
 IDEMPOTENT_POSTS = {

@@ -1,0 +1,262 @@
+"""The KPI API (owners and managers): one read per panel. Rates are fractions (0..1, six
+decimals, null when the denominator is 0), money is a string with two decimals."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import has_perm
+from insights import selectors
+from insights.params import CohortParams, PeriodParams, SegmentParams, SeriesParams
+from points.rules import local_date
+
+ViewReports = has_perm("accounts.view_reports")
+
+
+def _money(**kwargs):
+    return serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True, **kwargs)
+
+
+def _rate(**kwargs):
+    return serializers.FloatField(allow_null=True, **kwargs)
+
+
+def _params(serializer_class, request):
+    params = serializer_class(data=request.query_params.dict())
+    params.is_valid(raise_exception=True)
+    return params
+
+
+class LifecycleSerializer(serializers.Serializer):
+    active = serializers.IntegerField(source="lifecycle_active")
+    dormant = serializers.IntegerField(source="lifecycle_dormant")
+    lapsed = serializers.IntegerField(source="lifecycle_lapsed")
+    never_visited = serializers.IntegerField()
+
+
+class PointsSerializer(serializers.Serializer):
+    issued = serializers.IntegerField()
+    reversed = serializers.IntegerField()
+    redeemed = serializers.IntegerField()
+    expired = serializers.IntegerField()
+    adjusted_down = serializers.IntegerField()
+    outstanding = serializers.IntegerField()
+    liability = _money()
+    redemption_rate = _rate()
+    breakage_rate = _rate()
+    top_rewards = serializers.SerializerMethodField()
+
+    def get_top_rewards(self, obj) -> list[dict]:
+        return [{"reward": name, "redemptions": count, "points": points} for name, count, points in obj.top_rewards]
+
+
+class ReferralsSerializer(serializers.Serializer):
+    referred = serializers.IntegerField()
+    converted = serializers.IntegerField()
+    conversion_rate = _rate()
+    referred_active = serializers.IntegerField()
+    revenue_from_referred = _money()
+    top_referrers = serializers.SerializerMethodField()
+
+    def get_top_referrers(self, obj) -> list[dict]:
+        return [{"member": pk, "name": name, "referred": made, "converted": converted}
+                for pk, name, made, converted in obj.top_referrers]
+
+
+class PractitionerSerializer(serializers.Serializer):
+    practitioner = serializers.IntegerField(source="practitioner_id")
+    name = serializers.CharField()
+    bookings = serializers.IntegerField()
+    booked_minutes = serializers.IntegerField()
+    scheduled_minutes = serializers.IntegerField()
+    utilisation = _rate()
+
+
+class AppointmentsSerializer(serializers.Serializer):
+    bookings = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    no_shows = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    late_cancelled = serializers.IntegerField()
+    no_show_rate = _rate()
+    cancellation_rate = _rate()
+    utilisation = _rate()
+    practitioners = PractitionerSerializer(many=True)
+
+
+class SummarySerializer(serializers.Serializer):
+    from_ = serializers.DateField(source="period.start")
+    to = serializers.DateField(source="period.end")
+    location = serializers.IntegerField(allow_null=True)
+    visits = serializers.IntegerField()
+    active_members = serializers.IntegerField()
+    new_members = serializers.IntegerField()
+    total_members = serializers.IntegerField()
+    revenue = _money()
+    average_order_value = _money()
+    visits_per_active_member = _rate()
+    repeat_members = serializers.IntegerField()
+    repeat_rate = _rate()
+    previous_active_members = serializers.IntegerField()
+    retained_members = serializers.IntegerField()
+    retention_rate = _rate()
+    churn_rate = _rate()
+    members_with_visits = serializers.IntegerField()
+    revenue_to_date = _money()
+    historical_clv = _money()
+    average_spend_per_active_member = _money()
+    lifecycle = LifecycleSerializer(source="*")
+    points = PointsSerializer()
+    referrals = ReferralsSerializer()
+    appointments = AppointmentsSerializer()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class SummaryApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[PeriodParams], responses={200: SummarySerializer},
+                   summary="The headline KPIs of a period")
+    def get(self, request):
+        scope = _params(PeriodParams, request).scope()
+        summary = selectors.kpi_summary(scope=scope)
+        summary.location = scope.location_id
+        summary.points = selectors.kpi_points(scope=scope)
+        summary.referrals = selectors.kpi_referrals(scope=scope)
+        summary.appointments = selectors.kpi_appointments(scope=scope)
+        return Response(SummarySerializer(summary).data)
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    bucket = serializers.DateField()
+    visits = serializers.IntegerField()
+    revenue = _money()
+    active_members = serializers.IntegerField()
+
+
+class SeriesSerializer(serializers.Serializer):
+    unit = serializers.CharField()
+    points = SeriesPointSerializer(many=True)
+
+
+class SeriesApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[SeriesParams], responses={200: SeriesSerializer},
+                   summary="Visits, revenue and members with a visit by day, week or month")
+    def get(self, request):
+        params = _params(SeriesParams, request)
+        scope = params.scope()
+        unit = params.validated_data["unit"] or selectors.granularity_for(scope.period)
+        return Response(SeriesSerializer({"unit": unit, "points": selectors.kpi_series(scope=scope, unit=unit)}).data)
+
+
+class CohortSerializer(serializers.Serializer):
+    cohort = serializers.SerializerMethodField()
+    size = serializers.IntegerField()
+    retention = serializers.ListField(child=serializers.FloatField(allow_null=True))
+
+    def get_cohort(self, obj) -> str:
+        return f"{obj.month:%Y-%m}"
+
+
+class CohortsApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[CohortParams], responses={200: CohortSerializer(many=True)},
+                   summary="Monthly cohorts by first visit and the share returning in each later month")
+    def get(self, request):
+        data = _params(CohortParams, request).validated_data
+        cohorts = selectors.kpi_cohorts(first_month=data["from"], last_month=data["to"], months=data["months"],
+                                        location_id=data["location"], today=local_date(timezone.now()))
+        return Response(CohortSerializer(cohorts, many=True).data)
+
+
+class RfmCellSerializer(serializers.Serializer):
+    recency = serializers.IntegerField()
+    frequency = serializers.IntegerField()
+    members = serializers.IntegerField()
+    revenue = _money()
+
+
+class RfmApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[PeriodParams], responses={200: RfmCellSerializer(many=True)},
+                   summary="Members by recency and frequency score (1-5) over the RFM window up to `to`")
+    def get(self, request):
+        return Response(RfmCellSerializer(selectors.kpi_rfm(scope=_params(PeriodParams, request).scope()),
+                                          many=True).data)
+
+
+class TierRowSerializer(serializers.Serializer):
+    tier = serializers.IntegerField(source="tier_id")
+    name = serializers.CharField()
+    rank = serializers.IntegerField()
+    members = serializers.IntegerField()
+    upgrades_in = serializers.IntegerField()
+    downgrades_in = serializers.IntegerField()
+    active_members = serializers.IntegerField()
+    revenue = _money()
+
+
+class TiersApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[PeriodParams], responses={200: TierRowSerializer(many=True)},
+                   summary="Members per tier, moves in the period and spend per tier")
+    def get(self, request):
+        return Response(TierRowSerializer(selectors.kpi_tiers(scope=_params(PeriodParams, request).scope()),
+                                          many=True).data)
+
+
+class PointsApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[PeriodParams], responses={200: PointsSerializer},
+                   summary="Points issued, redeemed and expired, liability, breakage and top rewards")
+    def get(self, request):
+        return Response(PointsSerializer(selectors.kpi_points(scope=_params(PeriodParams, request).scope())).data)
+
+
+class ReferralsApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[PeriodParams], responses={200: ReferralsSerializer},
+                   summary="Referrals made and converted, and revenue from referred members")
+    def get(self, request):
+        return Response(ReferralsSerializer(selectors.kpi_referrals(scope=_params(PeriodParams, request).scope())).data)
+
+
+class AppointmentsApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[PeriodParams], responses={200: AppointmentsSerializer},
+                   summary="Appointments, no-show and cancellation rates, practitioner utilisation")
+    def get(self, request):
+        return Response(AppointmentsSerializer(
+            selectors.kpi_appointments(scope=_params(PeriodParams, request).scope())).data)
+
+
+class SegmentSerializer(serializers.Serializer):
+    segment = serializers.CharField()
+    count = serializers.IntegerField()
+    members = serializers.ListField(child=serializers.IntegerField())
+
+
+class SegmentApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[SegmentParams], responses={200: SegmentSerializer},
+                   summary="The ids of the members behind a figure")
+    def get(self, request):
+        params = _params(SegmentParams, request)
+        data = params.validated_data
+        ids = selectors.segment_member_ids(scope=params.scope(), segment=data["segment"], r=data["r"], f=data["f"])
+        return Response(SegmentSerializer({"segment": data["segment"], "count": len(ids), "members": ids}).data)

@@ -1,0 +1,11 @@
+from django.urls import path, re_path
+
+from insights import views
+
+app_name = "insights"
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("members/", views.SegmentMembersView.as_view(), name="members"),
+    re_path(r"^export/(?P<table>[a-z]+)\.(?P<fmt>csv|xlsx)$", views.ExportView.as_view(), name="export"),
+]

@@ -1,0 +1,651 @@
+"""Every KPI read (docs/kpis.md states each formula). A period is local dates `start`..`end`
+inclusive in the clinic's time zone; a visit counts when it is checked out and not voided (see
+`COUNTED`); revenue is what was paid for the period's visits minus what has been refunded of them.
+
+The reads are hand-written SQL over the visits, the ledger, tiers and appointments, each one
+statement (or a few) shaped to use the indexes; nothing is copied into other tables, so every
+figure is exact at the moment it is read.
+
+The SQL is assembled only from the constant fragments below (`counted`, `visits_from`); every
+value is a query parameter."""
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection
+
+from insights.models import InsightsSettings
+from points.rules import clinic_zone, loyalty_settings
+
+CENTS = Decimal("0.01")
+RATE_PLACES = 6
+
+
+# A visit is voided when it has been refunded in full. A paid visit is refunded in full exactly
+# when its refunded money reaches its total (a partial refund always leaves some money). A visit
+# where nothing was paid (total 0: a free consultation, or paid with points or a coupon) is voided
+# when it has a refund and every line of it has been refunded in full.
+def counted(alias: str = "v") -> str:
+    return (f"({alias}.total > {alias}.refunded_total OR ({alias}.total = 0 AND ("
+            f"NOT EXISTS (SELECT 1 FROM visits_refund r WHERE r.visit_id = {alias}.id) "
+            f"OR EXISTS (SELECT 1 FROM visits_visitline l WHERE l.visit_id = {alias}.id "
+            f"AND l.refunded_quantity < l.quantity))))")
+
+
+def visits_from(location_id: int | None, alias: str = "v") -> str:
+    """The visits table, restricted to one location's visits when `location_id` is given: a visit
+    is at the location of the appointment it checked out."""
+    if location_id is None:
+        return f"visits_visit {alias}"
+    return (f"visits_visit {alias} JOIN appointments_booking {alias}b ON {alias}b.visit_id = {alias}.id "
+            f"AND {alias}b.location_id = %(location)s")
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def local_start(day: date) -> datetime:
+    """The first instant of the local day `day`."""
+    return datetime.combine(day, time.min, tzinfo=clinic_zone())
+
+
+def rate(numerator, denominator) -> float | None:
+    if not denominator:
+        return None
+    return round(float(Decimal(numerator) / Decimal(denominator)), RATE_PLACES)
+
+
+def money(value) -> Decimal:
+    return Decimal(value or 0).quantize(CENTS, rounding=ROUND_HALF_UP)
+
+
+def _fetch(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def lo(self) -> datetime:
+        return local_start(self.start)
+
+    @property
+    def hi(self) -> datetime:
+        return local_start(self.end + timedelta(days=1))
+
+    def previous(self) -> Period:
+        """The equal-length period just before."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def last_year(self) -> Period:
+        """The same dates a year earlier (29 February becomes 28 February)."""
+        return Period(add_months(self.start, -12), add_months(self.end, -12))
+
+
+@dataclass(frozen=True)
+class Scope:
+    period: Period
+    location_id: int | None = None
+
+    def params(self, **extra) -> dict:
+        return {"lo": self.period.lo, "hi": self.period.hi, "location": self.location_id,
+                "tz": clinic_zone().key, **extra}
+
+    def shifted(self, period: Period) -> Scope:
+        return Scope(period, self.location_id)
+
+
+def insights_settings() -> InsightsSettings:
+    """The clinic's KPI settings, or the defaults, unsaved."""
+    return InsightsSettings.objects.filter(pk=1).first() or InsightsSettings(pk=1)
+
+
+# --- panels 1-3 and 5: the summary ------------------------------------------------------------
+
+@dataclass
+class Summary:
+    period: Period
+    visits: int
+    active_members: int
+    repeat_members: int
+    previous_active_members: int
+    retained_members: int
+    revenue: Decimal
+    total_members: int
+    new_members: int
+    members_with_visits: int
+    revenue_to_date: Decimal
+    lifecycle_active: int
+    lifecycle_dormant: int
+    lifecycle_lapsed: int
+
+    @property
+    def average_order_value(self) -> Decimal | None:
+        return money(self.revenue / self.visits) if self.visits else None
+
+    @property
+    def visits_per_active_member(self) -> float | None:
+        return rate(self.visits, self.active_members)
+
+    @property
+    def repeat_rate(self) -> float | None:
+        return rate(self.repeat_members, self.active_members)
+
+    @property
+    def retention_rate(self) -> float | None:
+        return rate(self.retained_members, self.previous_active_members)
+
+    @property
+    def churn_rate(self) -> float | None:
+        retention = self.retention_rate
+        return None if retention is None else round(1 - retention, RATE_PLACES)
+
+    @property
+    def historical_clv(self) -> Decimal | None:
+        return money(self.revenue_to_date / self.members_with_visits) if self.members_with_visits else None
+
+    @property
+    def average_spend_per_active_member(self) -> Decimal | None:
+        return money(self.revenue / self.active_members) if self.active_members else None
+
+    @property
+    def never_visited(self) -> int:
+        return max(self.total_members - self.members_with_visits, 0)
+
+
+def _activity(scope: Scope) -> tuple:
+    previous = scope.period.previous()
+    sql = f"""
+        WITH per_member AS (
+            SELECT v.member_id,
+                   count(*) FILTER (WHERE v.visited_at >= %(lo)s) AS visits,
+                   sum(v.total - v.refunded_total) FILTER (WHERE v.visited_at >= %(lo)s) AS revenue,
+                   bool_or(v.visited_at < %(lo)s) AS was_active
+            FROM {visits_from(scope.location_id)}
+            WHERE v.visited_at >= %(prev_lo)s AND v.visited_at < %(hi)s AND {counted()}
+            GROUP BY v.member_id)
+        SELECT coalesce(sum(visits), 0), coalesce(sum(revenue), 0),
+               count(*) FILTER (WHERE visits > 0), count(*) FILTER (WHERE visits >= 2),
+               count(*) FILTER (WHERE was_active), count(*) FILTER (WHERE was_active AND visits > 0)
+        FROM per_member"""
+    return _fetch(sql, scope.params(prev_lo=previous.lo))[0]
+
+
+def _history(scope: Scope, settings_row: InsightsSettings) -> tuple:
+    """Up to the end of the period: members with a visit, all revenue, and the lifecycle stage
+    of each member by the local day of their last visit."""
+    end = scope.period.end
+    sql = f"""
+        WITH per_member AS (
+            SELECT v.member_id, max(v.visited_at) AS last_at, sum(v.total - v.refunded_total) AS spent
+            FROM {visits_from(scope.location_id)}
+            WHERE v.visited_at < %(hi)s AND {counted()}
+            GROUP BY v.member_id)
+        SELECT count(*), coalesce(sum(spent), 0),
+               count(*) FILTER (WHERE last_at >= %(active_from)s),
+               count(*) FILTER (WHERE last_at < %(active_from)s AND last_at >= %(lapsed_from)s),
+               count(*) FILTER (WHERE last_at < %(lapsed_from)s)
+        FROM per_member"""
+    return _fetch(sql, scope.params(active_from=local_start(end - timedelta(days=settings_row.active_days)),
+                                    lapsed_from=local_start(end - timedelta(days=settings_row.lapsed_days))))[0]
+
+
+def _members(period: Period) -> tuple:
+    sql = """SELECT count(*) FILTER (WHERE joined_on <= %(end)s),
+                    count(*) FILTER (WHERE joined_on >= %(start)s AND joined_on <= %(end)s)
+             FROM members_member WHERE status <> 'merged'"""
+    return _fetch(sql, {"start": period.start, "end": period.end})[0]
+
+
+def kpi_summary(*, scope: Scope) -> Summary:
+    settings_row = insights_settings()
+    visits, revenue, active, repeat, previous_active, retained = _activity(scope)
+    with_visits, revenue_to_date, life_active, life_dormant, life_lapsed = _history(scope, settings_row)
+    total, new = _members(scope.period)
+    return Summary(period=scope.period, visits=visits, active_members=active, repeat_members=repeat,
+                   previous_active_members=previous_active, retained_members=retained, revenue=money(revenue),
+                   total_members=total, new_members=new, members_with_visits=with_visits,
+                   revenue_to_date=money(revenue_to_date), lifecycle_active=life_active,
+                   lifecycle_dormant=life_dormant, lifecycle_lapsed=life_lapsed)
+
+
+# --- panel 2: visits and revenue over time --------------------------------------------------
+
+GRANULARITIES = ("day", "week", "month")
+
+
+def granularity_for(period: Period) -> str:
+    if period.days <= 62:
+        return "day"
+    return "week" if period.days <= 190 else "month"
+
+
+def _bucket_start(day: date, unit: str) -> date:
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _bucket_next(day: date, unit: str) -> date:
+    if unit == "week":
+        return day + timedelta(days=7)
+    if unit == "month":
+        return add_months(day, 1)
+    return day + timedelta(days=1)
+
+
+@dataclass
+class SeriesPoint:
+    bucket: date
+    visits: int
+    revenue: Decimal
+    active_members: int
+
+
+def kpi_series(*, scope: Scope, unit: str) -> list[SeriesPoint]:
+    """Visits, revenue and members with a visit per local day, ISO week (from Monday) or month;
+    the first and last buckets hold only the period's days."""
+    sql = f"""
+        SELECT date_trunc(%(unit)s, v.visited_at AT TIME ZONE %(tz)s)::date AS bucket, count(*),
+               sum(v.total - v.refunded_total), count(DISTINCT v.member_id)
+        FROM {visits_from(scope.location_id)}
+        WHERE v.visited_at >= %(lo)s AND v.visited_at < %(hi)s AND {counted()}
+        GROUP BY 1"""
+    found = {row[0]: row for row in _fetch(sql, scope.params(unit=unit))}
+    points = []
+    bucket = _bucket_start(scope.period.start, unit)
+    while bucket <= scope.period.end:
+        row = found.get(bucket)
+        points.append(SeriesPoint(bucket, row[1] if row else 0, money(row[2] if row else 0), row[3] if row else 0))
+        bucket = _bucket_next(bucket, unit)
+    return points
+
+
+# --- panel 4: cohorts ---------------------------------------------------------------------
+
+@dataclass
+class Cohort:
+    month: date
+    size: int
+    returning: list[int | None]
+
+    @property
+    def retention(self) -> list[float | None]:
+        return [None if n is None else (rate(n, self.size) if self.size else 0.0) for n in self.returning]
+
+
+def kpi_cohorts(*, first_month: date, last_month: date, months: int = 12, location_id: int | None = None,
+                today: date) -> list[Cohort]:
+    """Members whose first visit ever falls in month c, and how many of them visited again in each
+    month c+1..c+`months`. Months that have not started by `today` are None."""
+    cohort_lo = local_start(first_month)
+    cohort_hi = local_start(add_months(last_month, 1))
+    activity_hi = local_start(add_months(last_month, months + 1))
+    sql = f"""
+        WITH firsts AS (
+            SELECT v.member_id, min(v.visited_at) AS first_at
+            FROM {visits_from(location_id)}
+            WHERE v.visited_at >= %(clo)s AND v.visited_at < %(chi)s AND {counted()}
+            GROUP BY v.member_id),
+        cohort AS (
+            SELECT f.member_id, date_trunc('month', f.first_at AT TIME ZONE %(tz)s)::date AS month
+            FROM firsts f
+            WHERE NOT EXISTS (SELECT 1 FROM {visits_from(location_id, "w")}
+                              WHERE w.member_id = f.member_id AND w.visited_at < %(clo)s AND {counted("w")})),
+        activity AS (
+            SELECT DISTINCT v.member_id, date_trunc('month', v.visited_at AT TIME ZONE %(tz)s)::date AS month
+            FROM {visits_from(location_id)} JOIN cohort c ON c.member_id = v.member_id
+            WHERE v.visited_at >= %(clo)s AND v.visited_at < %(ahi)s AND {counted()})
+        SELECT c.month, 0 AS k, count(*) FROM cohort c GROUP BY c.month
+        UNION ALL
+        SELECT c.month, ((extract(year FROM a.month) - extract(year FROM c.month)) * 12
+                         + extract(month FROM a.month) - extract(month FROM c.month))::int AS k, count(*)
+        FROM cohort c JOIN activity a ON a.member_id = c.member_id AND a.month > c.month
+        GROUP BY 1, 2"""
+    rows = _fetch(sql, {"clo": cohort_lo, "chi": cohort_hi, "ahi": activity_hi, "tz": clinic_zone().key,
+                        "location": location_id})
+    counts = {(month, k): n for month, k, n in rows}
+    current_month = today.replace(day=1)
+    cohorts = []
+    month = first_month
+    while month <= last_month:
+        returning = [None if add_months(month, k) > current_month else counts.get((month, k), 0)
+                     for k in range(1, months + 1)]
+        cohorts.append(Cohort(month, counts.get((month, 0), 0), returning))
+        month = add_months(month, 1)
+    return cohorts
+
+
+# --- panel 6: RFM -------------------------------------------------------------------------
+
+@dataclass
+class RfmCell:
+    recency: int
+    frequency: int
+    members: int
+    revenue: Decimal
+
+
+def _rfm_sql(scope: Scope) -> tuple[str, dict]:
+    settings_row = insights_settings()
+    end = scope.period.end
+    window_start = add_months(end, -settings_row.rfm_months) + timedelta(days=1)
+    sql = f"""
+        WITH per_member AS (
+            SELECT v.member_id, %(end)s - max((v.visited_at AT TIME ZONE %(tz)s)::date) AS recency_days,
+                   count(*) AS frequency, sum(v.total - v.refunded_total) AS monetary
+            FROM {visits_from(scope.location_id)}
+            WHERE v.visited_at >= %(wlo)s AND v.visited_at < %(hi)s AND {counted()}
+            GROUP BY v.member_id),
+        ranked AS (
+            SELECT member_id, recency_days, frequency, monetary, count(*) OVER () AS n,
+                   count(*) OVER (ORDER BY recency_days DESC) AS r_rank,
+                   count(*) OVER (ORDER BY frequency) AS f_rank,
+                   count(*) OVER (ORDER BY monetary) AS m_rank
+            FROM per_member)
+        SELECT member_id, recency_days, frequency, monetary,
+               ((5 * r_rank + n - 1) / n)::int AS r, ((5 * f_rank + n - 1) / n)::int AS f,
+               ((5 * m_rank + n - 1) / n)::int AS m
+        FROM ranked"""
+    return sql, scope.params(end=end, wlo=local_start(window_start))
+
+
+def kpi_rfm(*, scope: Scope) -> list[RfmCell]:
+    """Members with a visit in the RFM window, by recency score (rows) and frequency score."""
+    sql, params = _rfm_sql(scope)
+    rows = _fetch(f"SELECT r, f, count(*), sum(monetary) FROM ({sql}) s GROUP BY r, f", params)
+    found = {(r, f): (n, spent) for r, f, n, spent in rows}
+    return [RfmCell(r, f, found.get((r, f), (0, 0))[0], money(found.get((r, f), (0, 0))[1]))
+            for r in range(5, 0, -1) for f in range(1, 6)]
+
+
+def rfm_scores(*, scope: Scope) -> list[tuple]:
+    """(member id, recency days, frequency, monetary, r, f, m) for every scored member."""
+    sql, params = _rfm_sql(scope)
+    return _fetch(sql + " ORDER BY member_id", params)
+
+
+# --- panel 7: tiers -----------------------------------------------------------------------
+
+@dataclass
+class TierRow:
+    tier_id: int
+    name: str
+    rank: int
+    members: int
+    upgrades_in: int
+    downgrades_in: int
+    active_members: int
+    revenue: Decimal
+
+
+def kpi_tiers(*, scope: Scope) -> list[TierRow]:
+    """Members per tier now; upgrades and downgrades into each tier in the period; the period's
+    active members and revenue by each member's current tier."""
+    sql = f"""
+        WITH member_tier AS (
+            SELECT m.id AS member_id, coalesce(mt.tier_id, entry.id) AS tier_id
+            FROM members_member m
+            LEFT JOIN tiers_membertier mt ON mt.member_id = m.id
+            CROSS JOIN (SELECT id FROM tiers_tier ORDER BY rank LIMIT 1) entry
+            WHERE m.status = 'active'),
+        holders AS (SELECT tier_id, count(*) AS n FROM member_tier GROUP BY tier_id),
+        moves AS (
+            SELECT to_tier_id AS tier_id, count(*) FILTER (WHERE kind = 'upgrade') AS up,
+                   count(*) FILTER (WHERE kind = 'downgrade') AS down
+            FROM tiers_tierchange WHERE created_at >= %(lo)s AND created_at < %(hi)s GROUP BY to_tier_id),
+        spend AS (
+            SELECT coalesce(mt.tier_id, entry.id) AS tier_id, count(DISTINCT v.member_id) AS active,
+                   sum(v.total - v.refunded_total) AS revenue
+            FROM {visits_from(scope.location_id)}
+            LEFT JOIN tiers_membertier mt ON mt.member_id = v.member_id
+            CROSS JOIN (SELECT id FROM tiers_tier ORDER BY rank LIMIT 1) entry
+            WHERE v.visited_at >= %(lo)s AND v.visited_at < %(hi)s AND {counted()}
+            GROUP BY 1)
+        SELECT t.id, t.name, t.rank, coalesce(h.n, 0), coalesce(mv.up, 0), coalesce(mv.down, 0),
+               coalesce(s.active, 0), coalesce(s.revenue, 0)
+        FROM tiers_tier t LEFT JOIN holders h ON h.tier_id = t.id LEFT JOIN moves mv ON mv.tier_id = t.id
+        LEFT JOIN spend s ON s.tier_id = t.id
+        ORDER BY t.rank"""
+    return [TierRow(*row[:7], money(row[7])) for row in _fetch(sql, scope.params())]
+
+
+# --- panel 8: points ----------------------------------------------------------------------
+
+@dataclass
+class PointsFigures:
+    issued: int
+    reversed: int
+    redeemed: int
+    expired: int
+    adjusted_down: int
+    outstanding: int
+    points_per_cash_unit: int
+    top_rewards: list[tuple[str, int, int]] = field(default_factory=list)
+
+    @property
+    def liability(self) -> Decimal:
+        return money(Decimal(self.outstanding) / Decimal(self.points_per_cash_unit))
+
+    @property
+    def redemption_rate(self) -> float | None:
+        return rate(self.redeemed, self.issued)
+
+    @property
+    def breakage_rate(self) -> float | None:
+        return rate(self.expired, self.redeemed + self.expired)
+
+
+def kpi_points(*, scope: Scope) -> PointsFigures:
+    """The ledger in the period (points have no location: the location filter does not apply)."""
+    sums = dict.fromkeys(("earn", "bonus", "opening", "adjust+", "adjust-", "reverse", "redeem", "restore",
+                          "expire"), 0)
+    rows = _fetch("""SELECT kind, sum(amount) FILTER (WHERE amount > 0), sum(amount) FILTER (WHERE amount < 0)
+                     FROM points_entry e JOIN points_account a ON a.id = e.account_id AND a.asset = 'points'
+                     WHERE effective_at >= %(lo)s AND effective_at < %(hi)s GROUP BY kind""", scope.params())
+    for kind, plus, minus in rows:
+        if kind == "adjust":
+            sums["adjust+"], sums["adjust-"] = plus or 0, minus or 0
+        elif kind in sums:
+            sums[kind] = (plus or 0) + (minus or 0)
+    outstanding = _fetch("""
+        SELECT (SELECT coalesce(sum(balance), 0) FROM points_account WHERE asset = 'points')
+             - (SELECT coalesce(sum(e.amount), 0) FROM points_entry e
+                JOIN points_account a ON a.id = e.account_id AND a.asset = 'points'
+                WHERE e.effective_at >= %(hi)s)""", scope.params())[0][0]
+    top = _fetch("""SELECT w.name, count(*), sum(r.points) FROM points_redemption r
+                    JOIN points_reward w ON w.id = r.reward_id
+                    WHERE r.status = 'completed' AND r.created_at >= %(lo)s AND r.created_at < %(hi)s
+                    GROUP BY w.id, w.name ORDER BY count(*) DESC, w.name LIMIT 10""", scope.params())
+    return PointsFigures(
+        issued=sums["earn"] + sums["bonus"] + sums["opening"] + sums["adjust+"],
+        reversed=-sums["reverse"], redeemed=-sums["redeem"] - sums["restore"], expired=-sums["expire"],
+        adjusted_down=-sums["adjust-"], outstanding=outstanding,
+        points_per_cash_unit=loyalty_settings().points_per_cash_unit, top_rewards=[tuple(row) for row in top])
+
+
+# --- panel 9: referrals -------------------------------------------------------------------
+
+@dataclass
+class ReferralFigures:
+    referred: int
+    converted: int
+    referred_active: int
+    revenue_from_referred: Decimal
+    top_referrers: list[tuple[int, str, int, int]] = field(default_factory=list)
+
+    @property
+    def conversion_rate(self) -> float | None:
+        return rate(self.converted, self.referred)
+
+
+def kpi_referrals(*, scope: Scope) -> ReferralFigures:
+    """Members who joined in the period referred by another member; those of them with a paid
+    visit (net paid > 0) by the end of the period; revenue in the period from members who were
+    referred (whenever they joined)."""
+    period = scope.period
+    made = _fetch(f"""
+        SELECT count(*), count(*) FILTER (WHERE EXISTS (
+                   SELECT 1 FROM {visits_from(scope.location_id)}
+                   WHERE v.member_id = m.id AND v.visited_at < %(hi)s AND v.total > v.refunded_total))
+        FROM members_member m
+        WHERE m.referred_by_id IS NOT NULL AND m.status <> 'merged'
+          AND m.joined_on >= %(start)s AND m.joined_on <= %(end)s""",
+                  scope.params(start=period.start, end=period.end))[0]
+    revenue = _fetch(f"""
+        SELECT count(DISTINCT v.member_id), coalesce(sum(v.total - v.refunded_total), 0)
+        FROM {visits_from(scope.location_id)} JOIN members_member m ON m.id = v.member_id
+        WHERE m.referred_by_id IS NOT NULL AND v.visited_at >= %(lo)s AND v.visited_at < %(hi)s
+          AND {counted()}""", scope.params())[0]
+    top = _fetch("""SELECT r.id, r.name, count(*), count(*) FILTER (WHERE EXISTS (
+                        SELECT 1 FROM visits_visit v WHERE v.member_id = m.id AND v.visited_at < %(hi)s
+                        AND v.total > v.refunded_total))
+                    FROM members_member m JOIN members_member r ON r.id = m.referred_by_id
+                    WHERE m.status <> 'merged' AND m.joined_on >= %(start)s AND m.joined_on <= %(end)s
+                    GROUP BY r.id, r.name ORDER BY count(*) DESC, r.id LIMIT 10""",
+                 scope.params(start=period.start, end=period.end))
+    return ReferralFigures(referred=made[0], converted=made[1], referred_active=revenue[0],
+                           revenue_from_referred=money(revenue[1]), top_referrers=[tuple(row) for row in top])
+
+
+# --- panel 10: appointments ---------------------------------------------------------------
+
+@dataclass
+class PractitionerRow:
+    practitioner_id: int
+    name: str
+    bookings: int
+    booked_minutes: int
+    scheduled_minutes: int
+
+    @property
+    def utilisation(self) -> float | None:
+        return rate(self.booked_minutes, self.scheduled_minutes)
+
+
+@dataclass
+class AppointmentFigures:
+    bookings: int
+    completed: int
+    no_shows: int
+    cancelled: int
+    late_cancelled: int
+    practitioners: list[PractitionerRow]
+
+    @property
+    def no_show_rate(self) -> float | None:
+        return rate(self.no_shows, self.completed + self.no_shows)
+
+    @property
+    def cancellation_rate(self) -> float | None:
+        return rate(self.cancelled, self.bookings)
+
+    @property
+    def utilisation(self) -> float | None:
+        return rate(sum(p.booked_minutes for p in self.practitioners),
+                    sum(p.scheduled_minutes for p in self.practitioners))
+
+
+def _weekday_counts(period: Period) -> dict[int, int]:
+    counts = dict.fromkeys(range(7), period.days // 7)
+    for offset in range(period.days % 7):
+        counts[(period.start + timedelta(days=offset)).weekday()] += 1
+    return counts
+
+
+def kpi_appointments(*, scope: Scope) -> AppointmentFigures:
+    """Appointments starting in the period (at the location, when one is chosen)."""
+    where_location = " AND location_id = %(location)s" if scope.location_id else ""
+    totals = _fetch(f"""
+        SELECT count(*), count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'no_show'),
+               count(*) FILTER (WHERE status = 'cancelled'),
+               count(*) FILTER (WHERE status = 'cancelled' AND late_cancellation)
+        FROM appointments_booking WHERE starts_at >= %(lo)s AND starts_at < %(hi)s{where_location}""",
+                    scope.params())[0]
+    booked = {pk: (n, minutes) for pk, n, minutes in _fetch(f"""
+        SELECT practitioner_id, count(*),
+               coalesce(sum(extract(epoch FROM ends_at - starts_at) / 60)
+                        FILTER (WHERE status NOT IN ('cancelled', 'no_show')), 0)::bigint
+        FROM appointments_booking WHERE starts_at >= %(lo)s AND starts_at < %(hi)s{where_location}
+        GROUP BY practitioner_id""", scope.params())}
+    weekdays = _weekday_counts(scope.period)
+    scheduled: dict[int, int] = {}
+    hours_location = " AND location_id = %(location)s" if scope.location_id else ""
+    for pk, weekday, minutes in _fetch(f"""
+            SELECT practitioner_id, weekday, sum(extract(epoch FROM ends - starts) / 60)::bigint
+            FROM appointments_workinghours WHERE true{hours_location} GROUP BY 1, 2""", scope.params()):
+        scheduled[pk] = scheduled.get(pk, 0) + minutes * weekdays[weekday]
+    names = dict(_fetch("""SELECT p.id, coalesce(nullif(p.display_name, ''), nullif(u.full_name, ''), u.username)
+                           FROM appointments_practitioner p JOIN accounts_user u ON u.id = p.user_id""", {}))
+    rows = [PractitionerRow(pk, names.get(pk, str(pk)), booked.get(pk, (0, 0))[0], booked.get(pk, (0, 0))[1],
+                            scheduled.get(pk, 0))
+            for pk in sorted(set(booked) | set(scheduled))]
+    return AppointmentFigures(*totals, practitioners=rows)
+
+
+# --- the members behind a figure ------------------------------------------------------------
+
+SEGMENTS = ("active", "repeat", "new", "retained", "churned", "lifecycle_active", "lifecycle_dormant",
+            "lifecycle_lapsed", "never_visited", "referred", "rfm")
+
+
+def segment_member_ids(*, scope: Scope, segment: str, r: int | None = None, f: int | None = None) -> list[int]:
+    """The ids of the members a figure counts, in id order."""
+    period = scope.period
+    visits, cond = visits_from(scope.location_id), counted()
+    in_period = f"v.visited_at >= %(lo)s AND v.visited_at < %(hi)s AND {cond}"
+    if segment in ("active", "repeat"):
+        having = " HAVING count(*) >= 2" if segment == "repeat" else ""
+        sql = f"SELECT v.member_id FROM {visits} WHERE {in_period} GROUP BY v.member_id{having} ORDER BY 1"
+        return [row[0] for row in _fetch(sql, scope.params())]
+    if segment in ("retained", "churned"):
+        previous = period.previous()
+        sql = f"""SELECT v.member_id FROM {visits}
+                  WHERE v.visited_at >= %(prev_lo)s AND v.visited_at < %(hi)s AND {cond}
+                  GROUP BY v.member_id HAVING bool_or(v.visited_at < %(lo)s)
+                     AND {'' if segment == 'retained' else 'NOT '}bool_or(v.visited_at >= %(lo)s) ORDER BY 1"""
+        return [row[0] for row in _fetch(sql, scope.params(prev_lo=previous.lo))]
+    if segment == "new":
+        sql = "SELECT id FROM members_member WHERE status <> 'merged' AND joined_on BETWEEN %(s)s AND %(e)s ORDER BY 1"
+        return [row[0] for row in _fetch(sql, {"s": period.start, "e": period.end})]
+    if segment == "referred":
+        sql = """SELECT id FROM members_member WHERE status <> 'merged' AND referred_by_id IS NOT NULL
+                 AND joined_on BETWEEN %(s)s AND %(e)s ORDER BY 1"""
+        return [row[0] for row in _fetch(sql, {"s": period.start, "e": period.end})]
+    if segment == "never_visited":
+        sql = f"""SELECT m.id FROM members_member m WHERE m.status <> 'merged' AND m.joined_on <= %(end)s
+                  AND NOT EXISTS (SELECT 1 FROM {visits} WHERE v.member_id = m.id AND v.visited_at < %(hi)s
+                                  AND {cond}) ORDER BY 1"""
+        return [row[0] for row in _fetch(sql, scope.params(end=period.end))]
+    if segment == "rfm":
+        return [row[0] for row in rfm_scores(scope=scope) if row[4] == r and row[5] == f]
+    if segment.startswith("lifecycle_"):
+        settings_row = insights_settings()
+        active_from = local_start(period.end - timedelta(days=settings_row.active_days))
+        lapsed_from = local_start(period.end - timedelta(days=settings_row.lapsed_days))
+        having = {"lifecycle_active": "max(v.visited_at) >= %(active_from)s",
+                  "lifecycle_dormant": "max(v.visited_at) < %(active_from)s AND max(v.visited_at) >= %(lapsed_from)s",
+                  "lifecycle_lapsed": "max(v.visited_at) < %(lapsed_from)s"}[segment]
+        sql = f"""SELECT v.member_id FROM {visits} WHERE v.visited_at < %(hi)s AND {cond}
+                  GROUP BY v.member_id HAVING {having} ORDER BY 1"""
+        return [row[0] for row in _fetch(sql, scope.params(active_from=active_from, lapsed_from=lapsed_from))]
+    raise ValueError(segment)

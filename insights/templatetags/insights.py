@@ -1,0 +1,35 @@
+"""Formatting of KPI figures on the pages: rates as percentages, changes with their sign."""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+
+@register.filter
+def pct(value, places: int = 1) -> str:
+    """0.1234 → 12.3%; nothing to show → —."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value) * 100:.{places}f}%"
+
+
+@register.filter
+def delta(value) -> str:
+    """A relative change as a signed percentage with its direction for styling."""
+    if value is None:
+        return mark_safe('<span class="delta none">—</span>')
+    direction = "up" if value > 0 else "down" if value < 0 else "flat"
+    sign = "+" if value > 0 else ""
+    return format_html('<span class="delta {}">{}{}%</span>', direction, sign, f"{value * 100:.1f}")
+
+
+@register.filter
+def figure(value) -> str:
+    return "—" if value is None else value
+
+
+@register.filter
+def yuan(value) -> str:
+    return "—" if value is None or value == "" else f"¥{value}"
