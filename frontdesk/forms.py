@@ -35,7 +35,9 @@ class MemberRegisterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for purpose, label in ConsentRecord.Purpose.choices:
-            self.fields[f"consent_{purpose}"] = forms.BooleanField(label=label, required=False)
+            # Surveys are on until the member turns them off, so their box starts ticked.
+            self.fields[f"consent_{purpose}"] = forms.BooleanField(
+                label=label, required=False, initial=purpose == ConsentRecord.Purpose.SURVEYS)
 
     def clean_phone(self) -> str:
         return phone_normalize(self.cleaned_data["phone"])

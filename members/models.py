@@ -112,6 +112,7 @@ class ConsentRecord(models.Model):
         MARKETING_WECHAT = "marketing_wechat", _("Marketing by WeChat")
         DATA_PROCESSING = "data_processing", _("Processing of personal data")
         PHOTOS = "photos", _("Before/after photos")
+        SURVEYS = "surveys", _("Satisfaction surveys after visits")
 
     class Channel(models.TextChoices):
         FRONT_DESK = "front_desk", _("At the front desk")

@@ -119,6 +119,15 @@ def consent_granted_members(*, member_ids: list[int], purpose: str) -> set[int]:
     return {member_id for member_id, granted in latest if granted}
 
 
+def consent_withdrawn_members(*, member_ids: list[int], purpose: str) -> set[int]:
+    """Of these members, those whose latest record for `purpose` withdraws it (for purposes that
+    are on until the member turns them off)."""
+    latest = (ConsentRecord.objects.filter(member_id__in=member_ids, purpose=purpose)
+              .order_by("member_id", "-recorded_at", "-id").distinct("member_id")
+              .values_list("member_id", "granted"))
+    return {member_id for member_id, granted in latest if not granted}
+
+
 def member_has_allergies(*, member: Member) -> bool:
     """The safety flag every staff member may see."""
     if hasattr(member, "allergy_flag"):

@@ -20,12 +20,17 @@ class Purpose(models.TextChoices):
     BIRTHDAY_OFFER = "birthday_offer", _("Birthday offer")
     POINTS_EXPIRY_WARNING = "points_expiry_warning", _("Points about to expire")
     APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment reminder")
+    SURVEY = "survey", _("Satisfaction survey")
 
 
 # Marketing needs the member's consent for the channel, respects quiet hours and the weekly cap.
 # Service messages (about the member's own points and bookings) follow the clinic's
 # `service_messages_enabled` setting instead.
 MARKETING_PURPOSES = frozenset({Purpose.BIRTHDAY_OFFER})
+
+# Service purposes a member may turn off: the consent purpose whose withdrawal stops them. They
+# need no consent to be sent, only no withdrawal.
+OPT_OUT_CONSENT = {Purpose.SURVEY: "surveys"}
 
 # The consent purpose (members.ConsentRecord.Purpose) that marketing on each channel needs.
 MARKETING_CONSENT = {
@@ -39,6 +44,7 @@ PURPOSE_VARIABLES = {
     Purpose.BIRTHDAY_OFFER: ("name", "clinic", "gift", "points", "coupon", "coupon_valid_until"),
     Purpose.POINTS_EXPIRY_WARNING: ("name", "clinic", "points", "expiry_date", "balance"),
     Purpose.APPOINTMENT_REMINDER: ("name", "clinic", "appointment_time", "practitioner", "location"),
+    Purpose.SURVEY: ("name", "clinic", "visit_date", "survey_link"),
 }
 
 # What each variable stands for, as the template editor lists them.
@@ -54,6 +60,8 @@ VARIABLE_LABELS = {
     "appointment_time": _("the appointment's date and time"),
     "practitioner": _("the practitioner's name"),
     "location": _("the branch"),
+    "visit_date": _("the day of the visit"),
+    "survey_link": _("the link to the member's own survey page"),
 }
 
 
@@ -117,6 +125,7 @@ class Message(models.Model):
         SERVICE_DISABLED = "service_disabled", _("Service messages are switched off")
         MEMBER_INACTIVE = "member_inactive", _("Member is not active")
         NO_TEMPLATE = "no_template", _("No template for this purpose and channel")
+        OPTED_OUT = "opted_out", _("Member turned these messages off")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="messages")
     recipient = models.CharField(_("recipient"), max_length=254, blank=True)

@@ -8,8 +8,15 @@ from django.db.models import Count
 from django.utils import timezone
 
 from members.models import Member
-from members.selectors import consent_granted_members
-from messaging.models import MARKETING_CONSENT, MARKETING_PURPOSES, Channel, Message, MessagingSettings
+from members.selectors import consent_granted_members, consent_withdrawn_members
+from messaging.models import (
+    MARKETING_CONSENT,
+    MARKETING_PURPOSES,
+    OPT_OUT_CONSENT,
+    Channel,
+    Message,
+    MessagingSettings,
+)
 from points.rules import clinic_zone
 
 CAP_WINDOW = timedelta(days=7)
@@ -34,7 +41,8 @@ def message_skip_reasons(*, members: list[dict], purpose: str, channel: str, at:
                          rules: MessagingSettings) -> dict[int, str]:
     """For each member (dicts with id, status, phone, email), why the message must be skipped, or
     "" if it may go. In order: inactive member, no address, then for marketing no consent for
-    the channel, quiet hours, the weekly cap; for service messages the clinic's switch."""
+    the channel, quiet hours, the weekly cap; for service messages the clinic's switch, then,
+    for those a member may turn off (surveys), the member's withdrawal."""
     reasons: dict[int, str] = {}
     for member in members:
         if member["status"] != Member.Status.ACTIVE:
@@ -47,6 +55,9 @@ def message_skip_reasons(*, members: list[dict], purpose: str, channel: str, at:
     if purpose not in MARKETING_PURPOSES:
         if not rules.service_messages_enabled:
             reasons.update(dict.fromkeys(candidates, Message.SkipReason.SERVICE_DISABLED))
+        elif purpose in OPT_OUT_CONSENT:
+            withdrawn = consent_withdrawn_members(member_ids=candidates, purpose=OPT_OUT_CONSENT[purpose])
+            reasons.update(dict.fromkeys(withdrawn, Message.SkipReason.OPTED_OUT))
         return reasons
     consenting = consent_granted_members(member_ids=candidates, purpose=MARKETING_CONSENT[channel])
     quiet = in_quiet_hours(at, start=rules.quiet_hours_start, end=rules.quiet_hours_end)
