@@ -22,4 +22,5 @@ urlpatterns = [
     path("appointments/", include("appointments.urls")),
     path("messaging/", include("messaging.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("feedback/", include("feedback.api_urls")),
 ]

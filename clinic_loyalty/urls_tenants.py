@@ -5,11 +5,14 @@ from django.views.i18n import JavaScriptCatalog, set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clinic_loyalty.health import HealthView
+from feedback.views import SurveyView
 
 urlpatterns = [
     path("", include("frontdesk.urls")),
     path("accounts/", include("accounts.urls")),
     path("manage/", include("manager.urls")),
+    path("followups/", include("feedback.urls")),
+    path("s/<str:token>/", SurveyView.as_view(), name="survey"),
     path("api/v1/", include("clinic_loyalty.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -122,6 +122,10 @@ class SurveyAnswer(models.Model):
         ]
 
     @property
+    def tag_labels(self) -> list[str]:
+        return [str(self.Tag(tag).label) for tag in self.tags if tag in self.Tag.values]
+
+    @property
     def group(self) -> str:
         if self.nps_score >= 9:
             return "promoter"

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from feedback import views as feedback_views
 from manager import messaging_views, views
 
 app_name = "manager"
@@ -37,4 +38,8 @@ urlpatterns = [
     path("messages/templates/<int:pk>/restore/", messaging_views.MessageTemplateRestoreView.as_view(),
          name="message_template_restore"),
     path("birthday-offer/", messaging_views.BirthdayOfferView.as_view(), name="birthday_offer"),
+    path("surveys/", feedback_views.SurveySettingsView.as_view(), name="surveys"),
+    path("surveys/rules/", feedback_views.FollowUpRuleCreateView.as_view(), name="followup_rule_create"),
+    path("surveys/rules/<int:pk>/delete/", feedback_views.FollowUpRuleDeleteView.as_view(),
+         name="followup_rule_delete"),
 ]

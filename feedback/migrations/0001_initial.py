@@ -11,8 +11,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('appointments', '0003_reminder_outcome'),
-        ('members', '0003_alter_consentrecord_purpose'),
-        ('messaging', '0003_alter_message_purpose_alter_message_skip_reason_and_more'),
+        ('members', '0003_consent_surveys'),
+        ('messaging', '0003_survey_purpose'),
         ('visits', '0003_refund_points'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
