@@ -44,3 +44,40 @@ def visit_of():
                                  payments=[PaymentInput(method="cash", amount=item.price)]).visit
 
     return make
+
+
+@pytest.fixture
+def quiet_hours_off(db):
+    """Tests that run the job at the real time of day: no quiet hours, so the hour they run at
+    does not matter."""
+    from datetime import time
+
+    from messaging.services import messaging_settings_update
+    messaging_settings_update(actor=None, quiet_hours_start=time(0, 0), quiet_hours_end=time(0, 0))
+
+
+@pytest.fixture
+def clinic_practitioner(make_staff, catalogue):
+    """A practitioner who performs 光子嫩肤, working 09:00–18:00 every day at one location."""
+    from datetime import time
+
+    from accounts.roles import Role
+    from appointments.schedule import Period, location_create, practitioner_create, working_hours_set
+    location = location_create(name="总店")
+    practitioner = practitioner_create(user=make_staff(Role.PRACTITIONER, full_name="李医生"),
+                                       treatments=[catalogue["ipl"]])
+    working_hours_set(practitioner=practitioner, periods=[
+        Period(location_id=location.pk, weekday=day, starts=time(9), ends=time(18)) for day in range(7)])
+    return practitioner
+
+
+@pytest.fixture
+def book(clinic_practitioner, catalogue):
+    def make(member, days_ahead: int = 2):
+        from appointments.services import booking_create
+        day = timezone.localdate(timezone.now(), clinic_zone()) + timedelta(days=days_ahead)
+        return booking_create(member=member, treatment=catalogue["ipl"], actor=None,
+                              starts_at=datetime.combine(day, datetime.min.time().replace(hour=10),
+                                                         tzinfo=clinic_zone()))
+
+    return make

@@ -39,7 +39,7 @@ def test_survey_goes_once_after_the_delay_in_the_clinic_time_zone(catalogue, mem
     assert "2026-03-10" in messages.get().body
 
 
-def test_the_celery_job_run_twice_sends_once(catalogue, member, visit_of):
+def test_the_celery_job_run_twice_sends_once(catalogue, member, visit_of, quiet_hours_off):
     visit_of(member, catalogue["ipl"])
     feedback_surveys_send.delay()
     feedback_surveys_send.delay()
@@ -58,7 +58,7 @@ def test_a_survey_due_in_quiet_hours_waits_until_they_end(catalogue, member, vis
     assert surveys_send_due(now=local(2026, 3, 12, 9, 0))["surveys_sent"] == 1
 
 
-def test_no_survey_to_a_member_who_turned_surveys_off(catalogue, member, visit_of):
+def test_no_survey_to_a_member_who_turned_surveys_off(catalogue, member, visit_of, quiet_hours_off):
     consent_record(member=member, purpose=ConsentRecord.Purpose.SURVEYS, granted=False,
                    channel=ConsentRecord.Channel.FRONT_DESK, actor=None)
     visit_of(member, catalogue["ipl"])
@@ -81,6 +81,10 @@ def test_products_only_and_untriggering_treatments_get_no_survey(catalogue, memb
 
 
 def _sent_survey(catalogue, member, visit_of):
+    from datetime import time
+
+    from messaging.services import messaging_settings_update
+    messaging_settings_update(actor=None, quiet_hours_start=time(0, 0), quiet_hours_end=time(0, 0))
     visit_of(member, catalogue["ipl"])
     feedback_surveys_send.delay()
     return Survey.objects.get(member=member)
