@@ -208,8 +208,7 @@ def recall_conversion(*, start: datetime, end: datetime, days: int = RECALL_CONV
     booked = Booking.objects.filter(member_id=OuterRef("member_id"), created_at__gte=OuterRef("created_at"),
                                     created_at__lt=OuterRef("created_at") + timedelta(days=days))
     row = (FollowUpTask.objects.filter(kind=FollowUpTask.Kind.RECALL, created_at__gte=start, created_at__lt=end)
-           .annotate(converted=Exists(booked))
-           .aggregate(total=Count("id"), converted=Count("id", filter=Q(converted=True))))
+           .aggregate(total=Count("id"), converted=Count("id", filter=Exists(booked))))
     return Rate(numerator=row["converted"], denominator=row["total"])
 
 

@@ -9,6 +9,8 @@ from accounts.models import User
 from accounts.roles import Role
 from appointments.models import Booking, BookingEvent, Location, Practitioner, Resource, ResourceType, WorkingHours
 from clinics.demo import DEMO_CLINIC_NAME, DEMO_CLINIC_SLUG, DEMO_PASSWORD, OPERATOR_USERNAME, demo_seed
+from feedback.models import FollowUpTask, SurveyAnswer
+from feedback.selectors import nps
 from members.models import Member
 from members.naming import has_cjk
 from points.models import Entry
@@ -113,3 +115,19 @@ def test_seed_demo_prints_where_to_log_in(db):
     assert DEMO_PASSWORD in printed
     for username in (OPERATOR_USERNAME, "owner", "manager", "frontdesk", "practitioner"):
         assert f"    {username} " in printed
+
+
+def test_demo_seed_has_survey_answers_over_the_year_and_open_follow_ups(db):
+    demo_seed(members=40)
+    with schema_context(DEMO_CLINIC_SLUG):
+        answers = SurveyAnswer.objects.all()
+        assert answers.count() >= 10
+        assert answers.filter(nps_score__lte=6).exists() and answers.filter(nps_score__gte=9).exists()
+        first, last = min(a.answered_at for a in answers), max(a.answered_at for a in answers)
+        assert last - first > timedelta(days=180)
+        assert FollowUpTask.objects.filter(status="open").exists()
+        detractor_tasks = FollowUpTask.objects.filter(kind="detractor")
+        assert detractor_tasks.count() == answers.filter(nps_score__lte=6).count()
+        assert detractor_tasks.filter(status="done").exists()
+        now = timezone.now()
+        assert nps(start=now - timedelta(days=400), end=now).score is not None

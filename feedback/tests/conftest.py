@@ -8,6 +8,7 @@ from checkout.services import LineInput, PaymentInput, checkout_complete
 from members.services import member_register
 from points.models import LoyaltySettings
 from points.rules import clinic_zone
+from tiers.models import Tier
 from visits.services import catalogue_item_create, category_create
 
 
@@ -29,6 +30,8 @@ def catalogue(db):
 @pytest.fixture
 def member(db):
     LoyaltySettings.objects.get_or_create(pk=1)
+    # No tier discount, so a visit's bill is the item's price.
+    Tier.objects.update(discount_percent=0)
     return member_register(name="张小美", phone="13812345678", actor=None)
 
 
