@@ -106,7 +106,8 @@ class SurveyListApi(APIView):
         def validate(self, data):
             return _period_validate(data, "sent_from", "sent_until")
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: SurveyPageSerializer})
+    @extend_schema(operation_id="v1_feedback_surveys_list", parameters=[FilterSerializer],
+                   responses={200: SurveyPageSerializer})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -243,7 +244,8 @@ class FollowUpListApi(APIView):
         assigned_to = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False,
                                                          allow_null=True)
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: FollowUpPageSerializer})
+    @extend_schema(operation_id="v1_feedback_followups_list", parameters=[FilterSerializer],
+                   responses={200: FollowUpPageSerializer})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

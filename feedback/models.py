@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from appointments.models import Booking, Practitioner
 from members.models import Member
@@ -91,8 +92,8 @@ class SurveyAnswer(models.Model):
     """A member's answer to a survey: one per survey, which the member may change for 7 days."""
 
     class Tag(models.TextChoices):
-        SERVICE = "service", _("Service")
-        RESULT = "result", _("Result")
+        SERVICE = "service", pgettext_lazy("survey tag", "Service")
+        RESULT = "result", pgettext_lazy("survey tag", "Result")
         ENVIRONMENT = "environment", _("Environment")
         PRICE = "price", _("Price")
         WAITING = "waiting", _("Waiting time")

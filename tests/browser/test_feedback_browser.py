@@ -2,11 +2,13 @@
 no sign-in, no sideways scrolling), and the front desk works the follow-up queue at a desktop:
 records a complaint and a "no answer". Each test saves a screenshot in test-artifacts/."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
@@ -23,6 +25,20 @@ from visits.services import catalogue_item_create, category_create
 pytestmark = pytest.mark.browser
 
 NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
+
+
+def in_clinic(clinic, read):
+    """Run `read` against the committed data, in a thread of its own: Playwright's event loop
+    runs in the test's thread, where Django refuses database calls."""
+    def run():
+        try:
+            with tenant_context(clinic):
+                return read()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 @dataclass(frozen=True)
@@ -74,10 +90,12 @@ def test_a_member_answers_the_survey_on_a_phone(browser_clinic, feedback_data, l
     expect(page.locator("#survey-thanks")).to_be_visible()
     expect(page.locator("input[name=nps_score][value='4']")).to_be_checked()
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
-    with tenant_context(browser_clinic.clinic):
+    def saved():
         answer = SurveyAnswer.objects.get(survey_id=feedback_data.survey_id)
-        assert (answer.nps_score, answer.tags, answer.comment) == (4, ["waiting"], "等候时间太长了")
-        assert FollowUpTask.objects.filter(answer=answer, kind="detractor", status="open").exists()
+        return ((answer.nps_score, answer.tags, answer.comment),
+                FollowUpTask.objects.filter(answer=answer, kind="detractor", status="open").exists())
+
+    assert in_clinic(browser_clinic.clinic, saved) == ((4, ["waiting"], "等候时间太长了"), True)
     # A link changed by one character is refused.
     page.goto(live_site.url(browser_clinic.host, f"/s/{feedback_data.token[:-1]}x/"))
     expect(page.locator("h1")).to_have_text("问卷链接无效")
@@ -115,11 +133,13 @@ def test_the_desk_works_the_follow_up_queue(browser_clinic, feedback_data, live_
     page.click("#outcome button[type=submit].primary")
     expect(page.locator("#task-outcomes")).to_contain_text("无人接听")
     expect(page.locator("#task-status")).to_have_text("未完成")
-    with tenant_context(browser_clinic.clinic):
+    def recorded():
         case = ComplaintCase.objects.get(task_id=feedback_data.complaint_task_id)
-        assert case.status == "open" and case.opened_by == browser_clinic.front_desk
         moved = FollowUpTask.objects.get(pk=feedback_data.no_answer_task_id)
-        assert moved.status == "open" and moved.due_at > timezone.now() + timedelta(hours=23)
+        return (case.status, case.opened_by_id, moved.status,
+                moved.due_at > timezone.now() + timedelta(hours=23))
+
+    assert in_clinic(browser_clinic.clinic, recorded) == ("open", browser_clinic.front_desk.pk, "open", True)
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_site.url(browser_clinic.host, "/followups/"))
