@@ -26,7 +26,8 @@ from feedback.models import (
     SurveyAnswer,
     SurveySettings,
 )
-from members.models import Member
+from members.models import ConsentRecord, Member
+from members.services import consent_record
 from messaging.models import Message, Purpose
 from messaging.rules import in_quiet_hours
 from messaging.services import message_send, messaging_settings
@@ -317,6 +318,13 @@ def survey_answer_submit(*, survey: Survey, data: AnswerInput, at: datetime | No
             guard_key=f"detractor:{survey.pk}", created_at=at,
             note=_("Scored %(score)s of 10 for the visit.") % {"score": answer.nps_score})
     return answer
+
+
+def survey_opt_out(*, survey: Survey, at: datetime | None = None) -> None:
+    """The member turns surveys off from their survey page: a withdrawal of the `surveys`
+    consent, recorded as given by the member (channel "member portal", no staff actor)."""
+    consent_record(member=survey.member, purpose=ConsentRecord.Purpose.SURVEYS, granted=False,
+                   channel=ConsentRecord.Channel.PORTAL, actor=None, at=at)
 
 
 # Follow-up tasks

@@ -44,6 +44,7 @@ from feedback.services import (
     followup_rule_delete,
     local_due,
     survey_answer_submit,
+    survey_opt_out,
     survey_settings,
     survey_settings_update,
 )
@@ -121,6 +122,20 @@ class SurveyView(View):
             else:
                 return redirect(reverse("survey", args=[token]) + "?thanks=1")
         return self._render(request, survey, form, status=400)
+
+
+class SurveyOptOutView(SurveyView):
+    """The member turns surveys off, from the page their link opens."""
+
+    def get(self, request, token: str):
+        return redirect("survey", token=token)
+
+    def post(self, request, token: str):
+        survey, refused = self._survey(request, token)
+        if refused:
+            return refused
+        survey_opt_out(survey=survey)
+        return render(request, "feedback/survey_refused.html", {"opted_out": True})
 
 
 # The follow-up queue

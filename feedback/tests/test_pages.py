@@ -158,3 +158,19 @@ def test_pages_are_in_english_too(member, staff_client, front_desk):
     with translation.override("en"):
         page = client.get("/followups/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Due today" in page
+
+
+def test_the_member_turns_surveys_off_from_the_page(survey, anon_client, catalogue, visit_of):
+    from feedback.services import surveys_plan, surveys_send_due
+    from members.selectors import consent_current
+    from messaging.models import Message
+
+    response = anon_client.post(f"/s/{survey_token(survey)}/stop/")
+    assert response.status_code == 200 and "不会再收到" in response.content.decode()
+    record = consent_current(member=survey.member)["surveys"]
+    assert (record.granted, record.channel, record.recorded_by) == (False, "portal", None)
+    visit_of(survey.member, catalogue["ipl"])
+    surveys_plan()
+    assert surveys_send_due()["surveys_skipped"] == 1
+    assert Message.objects.filter(member=survey.member, skip_reason="opted_out").count() == 1
+    assert anon_client.post("/s/forged/stop/").status_code == 404
