@@ -25,6 +25,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "appointments.book_appointment",
         "appointments.attend_appointment",
         "appointments.manage_schedule",
+        "feedback.resolve_complaint",
     },
     Role.MANAGER: {
         "accounts.manage_staff",
@@ -40,6 +41,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "appointments.book_appointment",
         "appointments.attend_appointment",
         "appointments.manage_schedule",
+        "feedback.resolve_complaint",
     },
     Role.FRONT_DESK: {"accounts.use_frontdesk", "points.adjust_points", "appointments.book_appointment",
                       "appointments.attend_appointment"},

@@ -23,4 +23,5 @@ urlpatterns = [
     path("messaging/", include("messaging.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("kpis/", include("insights.urls")),
+    path("feedback/", include("feedback.api_urls")),
 ]

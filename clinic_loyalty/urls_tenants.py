@@ -5,6 +5,7 @@ from django.views.i18n import JavaScriptCatalog, set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clinic_loyalty.health import HealthView
+from feedback.views import SurveyOptOutView, SurveyView
 
 urlpatterns = [
     path("", include("frontdesk.urls")),
@@ -12,6 +13,9 @@ urlpatterns = [
     path("manage/", include("manager.urls")),
     path("m/", include("portal.urls")),
     path("insights/", include("insights.page_urls")),
+    path("followups/", include("feedback.urls")),
+    path("s/<str:token>/", SurveyView.as_view(), name="survey"),
+    path("s/<str:token>/stop/", SurveyOptOutView.as_view(), name="survey_opt_out"),
     path("api/v1/", include("clinic_loyalty.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -36,6 +36,17 @@ from appointments.services import (
 from checkout.services import LineInput, PaymentInput, checkout_complete, visit_refund
 from clinics.models import Clinic
 from clinics.provisioning import OwnerSpec, clinic_create
+from feedback.models import FollowUpRule, FollowUpTask, Survey
+from feedback.services import (
+    AnswerInput,
+    complaint_close,
+    followup_create,
+    followup_outcome_record,
+    followup_rule_create,
+    recall_followups_create,
+    survey_answer_submit,
+    treatment_followups_create,
+)
 from members.models import ConsentRecord, Member
 from members.services import ConsentInput, member_register
 from points.coupons import coupon_template_create
@@ -45,7 +56,7 @@ from points.rewards import reward_create, reward_redeem
 from points.rules import clinic_zone, local_date, loyalty_settings_update
 from portal.services import portal_settings_update
 from tiers.selectors import member_current_tier
-from visits.models import CatalogueItem, Refund, Visit
+from visits.models import CatalogueItem, Category, Refund, Visit
 from visits.services import catalogue_item_create, category_create
 
 DEMO_CLINIC_SLUG = "demo"
@@ -295,6 +306,8 @@ def demo_portal_member(clinic: Clinic) -> Member | None:
     """A demo member to try the portal with (the first one registered)."""
     with schema_context(clinic.schema_name):
         return Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk").first()
+
+
 DEMO_PAST_BOOKING_DAYS = 28
 
 
@@ -356,6 +369,81 @@ def _demo_past_bookings(rng: random.Random, desk: User) -> None:
                 booking_check_in(booking=booking, actor=desk, now=slot.starts_at)
                 booking_checkout(booking=booking, actor=desk, at=slot.starts_at + timedelta(hours=1),
                                  payments=[PaymentInput("wechat_pay", _demo_due(treatment.price, booking.member))])
+# Likelihood-to-recommend scores 0..10 and how often demo members give them (NPS about +40).
+DEMO_NPS_WEIGHTS = (1, 1, 1, 2, 2, 3, 4, 8, 14, 26, 38)
+DEMO_COMMENTS = {
+    "promoter": ("医生很专业，效果很满意", "环境干净，服务周到", "前台很热情，下次还来"),
+    "passive": ("效果还可以，再观察看看", "整体不错，就是价格偏高"),
+    "detractor": ("等候时间太长了", "术后有点红肿，希望有人跟进", "价格和效果不太匹配"),
+}
+
+
+def _demo_group(score: int) -> str:
+    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+
+def demo_feedback_seed(clinic: Clinic, *, seed: int = 2026) -> int:
+    """About a year of survey answers (some detractors, whose follow-ups were worked, a few of them
+    complaints), follow-up rules after laser treatments, and open follow-ups: today's recalls,
+    recent unhappy answers, treatment follow-ups and one written by hand. Answers go through the
+    answer service, outcomes through the outcome service. Skipped when the clinic has surveys.
+    Returns the answers made."""
+    rng = random.Random(seed)
+    with schema_context(clinic.schema_name):
+        if Survey.objects.exists():
+            return 0
+        desk = User.objects.get(username="frontdesk")
+        manager = User.objects.get(username="manager")
+        practitioners = list(Practitioner.objects.order_by("pk"))
+        now = timezone.now()
+        visits = list(Visit.objects.filter(source=Visit.Source.CHECKOUT, visited_at__lt=now - timedelta(days=2),
+                                           lines__item__kind=CatalogueItem.Kind.TREATMENT)
+                      .distinct().order_by("visited_at", "id"))
+        surveys = [Survey(visit=visit, member_id=visit.member_id, status=Survey.Status.SENT,
+                          practitioner=rng.choice(practitioners) if practitioners else None,
+                          due_at=visit.visited_at + timedelta(hours=24), sent_at=visit.visited_at + timedelta(hours=24))
+                   for visit in visits if rng.random() < 0.8]
+        Survey.objects.bulk_create(surveys)
+        answers = 0
+        for survey in Survey.objects.select_related("member").order_by("due_at"):
+            if rng.random() > 0.45:
+                continue
+            score = rng.choices(range(11), weights=DEMO_NPS_WEIGHTS)[0]
+            group = _demo_group(score)
+            rating = max(1, min(5, score // 2 + rng.choice((-1, 0, 0, 1)))) if survey.practitioner_id else None
+            at = survey.sent_at + timedelta(hours=rng.randint(1, 30))
+            tags = rng.sample(["service", "result", "environment", "price", "waiting"], k=rng.randint(0, 2))
+            answer = survey_answer_submit(survey=survey, at=min(at, now), data=AnswerInput(
+                nps_score=score, practitioner_rating=rating, tags=tuple(tags),
+                comment=rng.choice(DEMO_COMMENTS[group]) if rng.random() < 0.5 else ""))
+            answers += 1
+            task = answer.followups.first()
+            if task is None or now - answer.answered_at < timedelta(days=5):
+                continue
+            worked_at = answer.answered_at + timedelta(hours=rng.randint(2, 40))
+            if rng.random() < 0.2:
+                followup_outcome_record(task=task, actor=desk, kind="complaint", at=worked_at,
+                                        notes=answer.comment or "对本次治疗效果不满意，要求医生复诊")
+                if now - worked_at > timedelta(days=10):
+                    complaint_close(case=task.complaints.get(), actor=manager, at=worked_at + timedelta(days=3),
+                                    resolution="已安排医生免费复诊并致歉，顾客表示接受")
+            else:
+                if rng.random() < 0.3:
+                    followup_outcome_record(task=task, actor=desk, kind="no_answer", at=worked_at)
+                    worked_at += timedelta(days=1)
+                followup_outcome_record(task=task, actor=desk, kind="reached", at=worked_at,
+                                        notes="已致电了解情况，顾客接受解释")
+        laser = Category.objects.filter(code="laser").first()
+        if laser and not FollowUpRule.objects.exists():
+            followup_rule_create(actor=None, category=laser, days_after=1)
+            followup_rule_create(actor=None, category=laser, days_after=7)
+        treatment_followups_create(now=now)
+        recall_followups_create(now=now)
+        member = Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk").first()
+        if member and not FollowUpTask.objects.filter(kind=FollowUpTask.Kind.MANUAL).exists():
+            followup_create(member=member, actor=desk, due_at=now + timedelta(days=1),
+                            note="邀请参加下月会员沙龙", assigned_to=desk)
+        return answers
 
 
 def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
@@ -368,4 +456,5 @@ def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     demo_portal_seed(clinic)
     demo_rewards_seed(clinic)
     demo_history_seed(clinic)
+    demo_feedback_seed(clinic)
     return clinic, created

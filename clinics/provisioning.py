@@ -19,6 +19,7 @@ from campaigns.services import birthday_offer_install
 from clinics.context import clinic_host
 from clinics.models import Clinic, ClinicEvent, Domain
 from clinics.slugs import validate_clinic_slug
+from feedback.services import feedback_defaults_install
 from messaging.services import messaging_defaults_install
 from points.rules import loyalty_settings_install
 from tiers.services import tier_programme_install_default
@@ -56,6 +57,7 @@ def clinic_defaults_install() -> None:
     appointment_defaults_install()
     messaging_defaults_install()
     birthday_offer_install()
+    feedback_defaults_install()
 
 
 def public_tenant_ensure() -> Clinic:

@@ -22,6 +22,7 @@ from appointments.services import booking_checkout
 from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote, visit_refund
 from clinic_loyalty.form_errors import apply_validation_error
 from clinics.context import current_clinic
+from feedback.selectors import followup_list, member_answers
 from frontdesk.forms import (
     REGISTRATION_CONSENTS,
     AdjustmentForm,
@@ -194,6 +195,8 @@ def _member_page(request, pk: int, *, page_error: str | None = None, consent_err
     return render(request, "frontdesk/member_detail.html",
                   {"o": overview, "appointment_groups": groups, "consent_rows": consents, "tz": clinic_zone(),
                    "notice_purposes": NOTICE_PURPOSES,
+                   "survey_answers": member_answers(member=member, limit=5),
+                   "followups": followup_list(member_id=member.pk)[:10],
                    "page_error": page_error, "consent_error": consent_error,
                    "restore_form": ConfirmForm()}, status=status)
 

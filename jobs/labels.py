@@ -15,6 +15,8 @@ JOB_LABELS = {
     "messaging.tasks.messages_deliver_due": gettext_lazy("Deliver messages"),
     "appointments.tasks.appointment_reminders_send": gettext_lazy("Appointment reminders"),
     "portal.tasks.portal_records_clear": gettext_lazy("Clear ended member sign-ins"),
+    "feedback.tasks.feedback_surveys_send": gettext_lazy("Satisfaction surveys and follow-ups"),
+    "feedback.tasks.recall_followups_create": gettext_lazy("Recall follow-ups"),
 }
 
 COUNT_LABELS = {
@@ -43,6 +45,10 @@ COUNT_LABELS = {
     "reminders_skipped": gettext_lazy("reminders skipped"),
     "reminders_cancelled": gettext_lazy("stale reminders cancelled"),
     "reminders_failed": gettext_lazy("reminders failed"),
+    "surveys_planned": gettext_lazy("surveys planned"),
+    "surveys_sent": gettext_lazy("surveys sent"),
+    "surveys_skipped": gettext_lazy("surveys not sent"),
+    "followups_created": gettext_lazy("follow-ups created"),
 }
 
 

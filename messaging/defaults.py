@@ -60,6 +60,19 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "email": "Dear {name},\n\nYour sign-in code for the member portal is {code}. It is valid for "
                  "{minutes} minutes.\n\nIf you did not ask for it, ignore this email.",
     },
+    (Purpose.SURVEY, "zh-hans"): {
+        "subject": "{clinic}邀您评价{visit_date}的到店体验",
+        "sms": "【{clinic}】{name}您好，感谢您{visit_date}的光临。花1分钟告诉我们您的感受：{survey_link}",
+        "email": "{name}您好：\n\n感谢您{visit_date}光临{clinic}。请花1分钟告诉我们您的感受，"
+                 "帮助我们做得更好：\n\n{survey_link}\n\n如不想再收到此类问卷，可告知前台。",
+    },
+    (Purpose.SURVEY, "en"): {
+        "subject": "How was your visit to {clinic} on {visit_date}?",
+        "sms": "[{clinic}] {name}, thank you for visiting on {visit_date}. Tell us how it went (1 minute): "
+               "{survey_link}",
+        "email": "Dear {name},\n\nThank you for visiting {clinic} on {visit_date}. Please take a minute "
+                 "to tell us how it went:\n\n{survey_link}\n\nTo stop these surveys, tell our front desk.",
+    },
 }
 
 
@@ -102,4 +115,5 @@ def sample_variables(*, language: str, clinic_name: str, zone) -> dict[str, obje
         "appointment_time": datetime.combine(today + timedelta(days=1), time(14, 30), tzinfo=zone),
         "practitioner": texts["practitioner"], "location": texts["location"],
         "code": "482916", "minutes": 5,
+        "visit_date": today - timedelta(days=1), "survey_link": "https://clinic.example/s/…/",
     }

@@ -21,6 +21,7 @@ class Purpose(models.TextChoices):
     POINTS_EXPIRY_WARNING = "points_expiry_warning", _("Points about to expire")
     APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment reminder")
     SIGN_IN_CODE = "sign_in_code", _("Portal sign-in code")
+    SURVEY = "survey", _("Satisfaction survey")
 
 
 # Marketing needs the member's consent for the channel, respects quiet hours and the weekly cap.
@@ -36,6 +37,7 @@ ESSENTIAL_PURPOSES = frozenset({Purpose.SIGN_IN_CODE})
 SERVICE_OPT_OUT = {
     Purpose.APPOINTMENT_REMINDER: "notice_appointments",
     Purpose.POINTS_EXPIRY_WARNING: "notice_points_expiry",
+    Purpose.SURVEY: "surveys",
 }
 
 # The consent purpose (members.ConsentRecord.Purpose) that marketing on each channel needs.
@@ -51,6 +53,7 @@ PURPOSE_VARIABLES = {
     Purpose.POINTS_EXPIRY_WARNING: ("name", "clinic", "points", "expiry_date", "balance"),
     Purpose.APPOINTMENT_REMINDER: ("name", "clinic", "appointment_time", "practitioner", "location"),
     Purpose.SIGN_IN_CODE: ("name", "clinic", "code", "minutes"),
+    Purpose.SURVEY: ("name", "clinic", "visit_date", "survey_link"),
 }
 
 # What each variable stands for, as the template editor lists them.
@@ -68,6 +71,8 @@ VARIABLE_LABELS = {
     "location": _("the branch"),
     "code": _("the one-time sign-in code"),
     "minutes": _("how many minutes the code is valid"),
+    "visit_date": _("the day of the visit"),
+    "survey_link": _("the link to the member's own survey page"),
 }
 
 

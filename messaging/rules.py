@@ -43,7 +43,8 @@ def message_skip_reasons(*, members: list[dict], purpose: str, channel: str, at:
     """For each member (dicts with id, status, phone, email), why the message must be skipped, or
     "" if it may go. In order: inactive member, no address, then for marketing no consent for
     the channel, quiet hours, the weekly cap; for service messages the clinic's switch, then the
-    member's own choice for that kind of message (turned off in the portal); nothing
+    member's own choice for that kind of message (turned off in the portal, on the member page,
+    or from a survey page); nothing
     more for essential messages (a sign-in code the member asked for)."""
     reasons: dict[int, str] = {}
     for member in members:

@@ -30,7 +30,7 @@ PROFILE_FIELDS = ("name", "gender", "birthday", "email")
 PORTAL_CONSENT_PURPOSES = (
     ConsentRecord.Purpose.MARKETING_SMS, ConsentRecord.Purpose.MARKETING_EMAIL,
     ConsentRecord.Purpose.MARKETING_WECHAT, ConsentRecord.Purpose.NOTICE_APPOINTMENTS,
-    ConsentRecord.Purpose.NOTICE_POINTS_EXPIRY,
+    ConsentRecord.Purpose.NOTICE_POINTS_EXPIRY, ConsentRecord.Purpose.SURVEYS,
 )
 SETTINGS_FIELDS = ("join_enabled", "profile_edit_enabled")
 

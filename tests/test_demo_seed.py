@@ -14,6 +14,8 @@ from appointments.models import Booking, BookingEvent, Location, Practitioner, R
 from clinics.context import clinic_host
 from clinics.demo import DEMO_CLINIC_NAME, DEMO_CLINIC_SLUG, DEMO_PASSWORD, OPERATOR_USERNAME, demo_seed
 from clinics.models import Clinic
+from feedback.models import FollowUpTask, SurveyAnswer
+from feedback.selectors import nps
 from members.models import Member
 from members.naming import has_cjk
 from messaging.models import Message
@@ -160,3 +162,17 @@ def test_demo_seed_gives_the_insights_panels_refunds_redemptions_and_past_appoin
         assert past.filter(status="completed", visit__isnull=False).count() >= 10
         assert past.filter(status__in=["no_show", "cancelled"]).exists()
         assert ledger_verify() == []
+def test_demo_seed_has_survey_answers_over_the_year_and_open_follow_ups(db):
+    demo_seed(members=40)
+    with schema_context(DEMO_CLINIC_SLUG):
+        answers = SurveyAnswer.objects.all()
+        assert answers.count() >= 10
+        assert answers.filter(nps_score__lte=6).exists() and answers.filter(nps_score__gte=9).exists()
+        first, last = min(a.answered_at for a in answers), max(a.answered_at for a in answers)
+        assert last - first > timedelta(days=180)
+        assert FollowUpTask.objects.filter(status="open").exists()
+        detractor_tasks = FollowUpTask.objects.filter(kind="detractor")
+        assert detractor_tasks.count() == answers.filter(nps_score__lte=6).count()
+        assert detractor_tasks.filter(status="done").exists()
+        now = timezone.now()
+        assert nps(start=now - timedelta(days=400), end=now).score is not None

@@ -68,6 +68,7 @@ TENANT_APPS = [
     "messaging",
     "portal",
     "insights",
+    "feedback",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -254,6 +255,10 @@ SPECTACULAR_SETTINGS = {
         "MessagePurposeEnum": "messaging.models.Purpose",
         "PurposeEnum": "members.models.ConsentRecord.Purpose",
         "MessageStatusEnum": "messaging.models.Message.Status",
+        "SurveyStatusEnum": "feedback.models.Survey.Status",
+        "FollowUpKindEnum": "feedback.models.FollowUpTask.Kind",
+        "FollowUpStatusEnum": "feedback.models.FollowUpTask.Status",
+        "FollowUpOutcomeKindEnum": "feedback.models.FollowUpOutcome.Kind",
     },
 }
 
@@ -329,6 +334,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clinics.tasks.clinics_fan_out",
         "schedule": crontab(minute="*/5"),
         "args": ("appointments.tasks.appointment_reminders_send",),
+    },
+    "feedback-surveys": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute="*/10"),
+        "args": ("feedback.tasks.feedback_surveys_send",),
+    },
+    "recall-followups": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=15),
+        "args": ("feedback.tasks.recall_followups_create",),
+        "kwargs": {"local_hour": 8},
     },
 }
 

@@ -1,0 +1,228 @@
+"""Reads of feedback and follow-up: the follow-up queue, a member's answers, and the measures
+(NPS, response rate, practitioner ratings, follow-ups on time, recall conversion), each defined in
+docs/kpis.md."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from appointments.availability import local_day_start
+from appointments.models import Booking
+from feedback.models import ComplaintCase, FollowUpRule, FollowUpTask, Survey, SurveyAnswer
+from feedback.services import CATCH_UP, survey_settings
+from members.models import Member
+from points.rules import clinic_zone
+from visits.models import Visit
+
+# Practitioner ratings with fewer answers than this are not shown.
+RATING_MIN_ANSWERS = 5
+# A recall counts as converted when the member books within this many days of it.
+RECALL_CONVERSION_DAYS = 30
+
+
+def feedback_work_exists(*, now: datetime) -> bool:
+    """Whether the survey job has anything to do: a recent checked-out visit with no survey
+    yet, a survey due, or an active follow-up rule."""
+    rules = survey_settings()
+    if Survey.objects.filter(status=Survey.Status.PENDING, due_at__lte=now).exists():
+        return True
+    if FollowUpRule.objects.filter(active=True).exists():
+        return True
+    return rules.enabled and Visit.objects.filter(
+        source=Visit.Source.CHECKOUT, visited_at__lte=now, survey__isnull=True,
+        visited_at__gte=now - timedelta(hours=rules.delay_hours) - CATCH_UP).exists()
+
+
+def _today_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
+    zone = clinic_zone()
+    today = timezone.localtime(now or timezone.now(), zone).date()
+    return local_day_start(today, zone), local_day_start(today + timedelta(days=1), zone)
+
+
+def followup_queue(*, when: str = "", kind: str = "", practitioner_id: int | None = None,
+                   assigned_to_id: int | None = None, now: datetime | None = None) -> QuerySet[FollowUpTask]:
+    """Open follow-ups, soonest due first. `when`: "overdue" (due before today), "today" (due
+    today), "upcoming" (after today), or "" for all. Filters by type, practitioner and the
+    staff member assigned."""
+    start, end = _today_bounds(now)
+    tasks = (FollowUpTask.objects.filter(status=FollowUpTask.Status.OPEN)
+             .select_related("member", "assigned_to", "practitioner__user", "treatment", "answer"))
+    if when == "overdue":
+        tasks = tasks.filter(due_at__lt=start)
+    elif when == "today":
+        tasks = tasks.filter(due_at__gte=start, due_at__lt=end)
+    elif when == "upcoming":
+        tasks = tasks.filter(due_at__gte=end)
+    if kind:
+        tasks = tasks.filter(kind=kind)
+    if practitioner_id:
+        tasks = tasks.filter(practitioner_id=practitioner_id)
+    if assigned_to_id:
+        tasks = tasks.filter(assigned_to_id=assigned_to_id)
+    return tasks.order_by("due_at", "id")
+
+
+def followup_counts(*, now: datetime | None = None) -> dict[str, int]:
+    start, end = _today_bounds(now)
+    return FollowUpTask.objects.filter(status=FollowUpTask.Status.OPEN).aggregate(
+        overdue=Count("id", filter=Q(due_at__lt=start)),
+        today=Count("id", filter=Q(due_at__gte=start, due_at__lt=end)),
+        upcoming=Count("id", filter=Q(due_at__gte=end)))
+
+
+def followup_list(*, member_id: int | None = None, status: str = "", kind: str = "") -> QuerySet[FollowUpTask]:
+    tasks = FollowUpTask.objects.select_related("member", "assigned_to", "practitioner__user", "treatment")
+    if member_id:
+        tasks = tasks.filter(member_id=member_id)
+    if status:
+        tasks = tasks.filter(status=status)
+    if kind:
+        tasks = tasks.filter(kind=kind)
+    return tasks.order_by("-created_at", "-id")
+
+
+def followup_detail(task_id: int) -> FollowUpTask:
+    return (FollowUpTask.objects.select_related("member", "assigned_to", "practitioner__user", "treatment",
+                                                "answer", "visit", "booking")
+            .prefetch_related("outcomes__actor", "outcomes__booking").get(pk=task_id))
+
+
+def survey_list(*, member_id: int | None = None, answered: bool | None = None, start: datetime | None = None,
+                end: datetime | None = None) -> QuerySet[Survey]:
+    """Surveys (with their answers), newest first; `start`/`end` bound the time sent."""
+    surveys = Survey.objects.select_related("member", "visit", "practitioner__user", "answer")
+    if member_id:
+        surveys = surveys.filter(member_id=member_id)
+    if answered is not None:
+        surveys = surveys.filter(answer__isnull=not answered)
+    if start:
+        surveys = surveys.filter(sent_at__gte=start)
+    if end:
+        surveys = surveys.filter(sent_at__lt=end)
+    return surveys.order_by("-due_at", "-id")
+
+
+def member_answers(*, member: Member, limit: int = 10) -> list[SurveyAnswer]:
+    return list(SurveyAnswer.objects.filter(member=member).select_related("survey__visit", "practitioner__user")
+                .order_by("-answered_at", "-id")[:limit])
+
+
+def member_recent_visits(*, member: Member, limit: int = 5) -> list[Visit]:
+    return list(Visit.objects.filter(member=member).prefetch_related("lines").order_by("-visited_at", "-id")[:limit])
+
+
+def complaint_list(*, status: str = "") -> QuerySet[ComplaintCase]:
+    cases = ComplaintCase.objects.select_related("member", "opened_by", "closed_by", "task")
+    return cases.filter(status=status) if status else cases
+
+
+# Measures (docs/kpis.md, "Satisfaction and follow-up"). Periods are [start, end).
+
+
+@dataclass(frozen=True)
+class Nps:
+    answers: int
+    promoters: int
+    passives: int
+    detractors: int
+
+    @property
+    def score(self) -> float | None:
+        """% promoters − % detractors, −100 to 100, to one decimal; None without answers."""
+        if not self.answers:
+            return None
+        return round(100 * (self.promoters - self.detractors) / self.answers, 1)
+
+
+def nps(*, start: datetime, end: datetime) -> Nps:
+    """Over the answers first given in the period: promoters score 9–10, passives 7–8,
+    detractors 0–6 (a changed answer counts with its latest score)."""
+    row = SurveyAnswer.objects.filter(answered_at__gte=start, answered_at__lt=end).aggregate(
+        answers=Count("id"), promoters=Count("id", filter=Q(nps_score__gte=9)),
+        passives=Count("id", filter=Q(nps_score__in=(7, 8))), detractors=Count("id", filter=Q(nps_score__lte=6)))
+    return Nps(**row)
+
+
+@dataclass(frozen=True)
+class Rate:
+    numerator: int
+    denominator: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.numerator / self.denominator, 1) if self.denominator else None
+
+
+def survey_response_rate(*, start: datetime, end: datetime) -> Rate:
+    """Of the surveys sent in the period, how many have an answer (whenever it came)."""
+    row = Survey.objects.filter(status=Survey.Status.SENT, sent_at__gte=start, sent_at__lt=end).aggregate(
+        sent=Count("id"), answered=Count("id", filter=Q(answer__isnull=False)))
+    return Rate(numerator=row["answered"], denominator=row["sent"])
+
+
+@dataclass(frozen=True)
+class PractitionerRating:
+    practitioner_id: int
+    name: str
+    answers: int
+    average: float | None
+
+
+def practitioner_ratings(*, start: datetime, end: datetime,
+                         min_answers: int = RATING_MIN_ANSWERS) -> list[PractitionerRating]:
+    """Average practitioner rating (1–5, two decimals) per practitioner over the answers given in
+    the period, with the number of answers; the average is None below `min_answers`."""
+    rows = (SurveyAnswer.objects.filter(answered_at__gte=start, answered_at__lt=end, practitioner__isnull=False,
+                                        practitioner_rating__isnull=False)
+            .values("practitioner_id", "practitioner__display_name", "practitioner__user__full_name",
+                    "practitioner__user__username")
+            .annotate(n=Count("id"), avg=Avg("practitioner_rating")).order_by("practitioner_id"))
+    return [PractitionerRating(
+        practitioner_id=row["practitioner_id"],
+        name=row["practitioner__display_name"] or row["practitioner__user__full_name"]
+        or row["practitioner__user__username"],
+        answers=row["n"], average=round(float(row["avg"]), 2) if row["n"] >= min_answers else None)
+        for row in rows]
+
+
+def followups_on_time(*, start: datetime, end: datetime) -> Rate:
+    """Of the follow-ups first due in the period, how many were done (closed by an outcome)
+    before the end of the local day they were first due."""
+    zone = clinic_zone()
+    tasks = FollowUpTask.objects.filter(first_due_at__gte=start, first_due_at__lt=end).values_list(
+        "first_due_at", "closed_at")
+    total = on_time = 0
+    for first_due_at, closed_at in tasks:
+        total += 1
+        day_end = local_day_start(timezone.localtime(first_due_at, zone).date() + timedelta(days=1), zone)
+        if closed_at is not None and closed_at < day_end:
+            on_time += 1
+    return Rate(numerator=on_time, denominator=total)
+
+
+def recall_conversion(*, start: datetime, end: datetime, days: int = RECALL_CONVERSION_DAYS) -> Rate:
+    """Of the recall follow-ups created in the period, how many members booked an appointment
+    (any treatment, any status) within `days` after the recall was created."""
+    booked = Booking.objects.filter(member_id=OuterRef("member_id"), created_at__gte=OuterRef("created_at"),
+                                    created_at__lt=OuterRef("created_at") + timedelta(days=days))
+    row = (FollowUpTask.objects.filter(kind=FollowUpTask.Kind.RECALL, created_at__gte=start, created_at__lt=end)
+           .aggregate(total=Count("id"), converted=Count("id", filter=Exists(booked))))
+    return Rate(numerator=row["converted"], denominator=row["total"])
+
+
+def recall_outcomes(*, start: datetime, end: datetime) -> QuerySet[FollowUpTask]:
+    """Recall follow-ups created in the period, each marked `converted` as `recall_conversion`
+    counts it, with the appointment linked by a "booked" outcome if any."""
+    booked = Booking.objects.filter(member_id=OuterRef("member_id"), created_at__gte=OuterRef("created_at"),
+                                    created_at__lt=OuterRef("created_at") + timedelta(days=RECALL_CONVERSION_DAYS))
+    return (FollowUpTask.objects.filter(kind=FollowUpTask.Kind.RECALL, created_at__gte=start, created_at__lt=end)
+            .annotate(converted=Exists(booked)).select_related("member", "treatment", "booking")
+            .order_by("-created_at", "-id"))
+
+
+def period_of_days(first: date, last: date) -> tuple[datetime, datetime]:
+    """[start of `first`, start of the day after `last`) in the clinic's time zone."""
+    zone = clinic_zone()
+    return local_day_start(first, zone), local_day_start(last + timedelta(days=1), zone)

@@ -1,0 +1,136 @@
+"""Follow-up tasks: made by treatment rules and the recall list (once however often the jobs
+run), by hand; outcomes that close or reschedule them, kept append-only; complaint cases."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from feedback.models import ComplaintCase, FollowUpOutcome, FollowUpTask
+from feedback.services import (
+    complaint_close,
+    followup_create,
+    followup_outcome_record,
+    followup_rule_create,
+    recall_followups_create,
+    treatment_followups_create,
+)
+from feedback.tests.conftest import local
+from members.services import member_register
+from points.rules import clinic_zone
+
+
+def test_treatment_rules_make_day_1_and_day_7_tasks_once(catalogue, member, visit_of):
+    followup_rule_create(actor=None, treatment=catalogue["ipl"], days_after=1)
+    followup_rule_create(actor=None, category=catalogue["lasers"], days_after=7)
+    visit_of(member, catalogue["ipl"], at=local(2026, 3, 10, 15, 0))
+    visit_of(member, catalogue["cream"], at=local(2026, 3, 10, 15, 30))
+    now = local(2026, 3, 10, 16, 0)
+    assert treatment_followups_create(now=now) == 2
+    assert treatment_followups_create(now=now + timedelta(minutes=10)) == 0
+    due = sorted(timezone.localtime(task.due_at, clinic_zone()).date().isoformat()
+                 for task in FollowUpTask.objects.filter(member=member))
+    assert due == ["2026-03-11", "2026-03-17"]
+    assert set(FollowUpTask.objects.values_list("kind", flat=True)) == {FollowUpTask.Kind.TREATMENT}
+
+
+def test_a_peel_matches_the_category_rule_but_not_the_ipl_rule(catalogue, member, visit_of):
+    followup_rule_create(actor=None, treatment=catalogue["ipl"], days_after=1)
+    followup_rule_create(actor=None, category=catalogue["lasers"], days_after=7)
+    visit_of(member, catalogue["peel"], at=local(2026, 3, 10, 15, 0))
+    treatment_followups_create(now=local(2026, 3, 10, 16, 0))
+    assert [task.rule.days_after for task in FollowUpTask.objects.all()] == [7]
+
+
+def test_the_recall_list_makes_one_task_per_member_and_due_session(catalogue, member, visit_of):
+    visit_of(member, catalogue["ipl"], at=timezone.now() - timedelta(days=40))
+    assert recall_followups_create() == 1
+    assert recall_followups_create() == 0
+    task = FollowUpTask.objects.get(member=member)
+    assert task.kind == FollowUpTask.Kind.RECALL and task.treatment == catalogue["ipl"]
+
+
+def test_reached_closes_the_task_and_keeps_the_outcome(member, front_desk):
+    task = followup_create(member=member, actor=front_desk, due_at=timezone.now(), note="问术后恢复")
+    outcome = followup_outcome_record(task=task, actor=front_desk, kind="reached", notes="恢复很好")
+    task.refresh_from_db()
+    assert task.status == FollowUpTask.Status.DONE and task.closed_at == outcome.recorded_at
+    assert (outcome.actor, outcome.notes) == (front_desk, "恢复很好")
+    with pytest.raises(ValidationError, match="already done"):
+        followup_outcome_record(task=task, actor=front_desk, kind="no_answer")
+    assert FollowUpOutcome.objects.filter(task=task).count() == 1
+
+
+def test_no_answer_and_call_back_reschedule_the_task(member, front_desk):
+    now = timezone.now()
+    task = followup_create(member=member, actor=front_desk, due_at=now, note="回访", at=now)
+    followup_outcome_record(task=task, actor=front_desk, kind="no_answer", at=now)
+    task.refresh_from_db()
+    assert task.status == "open" and task.due_at == now + timedelta(days=1)
+    later = now + timedelta(days=3, hours=2)
+    followup_outcome_record(task=task, actor=front_desk, kind="call_back", call_back_at=later, at=now)
+    task.refresh_from_db()
+    assert task.status == "open" and task.due_at == later
+    assert list(task.outcomes.values_list("kind", flat=True)) == ["no_answer", "call_back"]
+
+
+@pytest.mark.parametrize(("kind", "extra", "field"), [
+    ("", {}, "kind"),
+    ("complaint", {"notes": "  "}, "notes"),
+    ("call_back", {}, "call_back_at"),
+    ("booked", {}, "booking"),
+])
+def test_an_incomplete_outcome_is_refused_and_changes_nothing(member, front_desk, kind, extra, field):
+    due = timezone.now()
+    task = followup_create(member=member, actor=front_desk, due_at=due, note="回访")
+    with pytest.raises(ValidationError) as refused:
+        followup_outcome_record(task=task, actor=front_desk, kind=kind, **extra)
+    assert field in refused.value.message_dict
+    task.refresh_from_db()
+    assert (task.status, task.due_at) == ("open", due)
+    assert not FollowUpOutcome.objects.exists() and not ComplaintCase.objects.exists()
+
+
+def test_booked_links_the_members_appointment_only(member, front_desk, book):
+    other = member_register(name="李四", phone="13900000002", actor=None)
+    task = followup_create(member=member, actor=front_desk, due_at=timezone.now(), note="邀约复诊")
+    with pytest.raises(ValidationError):
+        followup_outcome_record(task=task, actor=front_desk, kind="booked", booking=book(other))
+    booking = book(member, days_ahead=3)
+    followup_outcome_record(task=task, actor=front_desk, kind="booked", booking=booking)
+    task.refresh_from_db()
+    assert task.status == "done" and task.booking == booking
+
+
+def test_a_complaint_opens_a_case_only_a_manager_closes(member, front_desk, manager):
+    task = followup_create(member=member, actor=front_desk, due_at=timezone.now(), note="回访")
+    followup_outcome_record(task=task, actor=front_desk, kind="complaint", notes="术后红肿，等候太久")
+    case = ComplaintCase.objects.get(member=member)
+    assert case.status == "open" and case.details == "术后红肿，等候太久"
+    with pytest.raises(PermissionDenied):
+        complaint_close(case=case, actor=front_desk, resolution="已致歉")
+    with pytest.raises(ValidationError):
+        complaint_close(case=case, actor=manager, resolution="")
+    case.refresh_from_db()
+    assert case.status == "open"
+    complaint_close(case=case, actor=manager, resolution="医生复诊，赠送修护面膜")
+    case.refresh_from_db()
+    assert (case.status, case.closed_by, case.resolution) == ("closed", manager, "医生复诊，赠送修护面膜")
+
+
+def test_outcomes_cannot_be_changed_or_deleted(member, front_desk):
+    task = followup_create(member=member, actor=front_desk, due_at=timezone.now(), note="回访")
+    outcome = followup_outcome_record(task=task, actor=front_desk, kind="no_answer")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        FollowUpOutcome.objects.filter(pk=outcome.pk).update(notes="changed")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        FollowUpOutcome.objects.filter(pk=outcome.pk).delete()
+
+
+def test_a_follow_up_by_hand_needs_a_note(member, front_desk):
+    with pytest.raises(ValidationError) as refused:
+        followup_create(member=member, actor=front_desk, due_at=timezone.now(), note=" ")
+    assert "note" in refused.value.message_dict
+    assert not FollowUpTask.objects.exists()

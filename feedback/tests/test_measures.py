@@ -1,0 +1,90 @@
+"""The measures of docs/kpis.md on constructed data, the expected figures worked out by hand."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from feedback.models import FollowUpTask, Survey, SurveyAnswer
+from feedback.selectors import followups_on_time, nps, practitioner_ratings, recall_conversion, survey_response_rate
+from feedback.services import followup_create, followup_outcome_record
+from members.services import member_register
+
+
+def _answers(member, visit_of, catalogue, scores, *, practitioner=None, ratings=None, at=None):
+    at = at or timezone.now() - timedelta(days=1)
+    ratings = ratings or [None] * len(scores)
+    for score, rating in zip(scores, ratings, strict=True):
+        visit = visit_of(member, catalogue["ipl"], at=at - timedelta(days=1))
+        survey = Survey.objects.create(visit=visit, member=member, practitioner=practitioner, due_at=at,
+                                       status=Survey.Status.SENT, sent_at=at)
+        SurveyAnswer.objects.create(survey=survey, member=member, practitioner=practitioner, nps_score=score,
+                                    practitioner_rating=rating, answered_at=at, updated_at=at)
+
+
+def test_nps_on_a_constructed_set(catalogue, member, visit_of):
+    # 10 answers: promoters 10, 10, 9 (3); passives 8, 7 (2); detractors 6, 6, 3, 0, 5 (5).
+    # NPS = 30% − 50% = −20.
+    _answers(member, visit_of, catalogue, [10, 10, 9, 8, 7, 6, 6, 3, 0, 5])
+    now = timezone.now()
+    result = nps(start=now - timedelta(days=7), end=now)
+    assert (result.answers, result.promoters, result.passives, result.detractors) == (10, 3, 2, 5)
+    assert result.score == -20.0
+    # Outside the period: nothing, and no score.
+    assert nps(start=now - timedelta(days=30), end=now - timedelta(days=20)).score is None
+
+
+def test_nps_rounds_to_one_decimal(catalogue, member, visit_of):
+    # 3 answers: 2 promoters, 0 detractors: 66.666…% → 66.7.
+    _answers(member, visit_of, catalogue, [9, 10, 7])
+    now = timezone.now()
+    assert nps(start=now - timedelta(days=7), end=now).score == 66.7
+
+
+def test_practitioner_rating_is_hidden_below_five_answers(catalogue, member, visit_of, clinic_practitioner):
+    _answers(member, visit_of, catalogue, [9, 9, 9, 9], practitioner=clinic_practitioner, ratings=[5, 4, 4, 3])
+    now = timezone.now()
+    [rating] = practitioner_ratings(start=now - timedelta(days=7), end=now)
+    assert (rating.answers, rating.average) == (4, None)
+    _answers(member, visit_of, catalogue, [9], practitioner=clinic_practitioner, ratings=[5])
+    [rating] = practitioner_ratings(start=now - timedelta(days=7), end=now)
+    # (5 + 4 + 4 + 3 + 5) / 5 = 4.2
+    assert (rating.answers, rating.average) == (5, 4.2)
+
+
+def test_response_rate(catalogue, member, visit_of):
+    _answers(member, visit_of, catalogue, [9, 3])
+    at = timezone.now() - timedelta(days=1)
+    for _ in range(2):
+        visit = visit_of(member, catalogue["ipl"], at=at - timedelta(days=1))
+        Survey.objects.create(visit=visit, member=member, due_at=at, status=Survey.Status.SENT, sent_at=at)
+    visit = visit_of(member, catalogue["ipl"], at=at - timedelta(days=1))
+    Survey.objects.create(visit=visit, member=member, due_at=at, status=Survey.Status.SKIPPED)
+    now = timezone.now()
+    rate = survey_response_rate(start=now - timedelta(days=7), end=now)
+    # 4 sent (the skipped one is not), 2 answered: 50%.
+    assert (rate.numerator, rate.denominator, rate.percent) == (2, 4, 50.0)
+
+
+def test_followups_done_on_time(member, front_desk):
+    now = timezone.now()
+    on_time = followup_create(member=member, actor=front_desk, due_at=now, note="a", at=now)
+    followup_outcome_record(task=on_time, actor=front_desk, kind="reached", at=now + timedelta(minutes=5))
+    late = followup_create(member=member, actor=front_desk, due_at=now - timedelta(days=3), note="b",
+                           at=now - timedelta(days=3))
+    followup_outcome_record(task=late, actor=front_desk, kind="reached", at=now)
+    followup_create(member=member, actor=front_desk, due_at=now - timedelta(days=2), note="c",
+                    at=now - timedelta(days=2))
+    rate = followups_on_time(start=now - timedelta(days=7), end=now + timedelta(days=1))
+    # 3 first due in the period; only the first was done by the end of its due day.
+    assert (rate.numerator, rate.denominator) == (1, 3)
+
+
+def test_recall_conversion_counts_bookings_within_30_days(member, book):
+    other = member_register(name="李四", phone="13900000002", actor=None)
+    now = timezone.now()
+    for who in (member, other):
+        FollowUpTask.objects.create(member=who, kind=FollowUpTask.Kind.RECALL, due_at=now, first_due_at=now,
+                                    created_at=now - timedelta(days=5))
+    book(member)
+    rate = recall_conversion(start=now - timedelta(days=10), end=now)
+    assert (rate.numerator, rate.denominator, rate.percent) == (1, 2, 50.0)
