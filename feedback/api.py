@@ -184,7 +184,7 @@ class MeasuresApi(APIView):
 class OutcomeSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username")
     recorded_at = ClinicDateTimeField()
-    call_back_at = ClinicDateTimeField()
+    call_back_at = ClinicDateTimeField(allow_null=True)
 
     class Meta:
         model = FollowUpOutcome
@@ -196,7 +196,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
     due_at = ClinicDateTimeField()
     first_due_at = ClinicDateTimeField()
     created_at = ClinicDateTimeField()
-    closed_at = ClinicDateTimeField()
+    closed_at = ClinicDateTimeField(allow_null=True)
 
     class Meta:
         model = FollowUpTask

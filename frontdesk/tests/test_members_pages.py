@@ -19,7 +19,7 @@ from points.models import PointsAdjustment
 from points.rules import local_date
 from points.tests.factories import points_give
 
-MEMBER_PAGE_MAX_QUERIES = 27
+MEMBER_PAGE_MAX_QUERIES = 29  # + the survey answers and follow-ups sections (feedback)
 
 
 def register_post(**fields) -> dict:

@@ -84,9 +84,13 @@ def test_bad_cohort_months_get_400(manager, staff_client, query):
 
 
 def test_a_bad_period_on_the_page_says_so_and_shows_this_month(manager, staff_client):
-    response = staff_client(manager).get("/insights/?preset=custom&from=2025-03-10&to=2025-03-01")
+    client = staff_client(manager)
+    response = client.get("/insights/?preset=custom&from=2025-03-10&to=2025-03-01")
 
     assert response.status_code == 400
+    assert "结束日期早于开始日期。" in response.content.decode()  # the clinic's language
+    client.cookies["django_language"] = "en"
+    response = client.get("/insights/?preset=custom&from=2025-03-10&to=2025-03-01")
     assert "The period ends before it starts." in response.content.decode()
 
 
