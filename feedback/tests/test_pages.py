@@ -266,3 +266,19 @@ def test_turning_surveys_off_twice_records_one_withdrawal_by_the_member(survey, 
     [record] = ConsentRecord.objects.filter(member=survey.member, purpose="surveys")
     assert (record.granted, record.channel, record.recorded_by) == (False, "survey_link", None)
     assert anon_client.get(url).status_code == 302
+
+
+def test_the_wording_is_per_language_with_the_default_where_none_is_set(survey, anon_client, staff_client,
+                                                                         manager):
+    response = staff_client(manager).post("/manage/surveys/", {
+        "enabled": "on", "delay_hours": "24", "all_treatments": "on",
+        "nps_question_zh": "您会把{clinic}推荐给朋友吗？", "practitioner_question_zh": "{practitioner}的服务您打几分？",
+        "practitioner_question_en": "How would you rate {practitioner}?"})
+    assert response.status_code == 302
+    url = f"/s/{survey_token(survey)}/"
+    chinese = anon_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "您会把测试诊所推荐给朋友吗？" in chinese and "李医生的服务您打几分？" in chinese
+    english = anon_client.get(url, **_in_english(anon_client)).content.decode()
+    # No English recommendation question was written: the default English wording is used.
+    assert "How likely are you to recommend 测试诊所 to a friend or family member?" in english
+    assert "How would you rate 李医生?" in english
