@@ -59,7 +59,7 @@ class SurveySerializer(serializers.ModelSerializer):
     practitioner_name = serializers.SerializerMethodField()
     visited_at = ClinicDateTimeField(source="visit.visited_at")
     due_at = ClinicDateTimeField()
-    sent_at = ClinicDateTimeField()
+    sent_at = ClinicDateTimeField(allow_null=True)
     answer = serializers.SerializerMethodField()
 
     class Meta:
@@ -186,7 +186,7 @@ class MeasuresApi(APIView):
 class OutcomeSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username")
     recorded_at = ClinicDateTimeField()
-    call_back_at = ClinicDateTimeField()
+    call_back_at = ClinicDateTimeField(allow_null=True)
 
     class Meta:
         model = FollowUpOutcome
@@ -198,7 +198,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
     due_at = ClinicDateTimeField()
     first_due_at = ClinicDateTimeField()
     created_at = ClinicDateTimeField()
-    closed_at = ClinicDateTimeField()
+    closed_at = ClinicDateTimeField(allow_null=True)
 
     class Meta:
         model = FollowUpTask
@@ -309,7 +309,7 @@ class RecallOutcomeSerializer(serializers.ModelSerializer):
     member_name = serializers.CharField(source="member.name")
     treatment_name = serializers.SerializerMethodField()
     created_at = ClinicDateTimeField()
-    closed_at = ClinicDateTimeField()
+    closed_at = ClinicDateTimeField(allow_null=True)
     last_outcome = serializers.ChoiceField(choices=FollowUpOutcome.Kind.choices, allow_null=True,
                                            help_text="The latest outcome on the recall; null before the first.")
     outcomes = serializers.IntegerField(source="outcomes_count", help_text="How many outcomes were recorded.")

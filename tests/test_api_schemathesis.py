@@ -50,6 +50,8 @@ STATE_RULES = {
     "POST /api/v1/appointments/bookings/{id}/complete/": "only a checked-in booking is completed",
     "POST /api/v1/appointments/bookings/{id}/no-show/": "only after the appointment has started",
     "POST /api/v1/appointments/exceptions/": "leave needs a practitioner, a closure a location",
+    "POST /api/v1/feedback/followups/{id}/outcomes/": "an open follow-up; call back needs a time to come, a "
+                                                      "complaint notes, booked the member's appointment",
     "POST /api/v1/imports/{kind}/": "the file must be a CSV of the kind's columns",
     "POST /api/v1/members/{id}/status/": "archive an active member, restore an archived one",
     "POST /api/v1/points/adjustments/{id}/approve/": "only a pending adjustment",

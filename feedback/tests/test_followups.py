@@ -134,3 +134,33 @@ def test_a_follow_up_by_hand_needs_a_note(member, front_desk):
         followup_create(member=member, actor=front_desk, due_at=timezone.now(), note=" ")
     assert "note" in refused.value.message_dict
     assert not FollowUpTask.objects.exists()
+
+
+def test_merging_a_duplicate_moves_its_surveys_answers_follow_ups_and_complaints(catalogue, member, visit_of,
+                                                                                 front_desk, manager, anon_client,
+                                                                                 quiet_hours_off):
+    from feedback.links import survey_token
+    from feedback.models import Survey, SurveyAnswer
+    from feedback.services import AnswerInput, survey_answer_submit
+    from feedback.tasks import feedback_surveys_send
+    from members.services import member_merge
+    duplicate = member_register(name="张小美", phone="13900000009", actor=None)
+    visit_of(duplicate, catalogue["ipl"])
+    feedback_surveys_send.delay()
+    survey = Survey.objects.get(member=duplicate)
+    link = f"/s/{survey_token(survey)}/"
+    survey_answer_submit(survey=survey, data=AnswerInput(nps_score=3))
+    detractor = FollowUpTask.objects.get(member=duplicate, kind="detractor")
+    complaint = followup_create(member=duplicate, actor=front_desk, due_at=timezone.now(), note="回访")
+    followup_outcome_record(task=complaint, actor=front_desk, kind="complaint", notes="不满意")
+
+    member_merge(survivor=member, duplicate=duplicate, actor=manager)
+
+    for model in (Survey, SurveyAnswer, FollowUpTask, ComplaintCase):
+        assert set(model.objects.values_list("member_id", flat=True)) == {member.pk}, model.__name__
+    detractor.refresh_from_db()
+    assert detractor.status == "open" and detractor.member_id == member.pk
+    # The link sent before the merge still opens the survey, and the answer can still be changed.
+    assert anon_client.get(link).status_code == 200
+    assert anon_client.post(link, {"nps_score": "7"}).status_code == 302
+    assert SurveyAnswer.objects.get(survey=survey).nps_score == 7
