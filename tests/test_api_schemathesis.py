@@ -50,13 +50,13 @@ STATE_RULES = {
     "DELETE /api/v1/points/rewards/{id}/": "a reward already redeemed cannot be deleted",
     "DELETE /api/v1/tiers/{id}/": "the entry tier and a tier members hold cannot be deleted",
     "GET /api/v1/kpis/cohorts/": "the last cohort month is not before the first, and at most 59 months after it",
-    "POST /api/v1/feedback/followups/{id}/outcomes/": "an open follow-up; a call back needs its time, booked "
-                                                      "the member's appointment, a complaint its notes",
     "POST /api/v1/appointments/bookings/": "the time must be free for the practitioner, room and device",
     "POST /api/v1/appointments/bookings/{id}/checkout/": "payments must add up to the bill",
     "POST /api/v1/appointments/bookings/{id}/complete/": "only a checked-in booking is completed",
     "POST /api/v1/appointments/bookings/{id}/no-show/": "only after the appointment has started",
     "POST /api/v1/appointments/exceptions/": "leave needs a practitioner, a closure a location",
+    "POST /api/v1/feedback/followups/{id}/outcomes/": "an open follow-up; call back needs a time to come, a "
+                                                      "complaint notes, booked the member's appointment",
     "POST /api/v1/imports/{kind}/": "the file must be a CSV of the kind's columns",
     "POST /api/v1/members/{id}/status/": "archive an active member, restore an archived one",
     "POST /api/v1/points/adjustments/{id}/approve/": "only a pending adjustment",
