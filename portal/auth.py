@@ -98,6 +98,15 @@ def member_language(member: Member) -> str:
     return preference if preference in supported else ""
 
 
+def language_cookie_set(response, language: str) -> None:
+    """The member's language as the browser's language choice for the clinic's other pages too
+    (the survey page a portal link opens), as Django's own language switch stores it."""
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                        path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                        secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                        samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+
+
 def signin_url(next_path: str = "") -> str:
     url = reverse("portal:signin")
     return f"{url}?{urlencode({'next': next_path})}" if next_path else url
@@ -113,7 +122,8 @@ def safe_next(request, candidate: str | None) -> str:
 
 def member_required(view):
     """Only for a signed-in member: sets `request.member` (and `request.member_session`) and
-    the member's language; anyone else goes to the sign-in page with `?next=`."""
+    the member's language (also as the browser's language cookie, so pages outside /m/ such as
+    the survey page speak it); anyone else goes to the sign-in page with `?next=`."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -131,6 +141,9 @@ def member_required(view):
             request.LANGUAGE_CODE = language
         response = view(request, *args, **kwargs)
         response.headers["Cache-Control"] = "private, no-store"
+        if (language and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != language
+                and settings.LANGUAGE_COOKIE_NAME not in response.cookies):
+            language_cookie_set(response, language)
         return response
 
     return wrapper
