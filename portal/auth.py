@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from accounts.client_address import UNKNOWN_ADDRESS, client_address
 from members.models import Member
+from points.rules import clinic_zone
 from portal.models import MemberSession, PortalPreference
 
 COOKIE_NAME = "cl_member"
@@ -123,7 +124,8 @@ def safe_next(request, candidate: str | None) -> str:
 def member_required(view):
     """Only for a signed-in member: sets `request.member` (and `request.member_session`) and
     the member's language (also as the browser's language cookie, so pages outside /m/ such as
-    the survey page speak it); anyone else goes to the sign-in page with `?next=`."""
+    the survey page speak it) and the clinic's time zone for every date and time shown; anyone
+    else goes to the sign-in page with `?next=`."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -139,7 +141,11 @@ def member_required(view):
         if language:
             translation.activate(language)
             request.LANGUAGE_CODE = language
-        response = view(request, *args, **kwargs)
+        timezone.activate(clinic_zone())
+        try:
+            response = view(request, *args, **kwargs)
+        finally:
+            timezone.deactivate()
         response.headers["Cache-Control"] = "private, no-store"
         if (language and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != language
                 and settings.LANGUAGE_COOKIE_NAME not in response.cookies):

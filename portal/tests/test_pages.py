@@ -151,6 +151,23 @@ def test_statement_date_range_is_in_local_days(portal_member, portal_client):
     assert "+11" in html
 
 
+def test_statement_dates_are_the_clinics_local_days_in_any_time_zone(portal_member, portal_client, berlin_clinic):
+    from django.utils.formats import date_format
+    day = local_date(timezone.now()) - timedelta(days=10)
+    # 23:30 in Berlin is already the next day in Shanghai (the server's default zone).
+    late = datetime.combine(day, time(23, 30), tzinfo=berlin_clinic.zone)
+    assert late.astimezone(timezone.get_default_timezone()).date() != day
+    _credit(portal_member, 11, at=late)
+
+    html = portal_client.get(reverse("portal:statement"),
+                             {"date_from": day.isoformat(), "date_until": day.isoformat()}).content.decode()
+
+    assert html.count('class="p-row entry"') == 1
+    with translation.override("en"):
+        shown, wrong = date_format(day, "SHORT_DATE_FORMAT"), date_format(day + timedelta(days=1), "SHORT_DATE_FORMAT")
+    assert shown in html and wrong not in html
+
+
 def test_statement_bad_filters_are_a_clear_400(portal_client):
     response = portal_client.get(reverse("portal:statement"), {"date_from": "2026-05-02", "date_until": "2026-05-01"})
     assert response.status_code == 400
