@@ -142,3 +142,29 @@ def test_joining_needs_the_csrf_token_too(clinic):
     client.get(reverse("portal:join"))
     accepted = client.post(reverse("portal:join"), {**data, "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
     assert accepted.status_code == 302 and Member.objects.filter(phone="+8613700137000").exists()
+
+
+def test_a_member_session_lasts_30_days_and_not_a_minute_more(clinic, portal_member):
+    from datetime import timedelta
+
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.utils import timezone
+
+    from portal.auth import member_sign_in
+    from portal.models import MemberSession
+
+    response = HttpResponse()
+    before = timezone.now()
+    session = member_sign_in(RequestFactory().get("/m/"), response, portal_member)
+    thirty_days = timedelta(days=30)
+    assert int(response.cookies[COOKIE_NAME]["max-age"]) == thirty_days.total_seconds()
+    assert before + thirty_days <= session.expires_at <= timezone.now() + thirty_days
+    client = Client(HTTP_HOST=clinic_host(clinic))
+    client.cookies[COOKIE_NAME] = response.cookies[COOKIE_NAME].value
+    assert client.get(reverse("portal:home")).status_code == 200
+    # Thirty days on, the same cookie is no session.
+    MemberSession.objects.filter(pk=session.pk).update(created_at=session.created_at - thirty_days,
+                                                       expires_at=session.expires_at - thirty_days)
+    expired = client.get(reverse("portal:home"))
+    assert expired.status_code == 302 and expired["Location"].startswith(reverse("portal:signin"))
