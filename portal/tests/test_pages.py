@@ -422,3 +422,21 @@ def test_each_page_takes_the_same_queries_however_long_the_history(portal_member
     many = queries()
     assert many == few
     assert many <= 20
+
+
+@pytest.mark.parametrize("name", ["portal:home", "portal:statement", "portal:profile", "portal:profile_details",
+                                  "portal:profile_consent", "portal:profile_privacy", "portal:mall", "portal:wallet",
+                                  "portal:appointments", "portal:referral", "portal:surveys", "portal:signin",
+                                  "portal:join"])
+def test_every_asset_of_a_portal_page_is_served_by_the_app(portal_client, clinic, name):
+    import re
+
+    portal_settings_update(actor=None, join_enabled=True)
+    client = Client(HTTP_HOST=clinic_host(clinic)) if name in ("portal:signin", "portal:join") else portal_client
+    response = client.get(reverse(name))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assets = re.findall(r'<(?:script|link|img|source|use|image)\b[^>]*?\b(?:src|href)="([^"]+)"', html)
+    assert any("/static/" in url for url in assets)
+    assert [url for url in assets if not url.startswith("/") or url.startswith("//")] == []

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlparse
 
 import pytest
 from django.db import connection
@@ -184,6 +185,8 @@ def test_the_survey_list_and_the_survey_it_opens_fit_a_phone(
         browser_clinic, survey_world, live_site, artifacts_dir, language, phone: Page):
     phone.context.add_cookies([{"name": "django_language", "value": language,
                                 "url": live_site.url(browser_clinic.host, "/")}])
+    requested = []
+    phone.on("request", lambda request: requested.append(urlparse(request.url)))
     phone.goto(live_site.url(browser_clinic.host, "/m/surveys/"))
     expect(phone.locator("html")).to_have_attribute("lang", language)
     expect(phone.locator("h1")).to_be_visible()
@@ -195,3 +198,6 @@ def test_the_survey_list_and_the_survey_it_opens_fit_a_phone(
     with translation.override(language):
         expect(phone.locator("h1")).to_have_text(translation.gettext("How was your visit?"))
     assert_no_sideways_scroll(phone)
+    # Every asset both pages use comes from the clinic's own address.
+    assert any(url.path.startswith("/static/") for url in requested)
+    assert {url.hostname for url in requested if url.scheme in ("http", "https")} == {browser_clinic.host}
