@@ -58,7 +58,8 @@ def answer(survey: Survey, answered_ago: timedelta, score: int = 9) -> SurveyAns
 
 def portal_links(html: str) -> dict[int, str]:
     """The survey links on a page, by the survey they open."""
-    return {survey_from_token(token).pk: f"/s/{token}/" for token in re.findall(r'href="/s/([^"/]+)/"', html)}
+    return {survey_from_token(token).pk: f"/s/{token}/{query}"
+            for token, query in re.findall(r'href="/s/([^"/]+)/(\?from=portal)?"', html)}
 
 
 def english_day(day) -> str:
@@ -143,12 +144,18 @@ def test_the_survey_opened_from_the_portal_works_as_the_link_in_the_message(
     messaged_token = re.search(r"/s/([^/\s]+)/", messaged).group(1)
     link = portal_links(portal_client.get(reverse("portal:home")).content.decode())[survey.pk]
     assert survey_from_token(messaged_token) == survey_from_token(link.split("/")[2]) == survey
+    assert link.endswith("/?from=portal")
+    plain = link.removesuffix("?from=portal")
 
     page = anon_client.get(link)
     assert page.status_code == 200 and 'name="nps_score"' in page.content.decode()
+    assert '<a href="/m/surveys/" id="survey-back-to-portal">' in page.content.decode()
+    # Opened from the message, the page is as it was: no way back to a portal it did not come from.
+    assert 'id="survey-back-to-portal"' not in anon_client.get(plain).content.decode()
     response = anon_client.post(link, {"nps_score": "10", "comment": "很好"})
 
-    assert response.status_code == 302 and response["Location"] == f"{link}?thanks=1"
+    assert response.status_code == 302 and response["Location"] == f"{plain}?thanks=1&from=portal"
+    assert 'id="survey-back-to-portal"' in anon_client.get(response["Location"]).content.decode()
     saved = SurveyAnswer.objects.get(survey=survey)
     assert (saved.nps_score, saved.comment, saved.member_id) == (10, "很好", portal_member.pk)
     html = portal_client.get(reverse("portal:surveys")).content.decode()

@@ -122,7 +122,7 @@ def test_a_member_answers_the_survey_from_the_portal_and_turns_surveys_off(
     phone.screenshot(path=artifacts_dir / "portal-survey-card-zh.png", full_page=True)
 
     phone.click("#survey-open")
-    expect(phone).to_have_url(re.compile(r"/s/[^/]+/$"))
+    expect(phone).to_have_url(re.compile(r"/s/[^/]+/\?from=portal$"))
     expect(phone.locator("h1")).to_have_text("您对本次到店满意吗？")
     assert_no_sideways_scroll(phone)
     phone.check("input[name=nps_score][value='9']")
@@ -135,8 +135,7 @@ def test_a_member_answers_the_survey_from_the_portal_and_turns_surveys_off(
 
     assert in_clinic(clinic, saved) == (9, survey_world.member_id)
 
-    phone.goto(live_site.url(browser_clinic.host, "/m/me/"))
-    phone.click("#my-surveys-link")
+    phone.click("#survey-back-to-portal")
     expect(phone).to_have_url(re.compile(r"/m/surveys/$"))
     expect(phone.locator("#surveys-waiting a[data-survey]")).to_have_count(0)
     editable = phone.locator("#surveys-editable a[data-survey]")
@@ -144,6 +143,9 @@ def test_a_member_answers_the_survey_from_the_portal_and_turns_surveys_off(
     expect(editable.first).to_have_attribute("data-survey", str(survey_world.waiting_id))
     assert_no_sideways_scroll(phone)
     phone.screenshot(path=artifacts_dir / "portal-surveys-zh.png", full_page=True)
+    phone.goto(live_site.url(browser_clinic.host, "/m/me/"))
+    phone.click("#my-surveys-link")
+    expect(phone).to_have_url(re.compile(r"/m/surveys/$"))
 
     phone.goto(live_site.url(browser_clinic.host, "/m/me/consent/"))
     phone.click("#consent-off-surveys")
@@ -193,7 +195,7 @@ def test_the_survey_list_and_the_survey_it_opens_fit_a_phone(
     assert_no_sideways_scroll(phone)
     phone.screenshot(path=artifacts_dir / f"portal-surveys-{language}.png", full_page=True)
     phone.locator("#surveys-editable a[data-survey]").first.click()
-    expect(phone).to_have_url(re.compile(r"/s/[^/]+/$"))
+    expect(phone).to_have_url(re.compile(r"/s/[^/]+/\?from=portal$"))
     expect(phone.locator("html")).to_have_attribute("lang", language)
     with translation.override(language):
         expect(phone.locator("h1")).to_have_text(translation.gettext("How was your visit?"))
