@@ -1,8 +1,10 @@
 """Front-desk pages at 100,000 members: each page's server time (the whole Django request,
 middleware and template included, through the test client) for a member with a real history,
 and the appointment pages for a day of 80 bookings across ten practitioners. The member portal's
-pages are timed for the same member, signed in with a member session."""
+pages are timed for the same member, signed in with a member session, with a week of surveys
+(some waiting, some answered)."""
 
+import os
 import time
 from datetime import time as datetime_time
 from datetime import timedelta
@@ -32,8 +34,11 @@ from bench.clinic_data import drop_clinic, fresh_clinic, members_fill
 from bench.figures import Figure
 from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote
 from clinics.context import clinic_host
+from feedback.models import Survey
+from feedback.services import AnswerInput, survey_answer_submit, surveys_plan, surveys_send_due
 from members.models import Member
 from members.services import medical_profile_update
+from messaging.services import messaging_settings_update
 from points.adjustments import points_adjust
 from points.coupons import coupon_issue, coupon_template_create
 from points.ledger import Source, account_for, ledger_credit
@@ -43,8 +48,13 @@ from points.rules import local_date, local_midnight
 from portal.auth import COOKIE_NAME, member_session_create
 from visits.services import catalogue_item_create, category_create
 
-MEMBERS = 100_000
-MEMBERS_WITH_EXPIRING_POINTS = 1_000
+# BENCH_PAGES_SCALE=0.01 runs the same at a hundredth of the members, to try the benchmark out;
+# BENCH_PAGES_ONLY=portal times only the pages whose name starts with it.
+SCALE = float(os.environ.get("BENCH_PAGES_SCALE", "1"))
+ONLY = os.environ.get("BENCH_PAGES_ONLY", "")
+MEMBERS = int(100_000 * SCALE)
+MEMBERS_WITH_EXPIRING_POINTS = max(10, int(1_000 * SCALE))
+SURVEYED_VISITS = 6
 HISTORY_VISITS = 40
 RUNS = 30
 PRACTITIONERS = 10
@@ -109,6 +119,23 @@ def _schedule(member: Member, actor) -> tuple[int, int, str]:
     return booking_id, treatment.pk, day.isoformat()
 
 
+def _surveys(member: Member, actor, treatment_id: int) -> None:
+    """Treatments over the last week whose surveys were sent a day after each, half of them
+    answered: the member's surveys page and the home card have something to show."""
+    messaging_settings_update(actor=actor, quiet_hours_start=datetime_time(0), quiet_hours_end=datetime_time(0))
+    lines = [LineInput(item_id=treatment_id, quantity=1)]
+    for n in range(SURVEYED_VISITS):
+        sent_at = timezone.now() - timedelta(days=n + 1)
+        due = checkout_quote(member=member, actor=actor, lines=lines).total
+        visit = checkout_complete(member=member, actor=actor, lines=lines, at=sent_at - timedelta(hours=24),
+                                  payments=[PaymentInput(method="cash", amount=due)]).visit
+        surveys_plan(now=sent_at)
+        surveys_send_due(now=sent_at)
+        if n % 2:
+            survey_answer_submit(survey=Survey.objects.get(visit=visit), at=sent_at + timedelta(hours=2),
+                                 data=AnswerInput(nps_score=9))
+
+
 def _message_log() -> None:
     """One sent birthday message per member, over the last 100 days: a clinic's message log."""
     with connection.cursor() as cursor:
@@ -152,6 +179,7 @@ def pages_prepare(clinic) -> tuple[Client, dict]:
         visit_id = _history(member, manager, items)
         _expiring_points(MEMBERS_WITH_EXPIRING_POINTS)
         booking_id, treatment_id, day = _schedule(member, manager)
+        _surveys(member, manager, treatment_id)
         _message_log()
         client = Client(HTTP_HOST=clinic_host(clinic))
         client.force_login(manager)
@@ -218,8 +246,9 @@ def pages_prepare(clinic) -> tuple[Client, dict]:
         "portal: book, free times": ("GET", reverse("portal:book"), {"treatment": treatment_id, "day": day},
                                      member_cookie),
         "portal: referral": ("GET", reverse("portal:referral"), None, member_cookie),
+        "portal: my surveys": ("GET", reverse("portal:surveys"), None, member_cookie),
     }
-    return client, pages
+    return client, {name: page for name, page in pages.items() if name.startswith(ONLY)}
 
 
 def main() -> list[Figure]:

@@ -382,9 +382,21 @@ def _demo_group(score: int) -> str:
     return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
 
 
+def _demo_portal_visit(clinic: Clinic, desk: User, *, at) -> Visit | None:
+    """A treatment two days ago for the demo portal member, whose survey is left unanswered, so
+    the portal shows a survey waiting (the card on the home page, "My surveys")."""
+    member = demo_portal_member(clinic)
+    item = CatalogueItem.objects.filter(kind=CatalogueItem.Kind.TREATMENT, active=True).order_by("pk").first()
+    if member is None or item is None:
+        return None
+    return checkout_complete(member=member, actor=desk, at=at, lines=[LineInput(item_id=item.pk, quantity=1)],
+                             payments=[PaymentInput("wechat_pay", _demo_due(item.price, member))]).visit
+
+
 def demo_feedback_seed(clinic: Clinic, *, seed: int = 2026) -> int:
     """About a year of survey answers (some detractors, whose follow-ups were worked, a few of them
-    complaints), follow-up rules after laser treatments, and open follow-ups: today's recalls,
+    complaints), a survey waiting for the demo portal member's answer, follow-up rules after
+    laser treatments, and open follow-ups: today's recalls,
     recent unhappy answers, treatment follow-ups and one written by hand. Answers go through the
     answer service, outcomes through the outcome service. Skipped when the clinic has surveys.
     Returns the answers made."""
@@ -396,17 +408,18 @@ def demo_feedback_seed(clinic: Clinic, *, seed: int = 2026) -> int:
         manager = User.objects.get(username="manager")
         practitioners = list(Practitioner.objects.order_by("pk"))
         now = timezone.now()
+        open_visit = _demo_portal_visit(clinic, desk, at=now - timedelta(days=2, hours=3))
         visits = list(Visit.objects.filter(source=Visit.Source.CHECKOUT, visited_at__lt=now - timedelta(days=2),
                                            lines__item__kind=CatalogueItem.Kind.TREATMENT)
                       .distinct().order_by("visited_at", "id"))
         surveys = [Survey(visit=visit, member_id=visit.member_id, status=Survey.Status.SENT,
                           practitioner=rng.choice(practitioners) if practitioners else None,
                           due_at=visit.visited_at + timedelta(hours=24), sent_at=visit.visited_at + timedelta(hours=24))
-                   for visit in visits if rng.random() < 0.8]
+                   for visit in visits if rng.random() < 0.8 or visit == open_visit]
         Survey.objects.bulk_create(surveys)
         answers = 0
         for survey in Survey.objects.select_related("member").order_by("due_at"):
-            if rng.random() > 0.45:
+            if rng.random() > 0.45 or survey.visit_id == getattr(open_visit, "pk", None):
                 continue
             score = rng.choices(range(11), weights=DEMO_NPS_WEIGHTS)[0]
             group = _demo_group(score)

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from appointments.availability import local_day_start
 from appointments.models import Booking
+from feedback.links import LINK_VALID_FOR, survey_link_expires_at, survey_sent_link_path
 from feedback.models import ComplaintCase, FollowUpOutcome, FollowUpRule, FollowUpTask, Survey, SurveyAnswer
-from feedback.services import CATCH_UP, survey_settings
+from feedback.services import ANSWER_EDITABLE_FOR, CATCH_UP, survey_settings
 from members.models import Member
 from points.rules import clinic_zone
 from visits.models import Visit
@@ -102,6 +103,59 @@ def survey_list(*, member_id: int | None = None, answered: bool | None = None, s
     if end:
         surveys = surveys.filter(sent_at__lt=end)
     return surveys.order_by("-due_at", "-id")
+
+
+# At most this many of a member's open surveys are listed (one survey per visit, and links last
+# 30 days, so a member rarely has more than a few).
+MEMBER_OPEN_SURVEYS_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class OpenSurvey:
+    """A survey the member can still act on: the page's address on this host (valid as long as
+    the link they were sent), the visit's local day, and until when they can answer it or
+    change their answer."""
+
+    survey: Survey
+    path: str
+    visit_day: date
+    open_until: datetime
+
+    @property
+    def answer(self) -> SurveyAnswer | None:
+        return getattr(self.survey, "answer", None)
+
+
+@dataclass(frozen=True)
+class MemberOpenSurveys:
+    """`waiting`: sent, not answered, link still valid; `editable`: answered, and the answer can
+    still be changed through a link still valid. Newest sent first."""
+
+    waiting: list[OpenSurvey]
+    editable: list[OpenSurvey]
+
+
+def member_open_surveys(*, member: Member, now: datetime | None = None,
+                        limit: int = MEMBER_OPEN_SURVEYS_LIMIT) -> MemberOpenSurveys:
+    """The member's surveys they can still answer or change, by the survey's own rules: the
+    link lasts LINK_VALID_FOR after it was sent (feedback.links), an answer can be changed for
+    ANSWER_EDITABLE_FOR after it was first given (survey_answer_submit). One query."""
+    now = now or timezone.now()
+    surveys = (Survey.objects.filter(member=member, status=Survey.Status.SENT, sent_at__gte=now - LINK_VALID_FOR,
+                                     sent_at__lte=now)
+               .filter(Q(answer__isnull=True) | Q(answer__answered_at__gte=now - ANSWER_EDITABLE_FOR))
+               .select_related("visit", "practitioner__user", "answer").order_by("-sent_at", "-id")[:limit])
+    zone = clinic_zone()
+    waiting, editable = [], []
+    for survey in surveys:
+        link_until = survey_link_expires_at(survey)
+        answer = getattr(survey, "answer", None)
+        row = OpenSurvey(survey=survey, path=survey_sent_link_path(survey),
+                         visit_day=timezone.localtime(survey.visit.visited_at, zone).date(),
+                         open_until=link_until if answer is None
+                         else min(link_until, answer.answered_at + ANSWER_EDITABLE_FOR))
+        (waiting if answer is None else editable).append(row)
+    return MemberOpenSurveys(waiting=waiting, editable=editable)
 
 
 def member_answers(*, member: Member, limit: int = 10) -> list[SurveyAnswer]:

@@ -74,6 +74,15 @@ def _questions(survey: Survey) -> dict[str, str]:
             "practitioner": rating_text.replace("{practitioner}", practitioner)}
 
 
+# The member portal opens the survey page with this query, so the page leads back to the
+# member's surveys (in the portal installed as an app there is no browser back button).
+FROM_PORTAL = "from=portal"
+
+
+def _from_portal(request) -> bool:
+    return request.GET.get("from") == "portal"
+
+
 class SurveyView(View):
     """The survey of one visit, for the member its link was made for. No sign-in: the signed
     link is the key. A refused link changes nothing and says why."""
@@ -94,7 +103,8 @@ class SurveyView(View):
         return render(request, self.template, {
             "survey": survey, "form": form, "answer": answer, "questions": _questions(survey),
             "editable": answer is None or timezone.now() <= editable_until, "editable_until": editable_until,
-            "thanks": request.GET.get("thanks") == "1", "tz": clinic_zone()}, status=status)
+            "thanks": request.GET.get("thanks") == "1", "from_portal": _from_portal(request),
+            "tz": clinic_zone()}, status=status)
 
     def get(self, request, token: str):
         survey, refused = self._survey(request, token)
@@ -120,7 +130,8 @@ class SurveyView(View):
             except ValidationError as exc:
                 apply_validation_error(form, exc)
             else:
-                return redirect(reverse("survey", args=[token]) + "?thanks=1")
+                back = f"&{FROM_PORTAL}" if _from_portal(request) else ""
+                return redirect(reverse("survey", args=[token]) + "?thanks=1" + back)
         return self._render(request, survey, form, status=400)
 
 

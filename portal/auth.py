@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from accounts.client_address import UNKNOWN_ADDRESS, client_address
 from members.models import Member
+from points.rules import clinic_zone
 from portal.models import MemberSession, PortalPreference
 
 COOKIE_NAME = "cl_member"
@@ -98,6 +99,15 @@ def member_language(member: Member) -> str:
     return preference if preference in supported else ""
 
 
+def language_cookie_set(response, language: str) -> None:
+    """The member's language as the browser's language choice for the clinic's other pages too
+    (the survey page a portal link opens), as Django's own language switch stores it."""
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                        path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                        secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                        samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+
+
 def signin_url(next_path: str = "") -> str:
     url = reverse("portal:signin")
     return f"{url}?{urlencode({'next': next_path})}" if next_path else url
@@ -113,7 +123,9 @@ def safe_next(request, candidate: str | None) -> str:
 
 def member_required(view):
     """Only for a signed-in member: sets `request.member` (and `request.member_session`) and
-    the member's language; anyone else goes to the sign-in page with `?next=`."""
+    the member's language (also as the browser's language cookie, so pages outside /m/ such as
+    the survey page speak it) and the clinic's time zone for every date and time shown; anyone
+    else goes to the sign-in page with `?next=`."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -129,8 +141,15 @@ def member_required(view):
         if language:
             translation.activate(language)
             request.LANGUAGE_CODE = language
-        response = view(request, *args, **kwargs)
+        timezone.activate(clinic_zone())
+        try:
+            response = view(request, *args, **kwargs)
+        finally:
+            timezone.deactivate()
         response.headers["Cache-Control"] = "private, no-store"
+        if (language and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != language
+                and settings.LANGUAGE_COOKIE_NAME not in response.cookies):
+            language_cookie_set(response, language)
         return response
 
     return wrapper

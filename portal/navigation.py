@@ -21,7 +21,7 @@ class NavItem:
 NAV_ITEMS: list[NavItem] = [
     NavItem("portal:home", _("Home"), "home", order=10, matches=("statement",)),
     NavItem("portal:profile", _("Me"), "user", order=90,
-            matches=("profile_details", "profile_consent", "profile_privacy", "profile_language")),
+            matches=("profile_details", "profile_consent", "profile_privacy", "profile_language", "surveys")),
     NavItem("portal:mall", _("Rewards"), "gift", order=20, matches=("mall_confirm", "referral")),
     NavItem("portal:wallet", _("Wallet"), "ticket", order=30, matches=("wallet_coupon",)),
     NavItem("portal:appointments", _("Bookings"), "calendar", order=40,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from appointments.models import Booking
 from appointments.selectors import booking_list
+from feedback.selectors import MemberOpenSurveys, member_open_surveys
 from members.models import NOTICE_PURPOSES, ConsentRecord, Member
 from members.selectors import consent_current
 from points.models import Entry
@@ -37,6 +38,7 @@ class PortalHome:
     bars: list[TierBar]
     next_appointment: Booking | None
     coupons_usable: int
+    surveys: MemberOpenSurveys
 
 
 def _percent(have: Decimal | int, need: Decimal | int) -> int:
@@ -65,7 +67,8 @@ def portal_home(*, member: Member, at: datetime | None = None) -> PortalHome:
                 .filter(starts_at__gte=at).first())
     return PortalHome(balance=points_balance(member, at=at, expiring_within_days=HOME_EXPIRING_DAYS),
                       tier=summary, bars=_tier_bars(summary), next_appointment=upcoming,
-                      coupons_usable=coupon_list(member=member, usable_at=at).count())
+                      coupons_usable=coupon_list(member=member, usable_at=at).count(),
+                      surveys=member_open_surveys(member=member, now=at))
 
 
 # The statement filter's kinds, as the member reads them.

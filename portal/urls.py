@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import booking_views, mall_views, referral_views, views, wallet_views
+from portal import booking_views, feedback_views, mall_views, referral_views, views, wallet_views
 
 app_name = "portal"
 
@@ -31,4 +31,5 @@ urlpatterns = [
     path("appointments/<int:pk>/cancel/", booking_views.cancel, name="appointment_cancel"),
     path("appointments/<int:pk>/calendar.ics", booking_views.appointment_ics, name="appointment_ics"),
     path("referral/", referral_views.referral, name="referral"),
+    path("surveys/", feedback_views.surveys, name="surveys"),
 ]

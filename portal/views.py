@@ -20,6 +20,7 @@ from points.rules import clinic_zone
 from portal.auth import (
     COOKIE_PATH,
     client_ip,
+    language_cookie_set,
     member_required,
     member_session_get,
     member_sign_in,
@@ -136,7 +137,7 @@ def signout(request):
 
 @member_required
 def home(request):
-    return render(request, "portal/home.html", {"home": portal_home(member=request.member)})
+    return render(request, "portal/home.html", {"home": portal_home(member=request.member), "tz": clinic_zone()})
 
 
 @member_required
@@ -193,6 +194,9 @@ def profile_language(request):
         member_language_set(member=request.member, language=form.cleaned_data["language"])
         translation.activate(form.cleaned_data["language"])
         messages.success(request, _("Language changed."))
+        response = redirect("portal:profile")
+        language_cookie_set(response, form.cleaned_data["language"])
+        return response
     return redirect("portal:profile")
 
 

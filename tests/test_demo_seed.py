@@ -12,16 +12,24 @@ from accounts.models import User
 from accounts.roles import Role
 from appointments.models import Booking, BookingEvent, Location, Practitioner, Resource, ResourceType, WorkingHours
 from clinics.context import clinic_host
-from clinics.demo import DEMO_CLINIC_NAME, DEMO_CLINIC_SLUG, DEMO_PASSWORD, OPERATOR_USERNAME, demo_seed
+from clinics.demo import (
+    DEMO_CLINIC_NAME,
+    DEMO_CLINIC_SLUG,
+    DEMO_PASSWORD,
+    OPERATOR_USERNAME,
+    demo_portal_member,
+    demo_seed,
+)
 from clinics.models import Clinic
 from feedback.models import FollowUpTask, SurveyAnswer
-from feedback.selectors import nps
+from feedback.selectors import member_open_surveys, nps
 from members.models import Member
 from members.naming import has_cjk
 from messaging.models import Message
 from points.models import Entry, Redemption, Reward
 from points.rules import local_date
 from points.selectors import ledger_verify, reward_list, reward_offers
+from portal.auth import COOKIE_NAME, member_session_create
 from visits.models import CatalogueItem, Refund, Visit
 
 
@@ -176,3 +184,17 @@ def test_demo_seed_has_survey_answers_over_the_year_and_open_follow_ups(db):
         assert detractor_tasks.filter(status="done").exists()
         now = timezone.now()
         assert nps(start=now - timedelta(days=400), end=now).score is not None
+
+
+def test_the_demo_portal_member_has_a_survey_waiting_in_the_portal(db):
+    clinic, _created = demo_seed(members=20)
+    member = demo_portal_member(clinic)
+    with schema_context(DEMO_CLINIC_SLUG):
+        waiting = [row.survey for row in member_open_surveys(member=member).waiting]
+        assert waiting and not SurveyAnswer.objects.filter(survey__in=waiting).exists()
+        assert timezone.now() - waiting[0].sent_at < timedelta(days=2)
+        client = Client(HTTP_HOST=clinic_host(clinic))
+        session_token = member_session_create(member=member, user_agent="tests")[1]
+        client.cookies[COOKIE_NAME] = session_token
+        home = client.get("/m/").content.decode()
+    assert f'data-survey="{waiting[0].pk}"' in home

@@ -3,6 +3,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -88,6 +89,33 @@ def test_home_counts_usable_coupons_and_shows_the_next_appointment(world, clinic
     assert world.facial.name in appointment
 
 
+@pytest.fixture
+def berlin_clinic(clinic):
+    """The test clinic in Europe/Berlin (its pages load the clinic per request)."""
+    from clinics.models import Clinic
+    original = clinic.time_zone
+    Clinic.objects.filter(pk=clinic.pk).update(time_zone="Europe/Berlin")
+    clinic.time_zone = "Europe/Berlin"
+    yield clinic
+    Clinic.objects.filter(pk=clinic.pk).update(time_zone=original)
+    from django.db import connection
+    connection.tenant.time_zone = clinic.time_zone = original
+
+
+def test_home_shows_the_next_appointment_at_the_clinics_wall_clock(world, berlin_clinic, portal_client_for):  # noqa: F811
+    member = world.member
+    starts = datetime.combine(upcoming_monday() + timedelta(days=7), time(11, 0), tzinfo=berlin_clinic.zone)
+    booking_create(member=member, treatment=world.facial, starts_at=starts, actor=None)
+    client = portal_client_for(member)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    appointment = client.get(reverse("portal:home")).content.decode().split('id="next-appointment"')[1] \
+        .split("</section>")[0]
+
+    assert "11 a.m." in appointment
+    assert starts.astimezone(berlin_clinic.zone).hour != starts.astimezone(timezone.get_default_timezone()).hour
+
+
 def test_statement_pages_filters_and_reads_in_the_members_language(portal_member, portal_client):
     for n in range(STATEMENT_PAGE_SIZE + 3):
         _credit(portal_member, n + 1)
@@ -121,6 +149,23 @@ def test_statement_date_range_is_in_local_days(portal_member, portal_client):
                              {"date_from": day.isoformat(), "date_until": day.isoformat()}).content.decode()
     assert html.count('class="p-row entry"') == 1
     assert "+11" in html
+
+
+def test_statement_dates_are_the_clinics_local_days_in_any_time_zone(portal_member, portal_client, berlin_clinic):
+    from django.utils.formats import date_format
+    day = local_date(timezone.now()) - timedelta(days=10)
+    # 23:30 in Berlin is already the next day in Shanghai (the server's default zone).
+    late = datetime.combine(day, time(23, 30), tzinfo=berlin_clinic.zone)
+    assert late.astimezone(timezone.get_default_timezone()).date() != day
+    _credit(portal_member, 11, at=late)
+
+    html = portal_client.get(reverse("portal:statement"),
+                             {"date_from": day.isoformat(), "date_until": day.isoformat()}).content.decode()
+
+    assert html.count('class="p-row entry"') == 1
+    with translation.override("en"):
+        shown, wrong = date_format(day, "SHORT_DATE_FORMAT"), date_format(day + timedelta(days=1), "SHORT_DATE_FORMAT")
+    assert shown in html and wrong not in html
 
 
 def test_statement_bad_filters_are_a_clear_400(portal_client):
@@ -193,11 +238,29 @@ def test_turning_off_appointment_reminders_stops_them_and_nothing_else(portal_me
     assert warning.status == Message.Status.QUEUED
 
 
-def test_staff_see_the_portal_consent_on_the_member_page(portal_member, portal_client, staff_client, front_desk):
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_staff_see_the_portal_consent_on_the_member_page_with_the_portal_as_source(
+        portal_member, portal_client, staff_client, front_desk, language):
     portal_client.post(reverse("portal:profile_consent"), {"purpose": "marketing_email", "granted": "1"})
-    html = staff_client(front_desk).get(reverse("frontdesk:member_detail", args=[portal_member.pk])).content.decode()
-    row = html.split('data-purpose="marketing_email"')[1].split("</tr>")[0]
-    assert "Member portal" in row or "会员中心" in row or str(ConsentRecord.Channel.PORTAL.label) in row
+    portal_client.post(reverse("portal:profile_consent"), {"purpose": "notice_points_expiry", "granted": "0"})
+    desk = staff_client(front_desk)
+    desk.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    html = desk.get(reverse("frontdesk:member_detail", args=[portal_member.pk])).content.decode()
+
+    with translation.override(language):
+        portal, granted, withdrawn = (str(ConsentRecord.Channel.PORTAL.label), translation.gettext("Granted"),
+                                      translation.gettext("Withdrawn"))
+        front_desk_label = str(ConsentRecord.Channel.FRONT_DESK.label)
+    assert portal != front_desk_label
+    rows = {purpose: html.split(f'<tr data-purpose="{purpose}"')[1].split("</tr>")[0]
+            for purpose in ("marketing_email", "notice_points_expiry", "data_processing")}
+    assert 'data-granted="yes"' in rows["marketing_email"] and granted in rows["marketing_email"]
+    assert portal in rows["marketing_email"]
+    assert 'data-granted="no"' in rows["notice_points_expiry"] and withdrawn in rows["notice_points_expiry"]
+    assert portal in rows["notice_points_expiry"]
+    # The consent given at registration (front desk) keeps its own source.
+    assert portal not in rows["data_processing"] and front_desk_label in rows["data_processing"]
 
 
 def test_download_my_data_is_the_export_staff_run(portal_member, portal_client):
@@ -327,23 +390,53 @@ def test_manifest_and_service_worker(clinic, anon_client):
 
 
 @pytest.mark.parametrize("name", ["portal:home", "portal:statement", "portal:profile", "portal:profile_details",
-                                  "portal:profile_consent", "portal:profile_privacy"])
-def test_each_page_takes_the_same_queries_however_long_the_history(portal_member, portal_client, name):
+                                  "portal:profile_consent", "portal:profile_privacy", "portal:mall", "portal:wallet",
+                                  "portal:appointments", "portal:referral", "portal:surveys"])
+def test_each_page_takes_the_same_queries_however_long_the_history(portal_member, portal_client, make_member, name):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+
+    from points.coupons import coupon_issue
+    from points.rewards import reward_create
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
             assert portal_client.get(reverse(name)).status_code == 200
         return len(captured)
 
+    template = coupon_template_create(actor=None, name="护理券", kind="fixed", amount=Decimal("50.00"),
+                                      valid_days=30)
+    reward_create(name="五十元券", kind="coupon", points_cost=100, coupon_template=template)
+    coupon_issue(member=portal_member, template=template, source="manual", actor=None)
+    make_member(name="朋友甲", referral_code=portal_member.referral_code)
     _credit(portal_member, 10)
     few = queries()
     for n in range(60):
         _credit(portal_member, n + 1, expires_at=timezone.now() + timedelta(days=n + 1))
+    for n in range(8):
+        coupon_issue(member=portal_member, template=template, source="manual", actor=None)
+        make_member(name=f"朋友{n}", referral_code=portal_member.referral_code)
+        reward_create(name=f"奖励{n}", kind="coupon", points_cost=100 + n, coupon_template=template)
     portal_client.post(reverse("portal:profile_consent"), {"purpose": "marketing_sms", "granted": "1"})
     portal_client.post(reverse("portal:profile_erasure"), {"confirm": "on"})
     many = queries()
-    print(name, few, many)
     assert many == few
     assert many <= 20
+
+
+@pytest.mark.parametrize("name", ["portal:home", "portal:statement", "portal:profile", "portal:profile_details",
+                                  "portal:profile_consent", "portal:profile_privacy", "portal:mall", "portal:wallet",
+                                  "portal:appointments", "portal:referral", "portal:surveys", "portal:signin",
+                                  "portal:join"])
+def test_every_asset_of_a_portal_page_is_served_by_the_app(portal_client, clinic, name):
+    import re
+
+    portal_settings_update(actor=None, join_enabled=True)
+    client = Client(HTTP_HOST=clinic_host(clinic)) if name in ("portal:signin", "portal:join") else portal_client
+    response = client.get(reverse(name))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assets = re.findall(r'<(?:script|link|img|source|use|image)\b[^>]*?\b(?:src|href)="([^"]+)"', html)
+    assert any("/static/" in url for url in assets)
+    assert [url for url in assets if not url.startswith("/") or url.startswith("//")] == []

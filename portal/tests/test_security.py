@@ -13,7 +13,7 @@ from portal.models import ErasureRequest, PortalPreference
 pytestmark = pytest.mark.django_db
 
 GET_PAGES = ["portal:home", "portal:statement", "portal:profile", "portal:profile_details",
-             "portal:profile_consent", "portal:profile_privacy"]
+             "portal:profile_consent", "portal:profile_privacy", "portal:surveys"]
 POST_ACTIONS = ["portal:profile_details", "portal:profile_language", "portal:profile_consent",
                 "portal:profile_export", "portal:profile_erasure"]
 
@@ -124,3 +124,47 @@ def test_the_erasure_decision_of_another_member_id_is_not_found_for_staff_withou
 def test_a_signed_in_member_skips_the_sign_in_form(portal_client):
     response = portal_client.get(reverse("portal:signin"), {"next": "/m/statement/"})
     assert response.status_code == 302 and response["Location"] == "/m/statement/"
+
+
+def test_joining_needs_the_csrf_token_too(clinic):
+    from members.models import Member
+    from portal.models import SignInCode
+    from portal.services import portal_settings_update
+
+    portal_settings_update(actor=None, join_enabled=True)
+    client = Client(HTTP_HOST=clinic_host(clinic), enforce_csrf_checks=True)
+    data = {"name": "新会员", "phone": "13700137000", "data_processing": "on"}
+
+    refused = client.post(reverse("portal:join"), data)
+
+    assert refused.status_code == 403
+    assert not Member.objects.filter(phone="+8613700137000").exists() and not SignInCode.objects.exists()
+    client.get(reverse("portal:join"))
+    accepted = client.post(reverse("portal:join"), {**data, "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    assert accepted.status_code == 302 and Member.objects.filter(phone="+8613700137000").exists()
+
+
+def test_a_member_session_lasts_30_days_and_not_a_minute_more(clinic, portal_member):
+    from datetime import timedelta
+
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.utils import timezone
+
+    from portal.auth import member_sign_in
+    from portal.models import MemberSession
+
+    response = HttpResponse()
+    before = timezone.now()
+    session = member_sign_in(RequestFactory().get("/m/"), response, portal_member)
+    thirty_days = timedelta(days=30)
+    assert int(response.cookies[COOKIE_NAME]["max-age"]) == thirty_days.total_seconds()
+    assert before + thirty_days <= session.expires_at <= timezone.now() + thirty_days
+    client = Client(HTTP_HOST=clinic_host(clinic))
+    client.cookies[COOKIE_NAME] = response.cookies[COOKIE_NAME].value
+    assert client.get(reverse("portal:home")).status_code == 200
+    # Thirty days on, the same cookie is no session.
+    MemberSession.objects.filter(pk=session.pk).update(created_at=session.created_at - thirty_days,
+                                                       expires_at=session.expires_at - thirty_days)
+    expired = client.get(reverse("portal:home"))
+    assert expired.status_code == 302 and expired["Location"].startswith(reverse("portal:signin"))

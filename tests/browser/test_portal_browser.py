@@ -26,7 +26,8 @@ pytestmark = pytest.mark.browser
 
 PHONE = "+8613811112222"
 WIDTH, HEIGHT = 390, 844
-MEMBER_PAGES = ["/m/", "/m/statement/", "/m/me/", "/m/me/details/", "/m/me/consent/", "/m/me/privacy/"]
+MEMBER_PAGES = ["/m/", "/m/statement/", "/m/me/", "/m/me/details/", "/m/me/consent/", "/m/me/privacy/",
+                "/m/surveys/"]
 
 
 def in_thread(function):
