@@ -313,6 +313,12 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("tiers.tasks.tiers_evaluate_nightly",),
         "kwargs": {"local_hour": 2},
     },
+    "customer-value-fit": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=20),
+        "args": ("insights.tasks.customer_value_fit_nightly",),
+        "kwargs": {"local_hour": 3},
+    },
     "birthday-offers": {
         "task": "clinics.tasks.clinics_fan_out",
         "schedule": crontab(minute=0),
