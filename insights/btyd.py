@@ -23,6 +23,13 @@ from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
 LOG_BOUND = 18.0  # parameters between e^-18 and e^18; a fit that ends on a bound has not converged
+# The quantities the predictions rest on (BG/NBD: the mean purchase rate r/α and the expected
+# purchases of a new customer over the mean observation time, E[X(mean T)]; Gamma-Gamma: the mean
+# spend pγ/(q−1)) must be pinned down by the data: the standard error of their logarithm at most
+# this (known to within a factor of e or better). The single parameters need not be: when hardly
+# anyone is seen to drop out, a and b drift together along a flat ridge that leaves the
+# predictions as they are.
+MAX_LOG_STANDARD_ERROR = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class Fit:
     converged: bool
     message: str
     iterations: int
+    key_standard_errors: tuple[float, ...] | None = None  # of the logarithms of the key quantities
 
 
 # --- BG/NBD ---------------------------------------------------------------------------------
@@ -86,20 +94,80 @@ def _minimise(objective, start: np.ndarray) -> tuple[np.ndarray, object]:
     return result.x, result
 
 
-def _fit_outcome(make, log_params: np.ndarray, result, total_weight: float) -> Fit:
+def _hessian(function, at: np.ndarray, step: float = 1e-3) -> np.ndarray:
+    """The Hessian of `function` at `at`, by central differences."""
+    k = at.size
+    hessian = np.zeros((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            total = 0.0
+            for di, dj, sign in ((step, step, 1), (step, -step, -1), (-step, step, -1), (-step, -step, 1)):
+                point = at.copy()
+                point[i] += di
+                point[j] += dj
+                total += sign * function(point)
+            hessian[i, j] = hessian[j, i] = total / (4 * step * step)
+    return hessian
+
+
+def _key_errors(negative_log_likelihood, key_quantities, at: np.ndarray, step: float = 1e-6) -> np.ndarray | None:
+    """Standard errors of the key quantities (logarithms) at the optimum, by the delta method with
+    the inverse observed information (the Hessian of −log L). Directions where the likelihood is
+    flat (eigenvalues of the Hessian near 0 or below) are left out when the key quantities do not
+    move along them; when they do, the data do not determine them: None."""
+    hessian = _hessian(negative_log_likelihood, at)
+    if not np.all(np.isfinite(hessian)):
+        return None
+    base = np.asarray(key_quantities(at))
+    jacobian = np.zeros((base.size, at.size))
+    for i in range(at.size):
+        point = at.copy()
+        point[i] += step
+        jacobian[:, i] = (np.asarray(key_quantities(point)) - base) / step
+    eigenvalues, vectors = np.linalg.eigh(hessian)
+    flat = eigenvalues <= 1e-6 * max(float(eigenvalues.max()), 1e-300)
+    moved = jacobian @ vectors  # how far each key quantity moves per unit step along each direction
+    if np.any(np.abs(moved[:, flat]) > 1e-2):
+        return None
+    return np.sqrt((moved[:, ~flat] ** 2 / eigenvalues[~flat]).sum(axis=1))
+
+
+def _fit_outcome(make, objective, key_quantities, log_params: np.ndarray, result, total_weight: float) -> Fit:
     values = np.exp(log_params)
+    finite = bool(np.all(np.isfinite(values))) and bool(np.isfinite(result.fun))
     interior = bool(np.all(np.abs(log_params) < LOG_BOUND - 1e-3))
-    finite = bool(np.all(np.isfinite(values))) and np.isfinite(result.fun)
-    converged = bool(result.success) and interior and finite
+    key_errors = _key_errors(lambda lp: objective(lp) * total_weight, key_quantities, log_params) if finite else None
+    identified = key_errors is not None and bool(np.all(key_errors <= MAX_LOG_STANDARD_ERROR))
+    converged = bool(result.success) and finite and interior and identified
     if converged:
         message = ""
     elif not result.success:
         message = str(result.message)
+    elif not finite:
+        message = "the likelihood is not finite"
+    elif not interior:
+        message = "a parameter ran to its bound"
     else:
-        message = "a parameter ran to its bound" if not interior else "the likelihood is not finite"
+        message = "the data do not pin the model down (flat likelihood)"
     return Fit(params=make(*(float(v) for v in values)) if finite else None,
                log_likelihood=float(-result.fun * total_weight), converged=converged, message=message,
-               iterations=int(getattr(result, "nit", 0)))
+               iterations=int(getattr(result, "nit", 0)),
+               key_standard_errors=tuple(float(e) for e in key_errors) if key_errors is not None else None)
+
+
+def _bgnbd_key_quantities(horizon: float):
+    def key_quantities(log_params: np.ndarray) -> list[float]:
+        """log(r/α), the mean purchase rate, and log E[X(horizon)]."""
+        expected = float(bgnbd_expected_purchases(BgNbd(*np.exp(log_params)), horizon))
+        return [log_params[0] - log_params[1], np.log(expected) if expected > 0 else -1e6]
+    return key_quantities
+
+
+def _gamma_gamma_key_quantities(log_params: np.ndarray) -> list[float]:
+    """log(pγ/(q−1)), the mean spend (q ≤ 1: infinite, shown as a large number)."""
+    lp, lq, lv = log_params
+    q = np.exp(lq)
+    return [lp + lv - np.log(q - 1) if q > 1 else 1e6]
 
 
 def _compressed(*columns) -> tuple[list[np.ndarray], np.ndarray]:
@@ -122,9 +190,10 @@ def bgnbd_fit(x, t_x, T) -> Fit:
         value = -(weights * ll).sum() / total
         return value if np.isfinite(value) else 1e100
 
-    start = np.log([1.0, max(float(np.average(T, weights=weights)), 1.0), 1.0, 1.0])
+    start = np.log([1.0, max(float(np.average(T, weights=weights)), 1.0), 1.0, 2.0])
     log_params, result = _minimise(objective, start)
-    return _fit_outcome(BgNbd, log_params, result, total)
+    horizon = float(np.average(T, weights=weights))
+    return _fit_outcome(BgNbd, objective, _bgnbd_key_quantities(horizon), log_params, result, total)
 
 
 def bgnbd_probability_alive(params: BgNbd, x, t_x, T) -> np.ndarray:
@@ -190,7 +259,7 @@ def gamma_gamma_fit(x, m) -> Fit:
 
     start = np.log([1.0, 2.0, max(float(np.average(m, weights=weights)), 1e-6)])
     log_params, result = _minimise(objective, start)
-    return _fit_outcome(GammaGamma, log_params, result, total)
+    return _fit_outcome(GammaGamma, objective, _gamma_gamma_key_quantities, log_params, result, total)
 
 
 def gamma_gamma_expected_value(params: GammaGamma, x, m) -> np.ndarray:
