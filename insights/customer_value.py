@@ -206,13 +206,80 @@ def _predict(fit: CustomerValueFit, histories: Histories, bgnbd: btyd.BgNbd,
     fit.clv_per_active_member = money(clv[active].mean()) if active.any() else None
     fit.expected_purchases_per_active_member = round(float(visits[active].mean()), 6) if active.any() else None
     fit.distribution = _distribution(clv)
-    return [(int(member), int(freq), round(float(rec), 4), round(float(age), 4), f"{mean:.2f}", float(p_alive),
-             round(float(n), 6), f"{val:.2f}", f"{c:.2f}")
+    return [(int(member), int(freq), float(rec), float(age), f"{mean:.2f}", float(p_alive),
+             float(n), f"{val:.2f}", f"{c:.2f}")
             for member, freq, rec, age, mean, p_alive, n, val, c
             in zip(histories.member_id[chosen], x, t_x, T, m, alive, visits, value, clv, strict=True)]
 
 
 # --- reading -----------------------------------------------------------------------------------
+
+NOT_FITTED_YET = "not_fitted_yet"
+PANEL_STATUSES = [*CustomerValueFit.Status.values, NOT_FITTED_YET]
+
+
+@dataclass
+class CustomerValuePanel:
+    """What panel 5 and the KPI API show of the predictive CLV: the newest fit, or that there is
+    none yet."""
+
+    fit: CustomerValueFit | None
+
+    @property
+    def status(self) -> str:
+        return self.fit.status if self.fit else NOT_FITTED_YET
+
+    @property
+    def fitted(self) -> bool:
+        return self.status == CustomerValueFit.Status.FITTED
+
+    @property
+    def reason(self) -> str:
+        if self.fit is None:
+            return _("Not fitted yet: the first fit runs tonight.")
+        return fit_reason_text(self.fit)
+
+    @property
+    def reason_codes(self) -> list[str]:
+        return [reason["code"] for reason in self.fit.reason] if self.fit else [NOT_FITTED_YET]
+
+    def __getattr__(self, name):
+        if name.startswith("_") or name in ("fit",):
+            raise AttributeError(name)
+        return getattr(self.fit, name) if self.fit else None
+
+    @property
+    def bgnbd(self) -> dict | None:
+        if not self.fitted:
+            return None
+        return {"r": self.fit.r, "alpha": self.fit.alpha, "a": self.fit.a, "b": self.fit.b,
+                "log_likelihood": self.fit.bgnbd_log_likelihood}
+
+    @property
+    def gamma_gamma(self) -> dict | None:
+        if not self.fitted:
+            return None
+        return {"p": self.fit.p, "q": self.fit.q, "v": self.fit.v,
+                "log_likelihood": self.fit.gamma_gamma_log_likelihood}
+
+    @property
+    def buckets(self) -> list[dict]:
+        return self.fit.distribution if self.fitted else []
+
+    @property
+    def chart(self) -> dict:
+        """The distribution as the dashboard's bar chart draws it."""
+        return {"labels": [f"¥{Decimal(b['from']):,.0f}–{Decimal(b['to']):,.0f}" for b in self.buckets],
+                "members": [b["members"] for b in self.buckets], "name": _("Members")}
+
+    @property
+    def rule(self) -> dict:
+        return {"min_repeat_members": MIN_REPEAT_MEMBERS, "min_history_days": MIN_HISTORY_DAYS}
+
+
+def customer_value_panel() -> CustomerValuePanel:
+    return CustomerValuePanel(customer_value_latest())
+
 
 def customer_value_latest() -> CustomerValueFit | None:
     """The newest fit (whatever its status): what the dashboard shows."""

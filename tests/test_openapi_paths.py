@@ -52,6 +52,7 @@ EXPECTED = {
     "campaigns": {"/api/v1/campaigns/birthday-offer/": {"get", "patch"}},
     "insights": {f"/api/v1/kpis/{panel}/": {"get"} for panel in (
         "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "members")},
+    "insights-clv": {"/api/v1/kpis/clv/": {"get"}, "/api/v1/kpis/clv/members/": {"get"}},
 }
 
 IDEMPOTENT_POSTS = {

@@ -229,6 +229,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `kind`, `source` or `status` of their own; each gets a named enum.
     "ENUM_NAME_OVERRIDES": {
         "StaffEventKindEnum": "accounts.models.StaffEvent.Kind",
+        "PredictiveClvStatusEnum": "insights.customer_value.PANEL_STATUSES",
         "ClinicStatusEnum": "clinics.models.Clinic.Status",
         "ImportRunKindEnum": "imports.models.ImportRun.Kind",
         "ImportRunStatusEnum": "imports.models.ImportRun.Status",

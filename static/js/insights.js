@@ -61,6 +61,11 @@
       return { tooltip: { trigger: "axis" }, grid: grid,
         xAxis: { type: "category", data: names.map(function (k) { return t[k]; }) }, yAxis: { type: "value" },
         series: [{ type: "bar", data: names.map(function (k) { return d.points[k]; }) }] };
+    case "clv":
+      var c = data("insights-clv");
+      return { tooltip: { trigger: "axis" }, grid: grid,
+        xAxis: { type: "category", data: c.labels, axisLabel: { rotate: 30 } }, yAxis: { type: "value" },
+        series: [{ name: c.name, type: "bar", data: c.members }] };
     case "appointments":
       return { tooltip: { trigger: "axis", valueFormatter: percent }, grid: grid,
         xAxis: { type: "category", data: d.appointments.names }, yAxis: { type: "value", max: 1, axisLabel: { formatter: percent } },
