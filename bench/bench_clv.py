@@ -22,8 +22,9 @@ MEMBERS = int(100_000 * SCALE)
 TARGET_S = 30.0
 ZONE = ZoneInfo("Asia/Shanghai")
 TODAY = datetime(2026, 12, 1, tzinfo=ZONE)
-# About 3.3 visit days a year while a client; a third drop out after each year or so.
-TRUE_BGNBD = btyd.BgNbd(r=2.0, alpha=30.0, a=1.5, b=12.0)
+# About 8 visit days a year while a client; after each visit 1 in 14 stop coming: about 10 visits
+# per member over three years.
+TRUE_BGNBD = btyd.BgNbd(r=4.0, alpha=25.0, a=1.2, b=15.0)
 TRUE_GG = btyd.GammaGamma(p=5.0, q=4.0, v=800.0)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 LOG_BOUND = 18.0  # parameters between e^-18 and e^18; a fit that ends on a bound has not converged
 # The quantities the predictions rest on (BG/NBD: the mean purchase rate r/α and the expected
@@ -84,9 +84,30 @@ def bgnbd_log_likelihood(r, alpha, a, b, x, t_x, T) -> np.ndarray:
     return common + np.logaddexp(alive, dropped)
 
 
-def _minimise(objective, start: np.ndarray) -> tuple[np.ndarray, object]:
+def bgnbd_log_likelihood_gradient(r, alpha, a, b, x, t_x, T) -> np.ndarray:
+    """d log L / d(r, α, a, b) for each customer (one row each), from equation 6: with
+    A = B(a, b+x)/(α+T)^(r+x), D = [x > 0] B(a+1, b+x−1)/(α+t_x)^(r+x) and w = D/(A+D) the share
+    of the "dropped out after the last purchase" term."""
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    alive = betaln(a, b + x) - (r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dropped = np.where(x > 0, betaln(a + 1, np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
+                           -np.inf)
+    w = np.exp(dropped - np.logaddexp(alive, dropped))
+    d_r = (digamma(r + x) - digamma(r) + np.log(alpha)
+           - (1 - w) * np.log(alpha + T) - w * np.log(alpha + t_x))
+    d_alpha = r / alpha - (r + x) * ((1 - w) / (alpha + T) + w / (alpha + t_x))
+    d_a = (-(digamma(a) - digamma(a + b)) + (1 - w) * (digamma(a) - digamma(a + b + x))
+           + w * (digamma(a + 1) - digamma(a + b + x)))
+    b_dropped = np.where(x > 0, digamma(np.maximum(b + x - 1, 1e-300)), 0.0)
+    d_b = (-(digamma(b) - digamma(a + b)) + (1 - w) * (digamma(b + x) - digamma(a + b + x))
+           + w * (b_dropped - digamma(a + b + x)))
+    return np.column_stack([d_r, d_alpha, d_a, d_b])
+
+
+def _minimise(objective, start: np.ndarray, gradient=None) -> tuple[np.ndarray, object]:
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
-    result = minimize(objective, start, method="L-BFGS-B", bounds=bounds,
+    result = minimize(objective, start, jac=gradient, method="L-BFGS-B", bounds=bounds,
                       options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-8})
     if not result.success:
         result = minimize(objective, result.x, method="Nelder-Mead", bounds=bounds,
@@ -190,8 +211,12 @@ def bgnbd_fit(x, t_x, T) -> Fit:
         value = -(weights * ll).sum() / total
         return value if np.isfinite(value) else 1e100
 
+    def gradient(log_params):
+        r, alpha, a, b = np.exp(log_params)
+        return -(weights @ bgnbd_log_likelihood_gradient(r, alpha, a, b, x, t_x, T)) * np.exp(log_params) / total
+
     start = np.log([1.0, max(float(np.average(T, weights=weights)), 1.0), 1.0, 2.0])
-    log_params, result = _minimise(objective, start)
+    log_params, result = _minimise(objective, start, gradient)
     horizon = float(np.average(T, weights=weights))
     return _fit_outcome(BgNbd, objective, _bgnbd_key_quantities(horizon), log_params, result, total)
 

@@ -25,7 +25,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from insights import btyd
 from insights.models import CustomerValueFit, MemberValuePrediction
@@ -131,16 +131,18 @@ def _distribution(clv: np.ndarray) -> list[dict]:
 
 
 @transaction.atomic
-def _store(fit: CustomerValueFit, rows: list[tuple] | None) -> CustomerValueFit:
+def _store(fit: CustomerValueFit, rows: list[str] | None, *, started: float) -> CustomerValueFit:
+    fit.seconds = time.perf_counter() - started  # without the writing
     fit.save()
     MemberValuePrediction.objects.exclude(fit=fit).delete()
     if rows:
         columns = ("fit_id", "member_id", "frequency", "recency_weeks", "age_weeks", "monetary", "probability_alive",
                    "expected_visits", "expected_value", "clv")
         table = MemberValuePrediction._meta.db_table
+        prefix = f"{fit.pk}\t"
         with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((fit.pk, *row))
+            for start in range(0, len(rows), 10_000):
+                copy.write("".join(prefix + row for row in rows[start:start + 10_000]))
     return fit
 
 
@@ -161,8 +163,7 @@ def customer_value_fit(*, now: datetime, today: date) -> tuple[CustomerValueFit,
         history_days=(cutoff_on - histories.first_day).days if histories.first_day else 0)
     if reasons := _shortfalls(histories, cutoff_on):
         fit.status, fit.reason = CustomerValueFit.Status.NOT_ENOUGH_HISTORY, reasons
-        fit.seconds = time.perf_counter() - started
-        return _store(fit, None), True
+        return _store(fit, None, started=started), True
     bgnbd = btyd.bgnbd_fit(histories.x, histories.t_x, histories.T)
     gamma_gamma = btyd.gamma_gamma_fit(histories.x[repeat], histories.m[repeat])
     if bgnbd.params is not None:
@@ -175,20 +176,23 @@ def customer_value_fit(*, now: datetime, today: date) -> tuple[CustomerValueFit,
                 for name, outcome in (("BG/NBD", bgnbd), ("Gamma-Gamma", gamma_gamma)) if not outcome.converged]
     if not failures and gamma_gamma.params.population_mean is None:
         failures.append({"code": "infinite_mean", "model": "Gamma-Gamma", "q": gamma_gamma.params.q})
+    rows = None if failures else _predict(fit, histories, bgnbd.params, gamma_gamma.params)
+    if rows is None and not failures:
+        failures.append({"code": "not_finite", "model": "BG/NBD"})
     if failures:
         fit.status, fit.reason = CustomerValueFit.Status.NOT_CONVERGED, failures
-        fit.r = fit.alpha = fit.a = fit.b = fit.p = fit.q = fit.v = None
-        fit.seconds = time.perf_counter() - started
-        return _store(fit, None), True
-    rows = _predict(fit, histories, bgnbd.params, gamma_gamma.params)
+        fit.predicted_members = fit.active_members = 0
+        fit.clv_per_member = fit.clv_total = fit.clv_per_active_member = None
+        fit.expected_purchases_per_active_member, fit.distribution = None, []
+        return _store(fit, None, started=started), True
     fit.status = CustomerValueFit.Status.FITTED
-    fit.seconds = time.perf_counter() - started
-    return _store(fit, rows), True
+    return _store(fit, rows, started=started), True
 
 
 def _predict(fit: CustomerValueFit, histories: Histories, bgnbd: btyd.BgNbd,
-             gamma_gamma: btyd.GammaGamma) -> list[tuple]:
-    """Each active member's prediction, and the fit's figures from them."""
+             gamma_gamma: btyd.GammaGamma) -> list[str] | None:
+    """Each active member's prediction as a line of COPY text, and the fit's figures from them;
+    None when a prediction is not a finite number."""
     chosen = histories.predicted
     x, t_x, T, m = histories.x[chosen], histories.t_x[chosen], histories.T[chosen], histories.m[chosen]
     alive = np.clip(btyd.bgnbd_probability_alive(bgnbd, x, t_x, T), 0.0, 1.0)
@@ -196,6 +200,8 @@ def _predict(fit: CustomerValueFit, histories: Histories, bgnbd: btyd.BgNbd,
     value = btyd.gamma_gamma_expected_value(gamma_gamma, x, m)
     clv = btyd.customer_lifetime_value(bgnbd, gamma_gamma, x=x, t_x=t_x, T=T, m=m, months=HORIZON_MONTHS,
                                        weeks_per_month=WEEKS_PER_MONTH, monthly_discount=float(MONTHLY_DISCOUNT))
+    if not all(np.all(np.isfinite(values)) for values in (alive, visits, value, clv)):
+        return None
     clv = np.round(clv, 2)
     active_days = insights_settings().active_days
     active = histories.days_since_last[chosen] <= active_days
@@ -206,10 +212,10 @@ def _predict(fit: CustomerValueFit, histories: Histories, bgnbd: btyd.BgNbd,
     fit.clv_per_active_member = money(clv[active].mean()) if active.any() else None
     fit.expected_purchases_per_active_member = round(float(visits[active].mean()), 6) if active.any() else None
     fit.distribution = _distribution(clv)
-    return [(int(member), int(freq), float(rec), float(age), f"{mean:.2f}", float(p_alive),
-             float(n), f"{val:.2f}", f"{c:.2f}")
+    return [f"{member}\t{freq}\t{rec!r}\t{age!r}\t{mean:.2f}\t{p_alive!r}\t{n!r}\t{val:.2f}\t{c:.2f}\n"
             for member, freq, rec, age, mean, p_alive, n, val, c
-            in zip(histories.member_id[chosen], x, t_x, T, m, alive, visits, value, clv, strict=True)]
+            in zip(histories.member_id[chosen].tolist(), x.tolist(), t_x.tolist(), T.tolist(), m.tolist(),
+                   alive.tolist(), visits.tolist(), value.tolist(), clv.tolist(), strict=True)]
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -311,12 +317,15 @@ def fit_reason_text(fit: CustomerValueFit) -> str:
                                   "%(have)s days of visits, %(need)s needed", reason["have"]) % reason)
         elif code == "not_converged":
             parts.append(_("%(model)s did not converge") % reason)
+        elif code == "not_finite":
+            parts.append(_("%(model)s gives predictions that are not finite numbers") % reason)
         elif code == "infinite_mean":
             parts.append(_("Gamma-Gamma gives no finite mean spend (q = %(q)s, must be above 1)")
                          % {"q": f"{reason['q']:.3g}"})
+    joined = pgettext("between the reasons of a list", "; ").join(parts)
     if fit.status == CustomerValueFit.Status.NOT_ENOUGH_HISTORY:
-        return _("Not enough history: %(reasons)s.") % {"reasons": "; ".join(parts)}
+        return _("Not enough history: %(reasons)s.") % {"reasons": joined}
     if fit.status == CustomerValueFit.Status.NOT_CONVERGED:
-        return _("No prediction: %(reasons)s.") % {"reasons": "; ".join(parts)}
+        return _("No prediction: %(reasons)s.") % {"reasons": joined}
     return ""
 

@@ -202,3 +202,17 @@ def test_a_history_without_visible_drop_out_still_predicts():
     assert fit.converged, fit.message
     expected = btyd.bgnbd_conditional_expected_purchases(fit.params, 10.0, sim["x"], sim["t_x"], sim["T"])
     assert expected.mean() == pytest.approx(10.0, rel=0.05)
+
+
+def test_the_bgnbd_gradient_is_the_derivative_of_the_log_likelihood():
+    x, t_x, T = np.array([0, 1, 3, 7, 12]), np.array([0, 5.5, 20, 50, 51]), np.array([30, 12, 40, 52, 52.5])
+    params = np.array([0.9, 6.0, 1.4, 3.1])
+    step = 1e-6
+
+    analytic = btyd.bgnbd_log_likelihood_gradient(*params, x, t_x, T)
+    for k in range(4):
+        up, down = params.copy(), params.copy()
+        up[k] += step
+        down[k] -= step
+        numeric = (btyd.bgnbd_log_likelihood(*up, x, t_x, T) - btyd.bgnbd_log_likelihood(*down, x, t_x, T)) / (2 * step)
+        assert analytic[:, k] == pytest.approx(numeric, rel=1e-5, abs=1e-7)

@@ -316,13 +316,18 @@ def test_a_clinic_without_enough_history_gets_the_reason(owner, staff_client):
     assert not MemberValuePrediction.objects.exists() and fit.r is None
     text = (f"Not enough history: 2 members with a repeat visit, {MIN_REPEAT_MEMBERS} needed; "
             f"39 days of visits, {MIN_HISTORY_DAYS} needed.")
-    panel = client.get("/api/v1/kpis/clv/").json()
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    panel = client.get("/api/v1/kpis/clv/", **english).json()
     assert panel["status"] == "not_enough_history" and panel["reason"] == text
     assert panel["bgnbd"] is None and panel["distribution"] == []
-    assert client.get("/api/v1/kpis/summary/?from=2025-01-01&to=2025-01-31").json()["predictive_clv"]["reason"] == text
-    page = client.get("/insights/").content.decode()
-    assert 'data-status="not_enough_history"' in page and text in page
-    assert "Not enough history" in client.get("/insights/clv/members/").content.decode()
+    summary = client.get("/api/v1/kpis/summary/?from=2025-01-01&to=2025-01-31", **english).json()
+    assert summary["predictive_clv"]["reason"] == text
+    chinese = client.get("/api/v1/kpis/clv/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()["reason"]
+    assert chinese == (f"历史数据不足：2 位会员有复购到店，需要 {MIN_REPEAT_MEMBERS} 位；"
+                       f"到店记录共 39 天，需要 {MIN_HISTORY_DAYS} 天。")
+    page = client.get("/insights/").content.decode()  # in the clinic's language, zh-Hans
+    assert 'data-status="not_enough_history"' in page and chinese in page
+    assert chinese in client.get("/insights/clv/members/").content.decode()
     run = JobRun.objects.filter(job="insights.tasks.customer_value_fit_nightly").order_by("-pk").first()
     assert run.status == "succeeded" and run.counts == {"fits_made": 1, "members_predicted": 0}
 
@@ -335,3 +340,24 @@ def test_there_is_one_fit_per_cutoff_day_and_the_newest_is_read(owner):
     assert made and made_again and not made_third and again.pk == second.pk
     assert first.cutoff_on == date(2025, 2, 28) and second.cutoff_on == date(2025, 3, 1)
     assert customer_value_panel().fit == second
+
+
+def test_a_history_the_models_cannot_fit_gets_no_prediction_and_says_why(owner, staff_client):
+    """110 members who each came twice, half a year apart, and paid exactly the same each time:
+    enough history, but Gamma-Gamma's spread of spend runs off to nothing (q → ∞), so there is no
+    prediction and the reason says which model failed."""
+    today = local_date(timezone.now())
+    _import("members", [{"name": f"同价{i}", "phone": f"1360000{i:04d}", "member_number": f"S{i:04d}",
+                         "joined_on": str(today - timedelta(days=400))} for i in range(110)], owner)
+    _import("visits", [{"member_number": f"S{i:04d}", "visited_at": f"{today - timedelta(days=days + i)} 12:00",
+                        "external_ref": f"S{i}-{days}", "item_name": "面膜", "unit_price": "88.00",
+                        "payment_method": "cash"} for i in range(110) for days in (200, 20)], owner)
+
+    fit, made = customer_value_fit(now=timezone.now(), today=today)
+
+    assert made and fit.status == "not_converged" and fit.repeat_customers == 110
+    assert [reason["model"] for reason in fit.reason] == ["Gamma-Gamma"]
+    assert not MemberValuePrediction.objects.exists()
+    panel = staff_client(owner).get("/api/v1/kpis/clv/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert panel["status"] == "not_converged" and panel["clv_per_active_member"] is None
+    assert panel["reason"] == "No prediction: Gamma-Gamma did not converge."
