@@ -286,7 +286,7 @@ def test_the_dashboard_shows_the_prediction_and_its_members(fitted, committed_db
 
     assert 'data-status="fitted"' in page and f"¥{fit.clv_per_active_member}" in page
     assert 'data-chart="clv"' in page and f"{fit.cutoff_on:%Y-%m-%d}" in page
-    assert f"r = {fit.r:.3f}" in page
+    assert f"r = {fit.r:.4g}" in page and f"γ = {fit.v:.4g}" in page
     assert top_name in listing and f"¥{top.clv}" in listing
     assert len(list(csv.reader(io.StringIO(exported)))) == fit.predicted_members + 1
 
