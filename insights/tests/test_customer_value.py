@@ -192,6 +192,7 @@ def test_the_dashboard_shows_the_prediction_and_its_members(fitted, committed_db
         fit = CustomerValueFit.objects.get()
         top = MemberValuePrediction.objects.order_by("-clv", "member_id").select_related("member").first()
         top_name = top.member.name
+        predictions = list(MemberValuePrediction.objects.filter(fit=fit))
     host = {"HTTP_HOST": f"{fitted.clinic.schema_name}.localhost"}
 
     page = fitted.client.get("/insights/", **host).content.decode()
@@ -203,6 +204,9 @@ def test_the_dashboard_shows_the_prediction_and_its_members(fitted, committed_db
     assert f"r = {fit.r:.4g}" in page and f"γ = {fit.v:.4g}" in page
     assert top_name in listing and f"¥{top.clv}" in listing
     assert len(list(csv.reader(io.StringIO(exported)))) == fit.predicted_members + 1
+    buckets = fitted.client.get("/insights/export/clv.csv", **host).content.decode("utf-8-sig")
+    assert [int(row[2]) for row in list(csv.reader(io.StringIO(buckets)))[1:]] == [
+        sum(1 for p in predictions if Decimal(b["from"]) <= p.clv < Decimal(b["to"])) for b in fit.distribution]
 
 
 # --- a clinic without enough history (the shared test clinic) --------------------------------------
