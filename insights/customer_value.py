@@ -276,7 +276,8 @@ class CustomerValuePanel:
     def chart(self) -> dict:
         """The distribution as the dashboard's bar chart draws it."""
         return {"labels": [f"¥{Decimal(b['from']):,.0f}–{Decimal(b['to']):,.0f}" for b in self.buckets],
-                "members": [b["members"] for b in self.buckets], "name": _("Members")}
+                "members": [b["members"] for b in self.buckets], "name": _("Members"),
+                "buckets": [[b["from"], b["to"]] for b in self.buckets]}
 
     @property
     def rule(self) -> dict:

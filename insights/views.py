@@ -16,6 +16,7 @@ from django.views import View
 
 from appointments.models import Location
 from insights import selectors
+from insights.api import ClvMembersParams
 from insights.customer_value import customer_value_members, customer_value_panel
 from insights.params import PRESETS, PeriodParams, SegmentParams, default_cohort_months, preset_period
 from insights.selectors import Scope
@@ -236,12 +237,20 @@ class ClvMembersView(ReportsRequired, View):
 
     def get(self, request):
         panel = customer_value_panel()
-        predictions = customer_value_members(fit=panel.fit) if panel.fitted else []
+        params = ClvMembersParams(data={key: request.GET[key] for key in ("min", "max") if request.GET.get(key)})
+        if not params.is_valid():
+            return render(request, "insights/clv_members.html", {"clv": panel, "errors": params.errors}, status=400)
+        low, high = params.validated_data["min"], params.validated_data["max"]
+        predictions = customer_value_members(fit=panel.fit, low=low, high=high) if panel.fitted else []
         fmt = request.GET.get("fmt")
         if fmt in ("csv", "xlsx"):
             return _export_response(_clv_table(predictions), fmt)
         page = Paginator(predictions, self.PAGE_SIZE).get_page(request.GET.get("page"))
-        return render(request, "insights/clv_members.html", {"clv": panel, "page": page})
+        query = request.GET.copy()
+        query.pop("page", None)
+        query.pop("fmt", None)
+        return render(request, "insights/clv_members.html", {"clv": panel, "page": page, "low": low, "high": high,
+                                                              "query": query.urlencode()})
 
 
 def _clv_table(predictions) -> Table:

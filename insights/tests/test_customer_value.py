@@ -204,6 +204,13 @@ def test_the_dashboard_shows_the_prediction_and_its_members(fitted, committed_db
     assert f"r = {fit.r:.4g}" in page and f"γ = {fit.v:.4g}" in page
     assert top_name in listing and f"¥{top.clv}" in listing
     assert len(list(csv.reader(io.StringIO(exported)))) == fit.predicted_members + 1
+    busiest = max(fit.distribution, key=lambda b: b["members"])
+    in_bucket = fitted.client.get(f"/insights/clv/members/?min={busiest['from']}&max={busiest['to']}&fmt=csv",
+                                  **host).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(in_bucket)))[1:]
+    assert len(rows) == busiest["members"]
+    assert all(Decimal(busiest["from"]) <= Decimal(row[-1]) < Decimal(busiest["to"]) for row in rows)
+    assert fitted.client.get("/insights/clv/members/?min=abc", **host).status_code == 400
     buckets = fitted.client.get("/insights/export/clv.csv", **host).content.decode("utf-8-sig")
     assert [int(row[2]) for row in list(csv.reader(io.StringIO(buckets)))[1:]] == [
         sum(1 for p in predictions if Decimal(b["from"]) <= p.clv < Decimal(b["to"])) for b in fit.distribution]

@@ -82,6 +82,12 @@
       var chart = window.echarts.init(node, null, { renderer: "canvas" });
       chart.setOption(options(node.dataset.chart, d, t));
       node.dataset.drawn = "1";
+      if (node.dataset.chart === "clv" && node.dataset.membersUrl) {
+        chart.on("click", function (p) {
+          var bucket = data("insights-clv").buckets[p.dataIndex];
+          window.location.href = node.dataset.membersUrl + "?min=" + bucket[0] + "&max=" + bucket[1];
+        });
+      }
       if (node.dataset.chart === "rfm" && node.dataset.membersUrl) {
         chart.on("click", function (p) {
           window.location.href = node.dataset.membersUrl + "&r=" + (p.value[1] + 1) + "&f=" + (p.value[0] + 1);

@@ -2,6 +2,8 @@
 active member, its distribution drawn as a chart, the fit's date and parameters; then follows
 the link to the members by predicted CLV."""
 
+import re
+
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -48,3 +50,12 @@ def test_an_owner_sees_the_predicted_clv_and_its_members(browser_clinic, fit, li
 
     page.click("#kpi-clv_per_active_member a")
     expect(page.locator("#clv-members tbody tr").first).to_contain_text(top_name)
+
+    page.go_back()
+    busiest = max(range(len(stored.distribution)), key=lambda i: stored.distribution[i]["members"])
+    page.evaluate("i => echarts.getInstanceByDom(document.querySelector('[data-chart=clv]'))"
+                  ".trigger('click', {dataIndex: i})", busiest)
+    bucket = stored.distribution[busiest]
+    expect(page).to_have_url(re.compile(rf"/insights/clv/members/\?min={re.escape(bucket['from'])}&max="
+                                        rf"{re.escape(bucket['to'])}$"))
+    expect(page.locator("#clv-members tbody tr")).to_have_count(min(bucket["members"], 50))
