@@ -47,6 +47,7 @@ from feedback.services import (
     survey_answer_submit,
     treatment_followups_create,
 )
+from insights.customer_value import customer_value_fit
 from members.models import ConsentRecord, Member
 from members.services import ConsentInput, member_register
 from points.coupons import coupon_template_create
@@ -459,6 +460,15 @@ def demo_feedback_seed(clinic: Clinic, *, seed: int = 2026) -> int:
         return answers
 
 
+def demo_customer_value_fit(clinic: Clinic) -> str:
+    """The predictive CLV of panel 5 as the nightly job would fit it tonight, so the dashboard
+    shows it (or why not) from the start. Done once per day: the fit is per cut-off day."""
+    with schema_context(clinic.schema_name):
+        now = timezone.now()
+        fit, _made = customer_value_fit(now=now, today=local_date(now))
+        return fit.status
+
+
 def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     """Everything above; returns the demo clinic and whether it was created now."""
     demo_operator_ensure()
@@ -470,4 +480,5 @@ def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     demo_rewards_seed(clinic)
     demo_history_seed(clinic)
     demo_feedback_seed(clinic)
+    demo_customer_value_fit(clinic)
     return clinic, created

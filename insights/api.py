@@ -1,6 +1,7 @@
 """The KPI API (owners and managers): one read per panel. Rates are fractions (0..1, six
 decimals, null when the denominator is 0), money is a string with two decimals."""
 
+from django.core.paginator import Paginator
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -9,6 +10,8 @@ from rest_framework.views import APIView
 
 from accounts.api import has_perm
 from insights import selectors
+from insights.customer_value import PANEL_STATUSES, customer_value_members, customer_value_panel
+from insights.models import MemberValuePrediction
 from insights.params import CohortParams, PeriodParams, SegmentParams, SeriesParams
 from points.rules import local_date
 
@@ -86,6 +89,64 @@ class AppointmentsSerializer(serializers.Serializer):
     practitioners = PractitionerUtilisationSerializer(many=True)
 
 
+# --- panel 5: the predictive CLV (insights/customer_value.py) ----------------------------------
+
+class ClvBucketSerializer(serializers.Serializer):
+    from_ = serializers.DecimalField(max_digits=18, decimal_places=2)
+    to = serializers.DecimalField(max_digits=18, decimal_places=2)
+    members = serializers.IntegerField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class BgNbdParametersSerializer(serializers.Serializer):
+    r = serializers.FloatField()
+    alpha = serializers.FloatField()
+    a = serializers.FloatField()
+    b = serializers.FloatField()
+    log_likelihood = serializers.FloatField()
+
+
+class GammaGammaParametersSerializer(serializers.Serializer):
+    p = serializers.FloatField()
+    q = serializers.FloatField()
+    v = serializers.FloatField()
+    log_likelihood = serializers.FloatField()
+
+
+class ClvRuleSerializer(serializers.Serializer):
+    min_repeat_members = serializers.IntegerField()
+    min_history_days = serializers.IntegerField()
+
+
+class PredictiveClvSerializer(serializers.Serializer):
+    """The newest nightly fit: figures when `status` is `fitted`, otherwise `reason` says why not."""
+
+    status = serializers.ChoiceField(choices=PANEL_STATUSES)
+    reason = serializers.CharField(help_text="Why there is no prediction, in the user's language; empty when fitted.")
+    reason_codes = serializers.ListField(child=serializers.CharField())
+    cutoff_on = serializers.DateField(allow_null=True, help_text="The last local day of visits the fit used.")
+    fitted_at = serializers.DateTimeField(allow_null=True)
+    horizon_months = serializers.IntegerField(allow_null=True)
+    monthly_discount = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
+    customers = serializers.IntegerField(allow_null=True, help_text="Members with a visit up to the cut-off.")
+    repeat_customers = serializers.IntegerField(allow_null=True,
+                                                help_text="Members with a paid visit on a later day than their first.")
+    history_days = serializers.IntegerField(allow_null=True)
+    predicted_members = serializers.IntegerField(allow_null=True)
+    active_members = serializers.IntegerField(allow_null=True)
+    clv_per_active_member = _money()
+    clv_per_member = _money()
+    clv_total = _money()
+    expected_purchases_per_active_member = _rate()
+    bgnbd = BgNbdParametersSerializer(allow_null=True, help_text="Time unit: weeks.")
+    gamma_gamma = GammaGammaParametersSerializer(allow_null=True, help_text="Money in the clinic's currency.")
+    rule = ClvRuleSerializer(help_text="Enough history: at least this many repeat members and days of visits.")
+
+
 class SummarySerializer(serializers.Serializer):
     from_ = serializers.DateField(source="period.start")
     to = serializers.DateField(source="period.end")
@@ -111,6 +172,7 @@ class SummarySerializer(serializers.Serializer):
     points = PointsSerializer()
     referrals = ReferralsSerializer()
     appointments = AppointmentsSerializer()
+    predictive_clv = PredictiveClvSerializer(help_text="The newest nightly fit; the period does not apply.")
 
     def get_fields(self):
         fields = super().get_fields()
@@ -130,6 +192,7 @@ class SummaryApi(APIView):
         summary.points = selectors.kpi_points(scope=scope)
         summary.referrals = selectors.kpi_referrals(scope=scope)
         summary.appointments = selectors.kpi_appointments(scope=scope)
+        summary.predictive_clv = customer_value_panel()
         return Response(SummarySerializer(summary).data)
 
 
@@ -260,3 +323,62 @@ class SegmentApi(APIView):
         data = params.validated_data
         ids = selectors.segment_member_ids(scope=params.scope(), segment=data["segment"], r=data["r"], f=data["f"])
         return Response(SegmentSerializer({"segment": data["segment"], "count": len(ids), "members": ids}).data)
+
+
+class PredictiveClvPanelSerializer(PredictiveClvSerializer):
+    distribution = ClvBucketSerializer(many=True, source="buckets",
+                                       help_text="Predicted members by CLV, in buckets from (included) to (excluded).")
+
+
+class PredictiveClvApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(responses={200: PredictiveClvPanelSerializer},
+                   summary="The predictive CLV (BG/NBD, Gamma-Gamma) of the newest nightly fit, or why there is none")
+    def get(self, request):
+        return Response(PredictiveClvPanelSerializer(customer_value_panel()).data)
+
+
+class ClvMembersParams(serializers.Serializer):
+    min = serializers.DecimalField(max_digits=16, decimal_places=2, required=False, allow_null=True, default=None,
+                                   min_value=0, help_text="Only members whose predicted CLV is at least this.")
+    max = serializers.DecimalField(max_digits=16, decimal_places=2, required=False, allow_null=True, default=None,
+                                   min_value=0, help_text="Only members whose predicted CLV is below this.")
+    page = serializers.IntegerField(default=1, min_value=1, help_text="Pages of 100 members, highest CLV first.")
+
+
+class MemberPredictionSerializer(serializers.Serializer):
+    member = serializers.IntegerField(source="member_id")
+    member_number = serializers.CharField(source="member.member_number")
+    frequency = serializers.IntegerField(help_text="Repeat visit days up to the cut-off.")
+    recency_weeks = serializers.FloatField()
+    age_weeks = serializers.FloatField(help_text="Weeks from the first visit day to the cut-off (T).")
+    monetary = _money(help_text="Mean revenue of the repeat visit days.")
+    probability_alive = serializers.FloatField()
+    expected_visits = serializers.FloatField(help_text="Expected visit days over the horizon.")
+    expected_value = _money(help_text="Expected revenue per visit day.")
+    clv = _money()
+
+
+class ClvMembersSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    members = MemberPredictionSerializer(many=True)
+
+
+class PredictiveClvMembersApi(APIView):
+    permission_classes = [ViewReports]
+    PAGE_SIZE = 100
+
+    @extend_schema(parameters=[ClvMembersParams], responses={200: ClvMembersSerializer},
+                   summary="Members by predicted CLV (newest fit), highest first; empty without a fit")
+    def get(self, request):
+        data = _params(ClvMembersParams, request).validated_data
+        fit = customer_value_panel().fit
+        predictions = (customer_value_members(fit=fit, low=data["min"], high=data["max"]) if fit
+                       else MemberValuePrediction.objects.none())
+        paginator = Paginator(predictions, self.PAGE_SIZE)
+        page = paginator.get_page(data["page"])
+        return Response(ClvMembersSerializer({"count": paginator.count, "page": page.number,
+                                              "pages": paginator.num_pages, "members": page.object_list}).data)

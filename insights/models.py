@@ -1,6 +1,8 @@
 """The clinic's KPI settings: the lifecycle thresholds (active, dormant 沉睡, lapsed 流失 by days
 since the last visit) and the RFM window. The KPIs themselves are read from the visits, the
-ledger, tiers and appointments by the selectors; nothing here copies them."""
+ledger, tiers and appointments by the selectors; nothing here copies them. The one thing stored
+is the nightly fit of the predictive CLV and its per-member predictions, a model's output that
+cannot be read off the visits directly."""
 
 from django.db import models
 from django.db.models import F, Q
@@ -28,3 +30,82 @@ class InsightsSettings(models.Model):
             models.CheckConstraint(condition=Q(rfm_months__gte=1) & Q(rfm_months__lte=60),
                                    name="insights_rfm_months_range"),
         ]
+
+
+class CustomerValueFit(models.Model):
+    """One nightly fit of the predictive CLV (BG/NBD and Gamma-Gamma, docs/kpis.md panel 5) on the
+    visits up to `cutoff_on`: its parameters and the figures the dashboard shows, or why there are
+    none. One row per cut-off day, so running the job again the same night changes nothing."""
+
+    class Status(models.TextChoices):
+        FITTED = "fitted", _("Fitted")
+        NOT_ENOUGH_HISTORY = "not_enough_history", _("Not enough history")
+        NOT_CONVERGED = "not_converged", _("The model did not converge")
+
+    cutoff_on = models.DateField(_("visits up to"), unique=True)
+    fitted_at = models.DateTimeField(_("fitted at"))
+    status = models.CharField(_("status"), max_length=24, choices=Status.choices)
+    # Why there is no prediction: [{"code": "repeat_members", "have": 37, "need": 100}, …]
+    # (insights/customer_value.py turns it into words).
+    reason = models.JSONField(_("reason"), default=list, blank=True)
+    horizon_months = models.PositiveSmallIntegerField(_("horizon (months)"))
+    monthly_discount = models.DecimalField(_("monthly discount rate"), max_digits=5, decimal_places=4)
+    customers = models.PositiveIntegerField(_("members with a visit"))
+    repeat_customers = models.PositiveIntegerField(_("members with a repeat visit"))
+    history_days = models.PositiveIntegerField(_("days of visits"))
+    # BG/NBD (time in weeks) and Gamma-Gamma (money in the clinic's currency).
+    r = models.FloatField(null=True, blank=True)
+    alpha = models.FloatField(null=True, blank=True)
+    a = models.FloatField(null=True, blank=True)
+    b = models.FloatField(null=True, blank=True)
+    p = models.FloatField(null=True, blank=True)
+    q = models.FloatField(null=True, blank=True)
+    v = models.FloatField(null=True, blank=True)
+    bgnbd_log_likelihood = models.FloatField(null=True, blank=True)
+    gamma_gamma_log_likelihood = models.FloatField(null=True, blank=True)
+    predicted_members = models.PositiveIntegerField(default=0)
+    active_members = models.PositiveIntegerField(default=0)
+    clv_per_active_member = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    clv_per_member = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    clv_total = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    expected_purchases_per_active_member = models.FloatField(null=True, blank=True)
+    # [{"from": "0.00", "to": "100.00", "members": 12}, …]: predicted members by CLV.
+    distribution = models.JSONField(default=list, blank=True)
+    seconds = models.FloatField(_("seconds taken"), default=0)
+
+    class Meta:
+        verbose_name = _("predictive CLV fit")
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["fitted", "not_enough_history", "not_converged"]),
+                                   name="insights_clv_fit_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status="fitted") | Q(r__gt=0, alpha__gt=0, a__gt=0, b__gt=0, p__gt=0, q__gt=1, v__gt=0,
+                                                  clv_per_member__isnull=False),
+                name="insights_clv_fit_has_parameters"),
+            models.CheckConstraint(condition=Q(monthly_discount__gte=0) & Q(monthly_discount__lt=1),
+                                   name="insights_clv_discount_range"),
+        ]
+
+
+class MemberValuePrediction(models.Model):
+    """A member's prediction from one fit: their history in the models' terms and what the fit
+    expects of them over the horizon. Only the newest fit keeps its rows."""
+
+    fit = models.ForeignKey(CustomerValueFit, on_delete=models.CASCADE, related_name="predictions")
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
+    frequency = models.PositiveIntegerField(_("repeat visit days"))
+    recency_weeks = models.FloatField(_("recency (weeks)"))
+    age_weeks = models.FloatField(_("weeks since the first visit"))
+    monetary = models.DecimalField(_("mean repeat spend"), max_digits=16, decimal_places=2)
+    probability_alive = models.FloatField(_("probability still a client"))
+    expected_visits = models.FloatField(_("expected visit days"))
+    expected_value = models.DecimalField(_("expected spend per visit day"), max_digits=16, decimal_places=2)
+    clv = models.DecimalField(_("predicted CLV"), max_digits=16, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fit", "member"], name="insights_prediction_once_per_fit"),
+            models.CheckConstraint(condition=Q(probability_alive__gte=0) & Q(probability_alive__lte=1),
+                                   name="insights_prediction_probability_range"),
+        ]
+        indexes = [models.Index(fields=["fit", "-clv"], name="insights_prediction_by_clv")]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from insights import selectors
+from insights.customer_value import customer_value_panel
 from insights.selectors import Scope
 
 
@@ -104,10 +105,17 @@ def appointments_table(scope: Scope, **_kw) -> Table:
                   _("Utilisation")], rows)
 
 
+def clv_table(scope: Scope, **_kw) -> Table:
+    """The newest predictive-CLV fit's distribution (the period does not apply)."""
+    panel = customer_value_panel()
+    return Table("clv", _("Members by predicted CLV"), [_("From"), _("To"), _("Members")],
+                 [[bucket["from"], bucket["to"], bucket["members"]] for bucket in panel.buckets])
+
+
 TABLES: dict[str, Callable[..., Table]] = {
     "summary": summary_table, "series": series_table, "cohorts": cohorts_table, "rfm": rfm_table,
     "tiers": tiers_table, "points": points_table, "referrals": referrals_table,
-    "appointments": appointments_table,
+    "appointments": appointments_table, "clv": clv_table,
 }
 
 

@@ -12,4 +12,6 @@ urlpatterns = [
     path("referrals/", api.ReferralsApi.as_view(), name="api-kpi-referrals"),
     path("appointments/", api.AppointmentsApi.as_view(), name="api-kpi-appointments"),
     path("members/", api.SegmentApi.as_view(), name="api-kpi-members"),
+    path("clv/", api.PredictiveClvApi.as_view(), name="api-kpi-clv"),
+    path("clv/members/", api.PredictiveClvMembersApi.as_view(), name="api-kpi-clv-members"),
 ]

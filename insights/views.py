@@ -16,6 +16,8 @@ from django.views import View
 
 from appointments.models import Location
 from insights import selectors
+from insights.api import ClvMembersParams
+from insights.customer_value import customer_value_members, customer_value_panel
 from insights.params import PRESETS, PeriodParams, SegmentParams, default_cohort_months, preset_period
 from insights.selectors import Scope
 from insights.tables import TABLES, Table, table_csv, table_xlsx
@@ -151,7 +153,7 @@ class DashboardView(ReportsRequired, View):
             "compare": _comparisons(scope, summary), "previous": scope.period.previous(),
             "last_year": scope.period.last_year(), "cohorts": cohorts, "rfm": rfm, "tiers": tiers,
             "points": points, "referrals": referrals, "appointments": appointments,
-            "settings_row": selectors.insights_settings(),
+            "settings_row": selectors.insights_settings(), "customer_value": customer_value_panel(),
             "labels": _labels(),
             "charts": _chart_data(scope, summary, series, cohorts, rfm, tiers, points, appointments),
         }
@@ -226,3 +228,35 @@ class ExportView(ReportsRequired, View):
         name = f"{built.name}-{chosen.scope.period.start}-{chosen.scope.period.end}"
         built.name = name
         return _export_response(built, fmt)
+
+
+class ClvMembersView(ReportsRequired, View):
+    """The members of the newest predictive-CLV fit, highest predicted CLV first, exportable."""
+
+    PAGE_SIZE = 50
+
+    def get(self, request):
+        panel = customer_value_panel()
+        params = ClvMembersParams(data={key: request.GET[key] for key in ("min", "max") if request.GET.get(key)})
+        if not params.is_valid():
+            return render(request, "insights/clv_members.html", {"clv": panel, "errors": params.errors}, status=400)
+        low, high = params.validated_data["min"], params.validated_data["max"]
+        predictions = customer_value_members(fit=panel.fit, low=low, high=high) if panel.fitted else []
+        fmt = request.GET.get("fmt")
+        if fmt in ("csv", "xlsx"):
+            return _export_response(_clv_table(predictions), fmt)
+        page = Paginator(predictions, self.PAGE_SIZE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        query.pop("fmt", None)
+        return render(request, "insights/clv_members.html", {"clv": panel, "page": page, "low": low, "high": high,
+                                                              "query": query.urlencode()})
+
+
+def _clv_table(predictions) -> Table:
+    return Table("members-predicted-clv", _("Members by predicted CLV"),
+                 [_("Member number"), _("Name"), _("Repeat visit days"), _("Mean repeat spend"),
+                  _("Probability still a client"), _("Expected visit days"), _("Expected spend per visit day"),
+                  _("Predicted CLV")],
+                 [[p.member.member_number, p.member.name, p.frequency, p.monetary, round(p.probability_alive, 4),
+                   round(p.expected_visits, 2), p.expected_value, p.clv] for p in predictions])

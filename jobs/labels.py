@@ -17,6 +17,7 @@ JOB_LABELS = {
     "portal.tasks.portal_records_clear": gettext_lazy("Clear ended member sign-ins"),
     "feedback.tasks.feedback_surveys_send": gettext_lazy("Satisfaction surveys and follow-ups"),
     "feedback.tasks.recall_followups_create": gettext_lazy("Recall follow-ups"),
+    "insights.tasks.customer_value_fit_nightly": gettext_lazy("Predictive CLV fit"),
 }
 
 COUNT_LABELS = {
@@ -49,6 +50,8 @@ COUNT_LABELS = {
     "surveys_sent": gettext_lazy("surveys sent"),
     "surveys_skipped": gettext_lazy("surveys not sent"),
     "followups_created": gettext_lazy("follow-ups created"),
+    "fits_made": gettext_lazy("fits made"),
+    "members_predicted": gettext_lazy("members predicted"),
 }
 
 

@@ -23,6 +23,7 @@ from clinics.demo import (
 from clinics.models import Clinic
 from feedback.models import FollowUpTask, SurveyAnswer
 from feedback.selectors import member_open_surveys, nps
+from insights.models import CustomerValueFit
 from members.models import Member
 from members.naming import has_cjk
 from messaging.models import Message
@@ -170,6 +171,9 @@ def test_demo_seed_gives_the_insights_panels_refunds_redemptions_and_past_appoin
         assert past.filter(status="completed", visit__isnull=False).count() >= 10
         assert past.filter(status__in=["no_show", "cancelled"]).exists()
         assert ledger_verify() == []
+        # 60 members are too few for the predictive CLV: the fit is there and says why
+        fit = CustomerValueFit.objects.get()
+        assert fit.status == "not_enough_history" and fit.reason[0]["code"] == "repeat_members"
 def test_demo_seed_has_survey_answers_over_the_year_and_open_follow_ups(db):
     demo_seed(members=40)
     with schema_context(DEMO_CLINIC_SLUG):

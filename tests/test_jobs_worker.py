@@ -40,6 +40,8 @@ from campaigns.tasks import birthday_offers_grant
 from clinic_loyalty.celery import app as celery_app
 from clinics.models import Clinic
 from conftest import TEST_PASSWORD, _test_database_url, until
+from insights.models import CustomerValueFit
+from insights.tasks import customer_value_fit_nightly
 from jobs.models import JobRun
 from members.models import ConsentRecord, Member
 from members.services import consent_record, member_register
@@ -160,6 +162,17 @@ def test_expiry_warnings_run_on_a_real_worker_once_per_member_and_day(celery_wor
     warnings = Message.objects.filter(member_id__in=ids, purpose=Purpose.POINTS_EXPIRY_WARNING)
     assert warnings.count() == 2
     until(lambda: warnings.filter(status=Message.Status.SENT).count() == 2)
+
+
+def test_the_predictive_clv_fit_runs_on_a_real_worker_and_a_second_run_changes_nothing(celery_worker_process,
+                                                                                      in_clinic):
+    first = run_and_wait(customer_value_fit_nightly, in_clinic)
+    second = run_and_wait(customer_value_fit_nightly, in_clinic)
+
+    assert first.counts == {"fits_made": 1, "members_predicted": 0}
+    assert second.counts == {"fits_made": 0, "members_predicted": 0}
+    fit = CustomerValueFit.objects.get(cutoff_on=local_date(timezone.now()) - timedelta(days=1))
+    assert fit.status == "not_enough_history"
 
 
 def test_tier_evaluation_runs_on_a_real_worker_and_a_second_run_changes_nothing(celery_worker_process,

@@ -56,6 +56,7 @@ EXPECTED = {
                  "/api/v1/feedback/recalls/": {"get"}},
     "insights": {f"/api/v1/kpis/{panel}/": {"get"} for panel in (
         "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "members")},
+    "insights-clv": {"/api/v1/kpis/clv/": {"get"}, "/api/v1/kpis/clv/members/": {"get"}},
 }
 
 IDEMPOTENT_POSTS = {

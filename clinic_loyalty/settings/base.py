@@ -229,6 +229,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `kind`, `source` or `status` of their own; each gets a named enum.
     "ENUM_NAME_OVERRIDES": {
         "StaffEventKindEnum": "accounts.models.StaffEvent.Kind",
+        "PredictiveClvStatusEnum": "insights.customer_value.PANEL_STATUSES",
         "ClinicStatusEnum": "clinics.models.Clinic.Status",
         "ImportRunKindEnum": "imports.models.ImportRun.Kind",
         "ImportRunStatusEnum": "imports.models.ImportRun.Status",
@@ -312,6 +313,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0),
         "args": ("tiers.tasks.tiers_evaluate_nightly",),
         "kwargs": {"local_hour": 2},
+    },
+    "customer-value-fit": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=20),
+        "args": ("insights.tasks.customer_value_fit_nightly",),
+        "kwargs": {"local_hour": 3},
     },
     "birthday-offers": {
         "task": "clinics.tasks.clinics_fan_out",

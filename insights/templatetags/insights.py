@@ -33,3 +33,9 @@ def figure(value) -> str:
 @register.filter
 def yuan(value) -> str:
     return "—" if value is None or value == "" else f"¥{value}"
+
+
+@register.filter
+def significant(value, digits: int = 4) -> str:
+    """A model parameter to `digits` significant digits: 0.0000024657 → 2.466e-06, 216085.48 → 2.161e+05."""
+    return "—" if value is None else f"{float(value):.{int(digits)}g}"

@@ -61,6 +61,11 @@
       return { tooltip: { trigger: "axis" }, grid: grid,
         xAxis: { type: "category", data: names.map(function (k) { return t[k]; }) }, yAxis: { type: "value" },
         series: [{ type: "bar", data: names.map(function (k) { return d.points[k]; }) }] };
+    case "clv":
+      var c = data("insights-clv");
+      return { tooltip: { trigger: "axis" }, grid: grid,
+        xAxis: { type: "category", data: c.labels, axisLabel: { rotate: 30 } }, yAxis: { type: "value" },
+        series: [{ name: c.name, type: "bar", data: c.members }] };
     case "appointments":
       return { tooltip: { trigger: "axis", valueFormatter: percent }, grid: grid,
         xAxis: { type: "category", data: d.appointments.names }, yAxis: { type: "value", max: 1, axisLabel: { formatter: percent } },
@@ -77,6 +82,12 @@
       var chart = window.echarts.init(node, null, { renderer: "canvas" });
       chart.setOption(options(node.dataset.chart, d, t));
       node.dataset.drawn = "1";
+      if (node.dataset.chart === "clv" && node.dataset.membersUrl) {
+        chart.on("click", function (p) {
+          var bucket = data("insights-clv").buckets[p.dataIndex];
+          window.location.href = node.dataset.membersUrl + "?min=" + bucket[0] + "&max=" + bucket[1];
+        });
+      }
       if (node.dataset.chart === "rfm" && node.dataset.membersUrl) {
         chart.on("click", function (p) {
           window.location.href = node.dataset.membersUrl + "&r=" + (p.value[1] + 1) + "&f=" + (p.value[0] + 1);
