@@ -11,5 +11,6 @@ urlpatterns = [
     path("points/", api.PointsApi.as_view(), name="api-kpi-points"),
     path("referrals/", api.ReferralsApi.as_view(), name="api-kpi-referrals"),
     path("appointments/", api.AppointmentsApi.as_view(), name="api-kpi-appointments"),
+    path("satisfaction/", api.SatisfactionApi.as_view(), name="api-kpi-satisfaction"),
     path("members/", api.SegmentApi.as_view(), name="api-kpi-members"),
 ]

@@ -51,7 +51,8 @@ EXPECTED = {
                   "/api/v1/messaging/messages/{id}/": {"get"}},
     "campaigns": {"/api/v1/campaigns/birthday-offer/": {"get", "patch"}},
     "insights": {f"/api/v1/kpis/{panel}/": {"get"} for panel in (
-        "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "members")},
+        "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "satisfaction",
+        "members")},
 }
 
 IDEMPOTENT_POSTS = {
