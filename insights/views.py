@@ -133,8 +133,11 @@ SATISFACTION_COMPARED = ("nps", "answers", "detractors", "response_rate", "follo
 
 
 def _satisfaction_value(figures, name: str):
-    return {"nps": figures.nps.score, "answers": figures.nps.answers,
-            "detractors": figures.nps.detractors}.get(name, getattr(figures, name, None))
+    if name == "nps":
+        return figures.nps.score
+    if name in ("answers", "detractors"):
+        return getattr(figures.nps, name)
+    return getattr(figures, name)
 
 
 def _satisfaction_add(context: dict, scope: Scope) -> None:
