@@ -19,6 +19,7 @@ from appointments.tests.conftest import upcoming_monday, world  # noqa: F401 - t
 from checkout.services import LineInput, PaymentInput, checkout_complete
 from feedback.models import FollowUpTask, Survey
 from feedback.services import AnswerInput, followup_create, followup_outcome_record, survey_answer_submit
+from members.models import Member
 from members.services import member_register
 from points.rules import clinic_zone
 
@@ -341,3 +342,16 @@ def test_the_dashboard_shows_panel_11_and_exports_it(made, manager, staff_client
     assert values[labels["NPS"]] == str(wanted["nps"]) and values[labels["Answers"]] == str(wanted["answers"])
     assert values[labels["Detractor follow-ups open at the period's end"]] == str(wanted["detractor_followups_open"])
     assert [row[2] for row in rows[-2:]] == [str(r["answers"]) for r in wanted["practitioner_ratings"]]
+
+
+def test_the_members_behind_the_detractors_are_listed_in_the_clinic_language(made, manager, staff_client, clinic):
+    client = staff_client(manager)
+    wanted = expected(made, date(2025, 2, 1), date(2025, 2, 28))
+
+    page = client.get("/insights/members/?segment=detractors&from=2025-02-01&to=2025-02-28").content.decode()
+
+    with translation.override(clinic.language):
+        assert gettext("Members with a detractor answer (0-6) given in the period") in page
+    names = dict(Member.objects.values_list("pk", "name"))
+    assert all(names[pk] in page for pk in wanted["_detractor_members"])
+    assert all(names[pk] not in page for pk in set(names) - set(wanted["_detractor_members"]))
