@@ -5,7 +5,8 @@ docs/kpis.md."""
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, BooleanField, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from appointments.availability import local_day_start
@@ -184,9 +185,10 @@ class Rate:
 
 def survey_response_rate(*, start: datetime, end: datetime, location_id: int | None = None) -> Rate:
     """Of the surveys sent in the period, how many have an answer (whenever it came)."""
+    answered = SurveyAnswer.objects.filter(survey_id=OuterRef("pk"))
     row = Survey.objects.filter(_at_location(location_id, "visit"), status=Survey.Status.SENT, sent_at__gte=start,
-                                sent_at__lt=end).aggregate(
-        sent=Count("id"), answered=Count("id", filter=Q(answer__isnull=False)))
+                                sent_at__lt=end).aggregate(sent=Count("id"),
+                                                           answered=Count("id", filter=Exists(answered)))
     return Rate(numerator=row["answered"], denominator=row["sent"])
 
 
@@ -218,16 +220,14 @@ def practitioner_ratings(*, start: datetime, end: datetime, min_answers: int = R
 def followups_on_time(*, start: datetime, end: datetime, location_id: int | None = None) -> Rate:
     """Of the follow-ups first due in the period, how many were done (closed by an outcome)
     before the end of the local day they were first due."""
-    zone = clinic_zone()
-    tasks = FollowUpTask.objects.filter(_at_location(location_id, "visit"), first_due_at__gte=start,
-                                        first_due_at__lt=end).values_list("first_due_at", "closed_at")
-    total = on_time = 0
-    for first_due_at, closed_at in tasks:
-        total += 1
-        day_end = local_day_start(timezone.localtime(first_due_at, zone).date() + timedelta(days=1), zone)
-        if closed_at is not None and closed_at < day_end:
-            on_time += 1
-    return Rate(numerator=on_time, denominator=total)
+    zone = clinic_zone().key
+    closed_by_day_end = RawSQL(
+        "closed_at < ((date_trunc('day', first_due_at AT TIME ZONE %s) + interval '1 day') AT TIME ZONE %s)",
+        (zone, zone), output_field=BooleanField())
+    row = FollowUpTask.objects.filter(_at_location(location_id, "visit"), first_due_at__gte=start,
+                                      first_due_at__lt=end).aggregate(
+        total=Count("id"), on_time=Count("id", filter=Q(closed_by_day_end)))
+    return Rate(numerator=row["on_time"], denominator=row["total"])
 
 
 def recall_conversion(*, start: datetime, end: datetime, days: int = RECALL_CONVERSION_DAYS) -> Rate:
