@@ -4,6 +4,7 @@ calls one service or selector and shapes the answer. Every staff role may use it
 follow-up queue; outcomes move no value, so no Idempotency-Key."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -24,6 +25,7 @@ from feedback.selectors import (
     period_of_days,
     practitioner_ratings,
     recall_conversion,
+    recall_outcomes,
     survey_list,
     survey_response_rate,
 )
@@ -57,7 +59,7 @@ class SurveySerializer(serializers.ModelSerializer):
     practitioner_name = serializers.SerializerMethodField()
     visited_at = ClinicDateTimeField(source="visit.visited_at")
     due_at = ClinicDateTimeField()
-    sent_at = ClinicDateTimeField()
+    sent_at = ClinicDateTimeField(allow_null=True)
     answer = serializers.SerializerMethodField()
 
     class Meta:
@@ -84,9 +86,9 @@ class SurveyPageSerializer(serializers.Serializer):
 def _period_validate(data: dict, first: str, last: str) -> dict:
     if data.get(first) and data.get(last):
         if data[last] < data[first]:
-            raise serializers.ValidationError({last: "The last day cannot be before the first."})
+            raise serializers.ValidationError({last: _("The last day cannot be before the first.")})
         if (data[last] - data[first]).days >= MAX_PERIOD_DAYS:
-            raise serializers.ValidationError({last: f"At most {MAX_PERIOD_DAYS} days at once."})
+            raise serializers.ValidationError({last: _("At most %(days)s days at once.") % {"days": MAX_PERIOD_DAYS}})
     return data
 
 
@@ -184,7 +186,7 @@ class MeasuresApi(APIView):
 class OutcomeSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username")
     recorded_at = ClinicDateTimeField()
-    call_back_at = ClinicDateTimeField()
+    call_back_at = ClinicDateTimeField(allow_null=True)
 
     class Meta:
         model = FollowUpOutcome
@@ -196,7 +198,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
     due_at = ClinicDateTimeField()
     first_due_at = ClinicDateTimeField()
     created_at = ClinicDateTimeField()
-    closed_at = ClinicDateTimeField()
+    closed_at = ClinicDateTimeField(allow_null=True)
 
     class Meta:
         model = FollowUpTask
@@ -301,3 +303,62 @@ class FollowUpOutcomeApi(APIView):
         followup_outcome_record(task=task, actor=request.user, **data.validated_data)
         return Response(FollowUpDetailSerializer(followup_detail(pk)).data, status=status.HTTP_201_CREATED)
 
+
+
+class RecallOutcomeSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.name")
+    treatment_name = serializers.SerializerMethodField()
+    created_at = ClinicDateTimeField()
+    closed_at = ClinicDateTimeField(allow_null=True)
+    last_outcome = serializers.ChoiceField(choices=FollowUpOutcome.Kind.choices, allow_null=True,
+                                           help_text="The latest outcome on the recall; null before the first.")
+    outcomes = serializers.IntegerField(source="outcomes_count", help_text="How many outcomes were recorded.")
+    converted = serializers.BooleanField(
+        help_text="The member booked an appointment within 30 days of the recall, from the call or not.")
+
+    class Meta:
+        model = FollowUpTask
+        fields = ["id", "member", "member_name", "treatment", "treatment_name", "status", "created_at", "closed_at",
+                  "last_outcome", "outcomes", "booking", "converted"]
+
+    def get_treatment_name(self, task) -> str:
+        return task.treatment.name if task.treatment_id else ""
+
+
+class RecallOutcomePageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RecallOutcomeSerializer(many=True)
+
+
+class RecallOutcomeListApi(APIView):
+    """The recalls made from the recall list in local days `date_from`–`date_until`, newest first,
+    each with its latest outcome, the appointment a "booked" outcome linked, and whether the
+    member booked within 30 days (`converted`, as docs/kpis.md counts recall conversion)."""
+
+    permission_classes = [FrontDesk]
+
+    class FilterSerializer(serializers.Serializer):
+        date_from = serializers.DateField(help_text="First day the recall was made, in the clinic's time zone.")
+        date_until = serializers.DateField(help_text="Last day (included).")
+        converted = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                             help_text="Only recalls booked (true) or not booked (false) "
+                                                       "within 30 days.")
+        limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
+        offset = serializers.IntegerField(min_value=0, required=False)
+
+        def validate(self, data):
+            return _period_validate(data, "date_from", "date_until")
+
+    @extend_schema(operation_id="v1_feedback_recalls_list", parameters=[FilterSerializer],
+                   responses={200: RecallOutcomePageSerializer})
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        start, end = period_of_days(data["date_from"], data["date_until"])
+        paginator = Pagination()
+        page = paginator.paginate_queryset(recall_outcomes(start=start, end=end, converted=data["converted"]),
+                                           request, view=self)
+        return paginator.get_paginated_response(RecallOutcomeSerializer(page, many=True).data)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("followups/", api.FollowUpListApi.as_view(), name="api-followups"),
     path("followups/<int:pk>/", api.FollowUpDetailApi.as_view(), name="api-followup"),
     path("followups/<int:pk>/outcomes/", api.FollowUpOutcomeApi.as_view(), name="api-followup-outcomes"),
+    path("recalls/", api.RecallOutcomeListApi.as_view(), name="api-feedback-recalls"),
 ]

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from clinics.context import clinic_url, current_clinic
 from feedback.models import Survey
+from members.models import Member
 
 # A link stops working this long after it was made (when the survey was sent).
 LINK_VALID_FOR = timedelta(days=30)
@@ -39,15 +40,16 @@ def survey_url(survey: Survey) -> str:
 
 def survey_from_token(token: str) -> Survey:
     """The survey a link is for. Raises SurveyLinkExpired for an old genuine link and
-    SurveyLinkInvalid for anything else that is not a current link to a survey of its member."""
+    SurveyLinkInvalid for anything else that is not a current link to a survey of its member
+    (or of the member it was merged into, so links sent before a merge keep working)."""
     try:
         survey_id, member_id = signing.loads(token, salt=_salt(), max_age=LINK_VALID_FOR)
     except signing.SignatureExpired as exc:
         raise SurveyLinkExpired from exc
     except (signing.BadSignature, ValueError, TypeError) as exc:
         raise SurveyLinkInvalid from exc
-    survey = (Survey.objects.select_related("member", "visit", "practitioner__user")
-              .filter(pk=survey_id, member_id=member_id).first())
-    if survey is None:
+    survey = Survey.objects.select_related("member", "visit", "practitioner__user").filter(pk=survey_id).first()
+    if survey is None or not (survey.member_id == member_id or Member.objects.filter(
+            pk=member_id, status=Member.Status.MERGED, merged_into_id=survey.member_id).exists()):
         raise SurveyLinkInvalid
     return survey

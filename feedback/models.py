@@ -223,6 +223,12 @@ class FollowUpTask(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.member}"
 
+    @property
+    def last_outcome_label(self) -> str:
+        """The label of the `last_outcome` a selector annotated (`recall_outcomes`), else ""."""
+        kind = getattr(self, "last_outcome", None)
+        return str(FollowUpOutcome.Kind(kind).label) if kind else ""
+
 
 class FollowUpOutcome(models.Model):
     """Append-only: what happened when staff followed a task up, who recorded it and when."""

@@ -5,13 +5,13 @@ docs/kpis.md."""
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Avg, BooleanField, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, BooleanField, Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from appointments.availability import local_day_start
 from appointments.models import Booking
-from feedback.models import ComplaintCase, FollowUpRule, FollowUpTask, Survey, SurveyAnswer
+from feedback.models import ComplaintCase, FollowUpOutcome, FollowUpRule, FollowUpTask, Survey, SurveyAnswer
 from feedback.services import CATCH_UP, NPS_DETRACTOR_MAX, survey_settings
 from members.models import Member
 from points.rules import clinic_zone
@@ -248,14 +248,21 @@ def detractor_followups_open_at(*, at: datetime, location_id: int | None = None)
                                        created_at__lt=at).filter(Q(closed_at__isnull=True) | Q(closed_at__gte=at))
 
 
-def recall_outcomes(*, start: datetime, end: datetime) -> QuerySet[FollowUpTask]:
+def recall_outcomes(*, start: datetime, end: datetime, converted: bool | None = None) -> QuerySet[FollowUpTask]:
     """Recall follow-ups created in the period, each marked `converted` as `recall_conversion`
-    counts it, with the appointment linked by a "booked" outcome if any."""
+    counts it, with its latest outcome (`last_outcome`, None before the first), the number of
+    outcomes, and the appointment linked by a "booked" outcome if any. `converted` keeps only
+    the recalls that were (or were not) booked within 30 days."""
     booked = Booking.objects.filter(member_id=OuterRef("member_id"), created_at__gte=OuterRef("created_at"),
                                     created_at__lt=OuterRef("created_at") + timedelta(days=RECALL_CONVERSION_DAYS))
-    return (FollowUpTask.objects.filter(kind=FollowUpTask.Kind.RECALL, created_at__gte=start, created_at__lt=end)
-            .annotate(converted=Exists(booked)).select_related("member", "treatment", "booking")
-            .order_by("-created_at", "-id"))
+    last_outcome = FollowUpOutcome.objects.filter(task=OuterRef("pk")).order_by("-recorded_at", "-id")
+    tasks = (FollowUpTask.objects.filter(kind=FollowUpTask.Kind.RECALL, created_at__gte=start, created_at__lt=end)
+             .annotate(converted=Exists(booked), last_outcome=Subquery(last_outcome.values("kind")[:1]),
+                       outcomes_count=Count("outcomes"))
+             .select_related("member", "treatment", "booking"))
+    if converted is not None:
+        tasks = tasks.filter(converted=converted)
+    return tasks.order_by("-created_at", "-id")
 
 
 def period_of_days(first: date, last: date) -> tuple[datetime, datetime]:

@@ -320,11 +320,18 @@ def survey_answer_submit(*, survey: Survey, data: AnswerInput, at: datetime | No
     return answer
 
 
-def survey_opt_out(*, survey: Survey, at: datetime | None = None) -> None:
+@transaction.atomic
+def survey_opt_out(*, survey: Survey, at: datetime | None = None) -> ConsentRecord:
     """The member turns surveys off from their survey page: a withdrawal of the `surveys`
-    consent, recorded as given by the member (channel "member portal", no staff actor)."""
-    consent_record(member=survey.member, purpose=ConsentRecord.Purpose.SURVEYS, granted=False,
-                   channel=ConsentRecord.Channel.PORTAL, actor=None, at=at)
+    consent, recorded as the member's own (channel "survey link", no staff actor). Pressing it
+    again while surveys are off records nothing more and returns the withdrawal in force."""
+    member = Member.objects.select_for_update().get(pk=survey.member_id)
+    latest = (ConsentRecord.objects.filter(member=member, purpose=ConsentRecord.Purpose.SURVEYS)
+              .order_by("-recorded_at", "-id").first())
+    if latest is not None and not latest.granted:
+        return latest
+    return consent_record(member=member, purpose=ConsentRecord.Purpose.SURVEYS, granted=False,
+                          channel=ConsentRecord.Channel.SURVEY_LINK, actor=None, at=at)
 
 
 # Follow-up tasks

@@ -65,7 +65,7 @@ class ReferralsSerializer(serializers.Serializer):
                 for pk, name, made, converted in obj.top_referrers]
 
 
-class PractitionerSerializer(serializers.Serializer):
+class PractitionerUtilisationSerializer(serializers.Serializer):
     practitioner = serializers.IntegerField(source="practitioner_id")
     name = serializers.CharField()
     bookings = serializers.IntegerField()
@@ -83,7 +83,7 @@ class AppointmentsSerializer(serializers.Serializer):
     no_show_rate = _rate()
     cancellation_rate = _rate()
     utilisation = _rate()
-    practitioners = PractitionerSerializer(many=True)
+    practitioners = PractitionerUtilisationSerializer(many=True)
 
 
 class PractitionerRatingSerializer(serializers.Serializer):

@@ -122,6 +122,7 @@ class ConsentRecord(models.Model):
         PAPER = "paper", _("Signed paper form")
         WECHAT = "wechat", _("WeChat")
         IMPORT = "import", _("Import")
+        SURVEY_LINK = "survey_link", _("Survey link")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)

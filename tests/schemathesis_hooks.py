@@ -40,7 +40,7 @@ PATHS = {
     "rewards": "rewards", "coupon-templates": "coupon_templates", "adjustments": "adjustments",
     "redemptions": "redemptions", "tiers": "tiers", "locations": "locations", "practitioners": "practitioners",
     "resources": "resources", "exceptions": "exceptions", "bookings": "bookings", "templates": "message_templates",
-    "messages": "messages", "imports": "imports",
+    "messages": "messages", "imports": "imports", "followups": "followups", "surveys": "surveys",
 }
 
 

@@ -11,12 +11,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.request import Request, urlopen
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 
@@ -24,6 +26,8 @@ from accounts.models import User
 from appointments.models import Booking, Location, Practitioner, Resource, ResourceType, ScheduleException
 from clinics.context import clinic_host
 from clinics.demo import demo_members_seed, demo_schedule_seed, demo_staff_ensure
+from feedback.models import FollowUpTask, Survey
+from feedback.services import followup_create, surveys_plan
 from members.models import Member
 from messaging.models import Message, MessageTemplate
 from points.adjustments import points_adjust
@@ -45,11 +49,14 @@ STATE_RULES = {
     "DELETE /api/v1/points/coupon-templates/{id}/": "a template that coupons or rewards use cannot be deleted",
     "DELETE /api/v1/points/rewards/{id}/": "a reward already redeemed cannot be deleted",
     "DELETE /api/v1/tiers/{id}/": "the entry tier and a tier members hold cannot be deleted",
+    "GET /api/v1/kpis/cohorts/": "the last cohort month is not before the first, and at most 59 months after it",
     "POST /api/v1/appointments/bookings/": "the time must be free for the practitioner, room and device",
     "POST /api/v1/appointments/bookings/{id}/checkout/": "payments must add up to the bill",
     "POST /api/v1/appointments/bookings/{id}/complete/": "only a checked-in booking is completed",
     "POST /api/v1/appointments/bookings/{id}/no-show/": "only after the appointment has started",
     "POST /api/v1/appointments/exceptions/": "leave needs a practitioner, a closure a location",
+    "POST /api/v1/feedback/followups/{id}/outcomes/": "an open follow-up; call back needs a time to come, a "
+                                                      "complaint notes, booked the member's appointment",
     "POST /api/v1/imports/{kind}/": "the file must be a CSV of the kind's columns",
     "POST /api/v1/members/{id}/status/": "archive an active member, restore an archived one",
     "POST /api/v1/points/adjustments/{id}/approve/": "only a pending adjustment",
@@ -86,6 +93,9 @@ def _seed(clinic) -> dict[str, list]:
         reward = reward_create(name="面膜一盒", kind="coupon", points_cost=10, coupon_template=voucher, actor=owner)
         points_adjust(member=members[1], amount=500, reason_code="goodwill", note="开业活动", actor=owner)
         reward_redeem(member=members[1], reward=reward, actor=owner)
+        surveys_plan(now=timezone.now() + timedelta(days=3))
+        for member in members[:3]:
+            followup_create(member=member, actor=owner, due_at=timezone.now() + timedelta(days=1), note="术后回访")
         return {
             "runner": [owner.pk],
             "users": _ids(User.objects.exclude(pk=owner.pk)),
@@ -109,6 +119,8 @@ def _seed(clinic) -> dict[str, list]:
             "adjustments": _ids(PointsAdjustment.objects.all()),
             "message_templates": _ids(MessageTemplate.objects.all()),
             "messages": _ids(Message.objects.all()),
+            "followups": _ids(FollowUpTask.objects.all()),
+            "surveys": _ids(Survey.objects.all()),
         }
 
 

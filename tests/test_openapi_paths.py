@@ -50,6 +50,10 @@ EXPECTED = {
                   "/api/v1/messaging/messages/": {"get"},
                   "/api/v1/messaging/messages/{id}/": {"get"}},
     "campaigns": {"/api/v1/campaigns/birthday-offer/": {"get", "patch"}},
+    "feedback": {"/api/v1/feedback/surveys/": {"get"}, "/api/v1/feedback/surveys/{id}/": {"get"},
+                 "/api/v1/feedback/measures/": {"get"}, "/api/v1/feedback/followups/": {"get", "post"},
+                 "/api/v1/feedback/followups/{id}/": {"get"}, "/api/v1/feedback/followups/{id}/outcomes/": {"post"},
+                 "/api/v1/feedback/recalls/": {"get"}},
     "insights": {f"/api/v1/kpis/{panel}/": {"get"} for panel in (
         "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "satisfaction",
         "members")},

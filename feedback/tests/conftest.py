@@ -84,3 +84,16 @@ def book(clinic_practitioner, catalogue):
                                                          tzinfo=clinic_zone()))
 
     return make
+
+
+@pytest.fixture
+def london_clinic(clinic):
+    """The test clinic in Europe/London (eight hours behind Shanghai in March), so a time taken
+    on the server's default clock instead of the clinic's shows."""
+    from clinics.models import Clinic
+    original = clinic.time_zone
+    Clinic.objects.filter(pk=clinic.pk).update(time_zone="Europe/London")
+    clinic.time_zone = "Europe/London"
+    yield clinic
+    Clinic.objects.filter(pk=clinic.pk).update(time_zone=original)
+    clinic.time_zone = original

@@ -134,3 +134,63 @@ def test_a_follow_up_by_hand_needs_a_note(member, front_desk):
         followup_create(member=member, actor=front_desk, due_at=timezone.now(), note=" ")
     assert "note" in refused.value.message_dict
     assert not FollowUpTask.objects.exists()
+
+
+def test_merging_a_duplicate_moves_its_surveys_answers_follow_ups_and_complaints(catalogue, member, visit_of,
+                                                                                 front_desk, manager, anon_client,
+                                                                                 quiet_hours_off):
+    from feedback.links import survey_token
+    from feedback.models import Survey, SurveyAnswer
+    from feedback.services import AnswerInput, survey_answer_submit
+    from feedback.tasks import feedback_surveys_send
+    from members.services import member_merge
+    duplicate = member_register(name="张小美", phone="13900000009", actor=None)
+    visit_of(duplicate, catalogue["ipl"])
+    feedback_surveys_send.delay()
+    survey = Survey.objects.get(member=duplicate)
+    link = f"/s/{survey_token(survey)}/"
+    survey_answer_submit(survey=survey, data=AnswerInput(nps_score=3))
+    detractor = FollowUpTask.objects.get(member=duplicate, kind="detractor")
+    complaint = followup_create(member=duplicate, actor=front_desk, due_at=timezone.now(), note="回访")
+    followup_outcome_record(task=complaint, actor=front_desk, kind="complaint", notes="不满意")
+
+    member_merge(survivor=member, duplicate=duplicate, actor=manager)
+
+    for model in (Survey, SurveyAnswer, FollowUpTask, ComplaintCase):
+        assert set(model.objects.values_list("member_id", flat=True)) == {member.pk}, model.__name__
+    detractor.refresh_from_db()
+    assert detractor.status == "open" and detractor.member_id == member.pk
+    # The link sent before the merge still opens the survey, and the answer can still be changed.
+    assert anon_client.get(link).status_code == 200
+    assert anon_client.post(link, {"nps_score": "7"}).status_code == 302
+    assert SurveyAnswer.objects.get(survey=survey).nps_score == 7
+
+
+def test_erasing_a_member_clears_what_was_written_but_keeps_the_scores(catalogue, member, visit_of, front_desk,
+                                                                       manager, quiet_hours_off):
+    from feedback.models import Survey, SurveyAnswer
+    from feedback.selectors import nps
+    from feedback.services import AnswerInput, complaint_close, survey_answer_submit
+    from feedback.tasks import feedback_surveys_send
+    from members.services import member_erase
+    visit_of(member, catalogue["ipl"])
+    feedback_surveys_send.delay()
+    answer = survey_answer_submit(survey=Survey.objects.get(member=member),
+                                  data=AnswerInput(nps_score=2, comment="张小美，手机13812345678，很不满意"))
+    task = FollowUpTask.objects.get(member=member)
+    followup_outcome_record(task=task, actor=front_desk, kind="complaint", notes="顾客投诉红肿")
+    complaint_close(case=ComplaintCase.objects.get(), actor=manager, resolution="为张小美安排复诊")
+    other = followup_create(member=member, actor=front_desk, due_at=timezone.now(), note="问张小美恢复情况")
+    week = (timezone.now() - timedelta(days=7), timezone.now() + timedelta(days=1))
+    before = nps(start=week[0], end=week[1])
+
+    member_erase(member=member, actor=manager, reason="顾客要求删除")
+
+    answer.refresh_from_db()
+    other.refresh_from_db()
+    case = ComplaintCase.objects.get()
+    assert (answer.comment, answer.nps_score) == ("", 2)
+    assert other.note == "" and other.status == "open"
+    assert (case.details, case.resolution, case.status) == ("", "—", "closed")
+    assert nps(start=week[0], end=week[1]) == before
+    assert SurveyAnswer.objects.count() == 1

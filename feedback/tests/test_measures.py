@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from feedback.models import FollowUpTask, Survey, SurveyAnswer
 from feedback.selectors import followups_on_time, nps, practitioner_ratings, recall_conversion, survey_response_rate
-from feedback.services import followup_create, followup_outcome_record
+from feedback.services import AnswerInput, followup_create, followup_outcome_record
 from members.services import member_register
 
 
@@ -88,3 +88,44 @@ def test_recall_conversion_counts_bookings_within_30_days(member, book):
     book(member)
     rate = recall_conversion(start=now - timedelta(days=10), end=now)
     assert (rate.numerator, rate.denominator, rate.percent) == (1, 2, 50.0)
+
+
+def test_nps_and_ratings_over_a_constructed_year_match_a_count_by_hand(catalogue, member, visit_of,
+                                                                       clinic_practitioner):
+    from fractions import Fraction
+
+    from feedback.selectors import period_of_days
+    from feedback.services import survey_answer_submit
+    from points.rules import clinic_zone
+
+    # 40 answers, one every 9 days back from yesterday, scores and ratings cycling; a third of
+    # them changed once within their week (the latest score counts, at the first answer's time).
+    today = timezone.localdate(timezone.now(), clinic_zone())
+    rows = []
+    for n in range(40):
+        at = timezone.now() - timedelta(days=1 + 9 * n, hours=n % 5)
+        visit = visit_of(member, catalogue["ipl"], at=at - timedelta(days=1))
+        survey = Survey.objects.create(visit=visit, member=member, practitioner=clinic_practitioner, due_at=at,
+                                       status=Survey.Status.SENT, sent_at=at)
+        score, rating = (n * 7) % 11, 1 + (n * 3) % 5
+        survey_answer_submit(survey=survey, data=AnswerInput(nps_score=score, practitioner_rating=rating), at=at)
+        if n % 3 == 0:
+            score, rating = (score + 5) % 11, 1 + rating % 5
+            survey_answer_submit(survey=survey, data=AnswerInput(nps_score=score, practitioner_rating=rating),
+                                 at=at + timedelta(days=2))
+        rows.append((timezone.localtime(at, clinic_zone()).date(), score, rating))
+
+    for first, last in [(today - timedelta(days=89), today), (today - timedelta(days=364), today),
+                        (today - timedelta(days=200), today - timedelta(days=100))]:
+        mine = [(score, rating) for day, score, rating in rows if first <= day <= last]
+        promoters = sum(1 for score, _ in mine if score >= 9)
+        detractors = sum(1 for score, _ in mine if score <= 6)
+        start, end = period_of_days(first, last)
+        result = nps(start=start, end=end)
+        assert (result.answers, result.promoters, result.detractors) == (len(mine), promoters, detractors)
+        exact = Fraction(100 * promoters, len(mine)) - Fraction(100 * detractors, len(mine))
+        assert abs(Fraction(result.score).limit_denominator(1000) - exact) <= Fraction(1, 20)
+        [rating] = practitioner_ratings(start=start, end=end)
+        assert rating.answers == len(mine)
+        assert abs(Fraction(rating.average).limit_denominator(1000)
+                   - Fraction(sum(r for _, r in mine), len(mine))) <= Fraction(1, 200)

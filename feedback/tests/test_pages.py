@@ -2,6 +2,7 @@
 its outcome, complaints, the manager's settings, the member page; bad input gets a clear error
 in the page's language and changes nothing."""
 
+import re
 import time as time_module
 from datetime import timedelta
 
@@ -168,9 +169,116 @@ def test_the_member_turns_surveys_off_from_the_page(survey, anon_client, catalog
     response = anon_client.post(f"/s/{survey_token(survey)}/stop/")
     assert response.status_code == 200 and "不会再收到" in response.content.decode()
     record = consent_current(member=survey.member)["surveys"]
-    assert (record.granted, record.channel, record.recorded_by) == (False, "portal", None)
+    assert (record.granted, record.channel, record.recorded_by) == (False, "survey_link", None)
     visit_of(survey.member, catalogue["ipl"])
     surveys_plan()
     assert surveys_send_due()["surveys_skipped"] == 1
     assert Message.objects.filter(member=survey.member, skip_reason="opted_out").count() == 1
     assert anon_client.post("/s/forged/stop/").status_code == 404
+
+
+def _in_english(client):
+    client.cookies["django_language"] = "en"
+    return {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+def test_an_answer_older_than_seven_days_is_shown_and_a_change_refused(survey, anon_client):
+    from feedback.services import AnswerInput, survey_answer_submit
+    answered = timezone.now() - timedelta(days=7, minutes=5)
+    survey_answer_submit(survey=survey, data=AnswerInput(nps_score=8, practitioner_rating=4, comment="还行"),
+                         at=answered)
+    url = f"/s/{survey_token(survey)}/"
+    page = anon_client.get(url).content.decode()
+    assert 'id="survey-closed"' in page and 'name="nps_score"' not in page and "8 / 10" in page
+    refused = anon_client.post(url, {"nps_score": "2", "practitioner_rating": "1"})
+    assert refused.status_code == 400
+    assert "只能在7天内修改" in refused.content.decode()
+    answer = SurveyAnswer.objects.get(survey=survey)
+    assert (answer.nps_score, answer.practitioner_rating, answer.edits) == (8, 4, 0)
+    assert not FollowUpTask.objects.exists()
+    english = anon_client.post(url, {"nps_score": "2", "practitioner_rating": "1"}, **_in_english(anon_client))
+    assert english.status_code == 400 and "answers can be changed for 7 days" in english.content.decode()
+
+
+def test_an_answer_is_changed_within_seven_days_through_the_same_link(survey, anon_client):
+    from feedback.services import AnswerInput, survey_answer_submit
+    survey_answer_submit(survey=survey, data=AnswerInput(nps_score=9, practitioner_rating=5),
+                         at=timezone.now() - timedelta(days=6, hours=23))
+    url = f"/s/{survey_token(survey)}/"
+    page = anon_client.get(url).content.decode()
+    checked = re.findall(r'<input[^>]*name="nps_score"[^>]*>', page)
+    assert [tag for tag in checked if "checked" in tag] == [tag for tag in checked if 'value="9"' in tag]
+    assert anon_client.post(url, {"nps_score": "6", "practitioner_rating": "3"}).status_code == 302
+    answer = SurveyAnswer.objects.get(survey=survey)
+    assert (answer.nps_score, answer.edits, SurveyAnswer.objects.count()) == (6, 1, 1)
+    assert FollowUpTask.objects.get().kind == FollowUpTask.Kind.DETRACTOR
+
+
+@pytest.mark.parametrize(("post", "field", "english"), [
+    ({"nps_score": "11", "practitioner_rating": "5"}, "nps", "Choose a score from 0 to 10."),
+    ({"nps_score": "-1", "practitioner_rating": "5"}, "nps", "Choose a score from 0 to 10."),
+    ({"nps_score": "7", "practitioner_rating": "0"}, "rating", "Choose a rating from 1 to 5."),
+    ({"nps_score": "7", "practitioner_rating": "5", "tags": ["free-lunch"]}, "tags", "free-lunch"),
+])
+def test_a_bad_answer_is_refused_in_english_next_to_its_question(survey, anon_client, post, field, english):
+    response = anon_client.post(f"/s/{survey_token(survey)}/", post, **_in_english(anon_client))
+    assert response.status_code == 400
+    html = response.content.decode()
+    question = html.split(f'id="q-{field}"')[1].split("</fieldset>")[0]
+    assert english in question and 'class="error"' in question
+    assert not SurveyAnswer.objects.exists() and not FollowUpTask.objects.exists()
+
+
+def test_refused_links_say_why_in_english(survey, anon_client, monkeypatch):
+    token = survey_token(survey)
+    headers = _in_english(anon_client)
+    forged = anon_client.get(f"/s/{token[:-3]}xyz/", **headers)
+    assert forged.status_code == 404 and "This survey link is not valid" in forged.content.decode()
+    real = time_module.time
+    monkeypatch.setattr(time_module, "time", lambda: real() + 31 * 86400)
+    expired = anon_client.post(f"/s/{token}/", {"nps_score": "3", "practitioner_rating": "1"}, **headers)
+    assert expired.status_code == 410 and "This survey link has expired" in expired.content.decode()
+    stop = anon_client.post(f"/s/{token}/stop/", **headers)
+    assert stop.status_code == 410
+    from members.models import ConsentRecord
+    assert not SurveyAnswer.objects.exists() and not ConsentRecord.objects.filter(purpose="surveys").exists()
+
+
+def test_another_members_link_cannot_answer_this_survey(survey, anon_client, catalogue, visit_of):
+    from django.core import signing
+
+    from feedback.links import _salt
+    from members.services import member_register
+    other = member_register(name="李四", phone="13900000002", actor=None)
+    # A genuinely signed token naming this survey with the other member is still refused: the
+    # survey is not theirs.
+    token = signing.dumps([survey.pk, other.pk], salt=_salt(), compress=True)
+    response = anon_client.post(f"/s/{token}/", {"nps_score": "0", "practitioner_rating": "1"})
+    assert response.status_code == 404 and "链接无效" in response.content.decode()
+    assert not SurveyAnswer.objects.exists()
+
+
+def test_turning_surveys_off_twice_records_one_withdrawal_by_the_member(survey, anon_client):
+    from members.models import ConsentRecord
+    url = f"/s/{survey_token(survey)}/stop/"
+    assert anon_client.post(url).status_code == 200
+    assert anon_client.post(url).status_code == 200
+    [record] = ConsentRecord.objects.filter(member=survey.member, purpose="surveys")
+    assert (record.granted, record.channel, record.recorded_by) == (False, "survey_link", None)
+    assert anon_client.get(url).status_code == 302
+
+
+def test_the_wording_is_per_language_with_the_default_where_none_is_set(survey, anon_client, staff_client,
+                                                                         manager):
+    response = staff_client(manager).post("/manage/surveys/", {
+        "enabled": "on", "delay_hours": "24", "all_treatments": "on",
+        "nps_question_zh": "您会把{clinic}推荐给朋友吗？", "practitioner_question_zh": "{practitioner}的服务您打几分？",
+        "practitioner_question_en": "How would you rate {practitioner}?"})
+    assert response.status_code == 302
+    url = f"/s/{survey_token(survey)}/"
+    chinese = anon_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "您会把测试诊所推荐给朋友吗？" in chinese and "李医生的服务您打几分？" in chinese
+    english = anon_client.get(url, **_in_english(anon_client)).content.decode()
+    # No English recommendation question was written: the default English wording is used.
+    assert "How likely are you to recommend 测试诊所 to a friend or family member?" in english
+    assert "How would you rate 李医生?" in english

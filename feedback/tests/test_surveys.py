@@ -152,3 +152,63 @@ def test_an_answer_can_be_changed_for_seven_days_only(catalogue, member, visit_o
     first.refresh_from_db()
     assert first.nps_score == 8
     assert not FollowUpTask.objects.exists()
+
+
+def test_the_delay_and_quiet_hours_are_the_clinics_own_clock(catalogue, member, visit_of, london_clinic):
+    from zoneinfo import ZoneInfo
+    london = ZoneInfo("Europe/London")
+    # 15:00 in London is 23:00 in Shanghai: quiet there, not in London, so the survey is due
+    # exactly 24 h later.
+    afternoon = visit_of(member, catalogue["ipl"], at=local(2026, 3, 10, 15, 0))
+    # 23:30 in London, 22:30 + 1 h the next day is quiet hours in London: 09:00 London after.
+    late = visit_of(member, catalogue["ipl"], at=local(2026, 3, 10, 23, 30))
+    surveys_plan(now=local(2026, 3, 11, 0, 0))
+    assert Survey.objects.get(visit=afternoon).due_at == local(2026, 3, 11, 15, 0)
+    assert Survey.objects.get(visit=late).due_at == local(2026, 3, 12, 9, 0)
+    assert local(2026, 3, 12, 9, 0).tzinfo == london
+    # At 22:00 London (06:00 next day in Shanghai, also quiet there) nothing goes; at 15:00
+    # London (23:00 in Shanghai, quiet there) the first one goes.
+    assert surveys_send_due(now=local(2026, 3, 11, 14, 59))["surveys_sent"] == 0
+    assert surveys_send_due(now=local(2026, 3, 11, 15, 0))["surveys_sent"] == 1
+    assert surveys_send_due(now=local(2026, 3, 12, 8, 59))["surveys_sent"] == 0
+    assert surveys_send_due(now=local(2026, 3, 12, 9, 0))["surveys_sent"] == 1
+    # The message names the visit's day in London (23:30 on the 10th is the 11th in Shanghai).
+    body = Message.objects.get(member=member, purpose=Purpose.SURVEY, guard_key=f"survey:{late.pk}").body
+    assert "2026-03-10" in body and "2026-03-11" not in body
+
+
+def test_the_job_run_every_ten_minutes_sends_once_per_visit(catalogue, member, visit_of):
+    first = visit_of(member, catalogue["ipl"], at=local(2026, 3, 10, 11, 0))
+    second = visit_of(member, catalogue["peel"], at=local(2026, 3, 10, 12, 0))
+    # Planning and sending at every ten minutes of the next day, 36 runs in all.
+    for minutes in range(0, 6 * 60, 10):
+        _run(local(2026, 3, 11, 10, 0) + timedelta(minutes=minutes))
+    sent = Message.objects.filter(member=member, purpose=Purpose.SURVEY)
+    assert sorted(sent.values_list("guard_key", flat=True)) == sorted(
+        [f"survey:{first.pk}", f"survey:{second.pk}"])
+    assert Survey.objects.filter(status=Survey.Status.SENT).count() == 2
+
+
+def test_a_member_registered_at_the_desk_gets_surveys_until_they_withdraw(catalogue, visit_of, staff_client,
+                                                                          front_desk, quiet_hours_off):
+    from idempotency.forms import idempotency_key_new
+    from members.models import Member
+    client = staff_client(front_desk)
+    # The registration form asks no question about surveys (they are on until withdrawn) …
+    form = client.get("/members/new/").content.decode()
+    assert 'name="consent_data_processing"' in form and 'name="consent_surveys"' not in form
+    # … and a "surveys" box posted anyway records nothing.
+    response = client.post("/members/new/", {
+        "idempotency_key": idempotency_key_new(), "name": "王新", "phone": "13700001234", "gender": "female",
+        "source": "walk_in", "consent_data_processing": "on", "consent_surveys": ""})
+    assert response.status_code == 302
+    member = Member.objects.get(pk=response["Location"].strip("/").split("/")[-1])
+    assert not ConsentRecord.objects.filter(member=member, purpose=ConsentRecord.Purpose.SURVEYS).exists()
+    visit_of(member, catalogue["ipl"])
+    assert feedback_surveys_send.delay().get()["surveys_sent"] == 1
+    # Withdrawn at the desk (the member page's consent form): no more surveys.
+    consent_record(member=member, purpose=ConsentRecord.Purpose.SURVEYS, granted=False,
+                   channel=ConsentRecord.Channel.FRONT_DESK, actor=front_desk)
+    visit_of(member, catalogue["peel"])
+    counts = feedback_surveys_send.delay().get()
+    assert (counts["surveys_sent"], counts["surveys_skipped"]) == (0, 1)

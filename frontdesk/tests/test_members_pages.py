@@ -11,6 +11,8 @@ from django.utils import timezone
 from appointments.services import booking_create
 from appointments.tests.conftest import local, upcoming_monday
 from checkout.services import LineInput, PaymentInput, checkout_complete
+from feedback.models import Survey
+from feedback.services import AnswerInput, followup_create, survey_answer_submit
 from idempotency.forms import idempotency_key_new
 from members.models import ConsentRecord, MedicalAccessLog, Member
 from members.services import medical_profile_update, member_register
@@ -19,7 +21,8 @@ from points.models import PointsAdjustment
 from points.rules import local_date
 from points.tests.factories import points_give
 
-MEMBER_PAGE_MAX_QUERIES = 27
+# The member page's queries, with its survey answers and follow-ups (one query each).
+MEMBER_PAGE_MAX_QUERIES = 29
 
 
 def register_post(**fields) -> dict:
@@ -164,8 +167,12 @@ def test_the_member_page_query_count_does_not_grow_with_history(
     member = world.member
 
     def add_history(n: int) -> None:
-        checkout_complete(member=member, actor=front_desk, lines=[LineInput(item_id=catalogue["cream"].pk)],
-                          payments=[PaymentInput(method="cash", amount=catalogue["cream"].price)])
+        visit = checkout_complete(member=member, actor=front_desk, lines=[LineInput(item_id=catalogue["cream"].pk)],
+                                  payments=[PaymentInput(method="cash", amount=catalogue["cream"].price)]).visit
+        survey = Survey.objects.create(visit=visit, member=member, due_at=timezone.now(),
+                                       status=Survey.Status.SENT, sent_at=timezone.now())
+        survey_answer_submit(survey=survey, data=AnswerInput(nps_score=n % 11, comment=f"第{n}次"))
+        followup_create(member=member, actor=front_desk, due_at=timezone.now(), note=f"回访{n}")
         member_register(name=f"朋友{n}", phone=f"1370000000{n}", actor=None, referral_code=member.referral_code)
         upcoming, past = upcoming_monday(2 + n), upcoming_monday(-2 - n)
         booking_create(member=member, treatment=world.botox, starts_at=local(upcoming, 10), actor=front_desk)
@@ -176,7 +183,8 @@ def test_the_member_page_query_count_does_not_grow_with_history(
     for n in range(4):
         add_history(n)
     with_little = _member_page_queries(client, member)
-    # When they have more visits, entries, referrals, appointments and a pending adjustment
+    # When they have more visits, entries, referrals, appointments, survey answers (some unhappy,
+    # with their follow-ups), follow-ups and a pending adjustment
     for n in range(4, 10):
         add_history(n)
     points_adjust(member=member, amount=5000, reason_code="goodwill", note="补偿", actor=front_desk)

@@ -174,15 +174,16 @@ def test_the_templates_are_listed_as_on_the_page_and_filtered(boss):
     birthday_sms = boss.get(f"{BASE}templates/", {"purpose": "birthday_offer", "channel": "sms"}).json()
     english = boss.get(f"{BASE}templates/", {"language": "en"}).json()
 
-    assert len(every) == 24
+    # One template per purpose, channel (3) and language (2), listed purpose by purpose.
+    assert len(every) == len(Purpose) * 3 * 2
     assert [t["purpose"] for t in every[::6]] == ["birthday_offer", "points_expiry_warning", "appointment_reminder",
-                                                 "sign_in_code"]
+                                                 "sign_in_code", "survey"]
     assert [(t["channel"], t["language"], t["in_use"]) for t in birthday_sms] == [
         ("sms", "zh-hans", True), ("sms", "en", False)]
     assert birthday_sms[0]["marketing"] is True and birthday_sms[0]["edited"] is False
     assert [v["name"] for v in birthday_sms[0]["variables"]] == [
         "name", "clinic", "gift", "points", "coupon", "coupon_valid_until"]
-    assert len(english) == 12 and {t["language"] for t in english} == {"en"}
+    assert len(english) == len(Purpose) * 3 and {t["language"] for t in english} == {"en"}
 
 
 @pytest.mark.parametrize("query", [{"purpose": "spam"}, {"channel": "fax"}, {"language": "fr"}])

@@ -1,6 +1,7 @@
 """Feedback in a real Chromium: a member answers the satisfaction survey on a phone (390×844,
 no sign-in, no sideways scrolling), and the front desk works the follow-up queue at a desktop:
-records a complaint and a "no answer". Each test saves a screenshot in test-artifacts/."""
+records a complaint and a "no answer"; both again in English; and every feedback page fits a
+phone and a desk in both languages. Each test saves a screenshot in test-artifacts/."""
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,10 +14,12 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
+from accounts.roles import Role
+from accounts.services import staff_create
 from checkout.services import LineInput, PaymentInput, checkout_complete
 from feedback.links import survey_token
 from feedback.models import ComplaintCase, FollowUpTask, Survey, SurveyAnswer
-from feedback.services import followup_create, surveys_plan, surveys_send_due
+from feedback.services import followup_create, followup_outcome_record, surveys_plan, surveys_send_due
 from members.services import member_register
 from messaging.services import messaging_settings_update
 from tiers.models import Tier
@@ -25,6 +28,10 @@ from visits.services import catalogue_item_create, category_create
 pytestmark = pytest.mark.browser
 
 NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
+# What sticks out on the right, to say so when a page scrolls sideways.
+WIDEST = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth)
+  .slice(-5).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' '
+  + Math.round(e.getBoundingClientRect().right)).join(', ')"""
 
 
 def in_clinic(clinic, read):
@@ -47,6 +54,12 @@ class FeedbackData:
     survey_id: int
     complaint_task_id: int
     no_answer_task_id: int
+    english_token: str
+    english_survey_id: int
+    english_task_id: int
+    member_id: int
+    case_id: int
+    manager_username: str
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +82,25 @@ def feedback_data(browser_clinic, django_db_blocker) -> FeedbackData:
         quiet = member_register(name="周雪", phone="13911112003", actor=None)
         complaint = followup_create(member=complainer, actor=desk, due_at=timezone.now(), note="术后第1天回访")
         no_answer = followup_create(member=quiet, actor=desk, due_at=timezone.now(), note="术后第7天回访")
+        # For the English runs: a survey of its own, a task of its own, and a complaint case.
+        visitor = member_register(name="Emma Clarke", phone="13911112004", actor=None)
+        checkout_complete(member=visitor, actor=None, at=timezone.now() - timedelta(hours=30),
+                          lines=[LineInput(item_id=ipl.pk, quantity=1)],
+                          payments=[PaymentInput(method="cash", amount=Decimal("800.00"))])
+        surveys_plan()
+        surveys_send_due()
+        english_survey = Survey.objects.get(member=visitor)
+        english_task = followup_create(member=visitor, actor=desk, due_at=timezone.now(),
+                                       note="Day 1 call after the treatment")
+        opened = followup_create(member=complainer, actor=desk, due_at=timezone.now(), note="投诉回访")
+        followup_outcome_record(task=opened, actor=desk, kind="complaint", notes="价格与报价不一致")
+        manager = staff_create(username="feedbackmanager", email="fbm@browserclinic.test", full_name="店长王",
+                               role=Role.MANAGER, password=browser_clinic.password)
         return FeedbackData(token=survey_token(survey), survey_id=survey.pk, complaint_task_id=complaint.pk,
-                            no_answer_task_id=no_answer.pk)
+                            no_answer_task_id=no_answer.pk, english_token=survey_token(english_survey),
+                            english_survey_id=english_survey.pk, english_task_id=english_task.pk,
+                            member_id=visitor.pk, case_id=ComplaintCase.objects.get(task=opened).pk,
+                            manager_username=manager.username)
 
 
 def test_a_member_answers_the_survey_on_a_phone(browser_clinic, feedback_data, live_site, artifacts_dir, page: Page):
@@ -101,9 +131,9 @@ def test_a_member_answers_the_survey_on_a_phone(browser_clinic, feedback_data, l
     expect(page.locator("h1")).to_have_text("问卷链接无效")
 
 
-def log_in(page: Page, live_site, browser_clinic, path: str) -> None:
+def log_in(page: Page, live_site, browser_clinic, path: str, username: str = "") -> None:
     page.goto(live_site.url(browser_clinic.host, path))
-    page.fill("#id_username", browser_clinic.front_desk.username)
+    page.fill("#id_username", username or browser_clinic.front_desk.username)
     page.fill("#id_password", browser_clinic.password)
     page.click("form button[type=submit].primary")
     expect(page).to_have_url(live_site.url(browser_clinic.host, path))
@@ -144,3 +174,84 @@ def test_the_desk_works_the_follow_up_queue(browser_clinic, feedback_data, live_
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_site.url(browser_clinic.host, "/followups/"))
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
+
+
+def in_language(page: Page, live_site, browser_clinic, language: str) -> None:
+    page.context.add_cookies([{"name": "django_language", "value": language,
+                               "url": live_site.url(browser_clinic.host, "/")}])
+
+
+def test_a_member_answers_the_survey_on_a_phone_in_english(browser_clinic, feedback_data, live_site, artifacts_dir,
+                                                          page: Page):
+    in_language(page, live_site, browser_clinic, "en")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_site.url(browser_clinic.host, f"/s/{feedback_data.english_token}/"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("How was your visit?")
+    expect(page.locator("#q-nps legend")).to_contain_text("How likely are you to recommend")
+    page.click("button[type=submit].primary")
+    expect(page.locator("#q-nps .error")).to_have_text("Choose a score from 0 to 10.")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+    page.check("input[name=nps_score][value='10']")
+    page.check("input[name=tags][value='result']")
+    page.fill("textarea[name=comment]", "Lovely staff, great result")
+    page.screenshot(path=artifacts_dir / "feedback-survey-phone-en.png", full_page=True)
+    page.click("button[type=submit].primary")
+    expect(page.locator("#survey-thanks")).to_have_text("Thank you! Your answer has been saved.")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+
+    def saved():
+        answer = SurveyAnswer.objects.get(survey_id=feedback_data.english_survey_id)
+        return (answer.nps_score, answer.tags, FollowUpTask.objects.filter(answer=answer).exists())
+
+    assert in_clinic(browser_clinic.clinic, saved) == (10, ["result"], False)
+
+
+def test_the_desk_works_the_queue_in_english(browser_clinic, feedback_data, live_site, artifacts_dir, page: Page):
+    in_language(page, live_site, browser_clinic, "en")
+    log_in(page, live_site, browser_clinic, "/followups/?when=today")
+    expect(page.locator("h1")).to_have_text("Follow-ups")
+    row = page.locator(f"#task-{feedback_data.english_task_id}")
+    expect(row).to_contain_text("Emma Clarke")
+    expect(row).to_contain_text("By hand")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+    page.click(f"#task-{feedback_data.english_task_id} td:first-child a")
+    page.check("input[name=kind][value='call_back']")
+    page.click("#outcome button[type=submit].primary")
+    expect(page.locator("#outcome .error").first).to_have_text("Give a time in the future to call back.")
+    page.check("input[name=kind][value='reached']")
+    page.fill("textarea[name=notes]", "Healing well, no redness")
+    page.screenshot(path=artifacts_dir / "feedback-task-desk-en.png", full_page=True)
+    page.click("#outcome button[type=submit].primary")
+    expect(page).to_have_url(live_site.url(browser_clinic.host, "/followups/"))
+    expect(page.locator(".messages")).to_contain_text("Outcome recorded.")
+    expect(page.locator(f"#task-{feedback_data.english_task_id}")).to_have_count(0)
+
+    def recorded():
+        task = FollowUpTask.objects.get(pk=feedback_data.english_task_id)
+        outcome = task.outcomes.get()
+        return task.status, outcome.kind, outcome.actor_id, outcome.notes
+
+    assert in_clinic(browser_clinic.clinic, recorded) == (
+        "done", "reached", browser_clinic.front_desk.pk, "Healing well, no redness")
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_feedback_pages_fit_a_phone_and_a_desk(browser_clinic, feedback_data, live_site, artifacts_dir,
+                                                  language, page: Page):
+    in_language(page, live_site, browser_clinic, language)
+    staff_pages = ["/followups/", f"/followups/{feedback_data.no_answer_task_id}/", "/followups/complaints/",
+                   f"/followups/complaints/{feedback_data.case_id}/",
+                   f"/followups/members/{feedback_data.member_id}/new/", f"/members/{feedback_data.member_id}/",
+                   "/manage/surveys/"]
+    log_in(page, live_site, browser_clinic, "/followups/", username=feedback_data.manager_username)
+    for width, height in ((390, 844), (1280, 800)):
+        page.set_viewport_size({"width": width, "height": height})
+        for path in [*staff_pages, f"/s/{feedback_data.token}/"]:
+            page.goto(live_site.url(browser_clinic.host, path))
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            expect(page.locator("h1").first).to_be_visible()
+            assert page.evaluate(NO_SIDEWAYS_SCROLL), (f"{path} scrolls sideways at {width} px in {language}: "
+                                                       + page.evaluate(WIDEST))
+        page.goto(live_site.url(browser_clinic.host, "/manage/surveys/"))
+        page.screenshot(path=artifacts_dir / f"feedback-settings-{width}-{language}.png", full_page=True)
