@@ -40,7 +40,7 @@ COHORTS = {"from": "2025-11", "to": "2026-10", "months": "12"}
 def _data() -> dict[str, float]:
     """Visits (2 % where nothing was paid, 3 % refunded in full, 3 % in part), lines and refunds of
     the zero-value visits (a third of them refunded, so voided), 30 ledger entries per member,
-    bookings, tiers and referrals: set-based SQL with triggers off. Returns seconds per part."""
+    bookings, tiers, referrals, surveys and follow-ups: set-based SQL with triggers off. Returns seconds per part."""
     timings = {}
     owner_id = User.objects.get(username="owner").pk
     with transaction.atomic(), connection.cursor() as cursor:
@@ -98,8 +98,8 @@ def _data() -> dict[str, float]:
             INSERT INTO appointments_location (name, address, active) VALUES ('基准店', '', true);
             INSERT INTO visits_category (name, code) VALUES ('基准', 'bench');
             INSERT INTO visits_catalogueitem (kind, name, sku, category_id, price, duration_minutes, buffer_minutes,
-                                              recall_days, active)
-            SELECT 'treatment', '基准护理', 'BENCH', id, 500, 60, 0, NULL, true FROM visits_category;
+                                              recall_days, active, online_booking_enabled)
+            SELECT 'treatment', '基准护理', 'BENCH', id, 500, 60, 0, NULL, true, false FROM visits_category;
             INSERT INTO appointments_practitioner (user_id, display_name, active)
             SELECT id, '基准医生', true FROM accounts_user WHERE username = 'owner';
             INSERT INTO appointments_workinghours (practitioner_id, location_id, weekday, starts, ends)
@@ -133,11 +133,48 @@ def _data() -> dict[str, float]:
             UPDATE members_member SET referred_by_id = id - 1, joined_on = date '2026-10-01' + (id % 31)::int
             WHERE id % 10 = 0 AND id > (SELECT min(id) FROM members_member)""")
         timings["bookings, tiers, referrals"] = time.perf_counter() - started
+        started = time.perf_counter()
+        _feedback(cursor)
+        timings["surveys, answers, follow-ups"] = time.perf_counter() - started
     with connection.cursor() as cursor:
         for table in ("visits_visit", "visits_visitline", "visits_refund", "points_entry", "points_account",
-                      "members_member", "appointments_booking", "tiers_membertier", "tiers_tierchange"):
+                      "members_member", "appointments_booking", "tiers_membertier", "tiers_tierchange",
+                      "feedback_survey", "feedback_surveyanswer", "feedback_followuptask"):
             cursor.execute(f"VACUUM ANALYZE {table}")
     return timings
+
+
+def _feedback(cursor) -> None:
+    """A survey for 60 % of the visits (a tenth of them not sent), an answer to half of those sent
+    (scores 0-10 spread evenly, rated 1-5), a follow-up for every detractor (a quarter still open,
+    the rest closed the next day), and a recall for every fifth member."""
+    cursor.execute("""
+        INSERT INTO feedback_survey (visit_id, member_id, practitioner_id, status, skip_reason, due_at, sent_at,
+                                     message_id, created_at)
+        SELECT v.id, v.member_id, p.id, CASE WHEN v.id % 10 = 5 THEN 'skipped' ELSE 'sent' END, '',
+               v.visited_at + interval '1 day',
+               CASE WHEN v.id % 10 = 5 THEN NULL ELSE v.visited_at + interval '1 day' END, NULL, now()
+        FROM visits_visit v, (SELECT id FROM appointments_practitioner LIMIT 1) p WHERE v.id % 10 < 6;
+        INSERT INTO feedback_surveyanswer (survey_id, member_id, practitioner_id, nps_score, practitioner_rating,
+                                           comment, tags, answered_at, updated_at, edits)
+        SELECT id, member_id, practitioner_id, (id * 7) % 11, 1 + id % 5, '', '[]', sent_at + interval '3 hours',
+               sent_at + interval '3 hours', 0
+        FROM feedback_survey WHERE status = 'sent' AND id % 2 = 0;
+        INSERT INTO feedback_followuptask (member_id, kind, status, due_at, first_due_at, assigned_to_id,
+                                           practitioner_id, visit_id, treatment_id, answer_id, rule_id, booking_id,
+                                           note, guard_key, created_by_id, created_at, closed_at)
+        SELECT a.member_id, 'detractor', CASE WHEN a.id % 4 = 0 THEN 'open' ELSE 'done' END, a.answered_at,
+               a.answered_at, NULL, a.practitioner_id, s.visit_id, NULL, a.id, NULL, NULL, '', 'detractor:' || s.id,
+               NULL, a.answered_at, CASE WHEN a.id % 4 = 0 THEN NULL ELSE a.answered_at + interval '20 hours' END
+        FROM feedback_surveyanswer a JOIN feedback_survey s ON s.id = a.survey_id WHERE a.nps_score <= 6;
+        INSERT INTO feedback_followuptask (member_id, kind, status, due_at, first_due_at, assigned_to_id,
+                                           practitioner_id, visit_id, treatment_id, answer_id, rule_id, booking_id,
+                                           note, guard_key, created_by_id, created_at, closed_at)
+        SELECT m.id, 'recall', 'open', t.at, t.at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '',
+               'recall:' || m.id, NULL, t.at, NULL
+        FROM members_member m
+        CROSS JOIN LATERAL (SELECT timestamptz '2024-01-01 10:00+08' + (m.id % 1064) * interval '1 day' AS at) t
+        WHERE m.id % 5 = 0""")
 
 
 # The anchors: the same figures as plain SQL, written the obvious way.
@@ -208,6 +245,19 @@ ANCHOR_REFERRALS = """
 SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM visits_visit v WHERE v.member_id = m.id
                                                 AND v.visited_at < %(hi)s AND v.total > v.refunded_total))
 FROM members_member m WHERE m.referred_by_id IS NOT NULL AND m.joined_on BETWEEN %(start)s AND %(end)s
+"""
+
+ANCHOR_SATISFACTION = """
+SELECT (SELECT count(*) FROM feedback_surveyanswer WHERE answered_at >= %(lo)s AND answered_at < %(hi)s),
+       (SELECT count(*) FROM feedback_surveyanswer WHERE answered_at >= %(lo)s AND answered_at < %(hi)s
+                                                     AND nps_score >= 9),
+       (SELECT count(*) FROM feedback_surveyanswer WHERE answered_at >= %(lo)s AND answered_at < %(hi)s
+                                                     AND nps_score <= 6),
+       (SELECT count(*) FROM feedback_survey WHERE status = 'sent' AND sent_at >= %(lo)s AND sent_at < %(hi)s),
+       (SELECT count(*) FROM feedback_survey s JOIN feedback_surveyanswer a ON a.survey_id = s.id
+        WHERE s.status = 'sent' AND s.sent_at >= %(lo)s AND s.sent_at < %(hi)s),
+       (SELECT count(*) FROM feedback_followuptask WHERE kind = 'detractor' AND created_at < %(hi)s
+                                                     AND (closed_at IS NULL OR closed_at >= %(hi)s))
 """
 
 
@@ -329,4 +379,8 @@ def _measure(client: Client) -> list[Figure]:
     figures += _pair("appointments", TARGET_MS, _api(client, "appointments", PERIOD),
                      _sql(ANCHOR_APPOINTMENTS, month),
                      lambda api, sql: (api["bookings"], api["no_shows"], api["cancelled"]) == sql[0])
+    figures += _pair("satisfaction", TARGET_MS, _api(client, "satisfaction", PERIOD),
+                     _sql(ANCHOR_SATISFACTION, month),
+                     lambda api, sql: (api["answers"], api["promoters"], api["detractors"], api["surveys_sent"],
+                                       api["surveys_answered"], api["detractor_followups_open"]) == sql[0])
     return figures

@@ -334,9 +334,12 @@ def demo_history_seed(clinic: Clinic, *, seed: int = 2026) -> int:
         for member in Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk"):
             at = now - timedelta(days=rng.randint(0, 40))
             balance = available_balance(account_for(member), at=at)
-            affordable = [reward for reward in rewards if reward.points_cost <= balance]
+            affordable = [reward for reward in rewards
+                          if reward.points_cost <= balance and (reward.stock is None or reward.stock > 0)]
             if affordable and rng.random() < 0.5:
-                reward_redeem(member=member, reward=rng.choice(affordable), actor=desk, at=at)
+                reward = rng.choice(affordable)
+                reward_redeem(member=member, reward=reward, actor=desk, at=at)
+                reward.refresh_from_db(fields=["stock"])
                 redeemed += 1
         _demo_past_bookings(rng, desk)
         return redeemed

@@ -78,7 +78,9 @@ class Survey(models.Model):
         verbose_name_plural = _("surveys")
         ordering = ["-due_at", "-id"]
         indexes = [models.Index(fields=["due_at"], condition=Q(status="pending"), name="survey_pending_due"),
-                   models.Index(fields=["member", "-due_at"], name="survey_member")]
+                   models.Index(fields=["member", "-due_at"], name="survey_member"),
+                   # The response rate reads the surveys sent in a period.
+                   models.Index(fields=["sent_at"], condition=Q(status="sent"), name="survey_sent_time")]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["pending", "sent", "skipped"]), name="survey_status_valid"),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="survey_sent_has_time"),
@@ -205,7 +207,10 @@ class FollowUpTask(models.Model):
         verbose_name_plural = _("follow-ups")
         ordering = ["due_at", "id"]
         indexes = [models.Index(fields=["due_at"], condition=Q(status="open"), name="followup_open_due"),
-                   models.Index(fields=["member", "-created_at"], name="followup_member")]
+                   models.Index(fields=["member", "-created_at"], name="followup_member"),
+                   # The measures read follow-ups first due, and recalls created, in a period.
+                   models.Index(fields=["first_due_at"], name="followup_first_due"),
+                   models.Index(fields=["created_at"], condition=Q(kind="recall"), name="followup_recall_created")]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["open", "done"]), name="followup_status_valid"),
             models.CheckConstraint(condition=Q(kind__in=["detractor", "treatment", "recall", "manual"]),

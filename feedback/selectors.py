@@ -5,18 +5,23 @@ docs/kpis.md."""
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, BooleanField, Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from appointments.availability import local_day_start
 from appointments.models import Booking
 from feedback.links import LINK_VALID_FOR, survey_link_expires_at, survey_sent_link_path
 from feedback.models import ComplaintCase, FollowUpOutcome, FollowUpRule, FollowUpTask, Survey, SurveyAnswer
-from feedback.services import ANSWER_EDITABLE_FOR, CATCH_UP, survey_settings
+from feedback.services import ANSWER_EDITABLE_FOR, CATCH_UP, NPS_DETRACTOR_MAX, survey_settings
 from members.models import Member
 from points.rules import clinic_zone
 from visits.models import Visit
 
+# Promoters score at least this; detractors at most NPS_DETRACTOR_MAX (the score that opens a
+# follow-up); passives are in between.
+NPS_PROMOTER_MIN = 9
+DETRACTOR = Q(nps_score__lte=NPS_DETRACTOR_MAX)
 # Practitioner ratings with fewer answers than this are not shown.
 RATING_MIN_ANSWERS = 5
 # A recall counts as converted when the member books within this many days of it.
@@ -172,7 +177,22 @@ def complaint_list(*, status: str = "") -> QuerySet[ComplaintCase]:
     return cases.filter(status=status) if status else cases
 
 
-# Measures (docs/kpis.md, "Satisfaction and follow-up"). Periods are [start, end).
+# Measures (docs/kpis.md, "Satisfaction and follow-up"). Periods are [start, end). With a
+# `location_id`, a measure counts only what belongs to a visit at that location: the location of
+# the appointment the visit checked out (as the Insights dashboard places visits). Walk-in visits
+# and tasks without a visit (recalls, follow-ups written by hand) belong to no location.
+
+
+def _at_location(location_id: int | None, visit: str) -> Q:
+    """The rows whose visit (reached by the lookup path `visit`) is at the location; all rows
+    without one."""
+    return Q() if location_id is None else Q(**{f"{visit}__booking__location_id": location_id})
+
+
+def answers_given(*, start: datetime, end: datetime, location_id: int | None = None) -> QuerySet[SurveyAnswer]:
+    """The answers first given in the period (`answered_at` stays when an answer is changed)."""
+    return SurveyAnswer.objects.filter(_at_location(location_id, "survey__visit"), answered_at__gte=start,
+                                       answered_at__lt=end)
 
 
 @dataclass(frozen=True)
@@ -190,13 +210,21 @@ class Nps:
         return round(100 * (self.promoters - self.detractors) / self.answers, 1)
 
 
-def nps(*, start: datetime, end: datetime) -> Nps:
+def nps(*, start: datetime, end: datetime, location_id: int | None = None) -> Nps:
     """Over the answers first given in the period: promoters score 9–10, passives 7–8,
     detractors 0–6 (a changed answer counts with its latest score)."""
-    row = SurveyAnswer.objects.filter(answered_at__gte=start, answered_at__lt=end).aggregate(
-        answers=Count("id"), promoters=Count("id", filter=Q(nps_score__gte=9)),
-        passives=Count("id", filter=Q(nps_score__in=(7, 8))), detractors=Count("id", filter=Q(nps_score__lte=6)))
+    promoter = Q(nps_score__gte=NPS_PROMOTER_MIN)
+    row = answers_given(start=start, end=end, location_id=location_id).aggregate(
+        answers=Count("id"), promoters=Count("id", filter=promoter),
+        passives=Count("id", filter=~promoter & ~DETRACTOR), detractors=Count("id", filter=DETRACTOR))
     return Nps(**row)
+
+
+def detractor_member_ids(*, start: datetime, end: datetime, location_id: int | None = None) -> list[int]:
+    """The members behind the detractors of `nps`: with an answer first given in the period
+    whose (latest) score is a detractor's, in id order."""
+    return list(answers_given(start=start, end=end, location_id=location_id).filter(DETRACTOR)
+                .values_list("member_id", flat=True).distinct().order_by("member_id"))
 
 
 @dataclass(frozen=True)
@@ -209,10 +237,12 @@ class Rate:
         return round(100 * self.numerator / self.denominator, 1) if self.denominator else None
 
 
-def survey_response_rate(*, start: datetime, end: datetime) -> Rate:
+def survey_response_rate(*, start: datetime, end: datetime, location_id: int | None = None) -> Rate:
     """Of the surveys sent in the period, how many have an answer (whenever it came)."""
-    row = Survey.objects.filter(status=Survey.Status.SENT, sent_at__gte=start, sent_at__lt=end).aggregate(
-        sent=Count("id"), answered=Count("id", filter=Q(answer__isnull=False)))
+    answered = SurveyAnswer.objects.filter(survey_id=OuterRef("pk"))
+    row = Survey.objects.filter(_at_location(location_id, "visit"), status=Survey.Status.SENT, sent_at__gte=start,
+                                sent_at__lt=end).aggregate(sent=Count("id"),
+                                                           answered=Count("id", filter=Exists(answered)))
     return Rate(numerator=row["answered"], denominator=row["sent"])
 
 
@@ -224,12 +254,12 @@ class PractitionerRating:
     average: float | None
 
 
-def practitioner_ratings(*, start: datetime, end: datetime,
-                         min_answers: int = RATING_MIN_ANSWERS) -> list[PractitionerRating]:
+def practitioner_ratings(*, start: datetime, end: datetime, min_answers: int = RATING_MIN_ANSWERS,
+                         location_id: int | None = None) -> list[PractitionerRating]:
     """Average practitioner rating (1–5, two decimals) per practitioner over the answers given in
     the period, with the number of answers; the average is None below `min_answers`."""
-    rows = (SurveyAnswer.objects.filter(answered_at__gte=start, answered_at__lt=end, practitioner__isnull=False,
-                                        practitioner_rating__isnull=False)
+    rows = (answers_given(start=start, end=end, location_id=location_id)
+            .filter(practitioner__isnull=False, practitioner_rating__isnull=False)
             .values("practitioner_id", "practitioner__display_name", "practitioner__user__full_name",
                     "practitioner__user__username")
             .annotate(n=Count("id"), avg=Avg("practitioner_rating")).order_by("practitioner_id"))
@@ -241,19 +271,17 @@ def practitioner_ratings(*, start: datetime, end: datetime,
         for row in rows]
 
 
-def followups_on_time(*, start: datetime, end: datetime) -> Rate:
+def followups_on_time(*, start: datetime, end: datetime, location_id: int | None = None) -> Rate:
     """Of the follow-ups first due in the period, how many were done (closed by an outcome)
     before the end of the local day they were first due."""
-    zone = clinic_zone()
-    tasks = FollowUpTask.objects.filter(first_due_at__gte=start, first_due_at__lt=end).values_list(
-        "first_due_at", "closed_at")
-    total = on_time = 0
-    for first_due_at, closed_at in tasks:
-        total += 1
-        day_end = local_day_start(timezone.localtime(first_due_at, zone).date() + timedelta(days=1), zone)
-        if closed_at is not None and closed_at < day_end:
-            on_time += 1
-    return Rate(numerator=on_time, denominator=total)
+    zone = clinic_zone().key
+    closed_by_day_end = RawSQL(
+        "closed_at < ((date_trunc('day', first_due_at AT TIME ZONE %s) + interval '1 day') AT TIME ZONE %s)",
+        (zone, zone), output_field=BooleanField())
+    row = FollowUpTask.objects.filter(_at_location(location_id, "visit"), first_due_at__gte=start,
+                                      first_due_at__lt=end).aggregate(
+        total=Count("id"), on_time=Count("id", filter=Q(closed_by_day_end)))
+    return Rate(numerator=row["on_time"], denominator=row["total"])
 
 
 def recall_conversion(*, start: datetime, end: datetime, days: int = RECALL_CONVERSION_DAYS) -> Rate:
@@ -264,6 +292,14 @@ def recall_conversion(*, start: datetime, end: datetime, days: int = RECALL_CONV
     row = (FollowUpTask.objects.filter(kind=FollowUpTask.Kind.RECALL, created_at__gte=start, created_at__lt=end)
            .aggregate(total=Count("id"), converted=Count("id", filter=Exists(booked))))
     return Rate(numerator=row["converted"], denominator=row["total"])
+
+
+def detractor_followups_open_at(*, at: datetime, location_id: int | None = None) -> QuerySet[FollowUpTask]:
+    """The follow-ups of detractor answers that were open at the instant `at`: created before it
+    and not closed before it (still open, or closed at or after `at`), whenever their answer came.
+    With `at` in the future, the ones open now."""
+    return FollowUpTask.objects.filter(_at_location(location_id, "visit"), kind=FollowUpTask.Kind.DETRACTOR,
+                                       created_at__lt=at).filter(Q(closed_at__isnull=True) | Q(closed_at__gte=at))
 
 
 def recall_outcomes(*, start: datetime, end: datetime, converted: bool | None = None) -> QuerySet[FollowUpTask]:

@@ -147,6 +147,36 @@ class PredictiveClvSerializer(serializers.Serializer):
     rule = ClvRuleSerializer(help_text="Enough history: at least this many repeat members and days of visits.")
 
 
+class PractitionerRatingSerializer(serializers.Serializer):
+    practitioner = serializers.IntegerField(source="practitioner_id")
+    name = serializers.CharField()
+    answers = serializers.IntegerField()
+    average = serializers.FloatField(allow_null=True, help_text="1-5, two decimals; null below 5 answers.")
+
+
+class SatisfactionSerializer(serializers.Serializer):
+    answers = serializers.IntegerField(source="nps.answers")
+    promoters = serializers.IntegerField(source="nps.promoters")
+    passives = serializers.IntegerField(source="nps.passives")
+    detractors = serializers.IntegerField(source="nps.detractors")
+    nps = serializers.FloatField(source="nps.score", allow_null=True,
+                                 help_text="% promoters − % detractors (−100 to 100, one decimal); null without "
+                                           "answers.")
+    surveys_sent = serializers.IntegerField(source="response.denominator")
+    surveys_answered = serializers.IntegerField(source="response.numerator")
+    response_rate = _rate()
+    practitioner_ratings = PractitionerRatingSerializer(many=True)
+    followups_due = serializers.IntegerField(source="on_time.denominator")
+    followups_done_on_time = serializers.IntegerField(source="on_time.numerator")
+    followups_on_time_rate = _rate()
+    detractor_followups_open = serializers.IntegerField(
+        help_text="Follow-ups of detractor answers open at the end of the period (for a period ending today or "
+                  "later: open now).")
+    recalls = serializers.IntegerField(source="recall.denominator")
+    recalls_converted = serializers.IntegerField(source="recall.numerator")
+    recall_conversion_rate = _rate(help_text="All locations: recalls have no visit.")
+
+
 class SummarySerializer(serializers.Serializer):
     from_ = serializers.DateField(source="period.start")
     to = serializers.DateField(source="period.end")
@@ -173,6 +203,7 @@ class SummarySerializer(serializers.Serializer):
     referrals = ReferralsSerializer()
     appointments = AppointmentsSerializer()
     predictive_clv = PredictiveClvSerializer(help_text="The newest nightly fit; the period does not apply.")
+    satisfaction = SatisfactionSerializer()
 
     def get_fields(self):
         fields = super().get_fields()
@@ -193,6 +224,7 @@ class SummaryApi(APIView):
         summary.referrals = selectors.kpi_referrals(scope=scope)
         summary.appointments = selectors.kpi_appointments(scope=scope)
         summary.predictive_clv = customer_value_panel()
+        summary.satisfaction = selectors.kpi_satisfaction(scope=scope)
         return Response(SummarySerializer(summary).data)
 
 
@@ -305,6 +337,17 @@ class AppointmentsApi(APIView):
     def get(self, request):
         return Response(AppointmentsSerializer(
             selectors.kpi_appointments(scope=_params(PeriodParams, request).scope())).data)
+
+
+class SatisfactionApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[PeriodParams], responses={200: SatisfactionSerializer},
+                   summary="NPS, survey response rate, practitioner ratings, follow-ups on time, detractor "
+                           "follow-ups open, recall conversion")
+    def get(self, request):
+        return Response(SatisfactionSerializer(
+            selectors.kpi_satisfaction(scope=_params(PeriodParams, request).scope())).data)
 
 
 class SegmentSerializer(serializers.Serializer):

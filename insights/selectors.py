@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 
+from feedback import selectors as feedback_selectors
 from insights.models import InsightsSettings
 from points.rules import clinic_zone, loyalty_settings
 
@@ -602,10 +603,50 @@ def kpi_appointments(*, scope: Scope) -> AppointmentFigures:
     return AppointmentFigures(*totals, practitioners=rows)
 
 
+# --- panel 11: satisfaction ----------------------------------------------------------------
+# The definitions are the feedback app's measures (feedback/selectors.py); this only reads them
+# for the period and the location and puts them in the dashboard's shape.
+
+@dataclass
+class SatisfactionFigures:
+    nps: feedback_selectors.Nps
+    response: feedback_selectors.Rate
+    practitioner_ratings: list[feedback_selectors.PractitionerRating]
+    on_time: feedback_selectors.Rate
+    detractor_followups_open: int
+    recall: feedback_selectors.Rate
+
+    @property
+    def response_rate(self) -> float | None:
+        return rate(self.response.numerator, self.response.denominator)
+
+    @property
+    def followups_on_time_rate(self) -> float | None:
+        return rate(self.on_time.numerator, self.on_time.denominator)
+
+    @property
+    def recall_conversion_rate(self) -> float | None:
+        return rate(self.recall.numerator, self.recall.denominator)
+
+
+def kpi_satisfaction(*, scope: Scope) -> SatisfactionFigures:
+    """NPS, response rate, practitioner ratings and follow-ups done on time of the period (by the
+    location of the visit, when one is chosen); the detractor follow-ups open at the period's end;
+    recall conversion (recalls have no visit, so no location: the filter does not apply)."""
+    start, end, location = scope.period.lo, scope.period.hi, scope.location_id
+    return SatisfactionFigures(
+        nps=feedback_selectors.nps(start=start, end=end, location_id=location),
+        response=feedback_selectors.survey_response_rate(start=start, end=end, location_id=location),
+        practitioner_ratings=feedback_selectors.practitioner_ratings(start=start, end=end, location_id=location),
+        on_time=feedback_selectors.followups_on_time(start=start, end=end, location_id=location),
+        detractor_followups_open=feedback_selectors.detractor_followups_open_at(at=end, location_id=location).count(),
+        recall=feedback_selectors.recall_conversion(start=start, end=end))
+
+
 # --- the members behind a figure ------------------------------------------------------------
 
 SEGMENTS = ("active", "repeat", "new", "retained", "churned", "lifecycle_active", "lifecycle_dormant",
-            "lifecycle_lapsed", "never_visited", "referred", "rfm")
+            "lifecycle_lapsed", "never_visited", "referred", "rfm", "detractors", "detractor_followups_open")
 
 
 def segment_member_ids(*, scope: Scope, segment: str, r: int | None = None, f: int | None = None) -> list[int]:
@@ -638,6 +679,11 @@ def segment_member_ids(*, scope: Scope, segment: str, r: int | None = None, f: i
         return [row[0] for row in _fetch(sql, scope.params(end=period.end))]
     if segment == "rfm":
         return [row[0] for row in rfm_scores(scope=scope) if row[4] == r and row[5] == f]
+    if segment == "detractors":
+        return feedback_selectors.detractor_member_ids(start=period.lo, end=period.hi, location_id=scope.location_id)
+    if segment == "detractor_followups_open":
+        return list(feedback_selectors.detractor_followups_open_at(at=period.hi, location_id=scope.location_id)
+                    .values_list("member_id", flat=True).distinct().order_by("member_id"))
     if segment.startswith("lifecycle_"):
         settings_row = insights_settings()
         active_from = local_start(period.end - timedelta(days=settings_row.active_days))

@@ -112,10 +112,29 @@ def clv_table(scope: Scope, **_kw) -> Table:
                  [[bucket["from"], bucket["to"], bucket["members"]] for bucket in panel.buckets])
 
 
+def satisfaction_table(scope: Scope, **_kw) -> Table:
+    s = selectors.kpi_satisfaction(scope=scope)
+    rows = [[_("Answers"), s.nps.answers, ""], [_("Promoters (9-10)"), s.nps.promoters, ""],
+            [_("Passives (7-8)"), s.nps.passives, ""], [_("Detractors (0-6)"), s.nps.detractors, ""],
+            [_("NPS"), "" if s.nps.score is None else s.nps.score, ""],
+            [_("Surveys sent"), s.response.denominator, ""], [_("Surveys answered"), s.response.numerator, ""],
+            [_("Response rate"), _rate(s.response_rate), ""],
+            [_("Follow-ups first due"), s.on_time.denominator, ""],
+            [_("Follow-ups done on time"), s.on_time.numerator, ""],
+            [_("Follow-ups on time rate"), _rate(s.followups_on_time_rate), ""],
+            [_("Detractor follow-ups open at the period's end"), s.detractor_followups_open, ""],
+            [_("Recalls"), s.recall.denominator, ""], [_("Recalls converted"), s.recall.numerator, ""],
+            [_("Recall conversion"), _rate(s.recall_conversion_rate), ""]]
+    rows += [[_("Average rating: %(name)s") % {"name": r.name}, "" if r.average is None else r.average, r.answers]
+             for r in s.practitioner_ratings]
+    return Table("satisfaction", _("Satisfaction"), [_("Figure"), _("Value"), _("Answers")], rows)
+
+
 TABLES: dict[str, Callable[..., Table]] = {
     "summary": summary_table, "series": series_table, "cohorts": cohorts_table, "rfm": rfm_table,
     "tiers": tiers_table, "points": points_table, "referrals": referrals_table,
     "appointments": appointments_table, "clv": clv_table,
+    "satisfaction": satisfaction_table,
 }
 
 

@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from appointments.models import Location
@@ -129,6 +130,41 @@ def _labels() -> dict:
             "utilisation": _("Utilisation"), "revenue_axis": _("Revenue (¥)")}
 
 
+SATISFACTION_COMPARED = ("nps", "answers", "detractors", "response_rate", "followups_on_time_rate",
+                         "detractor_followups_open", "recall_conversion_rate")
+
+
+def _satisfaction_value(figures, name: str):
+    if name == "nps":
+        return figures.nps.score
+    if name in ("answers", "detractors"):
+        return getattr(figures.nps, name)
+    return getattr(figures, name)
+
+
+def _satisfaction_add(context: dict, scope: Scope) -> None:
+    """Panel 11: its figures, their comparisons (NPS by the difference in points, since it can be
+    negative or 0; the others by the relative change, like panels 1-5), its chart and labels."""
+    figures = selectors.kpi_satisfaction(scope=scope)
+    previous = selectors.kpi_satisfaction(scope=scope.shifted(scope.period.previous()))
+    last_year = selectors.kpi_satisfaction(scope=scope.shifted(scope.period.last_year()))
+    compare = {}
+    for name in SATISFACTION_COMPARED:
+        now, before, year_ago = (_satisfaction_value(f, name) for f in (figures, previous, last_year))
+        if name == "nps":
+            compare[name] = {"points": True, "previous": before, "last_year": year_ago,
+                             "vs_previous": None if now is None or before is None else round(now - before, 1),
+                             "vs_last_year": None if now is None or year_ago is None else round(now - year_ago, 1)}
+        else:
+            compare[name] = {"previous": before, "last_year": year_ago, "vs_previous": change(now, before),
+                             "vs_last_year": change(now, year_ago)}
+    context.update({"satisfaction": figures, "satisfaction_compare": compare})
+    context["charts"]["satisfaction"] = {
+        "groups": [figures.nps.promoters, figures.nps.passives, figures.nps.detractors]}
+    context["labels"].update({"promoters": _("Promoters (9-10)"), "passives": _("Passives (7-8)"),
+                              "detractors": _("Detractors (0-6)"), "answers": _("Answers")})
+
+
 class DashboardView(ReportsRequired, View):
     def get(self, request):
         chosen, _params = _chosen(request)
@@ -157,16 +193,22 @@ class DashboardView(ReportsRequired, View):
             "labels": _labels(),
             "charts": _chart_data(scope, summary, series, cohorts, rfm, tiers, points, appointments),
         }
+        _satisfaction_add(context, scope)
         return render(request, "insights/dashboard.html", context, status=400 if chosen.errors else 200)
 
 
 SEGMENT_TITLES = {
-    "active": _("Members with a visit in the period"), "repeat": _("Members with two or more visits"),
-    "new": _("Members who joined in the period"), "retained": _("Retained from the previous period"),
-    "churned": _("Active in the previous period, not in this one"),
-    "lifecycle_active": _("Active (by last visit)"), "lifecycle_dormant": _("Dormant (沉睡)"),
-    "lifecycle_lapsed": _("Lapsed (流失)"), "never_visited": _("Members with no visit yet"),
-    "referred": _("Referred members who joined in the period"), "rfm": _("Members in an RFM cell"),
+    "active": gettext_lazy("Members with a visit in the period"),
+    "repeat": gettext_lazy("Members with two or more visits"),
+    "new": gettext_lazy("Members who joined in the period"),
+    "retained": gettext_lazy("Retained from the previous period"),
+    "churned": gettext_lazy("Active in the previous period, not in this one"),
+    "lifecycle_active": gettext_lazy("Active (by last visit)"), "lifecycle_dormant": gettext_lazy("Dormant (沉睡)"),
+    "lifecycle_lapsed": gettext_lazy("Lapsed (流失)"), "never_visited": gettext_lazy("Members with no visit yet"),
+    "referred": gettext_lazy("Referred members who joined in the period"),
+    "rfm": gettext_lazy("Members in an RFM cell"),
+    "detractors": gettext_lazy("Members with a detractor answer (0-6) given in the period"),
+    "detractor_followups_open": gettext_lazy("Members with a detractor follow-up open at the period's end"),
 }
 
 

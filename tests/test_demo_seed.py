@@ -24,6 +24,8 @@ from clinics.models import Clinic
 from feedback.models import FollowUpTask, SurveyAnswer
 from feedback.selectors import member_open_surveys, nps
 from insights.models import CustomerValueFit
+from insights.params import preset_period
+from insights.selectors import Scope, kpi_satisfaction
 from members.models import Member
 from members.naming import has_cjk
 from messaging.models import Message
@@ -202,3 +204,19 @@ def test_the_demo_portal_member_has_a_survey_waiting_in_the_portal(db):
         client.cookies[COOKIE_NAME] = session_token
         home = client.get("/m/").content.decode()
     assert f'data-survey="{waiting[0].pk}"' in home
+
+
+def test_the_demo_fills_the_satisfaction_panel(db):
+    # The demo as `make run` seeds it (its full size also redeems the mall's rewards out of stock).
+    demo_seed()
+    with schema_context(DEMO_CLINIC_SLUG):
+        today = local_date(timezone.now())
+        year = kpi_satisfaction(scope=Scope(preset_period("last_12_months", today)))
+        month = kpi_satisfaction(scope=Scope(preset_period("last_month", today)))
+
+        assert year.nps.promoters and year.nps.passives and year.nps.detractors
+        assert year.response_rate is not None and 0 < year.response_rate < 1
+        assert any(rating.average is not None for rating in year.practitioner_ratings)
+        assert year.followups_on_time_rate is not None and year.recall.denominator > 0
+        assert year.detractor_followups_open == FollowUpTask.objects.filter(kind="detractor", status="open").count()
+        assert month.nps.score is not None and month.response_rate is not None

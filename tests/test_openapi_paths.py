@@ -55,7 +55,8 @@ EXPECTED = {
                  "/api/v1/feedback/followups/{id}/": {"get"}, "/api/v1/feedback/followups/{id}/outcomes/": {"post"},
                  "/api/v1/feedback/recalls/": {"get"}},
     "insights": {f"/api/v1/kpis/{panel}/": {"get"} for panel in (
-        "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "members")},
+        "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "satisfaction",
+        "members")},
     "insights-clv": {"/api/v1/kpis/clv/": {"get"}, "/api/v1/kpis/clv/members/": {"get"}},
 }
 

@@ -3,6 +3,7 @@
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -23,6 +24,16 @@ def delta(value) -> str:
     direction = "up" if value > 0 else "down" if value < 0 else "flat"
     sign = "+" if value > 0 else ""
     return format_html('<span class="delta {}">{}{}%</span>', direction, sign, f"{value * 100:.1f}")
+
+
+@register.filter
+def delta_points(value) -> str:
+    """A difference of scores (NPS) in points, with its sign and direction for styling."""
+    if value is None:
+        return mark_safe('<span class="delta none">—</span>')
+    direction = "up" if value > 0 else "down" if value < 0 else "flat"
+    text = _("%(value)s pts") % {"value": f"{'+' if value > 0 else ''}{value:.1f}"}
+    return format_html('<span class="delta {}">{}</span>', direction, text)
 
 
 @register.filter

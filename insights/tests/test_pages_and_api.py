@@ -98,7 +98,7 @@ def test_every_panel_has_json(manager, staff_client, two_visits):
     client = staff_client(manager)
     params = "from=2025-03-01&to=2025-03-31"
 
-    for panel in ("summary", "series", "rfm", "tiers", "points", "referrals", "appointments"):
+    for panel in ("summary", "series", "rfm", "tiers", "points", "referrals", "appointments", "satisfaction"):
         assert client.get(f"/api/v1/kpis/{panel}/?{params}").status_code == 200, panel
     summary = client.get(f"/api/v1/kpis/summary/?{params}").json()
     assert summary["visits"] == 2 and summary["revenue"] == "176.00" and summary["repeat_rate"] == 1.0

@@ -56,6 +56,13 @@
         xAxis: { type: "category", data: d.tiers.names }, yAxis: { type: "value" },
         series: [{ name: t.members, type: "bar", data: d.tiers.members },
           { name: t.upgrades, type: "bar", data: d.tiers.up }, { name: t.downgrades, type: "bar", data: d.tiers.down }] };
+    case "satisfaction":
+      var groups = ["promoters", "passives", "detractors"], colours = ["#16a34a", "#9ca3af", "#dc2626"];
+      return { tooltip: { trigger: "axis" }, grid: grid,
+        xAxis: { type: "category", data: groups.map(function (k) { return t[k]; }) },
+        yAxis: { type: "value", name: t.answers, minInterval: 1 },
+        series: [{ type: "bar", label: { show: true, position: "top" },
+          data: d.satisfaction.groups.map(function (n, i) { return { value: n, itemStyle: { color: colours[i] } }; }) }] };
     case "points":
       var names = ["issued", "redeemed", "expired", "reversed"];
       return { tooltip: { trigger: "axis" }, grid: grid,

@@ -51,6 +51,8 @@ def test_an_owner_changes_the_period_and_exports_a_table(browser_clinic, history
     expect(page.locator("#period-label")).to_contain_text("2024-02-01 – 2024-02-29")
     assert series_length(page) == 29
     expect(page.locator("[data-chart=cohorts][data-drawn='1'] canvas").first).to_be_visible()
+    expect(page.locator("#panel-satisfaction [data-chart=satisfaction][data-drawn='1'] canvas").first).to_be_visible()
+    expect(page.locator("#kpi-nps .kpi-value")).to_have_text("—")  # no survey answers in this history
     page.screenshot(path=artifacts_dir / "insights-dashboard.png", full_page=True)
 
     with page.expect_download() as download_info:
