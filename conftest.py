@@ -55,9 +55,11 @@ def _test_database_ensure(request, django_db_blocker) -> None:
 
 
 # The system catalogs that provisioning and dropping clinic schemas write to. Tests provision
-# clinics inside transactions that are rolled back, which leaves dead catalog rows behind; on a
-# server with autovacuum off (common on CI machines) they pile up until every schema clone, whose
-# catalog queries run once per column, takes minutes. The suite vacuums them itself.
+# clinics inside transactions that are rolled back, which leaves dead catalog rows behind, and the
+# planner's statistics of the catalogs go stale as schemas come and go; on a server with
+# autovacuum off (common on CI machines) every schema clone, whose catalog queries run once per
+# column, then takes tens of seconds instead of about one. The suite vacuums and analyses them
+# itself.
 SCHEMA_CATALOGS = ("pg_class", "pg_attribute", "pg_attrdef", "pg_constraint", "pg_depend", "pg_type",
                    "pg_index", "pg_trigger", "pg_namespace", "pg_sequence", "pg_description", "pg_proc",
                    "pg_rewrite", "pg_shdepend")
@@ -65,8 +67,8 @@ CATALOG_VACUUM_EVERY = 100  # tests
 
 
 def catalog_vacuum() -> None:
-    """VACUUM the schema catalogs of the test database, on a connection of its own (VACUUM cannot
-    run inside the transaction a test holds)."""
+    """VACUUM and ANALYZE the schema catalogs of the test database, on a connection of its own
+    (VACUUM cannot run inside the transaction a test holds)."""
     import psycopg
 
     params = connection.get_connection_params()
@@ -74,7 +76,7 @@ def catalog_vacuum() -> None:
     params.pop("context", None)
     params.pop("server_side_binding", None)
     with psycopg.connect(**params, autocommit=True) as own:
-        own.execute("VACUUM " + ", ".join(f"pg_catalog.{name}" for name in SCHEMA_CATALOGS))
+        own.execute("VACUUM (ANALYZE) " + ", ".join(f"pg_catalog.{name}" for name in SCHEMA_CATALOGS))
 
 
 _tests_run = 0
@@ -333,6 +335,8 @@ def committed_clinic(django_db_setup, django_db_blocker) -> Iterator[Callable[..
     def make(slug: str, name: str, *, owner_password: str | None = TEST_PASSWORD, **kwargs) -> Clinic:
         with django_db_blocker.unblock():
             catalog_vacuum()
+            if not connection.in_atomic_block:
+                connection.close()  # a fresh backend: a long-lived one's caches make schema DDL slow
             connection.set_schema_to_public()
             clinic = clinic_create(slug=slug, name=name, actor="tests", **kwargs,
                                    owner=OwnerSpec(username="owner", email=f"owner@{slug}.test",
@@ -342,6 +346,8 @@ def committed_clinic(django_db_setup, django_db_blocker) -> Iterator[Callable[..
 
     yield make
     with django_db_blocker.unblock():
+        if not connection.in_atomic_block:
+            connection.close()
         connection.set_schema_to_public()
         for clinic in made:
             clinic.delete(force_drop=True)
