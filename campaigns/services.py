@@ -17,6 +17,7 @@ from campaigns.models import BirthdayGrant, BirthdayOffer
 from messaging.models import Purpose
 from messaging.services import Outgoing, messages_queue
 from points.coupons import CODE_ALPHABET, CODE_LENGTH, coupon_validity
+from points.ledger import BulkCredit, ledger_credit_many
 from points.models import CouponTemplate
 from points.rules import local_date, lot_available_from, lot_expiry, loyalty_settings
 from points.selectors import lot_last_day
@@ -66,49 +67,21 @@ ON CONFLICT (member_id, year) DO NOTHING
 RETURNING member_id, year
 """
 
-_ACCOUNTS_SQL = """
-INSERT INTO points_account (member_id, asset, balance, lifetime_earned, version, updated_at)
-SELECT m, 'points', 0, 0, 0, now() FROM unnest(%(members)s::bigint[]) AS t(m)
-ON CONFLICT (member_id, asset) DO NOTHING;
-SELECT id FROM points_account WHERE asset = 'points' AND member_id = ANY(%(members)s::bigint[])
-ORDER BY id FOR UPDATE;
+_GIFTS_SQL = """
+SELECT g.id, g.member_id, g.year,
+       %(bonus)s + CASE WHEN %(tier_gift)s THEN COALESCE(t.birthday_gift_points, entry_tier.gift, 0) ELSE 0 END
+FROM campaigns_birthdaygrant g
+LEFT JOIN tiers_membertier mt ON mt.member_id = g.member_id
+LEFT JOIN tiers_tier t ON t.id = mt.tier_id
+CROSS JOIN (SELECT (SELECT birthday_gift_points FROM tiers_tier ORDER BY rank LIMIT 1) AS gift) entry_tier
+WHERE g.member_id = ANY(%(members)s::bigint[]) AND g.year = ANY(%(years)s::int[])
+  AND g.granted_at = %(now)s AND g.entry_id IS NULL
 """
 
-_POINTS_SQL = """
-WITH gifts AS (
-    SELECT g.id AS grant_id, g.member_id, g.year, a.id AS account_id, a.balance,
-           %(bonus)s + CASE WHEN %(tier_gift)s THEN COALESCE(t.birthday_gift_points, entry_tier.gift, 0)
-                            ELSE 0 END AS amount
-    FROM campaigns_birthdaygrant g
-    JOIN points_account a ON a.member_id = g.member_id AND a.asset = 'points'
-    LEFT JOIN tiers_membertier mt ON mt.member_id = g.member_id
-    LEFT JOIN tiers_tier t ON t.id = mt.tier_id
-    CROSS JOIN (SELECT (SELECT birthday_gift_points FROM tiers_tier ORDER BY rank LIMIT 1) AS gift) entry_tier
-    WHERE g.member_id = ANY(%(members)s::bigint[]) AND g.year = ANY(%(years)s::int[])
-      AND g.granted_at = %(now)s AND g.entry_id IS NULL
-),
-entries AS (
-    INSERT INTO points_entry (account_id, kind, amount, balance_after, source_type, source_id,
-                              reason, dedupe_key, effective_at, created_at)
-    SELECT account_id, 'bonus', amount, balance + amount, 'birthday', grant_id::text,
-           %(reason)s || year, 'birthday:' || year || ':' || member_id, %(now)s, now()
-    FROM gifts WHERE amount > 0
-    ORDER BY account_id
-    RETURNING id, account_id, amount, source_id
-),
-lots AS (
-    INSERT INTO points_lot (account_id, entry_id, amount, remaining, available_from, expires_at)
-    SELECT account_id, id, amount, amount, %(available_from)s, %(expires_at)s FROM entries
-),
-balances AS (
-    UPDATE points_account a
-    SET balance = a.balance + e.amount, lifetime_earned = a.lifetime_earned + e.amount,
-        version = a.version + 1, updated_at = now()
-    FROM entries e WHERE a.id = e.account_id
-)
-UPDATE campaigns_birthdaygrant g SET points = e.amount, entry_id = e.id
-FROM entries e WHERE g.id = e.source_id::bigint
-RETURNING g.member_id, g.points
+_GRANTS_SQL = """
+UPDATE campaigns_birthdaygrant g SET points = t.points, entry_id = t.entry_id
+FROM unnest(%(grants)s::bigint[], %(points)s::int[], %(entries)s::bigint[]) AS t(grant_id, points, entry_id)
+WHERE g.id = t.grant_id
 """
 
 _COUPONS_SQL = """
@@ -159,12 +132,19 @@ def _grant_batch(*, celebrations: list[Celebration], offer: BirthdayOffer, now: 
         members = [member_id for member_id, _year in granted]
         years = sorted({year for _member, year in granted})
         counts["granted"] = len(granted)
-        cursor.execute(_ACCOUNTS_SQL, {"members": members})
-        cursor.execute(_POINTS_SQL, {
-            "members": members, "years": years, "now": now, "bonus": offer.bonus_points,
-            "tier_gift": offer.tier_gift, "reason": _("Birthday gift") + " ",
-            "available_from": lot_available_from(now, rules), "expires_at": lot_expiry(now, rules)})
-        points = dict(cursor.fetchall())
+        cursor.execute(_GIFTS_SQL, {"members": members, "years": years, "now": now, "bonus": offer.bonus_points,
+                                    "tier_gift": offer.tier_gift})
+        gifts = [row for row in cursor.fetchall() if row[3] > 0]
+        reason = _("Birthday gift") + " "
+        entries = ledger_credit_many(
+            credits=[BulkCredit(member_id=member_id, amount=amount, source_id=str(grant_id), reason=f"{reason}{year}",
+                                dedupe_key=f"birthday:{year}:{member_id}")
+                     for grant_id, member_id, year, amount in gifts],
+            kind="bonus", source_type="birthday", at=now,
+            available_from=lot_available_from(now, rules), expires_at=lot_expiry(now, rules))
+        cursor.execute(_GRANTS_SQL, {"grants": [g[0] for g in gifts], "points": [g[3] for g in gifts],
+                                     "entries": [entries[str(g[0])] for g in gifts]})
+        points = {member_id: amount for _grant, member_id, _year, amount in gifts}
         counts["points"] = sum(points.values())
         valid_until_text = ""
         with_coupon: set[int] = set()

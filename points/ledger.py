@@ -107,6 +107,74 @@ def ledger_credit(*, account: Account, amount: int, kind: str, source: Source, a
     return entry
 
 
+@dataclass(frozen=True)
+class BulkCredit:
+    """One credit of `ledger_credit_many`: points for a member, with its source and guard key."""
+
+    member_id: int
+    amount: int
+    source_id: str
+    reason: str
+    dedupe_key: str
+
+
+_BULK_ACCOUNTS_SQL = """
+INSERT INTO points_account (member_id, asset, balance, lifetime_earned, version, updated_at)
+SELECT m, 'points', 0, 0, 0, now() FROM unnest(%(members)s::bigint[]) AS t(m)
+ON CONFLICT (member_id, asset) DO NOTHING;
+SELECT id FROM points_account WHERE asset = 'points' AND member_id = ANY(%(members)s::bigint[])
+ORDER BY id FOR UPDATE;
+"""
+
+_BULK_CREDIT_SQL = """
+WITH credits AS (
+    SELECT a.id AS account_id, a.balance, c.amount, c.source_id, c.reason, c.dedupe_key
+    FROM unnest(%(members)s::bigint[], %(amounts)s::int[], %(sources)s::text[], %(reasons)s::text[],
+                %(keys)s::text[]) AS c(member_id, amount, source_id, reason, dedupe_key)
+    JOIN points_account a ON a.member_id = c.member_id AND a.asset = 'points'
+),
+entries AS (
+    INSERT INTO points_entry (account_id, kind, amount, balance_after, source_type, source_id,
+                              reason, dedupe_key, effective_at, created_at)
+    SELECT account_id, %(kind)s, amount, balance + amount, %(source_type)s, source_id, reason, dedupe_key,
+           %(at)s, now()
+    FROM credits ORDER BY account_id
+    RETURNING id, account_id, amount, source_id
+),
+lots AS (
+    INSERT INTO points_lot (account_id, entry_id, amount, remaining, available_from, expires_at)
+    SELECT account_id, id, amount, amount, %(available_from)s, %(expires_at)s FROM entries
+),
+balances AS (
+    UPDATE points_account a
+    SET balance = a.balance + e.amount, lifetime_earned = a.lifetime_earned + e.amount,
+        version = a.version + 1, updated_at = now()
+    FROM entries e WHERE a.id = e.account_id
+)
+SELECT source_id, id FROM entries
+"""
+
+
+def ledger_credit_many(*, credits: list[BulkCredit], kind: str, source_type: str, at: datetime,
+                       available_from: datetime, expires_at: datetime | None) -> dict[str, int]:
+    """Credit many members at once, each with one entry and one lot, in a few set-based statements
+    (accounts opened where missing and locked in id order): the jobs' way to write the ledger at
+    volume. One credit per member; amounts must be positive. Returns the entry id per source id."""
+    credits = [credit for credit in credits if credit.amount > 0]
+    if not credits:
+        return {}
+    members = [credit.member_id for credit in credits]
+    if len(set(members)) != len(members):
+        raise ValueError("ledger_credit_many takes one credit per member")
+    with connection.cursor() as cursor:
+        cursor.execute(_BULK_ACCOUNTS_SQL, {"members": members})
+        cursor.execute(_BULK_CREDIT_SQL, {
+            "members": members, "amounts": [c.amount for c in credits], "sources": [c.source_id for c in credits],
+            "reasons": [c.reason for c in credits], "keys": [c.dedupe_key for c in credits], "kind": kind,
+            "source_type": source_type, "at": at, "available_from": available_from, "expires_at": expires_at})
+        return dict(cursor.fetchall())
+
+
 def lot_in_account(lot: Lot, account: Account) -> Lot | None:
     """The lot itself if it belongs to `account`, else the lot a member merge moved it to in
     `account` (following merges of merges), else None."""
