@@ -1,14 +1,21 @@
 """Creating clinics: a clinic's schema is cloned from a migrated template schema, so creating
 one takes the same few seconds however many migrations the project has."""
 
-from dataclasses import dataclass
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+from django.db.migrations.loader import MigrationLoader
+from django.test.utils import override_settings
 from django.utils.translation import gettext as _
 from django_tenants.clone import CloneSchema
+from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
+from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from accounts.models import User
@@ -69,15 +76,119 @@ def public_tenant_ensure() -> Clinic:
     return public
 
 
-def platform_migrate(*, verbosity: int = 0) -> None:
-    """Migrate the public schema, the template, then every clinic."""
+@dataclass
+class PlatformMigration:
+    """What `platform_migrate` did, and how long each step took (seconds)."""
+    clinics: int = 0
+    behind: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in self.seconds.items())
+        return f"{self.clinics} clinics, {len(self.behind)} migrated; {steps}"
+
+
+def migrations_expected() -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
+    """Every migration on disk (squashed ones standing for those they replace), with what it
+    replaces. A schema is up to date when each is recorded in its django_migrations, or all
+    that it replaces are (Django records a squashed migration's parts until all are applied)."""
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    return {key: tuple(graph.nodes[key].replaces or ()) for key in graph.nodes}
+
+
+def schemas_behind(schemas: Sequence[str]) -> list[str]:
+    """The schemas, of those given, that miss a migration on disk: one query per schema against
+    its own django_migrations, instead of a full `migrate` (which loads and renders the
+    migration graph and runs the post-migrate handlers) in each."""
+    expected = migrations_expected()
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT table_schema FROM information_schema.tables "
+                       "WHERE table_name = 'django_migrations' AND table_schema = ANY(%s)",
+                       [list(schemas)])
+        recorded = {row[0] for row in cursor.fetchall()}
+        behind = []
+        for schema in schemas:
+            if schema not in recorded:
+                behind.append(schema)
+                continue
+            # The schema name is a clinic's, quoted as an identifier.
+            cursor.execute(f"SELECT app, name FROM {quote(schema)}.django_migrations")  # noqa: S608
+            applied = set(cursor.fetchall())
+            if any(key not in applied and not (replaces and applied.issuperset(replaces))
+                   for key, replaces in expected.items()):
+                behind.append(schema)
+    return behind
+
+
+def clinic_schemas_migrate(schemas: Sequence[str], *, processes: int = 1, verbosity: int = 0) -> None:
+    """`migrate_schemas --tenant` for these schemas only, in `processes` parallel processes
+    (django-tenants' multiprocessing executor) when there is more than one."""
+    if not schemas:
+        return
+    parser = MigrateSchemasCommand().create_parser("manage.py", "migrate_schemas")
+    options = vars(parser.parse_args(["--tenant", "--noinput", f"--verbosity={verbosity}"]))
+    options["skip_checks"] = True
+    parallel = processes > 1 and len(schemas) > 1
+    executor = get_executor("multiprocessing" if parallel else "standard")([], options)
+    with override_settings(TENANT_MULTIPROCESSING_MAX_PROCESSES=processes):
+        executor.run_migrations(tenants=list(schemas))
+    connection.set_schema_to_public()
+
+
+def _defaults_install_in(schema_name: str) -> None:
+    with schema_context(schema_name):
+        clinic_defaults_install()
+
+
+def _defaults_install_chunk(schema_names: Sequence[str]) -> None:
+    try:
+        for schema_name in schema_names:
+            _defaults_install_in(schema_name)
+    finally:
+        connections.close_all()
+
+
+def in_processes(work: Callable[[Sequence[str]], None], schemas: Sequence[str], processes: int) -> None:
+    """Run `work` over the schemas split across `processes` forked processes (each opens its own
+    database connection), or here when one is asked for."""
+    if processes <= 1 or len(schemas) <= 1:
+        work(schemas)
+        return
+    connections.close_all()  # no connection may be shared with the children
+    chunks = [schemas[index::processes] for index in range(processes)]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        pool.map(work, chunks)
+
+
+def platform_migrate(*, verbosity: int = 0, processes: int = 1,
+                     every_schema: bool = False) -> PlatformMigration:
+    """Migrate the public schema, the template, then every clinic that is behind (or every
+    clinic, with `every_schema`), then re-install every clinic's defaults. `processes` > 1 runs
+    the clinics' migrations and defaults in that many parallel processes."""
+    report = PlatformMigration()
+
+    def step(name: str, started: float) -> float:
+        now = time.perf_counter()
+        report.seconds[name] = now - started
+        return now
+
+    started = time.perf_counter()
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
     public_tenant_ensure()
     template_schema_migrate(verbosity=verbosity)
-    call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
-    for clinic in Clinic.objects.exclude(schema_name=get_public_schema_name()):
-        with schema_context(clinic.schema_name):
-            clinic_defaults_install()
+    started = step("public and template", started)
+    schemas = list(Clinic.objects.exclude(schema_name=get_public_schema_name())
+                   .order_by("schema_name").values_list("schema_name", flat=True))
+    report.clinics = len(schemas)
+    report.behind = list(schemas) if every_schema else schemas_behind(schemas)
+    started = step("check", started)
+    clinic_schemas_migrate(report.behind, processes=processes, verbosity=verbosity)
+    started = step("migrate clinics", started)
+    in_processes(_defaults_install_chunk, schemas, processes)
+    connection.set_schema_to_public()
+    step("clinic defaults", started)
+    return report
 
 
 def clinic_create(*, slug: str, name: str, owner: OwnerSpec, actor: str,

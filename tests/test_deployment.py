@@ -32,7 +32,7 @@ def named(pattern: str) -> set[str]:
 
 
 def test_every_long_running_service_has_a_health_check():
-    for name in ("web", "worker", "beat", "postgres", "redis"):
+    for name in ("web", "worker", "beat", "pgbouncer", "postgres", "redis"):
         assert name in SERVICES, name
         assert SERVICES[name].get("healthcheck", {}).get("test"), name
 
@@ -42,8 +42,56 @@ def test_the_app_starts_only_once_the_platform_is_migrated():
     assert SERVICES["migrate"]["restart"] == "no"
     for name in ("web", "worker", "beat"):
         assert SERVICES[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
-        for backing in ("postgres", "redis"):
+        for backing in ("pgbouncer", "redis"):
             assert SERVICES[name]["depends_on"][backing] == {"condition": "service_healthy"}
+    for backing in ("postgres", "redis"):
+        assert SERVICES["migrate"]["depends_on"][backing] == {"condition": "service_healthy"}
+    assert SERVICES["pgbouncer"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+
+
+def database_url(service: str) -> str:
+    return SERVICES[service]["environment"]["DATABASE_URL"]
+
+
+def default(value: str) -> int:
+    """The default of a compose variable such as ${CELERY_CONCURRENCY:-4}, or the plain number."""
+    found = re.fullmatch(r"\$\{\w+:-(\d+)\}|(\d+)", str(value))
+    assert found, value
+    return int(found.group(1) or found.group(2))
+
+
+def test_the_app_reaches_postgres_through_pgbouncer_in_session_mode_and_migrate_directly():
+    pgbouncer = SERVICES["pgbouncer"]["environment"]
+    # django-tenants' SET search_path is session state: transaction pooling would hand it to
+    # another client's next transaction (docs/operations.md).
+    assert pgbouncer["POOL_MODE"] == "session"
+    assert pgbouncer["DB_HOST"] == "postgres"
+    assert pgbouncer["DB_NAME"] == "clinic_loyalty"
+    for name in ("web", "worker", "beat"):
+        assert f"@pgbouncer:{pgbouncer['LISTEN_PORT']}/clinic_loyalty" in database_url(name), name
+        # Each request and task gives its connection back, so the pool serves every thread.
+        assert SERVICES[name]["environment"]["DB_CONN_MAX_AGE"] == "0", name
+    assert "@postgres:5432/clinic_loyalty" in database_url("migrate")
+
+
+def test_the_connection_budget_fits_postgres_max_connections():
+    command = SERVICES["postgres"]["command"]
+    max_connections = int(next(arg.split("=")[1] for arg in command if arg.startswith("max_connections=")))
+    pgbouncer = SERVICES["pgbouncer"]["environment"]
+    server_side = (int(pgbouncer["DEFAULT_POOL_SIZE"]) + int(pgbouncer["RESERVE_POOL_SIZE"])
+                   + default(SERVICES["migrate"]["environment"]["MIGRATE_PROCESSES"]))
+    # PostgreSQL keeps 3 for superusers; leave 10 more for backups, psql and monitoring.
+    assert server_side + 3 + 10 <= max_connections
+    gunicorn_workers = int(re.search(r'"--workers",\s*"(\d+)"', DOCKERFILE).group(1))
+    threads = re.search(r'"--threads",\s*"(\d+)"', DOCKERFILE)
+    web = gunicorn_workers * (int(threads.group(1)) if threads else 1)
+    worker = SERVICES["worker"]["command"]
+    celery = default(worker[worker.index("--concurrency") + 1])
+    clients = web + celery + 1  # beat
+    # Every process that may hold a connection at once gets one without waiting, even at
+    # several times this many web and worker containers.
+    assert clients * 4 <= int(pgbouncer["MAX_CLIENT_CONN"])
+    assert clients <= int(pgbouncer["DEFAULT_POOL_SIZE"])
 
 
 def test_the_app_services_get_production_settings_and_every_secret_from_the_environment():

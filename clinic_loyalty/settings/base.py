@@ -86,6 +86,9 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "clinics.views.UnknownClinicView"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # Set the search path once per schema change instead of on every cursor.
 TENANT_LIMIT_SET_CALLS = True
+# migrate_platform migrates (and re-installs the defaults of) clinics in this many parallel
+# processes; each holds one database connection (docs/operations.md).
+MIGRATE_PROCESSES = int(env("MIGRATE_PROCESSES", "2"))
 
 MIDDLEWARE = [
     "clinics.middleware.ClinicTenantMiddleware",
@@ -128,6 +131,9 @@ DATABASES = {
         conn_max_age=int(env("DB_CONN_MAX_AGE", "60")),
     )
 }
+# Behind a pooler in transaction mode a server-side cursor (QuerySet.iterator()) may outlive the
+# transaction's server connection; set DB_DISABLE_SERVER_SIDE_CURSORS then (docs/operations.md).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
