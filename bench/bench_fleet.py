@@ -5,10 +5,11 @@
   already holds every migration, then re-install defaults in parallel processes), and, at
   BENCH_FLEET_CHECKPOINT clinics (100), `--every-schema` (django-tenants' migrate in every
   clinic) serially and with the multiprocessing executor, to show the per-clinic cost of each;
-- real migrations across the whole fleet: a new table, then a new column with a default
-  (bench/fleet_app, installed by bench/fleet_settings.py);
+- a real migration, a new column with a default (bench/fleet_app, installed by
+  bench/fleet_settings.py; the template has its table before the clinics are made), at the
+  checkpoint and across the whole fleet;
 - the nightly jobs' fan-out: the dispatcher sends birthday offers, point expiry, expiry
-  warnings, appointment reminders and tier evaluation to every clinic; the time for one worker
+  appointment reminders and tier evaluation to every clinic; the time for one worker
   with two pool processes to drain them.
 
 Not part of `make bench` without arguments: `make bench ARGS=fleet`. It takes an hour or more
@@ -45,7 +46,6 @@ FLATNESS_TARGET = 1.5  # provisioning at the end / at the start
 NIGHTLY_TASKS = (
     "campaigns.tasks.birthday_offers_grant",
     "points.tasks.points_expire",
-    "points.tasks.points_expiry_warn",
     "appointments.tasks.appointment_reminders_send",
     "tiers.tasks.tiers_evaluate_nightly",
 )
@@ -89,13 +89,13 @@ def provision(numbers: range) -> list[float]:
     return seconds
 
 
-SUMMARY = re.compile(r"(\d+) clinics, (\d+) migrated; (.*)\.")
+SUMMARY = re.compile(r"(\d+) clinics, (\d+) migrated, (\d+) given defaults; (.*)\.")
 
 
 def migrate_platform(*arguments: str, settings_module: str = "clinic_loyalty.settings.test",
-                     extra_env: dict[str, str] | None = None) -> tuple[float, int, dict[str, float]]:
-    """Run `manage.py migrate_platform` as a deployment does; returns its wall time, the number of
-    clinics it migrated and the seconds of each of its steps."""
+                     extra_env: dict[str, str] | None = None) -> tuple[float, int, int, dict[str, float]]:
+    """Run `manage.py migrate_platform` as a deployment does; returns its wall time, the numbers
+    of clinics it migrated and gave defaults, and the seconds of each of its steps."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, **(extra_env or {})}
     started = time.perf_counter()
     result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
@@ -106,23 +106,32 @@ def migrate_platform(*arguments: str, settings_module: str = "clinic_loyalty.set
         raise RuntimeError(f"migrate_platform {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}")
     found = SUMMARY.search(result.stdout)
     steps = {}
-    for part in found.group(3).split(", "):
+    for part in found.group(4).split(", "):
         step, seconds, _unit = part.rsplit(" ", 2)
         steps[step] = float(seconds)
     say(f"migrate_platform {' '.join(arguments)}: {elapsed:.1f} s ({found.group(0)})")
-    return elapsed, int(found.group(2)), steps
+    return elapsed, int(found.group(2)), int(found.group(3)), steps
 
 
 def steps_note(steps: dict[str, float]) -> str:
     return "; ".join(f"{step} {seconds:.1f} s" for step, seconds in steps.items())
 
 
-def migrate_figures(label: str, clinics: int, *arguments: str, **kwargs) -> list[Figure]:
-    elapsed, migrated, steps = migrate_platform(*arguments, **kwargs)
-    return [
-        Figure(f"{label} at {clinics}", elapsed, note=f"{migrated} migrated; {steps_note(steps)}"),
+def migrate_figures(label: str, clinics: int, *arguments: str, target: float | None = None,
+                    **kwargs) -> list[Figure]:
+    elapsed, migrated, defaults, steps = migrate_platform(*arguments, **kwargs)
+    return shown([
+        Figure(f"{label} at {clinics}", elapsed, target=target,
+               note=f"{migrated} migrated, {defaults} given defaults; {steps_note(steps)}"),
         Figure("  the same per clinic (ms)", 1000 * elapsed / clinics, unit="ms"),
-    ]
+    ])
+
+
+def shown(figures: list[Figure]) -> list[Figure]:
+    """Figures are printed at the end; a long run also shows them as they come."""
+    for figure in figures:
+        say(figure.line().strip())
+    return figures
 
 
 def worker_start(prefix: str) -> subprocess.Popen:
@@ -170,46 +179,45 @@ def fan_out_figures(clinics: int) -> list[Figure]:
         worker.wait(timeout=60)
     if failed := list(JobRun.objects.filter(status=JobRun.Status.FAILED)[:3]):
         raise RuntimeError(f"nightly tasks failed: {[(run.job, run.error) for run in failed]}")
-    return [
+    return shown([
         Figure(f"nightly fan-out: dispatch {expected} tasks", dispatched,
                note=f"{len(NIGHTLY_TASKS)} jobs x {clinics} clinics"),
         Figure("nightly fan-out: drained by 1 worker x 2 processes", drained,
                note=f"{1000 * drained / expected:.0f} ms per task; 0 failed"),
-    ]
+    ])
 
 
 def main() -> list[Figure]:
     connection.set_schema_to_public()
+    # The template gets bench/fleet_app's table, so every clinic is cloned with it.
+    migrate_platform(settings_module="bench.fleet_settings", extra_env={"BENCH_FLEET_MIGRATIONS": "first"})
     say(f"provisioning {CLINICS} clinics ({CHECKPOINT} first)")
     seconds = provision(range(CHECKPOINT))
-    figures: list[Figure] = []
-    # At the checkpoint: what a no-op migrate costs per clinic each way.
-    figures += migrate_figures("no-op migrate_platform, skip, 2 processes", CHECKPOINT,
+    figures = shown([Figure(f"clinic_create, mean of the first {SAMPLE}", mean(seconds[:SAMPLE]))])
+    # At the checkpoint: what a no-op migrate costs per clinic each way, and a real one.
+    figures += migrate_figures(f"no-op migrate_platform, skip, {PROCESSES} processes", CHECKPOINT,
                                f"--processes={PROCESSES}")
     figures += migrate_figures("no-op migrate_platform, skip, serial", CHECKPOINT, "--processes=1")
     figures += migrate_figures("no-op --every-schema, serial", CHECKPOINT, "--every-schema",
                                "--processes=1")
     figures += migrate_figures(f"no-op --every-schema, {PROCESSES} processes", CHECKPOINT,
                                "--every-schema", f"--processes={PROCESSES}")
+    figures += migrate_figures(f"add a column with a default, {PROCESSES} processes", CHECKPOINT,
+                               f"--processes={PROCESSES}", settings_module="bench.fleet_settings",
+                               extra_env={"BENCH_FLEET_MIGRATIONS": "second"})
     seconds += provision(range(CHECKPOINT, CLINICS))
     catalogs_vacuum()
     start, end = mean(seconds[:SAMPLE]), mean(seconds[-SAMPLE:])
-    figures += [
-        Figure(f"clinic_create, mean of the first {SAMPLE}", start),
+    figures += shown([
         Figure(f"clinic_create, mean of the last {SAMPLE} (at {CLINICS})", end),
         Figure("  end / start", end / start, unit="x", target=FLATNESS_TARGET),
         Figure(f"clinic_create, mean of all {CLINICS}", mean(seconds), note=f"slowest {max(seconds):.2f} s"),
-    ]
-    elapsed, _migrated, steps = migrate_platform(f"--processes={PROCESSES}")
-    figures += [
-        Figure(f"no-op migrate_platform at {CLINICS}", elapsed, target=NOOP_TARGET_SECONDS,
-               note=steps_note(steps)),
-        Figure("  the same per clinic (ms)", 1000 * elapsed / CLINICS, unit="ms"),
-    ]
-    figures += migrate_figures(f"new table (CreateModel), {PROCESSES} processes", CLINICS,
-                               f"--processes={PROCESSES}", settings_module="bench.fleet_settings",
-                               extra_env={"BENCH_FLEET_MIGRATIONS": "first"})
-    figures += migrate_figures(f"new column with default (AddField), {PROCESSES} processes", CLINICS,
-                               f"--processes={PROCESSES}", settings_module="bench.fleet_settings")
+    ])
+    figures += migrate_figures(f"no-op migrate_platform, skip, {PROCESSES} processes", CLINICS,
+                               f"--processes={PROCESSES}", target=NOOP_TARGET_SECONDS)
     figures += fan_out_figures(CLINICS)
+    figures += migrate_figures(f"no-op --every-schema, {PROCESSES} processes", CLINICS,
+                               "--every-schema", f"--processes={PROCESSES}")
+    figures += migrate_figures(f"add a column with a default, {PROCESSES} processes", CLINICS,
+                               f"--processes={PROCESSES}", settings_module="bench.fleet_settings")
     return figures

@@ -52,6 +52,7 @@ def template_schema_migrate(*, verbosity: int = 0) -> None:
                  interactive=False, verbosity=verbosity)
     with schema_context(TEMPLATE_SCHEMA):
         clinic_defaults_install()
+    schema_defaults_mark(TEMPLATE_SCHEMA, template_digest())
 
 
 def clinic_defaults_install() -> None:
@@ -81,11 +82,12 @@ class PlatformMigration:
     """What `platform_migrate` did, and how long each step took (seconds)."""
     clinics: int = 0
     behind: list[str] = field(default_factory=list)
+    defaults: int = 0  # clinics whose defaults were re-installed
     seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in self.seconds.items())
-        return f"{self.clinics} clinics, {len(self.behind)} migrated; {steps}"
+        return f"{self.clinics} clinics, {len(self.behind)} migrated, {self.defaults} given defaults; {steps}"
 
 
 def migrations_expected() -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
@@ -136,17 +138,63 @@ def clinic_schemas_migrate(schemas: Sequence[str], *, processes: int = 1, verbos
     connection.set_schema_to_public()
 
 
-def _defaults_install_in(schema_name: str) -> None:
-    with schema_context(schema_name):
-        clinic_defaults_install()
+DEFAULTS_MARK = "clinic-loyalty defaults "
 
 
-def _defaults_install_chunk(schema_names: Sequence[str]) -> None:
-    try:
-        for schema_name in schema_names:
-            _defaults_install_in(schema_name)
-    finally:
-        connections.close_all()
+def template_digest() -> str:
+    """A digest of everything in the template schema (its tables hold only the defaults, and its
+    django_migrations the migrations): it changes when a deployment changes a default."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT table_name FROM information_schema.tables "
+                       "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
+                       [TEMPLATE_SCHEMA])
+        tables = [row[0] for row in cursor.fetchall()]
+        parts = " UNION ALL ".join(
+            f"SELECT {index} AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS d "  # noqa: S608
+            f"FROM {quote(TEMPLATE_SCHEMA)}.{quote(table)} t"
+            for index, table in enumerate(tables))
+        cursor.execute(f"SELECT md5(string_agg(d, '' ORDER BY n)) FROM ({parts}) digests")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def schemas_defaults_marks() -> dict[str, str]:
+    """Each schema's defaults mark: the template digest its defaults were last installed at,
+    kept as the schema's comment (one query for the whole fleet)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname, obj_description(oid, 'pg_namespace') FROM pg_namespace")
+        return {name: (comment or "").removeprefix(DEFAULTS_MARK) for name, comment in cursor.fetchall()
+                if (comment or "").startswith(DEFAULTS_MARK)}
+
+
+def schema_defaults_mark_copy(schema_name: str) -> None:
+    """Give a schema cloned from the template the template's mark: it has its defaults."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT obj_description(%s::regnamespace, 'pg_namespace')", [quote(TEMPLATE_SCHEMA)])
+        comment = cursor.fetchone()[0]
+        if comment:
+            cursor.execute(f"COMMENT ON SCHEMA {quote(schema_name)} IS %s", [comment])
+
+
+def schema_defaults_mark(schema_name: str, digest: str) -> None:
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"COMMENT ON SCHEMA {quote(schema_name)} IS %s", [DEFAULTS_MARK + digest])
+
+
+@dataclass(frozen=True)
+class _DefaultsInstall:
+    digest: str
+
+    def __call__(self, schema_names: Sequence[str]) -> None:
+        try:
+            for schema_name in schema_names:
+                with transaction.atomic(), schema_context(schema_name):
+                    clinic_defaults_install()
+                    schema_defaults_mark(schema_name, self.digest)
+        finally:
+            connections.close_all()
 
 
 def in_processes(work: Callable[[Sequence[str]], None], schemas: Sequence[str], processes: int) -> None:
@@ -164,8 +212,9 @@ def in_processes(work: Callable[[Sequence[str]], None], schemas: Sequence[str], 
 def platform_migrate(*, verbosity: int = 0, processes: int = 1,
                      every_schema: bool = False) -> PlatformMigration:
     """Migrate the public schema, the template, then every clinic that is behind (or every
-    clinic, with `every_schema`), then re-install every clinic's defaults. `processes` > 1 runs
-    the clinics' migrations and defaults in that many parallel processes."""
+    clinic, with `every_schema`), then re-install the defaults of the clinics that were migrated
+    or whose defaults predate the template's. `processes` > 1 runs the clinics' migrations and
+    defaults in that many parallel processes."""
     report = PlatformMigration()
 
     def step(name: str, started: float) -> float:
@@ -185,7 +234,15 @@ def platform_migrate(*, verbosity: int = 0, processes: int = 1,
     started = step("check", started)
     clinic_schemas_migrate(report.behind, processes=processes, verbosity=verbosity)
     started = step("migrate clinics", started)
-    in_processes(_defaults_install_chunk, schemas, processes)
+    # Defaults are re-installed where the template's changed since they were last installed
+    # (or the schema was migrated): at a thousand clinics, installing them everywhere on every
+    # deployment would take minutes.
+    marks = schemas_defaults_marks()
+    digest = marks[TEMPLATE_SCHEMA]
+    behind = set(report.behind)
+    stale = [schema for schema in schemas if schema in behind or marks.get(schema) != digest]
+    report.defaults = len(stale)
+    in_processes(_DefaultsInstall(digest), stale, processes)
     connection.set_schema_to_public()
     step("clinic defaults", started)
     return report
@@ -213,6 +270,7 @@ def clinic_create(*, slug: str, name: str, owner: OwnerSpec, actor: str,
             tier_programme_install_default(language=clinic.language)
             staff_create(username=owner.username, email=owner.email, full_name=owner.full_name,
                          password=owner.password, role=Role.OWNER)
+        schema_defaults_mark_copy(slug)
         ClinicEvent.objects.create(clinic=clinic, kind=ClinicEvent.Kind.CREATED, actor=actor)
     return clinic
 

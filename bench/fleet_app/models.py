@@ -3,5 +3,6 @@ from django.db import models
 
 class FleetProbe(models.Model):
     label = models.CharField(max_length=50)
-    # Added by migration 0002: a column with a default, applied across the fleet.
+    # Each added by a migration with a default, applied across the fleet (0002, 0003).
     flagged = models.BooleanField(default=False)
+    note = models.CharField(max_length=50, default="")
