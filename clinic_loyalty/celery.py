@@ -3,16 +3,20 @@ schema travels in the message headers (tenant-schemas-celery) and the worker swi
 before the task starts, and back after it ends."""
 
 import functools
+import logging
 import os
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import translation
+from kombu.exceptions import OperationalError
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask, headers_with_schema
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic_loyalty.settings.local")
+
+logger = logging.getLogger(__name__)
 
 
 class ClinicTask(TenantTask):
@@ -28,7 +32,16 @@ class ClinicTask(TenantTask):
     def apply_async_on_commit(self, args: tuple | None = None, kwargs: dict | None = None,
                               **options: Any) -> None:
         options["headers"] = headers_with_schema(options.get("headers"))
-        transaction.on_commit(functools.partial(self.apply_async, args, kwargs, **options))
+        transaction.on_commit(functools.partial(self._send_after_commit, args, kwargs, **options))
+
+    def _send_after_commit(self, args: tuple | None, kwargs: dict | None, **options: Any) -> None:
+        """The transaction has committed: a broker that cannot be reached must not turn the
+        request into an error. What the task would have done stays in PostgreSQL for the jobs
+        that poll it (messages due, reminders), so it is logged, not raised."""
+        try:
+            self.apply_async(args, kwargs, **options)
+        except OperationalError:
+            logger.exception("The broker is unreachable; %s was not queued.", self.name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         language = getattr(connection.tenant, "language", None) or settings.LANGUAGE_CODE
