@@ -80,7 +80,9 @@ class ClinicDay(HttpUser):
 
     @task(2)
     def kpis(self) -> None:
-        self.client.get("/api/v1/kpis/summary/", headers=self.staff, name="KPI summary")
+        today = date.today()
+        self.client.get(f"/api/v1/kpis/summary/?from={today - timedelta(days=30)}&to={today}",
+                        headers=self.staff, name="KPI summary, last 30 days")
 
     @task(3)
     def portal_pages(self) -> None:

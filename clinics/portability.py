@@ -23,6 +23,7 @@ from django_tenants.utils import schema_exists
 
 from clinics.models import Clinic, ClinicEvent, Domain
 from clinics.provisioning import (
+    TEMPLATE_SCHEMA,
     clinic_defaults_install,
     clinic_schemas_migrate,
     migrations_expected,
@@ -138,6 +139,9 @@ def clinic_import(path: Path, *, actor: str) -> Clinic:
         with tarfile.open(path, "r:gz") as archive:
             archive.extractall(directory, filter="data")
         manifest = _manifest_read(directory)
+        if not schema_exists(TEMPLATE_SCHEMA):
+            # The clinics' triggers call functions that migrating the template creates.
+            raise PortabilityError("This database is not set up; run “manage.py migrate_platform” first.")
         schema_name = manifest["schema_name"]
         domains = [domain["domain"] for domain in manifest["domains"]]
         if schema_exists(schema_name) or Clinic.objects.filter(schema_name=schema_name).exists():

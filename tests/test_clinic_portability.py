@@ -43,8 +43,7 @@ def manage(*arguments: str, database_url: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def fresh_database(django_db_setup, django_db_blocker) -> Iterator[str]:
-    """Another, empty database with the platform's public schema migrated, as a new server
-    would have it."""
+    """Another, empty database set up with migrate_platform, as a new server would have it."""
     name = f"{connection.settings_dict['NAME']}_fresh"
     admin_url = with_database(_test_database_url(), "postgres")
     with psycopg.connect(admin_url, autocommit=True) as admin:
@@ -52,7 +51,7 @@ def fresh_database(django_db_setup, django_db_blocker) -> Iterator[str]:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = with_database(_test_database_url(), name)
     try:
-        result = manage("migrate_schemas", "--shared", "--noinput", "-v", "0", database_url=url)
+        result = manage("migrate_platform", database_url=url)
         assert result.returncode == 0, result.stderr
         yield url
     finally:
