@@ -30,6 +30,7 @@ from appointments.schedule import Period, location_create, practitioner_create, 
 from bench.clinic_data import fresh_clinic, members_fill  # noqa: E402
 from clinics.context import clinic_host  # noqa: E402
 from members.models import Member  # noqa: E402
+from members.naming import phone_normalize  # noqa: E402
 from portal.auth import member_session_create  # noqa: E402
 from visits.services import catalogue_item_create, category_create  # noqa: E402
 
@@ -58,8 +59,18 @@ def clinic_setup(number: int, members: int) -> dict:
     connection.set_schema_to_public()
     return {"host": clinic_host(clinic), "token": token, "product": product.pk, "treatment": treatment.pk,
             "practitioner": practitioner.pk, "location": location.pk,
-            "members": [pk for pk, _phone in member_rows], "phones": [phone for _pk, phone in member_rows],
+            "members": [pk for pk, _phone in member_rows],
+            # The generated numbers are not all numbers the sign-in form accepts as real.
+            "phones": [phone for _pk, phone in member_rows if _valid(phone)],
             "portal_sessions": sessions}
+
+
+def _valid(phone: str) -> bool:
+    try:
+        phone_normalize(phone)
+    except Exception:  # noqa: BLE001 - any refusal means "not a sign-in number"
+        return False
+    return True
 
 
 def main() -> None:
