@@ -4,8 +4,11 @@ The tenant middleware (web) and the Celery plumbing (tasks) set it on the connec
 asks here instead of reaching into the tenancy library.
 """
 
+from datetime import date, datetime, time, tzinfo
+
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from clinics.models import Clinic
 
@@ -30,3 +33,32 @@ def clinic_url(clinic: Clinic, path: str = "/") -> str:
 def platform_url(path: str = "/") -> str:
     port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
     return f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{port}{path}"
+
+
+# The clinic clock: every "which day is it" and "when does that day start" goes through these, in
+# the clinic's own time zone (the server's setting on the platform).
+
+
+def clinic_zone() -> tzinfo:
+    clinic = current_clinic()
+    return clinic.zone if clinic else timezone.get_default_timezone()
+
+
+def local_date(at: datetime) -> date:
+    """The clinic's calendar day at the instant `at`."""
+    return timezone.localtime(at, clinic_zone()).date()
+
+
+def local_today() -> date:
+    return local_date(timezone.now())
+
+
+def local_midnight(day: date, zone: tzinfo | None = None) -> datetime:
+    """The first instant of `day` in the clinic's time zone (or `zone`), as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=zone or clinic_zone())
+
+
+def cache_key(*parts: object) -> str:
+    """A cache key that belongs to the current clinic: per-clinic caches build their keys here and
+    never from the schema name themselves."""
+    return ":".join(str(part) for part in (connection.schema_name, *parts))

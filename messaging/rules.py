@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from clinics.context import clinic_zone
 from members.models import Member
 from members.selectors import consent_granted_members, consent_withdrawn_members
 from messaging.models import (
@@ -18,7 +19,6 @@ from messaging.models import (
     Message,
     MessagingSettings,
 )
-from points.rules import clinic_zone
 
 CAP_WINDOW = timedelta(days=7)
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import settings_change_check
+from audit.services import settings_update
 from clinics.context import current_clinic
 from members.models import Member
 from messaging import tasks
@@ -52,17 +53,8 @@ SETTINGS_FIELDS = ("default_channel", "quiet_hours_start", "quiet_hours_end", "m
 def messaging_settings_update(*, actor: User | None, **changes) -> MessagingSettings:
     """Change the clinic's default channel, quiet hours, weekly cap of marketing messages or its
     switch for service messages."""
-    settings_change_check(actor)
-    unknown = set(changes) - set(SETTINGS_FIELDS)
-    if unknown:
-        raise ValidationError(_("These settings do not exist: %(fields)s")
-                              % {"fields": ", ".join(sorted(unknown))})
     row = MessagingSettings.objects.select_for_update().get_or_create(pk=1)[0]
-    for name, value in changes.items():
-        setattr(row, name, value)
-    row.full_clean()
-    row.save()
-    return row
+    return settings_update(actor=actor, obj=row, changes=changes, fields=SETTINGS_FIELDS)
 
 
 @transaction.atomic
@@ -70,14 +62,9 @@ def message_template_update(*, template: MessageTemplate, actor: User | None, bo
                             subject: str | None = None) -> MessageTemplate:
     """New text for a template (and a new subject, if given). Unknown variables and malformed
     braces are refused with an error on the field, and nothing changes."""
-    settings_change_check(actor)
     template_texts_validate(purpose=template.purpose, body=body, subject=subject or "")
-    template.body = body
-    if subject is not None:
-        template.subject = subject
-    template.full_clean()
-    template.save()
-    return template
+    changes = {"body": body} if subject is None else {"body": body, "subject": subject}
+    return settings_update(actor=actor, obj=template, changes=changes, fields=("body", "subject"))
 
 
 def message_template_restore_default(*, template: MessageTemplate, actor: User | None) -> MessageTemplate:
