@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.roles import Role
+from accounts.roles import DEFAULT_INVITE_ROLE, Role
 from accounts.selectors import staff_list
 from accounts.services import staff_create, staff_update
 from accounts.sign_in_guard import SignInRefused, sign_in_check, sign_in_record
@@ -97,7 +97,8 @@ class StaffListApi(APIView):
         email = serializers.EmailField()
         full_name = serializers.CharField(max_length=150)
         phone = serializers.CharField(max_length=32, required=False, default="", allow_blank=True)
-        role = serializers.ChoiceField(choices=Role.choices)
+        role = serializers.ChoiceField(choices=Role.choices, required=False, default=DEFAULT_INVITE_ROLE.value,
+                                       help_text="The role with the fewest permissions unless given.")
 
     @extend_schema(responses={200: StaffOutputSerializer(many=True)})
     def get(self, request):

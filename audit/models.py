@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SettingsChange(models.Model):
@@ -12,9 +13,9 @@ class SettingsChange(models.Model):
     DELETE."""
 
     class Action(models.TextChoices):
-        CREATED = "created", _("Created")
-        UPDATED = "updated", _("Changed")
-        DELETED = "deleted", _("Deleted")
+        CREATED = "created", pgettext_lazy("settings change", "Created")
+        UPDATED = "updated", pgettext_lazy("settings change", "Changed")
+        DELETED = "deleted", pgettext_lazy("settings change", "Deleted")
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     # None: the system itself (provisioning, imports, demo data).

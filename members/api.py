@@ -194,7 +194,8 @@ class MemberArchiveApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         action = serializers.ChoiceField(choices=["archive", "restore"])
-        reason = serializers.CharField(required=False, allow_blank=True, default="")
+        reason = serializers.CharField(required=False, allow_blank=True, default="", help_text=(
+            "Why the member is archived: required, not blank, to archive."))
 
     @extend_schema(request=InputSerializer, responses={200: MemberOutputSerializer})
     def post(self, request, pk: int):

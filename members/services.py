@@ -166,6 +166,10 @@ def member_update(*, member: Member, actor: User | None, **changes) -> Member:
 
 @transaction.atomic
 def member_archive(*, member: Member, actor: User | None, reason: str = "") -> Member:
+    """Archive a member. A staff member must say why; the system (None) may archive without."""
+    reason = reason.strip()
+    if actor is not None and not reason:
+        raise ValidationError({"reason": _("Say why the member is archived.")})
     if member.status != Member.Status.ACTIVE:
         raise ValidationError(_("Only an active member can be archived."))
     member.status = Member.Status.ARCHIVED

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.permissions import settings_change_check
 from audit.services import settings_update
-from clinics.context import current_clinic
+from clinics.context import clinic_key, current_clinic
 from members.models import Member
 from messaging import tasks
 from messaging.backends import OutgoingMessage, PermanentFailure, TemporaryFailure, backend_for
@@ -215,7 +215,7 @@ def _deliver_one(message: Message, *, now: datetime) -> str:
     clinic = current_clinic()
     backend = backend_for(message.channel)
     outgoing = OutgoingMessage(channel=message.channel, recipient=message.recipient, subject=message.subject,
-                               body=message.body, reference=f"{connection.schema_name}:{message.pk}",
+                               body=message.body, reference=clinic_key(message.pk),
                                sender=clinic.name if clinic else "")
     try:
         provider_id = backend.send(outgoing)

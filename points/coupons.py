@@ -11,11 +11,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.services import settings_change, settings_update
+from clinics.formatting import day_text, last_day_text
 from members.models import Member
 from points.ledger import account_for
 from points.models import Coupon, CouponEvent, CouponTemplate
@@ -51,10 +51,6 @@ def coupon_code_normalize(code: str) -> str:
 
 def _code_generate() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def _local_day(at: datetime) -> str:
-    return date_format(local_date(at), "DATE_FORMAT")
 
 
 def coupon_validity(*, template: CouponTemplate, issued_at: datetime) -> tuple[datetime, datetime]:
@@ -202,10 +198,10 @@ def coupon_discount_for(*, coupon: Coupon, member: Member, lines: list[CouponLin
         raise ValidationError({"coupon_code": _("This coupon has been cancelled.")})
     if coupon.status == Coupon.Status.EXPIRED or at >= coupon.valid_until:
         raise ValidationError({"coupon_code": _("This coupon expired on %(day)s.")
-                               % {"day": _local_day(coupon.valid_until - timedelta(microseconds=1))}})
+                               % {"day": last_day_text(coupon.valid_until)}})
     if at < coupon.valid_from:
         raise ValidationError({"coupon_code": _("This coupon can be used from %(day)s.")
-                               % {"day": _local_day(coupon.valid_from)}})
+                               % {"day": day_text(coupon.valid_from)}})
     applicable = _applicable_lines(template, lines)
     if not applicable:
         raise ValidationError({"coupon_code": _("This coupon does not apply to anything on this bill.")})

@@ -11,6 +11,7 @@ from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, Window
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinics.context import last_local_day
 from members.models import Member
 from members.selectors import export_rows
 from points.coupons import coupon_code_normalize
@@ -63,9 +64,8 @@ def _account(member: Member) -> Account | None:
     return Account.objects.filter(member=member, asset=Asset.POINTS).first()
 
 
-def lot_last_day(expires_at: datetime) -> date:
-    """The last day, in the clinic's time zone, on which points expiring at `expires_at` can be used."""
-    return local_date(expires_at - timedelta(microseconds=1))
+# The last day, in the clinic's time zone, on which points expiring at `expires_at` can be used.
+lot_last_day = last_local_day
 
 
 def _lot_open_at(lot: Lot, at: datetime) -> bool:
