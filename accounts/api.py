@@ -16,6 +16,7 @@ from accounts.roles import DEFAULT_INVITE_ROLE, Role
 from accounts.selectors import staff_list
 from accounts.services import staff_create, staff_update
 from accounts.sign_in_guard import SignInRefused, sign_in_check, sign_in_record
+from clinic_loyalty.api_input import RefuseUnknownFields
 
 
 def has_perm(codename: str) -> type[BasePermission]:
@@ -52,7 +53,7 @@ class TokenObtainApi(APIView):
     def get_authenticate_header(self, request) -> str:
         return "Token"
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         username = serializers.CharField()
         password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
@@ -92,7 +93,7 @@ class MeApi(APIView):
 class StaffListApi(APIView):
     permission_classes = [has_perm("accounts.manage_staff")]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         username = serializers.CharField(max_length=150)
         email = serializers.EmailField()
         full_name = serializers.CharField(max_length=150)
@@ -118,7 +119,7 @@ class StaffUpdateApi(APIView):
 
     permission_classes = [has_perm("accounts.manage_staff")]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         role = serializers.ChoiceField(choices=Role.choices, required=False)
         is_active = serializers.BooleanField(required=False)
 

@@ -15,6 +15,7 @@ from accounts.api import has_perm
 from accounts.models import User
 from appointments.api import ClinicDateTimeField
 from appointments.models import Booking
+from clinic_loyalty.api_input import RefuseUnknownFields
 from feedback.models import FollowUpOutcome, FollowUpTask, Survey, SurveyAnswer
 from feedback.selectors import (
     followup_detail,
@@ -239,7 +240,7 @@ class FollowUpListApi(APIView):
         limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
         offset = serializers.IntegerField(min_value=0, required=False)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         member = serializers.PrimaryKeyRelatedField(queryset=Member.objects.all())
         due_at = ClinicDateTimeField()
         note = serializers.CharField(max_length=300)
@@ -288,7 +289,7 @@ class FollowUpOutcomeApi(APIView):
 
     permission_classes = [FrontDesk]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         kind = serializers.ChoiceField(choices=FollowUpOutcome.Kind.choices)
         notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
         call_back_at = ClinicDateTimeField(required=False, allow_null=True, default=None)

@@ -30,7 +30,7 @@ from feedback.models import (
 from members.models import ConsentRecord, Member
 from members.services import consent_record
 from messaging.models import Message, Purpose
-from messaging.rules import in_quiet_hours
+from messaging.rules import in_quiet_hours, quiet_hours_over
 from messaging.services import message_send, messaging_settings
 from points.rules import clinic_zone
 from visits.models import CatalogueItem, Visit, VisitLine
@@ -106,15 +106,8 @@ def survey_due_at(visited_at: datetime, *, delay_hours: int) -> datetime:
     """When a visit's survey goes: the delay after the visit, moved to the end of the clinic's
     quiet hours if it falls in them (all in the clinic's time zone)."""
     rules = messaging_settings()
-    due = visited_at + timedelta(hours=delay_hours)
-    if not in_quiet_hours(due, start=rules.quiet_hours_start, end=rules.quiet_hours_end):
-        return due
-    zone = clinic_zone()
-    local = timezone.localtime(due, zone)
-    end = datetime.combine(local.date(), rules.quiet_hours_end, tzinfo=zone)
-    if end <= local:
-        end = datetime.combine(local.date() + timedelta(days=1), rules.quiet_hours_end, tzinfo=zone)
-    return end
+    return quiet_hours_over(visited_at + timedelta(hours=delay_hours), start=rules.quiet_hours_start,
+                            end=rules.quiet_hours_end)
 
 
 def _visit_practitioners(visits: list[Visit]) -> dict[int, int | None]:

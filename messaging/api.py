@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import has_perm
+from clinic_loyalty.api_input import RefuseUnknownFields
 from clinics.context import current_clinic
 from members.models import Member
 from messaging.models import (
@@ -49,7 +50,7 @@ ManageSettings = has_perm("accounts.manage_settings")
 MAX_PAGE = 500
 
 
-class MessagingSettingsSerializer(serializers.ModelSerializer):
+class MessagingSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     class Meta:
         model = MessagingSettings
         fields = list(SETTINGS_FIELDS)
@@ -139,7 +140,7 @@ class MessageTemplateListApi(APIView):
                                                   context={"clinic_language": _clinic_language()}).data)
 
 
-class TemplateTextsSerializer(serializers.Serializer):
+class TemplateTextsSerializer(RefuseUnknownFields, serializers.Serializer):
     """A template's texts; a subject only for email templates. What is left out stays as it is."""
 
     subject = serializers.CharField(max_length=200, required=False, allow_blank=True,

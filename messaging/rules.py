@@ -33,6 +33,18 @@ def in_quiet_hours(at: datetime, *, start: time, end: time) -> bool:
     return local >= start or local < end
 
 
+def quiet_hours_over(at: datetime, *, start: time, end: time) -> datetime:
+    """`at` itself outside quiet hours, else the instant they end (in the clinic's time zone)."""
+    if not in_quiet_hours(at, start=start, end=end):
+        return at
+    zone = clinic_zone()
+    local = timezone.localtime(at, zone)
+    over = datetime.combine(local.date(), end, tzinfo=zone)
+    if over <= local:
+        over = datetime.combine(local.date() + timedelta(days=1), end, tzinfo=zone)
+    return over
+
+
 def recipient_of(member: Member | dict, channel: str) -> str:
     get = member.get if isinstance(member, dict) else lambda name: getattr(member, name)
     return (get("email") if channel == Channel.EMAIL else get("phone")) or ""

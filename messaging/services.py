@@ -19,9 +19,9 @@ from members.models import Member
 from messaging import tasks
 from messaging.backends import OutgoingMessage, PermanentFailure, TemporaryFailure, backend_for
 from messaging.defaults import default_template_rows, default_template_text
-from messaging.models import MARKETING_PURPOSES, Message, MessageTemplate, MessagingSettings
+from messaging.models import ESSENTIAL_PURPOSES, MARKETING_PURPOSES, Message, MessageTemplate, MessagingSettings
 from messaging.rendering import template_render, template_texts_validate
-from messaging.rules import message_skip_reasons, recipient_of
+from messaging.rules import message_skip_reasons, quiet_hours_over, recipient_of
 
 MAX_ATTEMPTS = 5
 CLAIM_LEASE = timedelta(minutes=10)
@@ -120,6 +120,10 @@ def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | Non
         members = {row["id"]: row for row in members_query.values("id", "status", "phone", "email", "name")}
         reasons = message_skip_reasons(members=list(members.values()), purpose=purpose, channel=channel,
                                        at=at, rules=rules)
+        # Service messages (reminders, expiry warnings, surveys) wait for the end of quiet hours;
+        # marketing in quiet hours is skipped above; essential ones (a sign-in code) go at once.
+        send_at = at if marketing or purpose in ESSENTIAL_PURPOSES else quiet_hours_over(
+            at, start=rules.quiet_hours_start, end=rules.quiet_hours_end)
         language = _clinic_language()
         template = _template_for(purpose, channel, language)
         clinic = current_clinic()
@@ -136,7 +140,7 @@ def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | Non
                 subject=template_render(template.subject, variables) if template else "",
                 body=template_render(template.body, variables) if template else "",
                 status=Message.Status.SKIPPED if reason else Message.Status.QUEUED, skip_reason=reason,
-                guard_key=item.guard_key, created_at=at, next_attempt_at=None if reason else at))
+                guard_key=item.guard_key, created_at=at, next_attempt_at=None if reason else send_at))
         _messages_insert(messages)
         if any(message.status == Message.Status.QUEUED for message in messages):
             tasks.messages_deliver_due.delay_on_commit()

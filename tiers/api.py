@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import has_perm
+from clinic_loyalty.api_input import RefuseUnknownFields
 from members.models import Member
 from tiers.models import Tier, TierChange, TierProgramme
 from tiers.selectors import member_tier_history, member_tier_summary, programme_get, tiers_list
@@ -36,7 +37,7 @@ class TierOutputSerializer(serializers.ModelSerializer):
                   "birthday_gift_points", "perks"]
 
 
-class TierInputSerializer(serializers.Serializer):
+class TierInputSerializer(RefuseUnknownFields, serializers.Serializer):
     rank = serializers.IntegerField(min_value=0)
     name = serializers.CharField(max_length=40)
     min_spend = serializers.DecimalField(**MONEY, min_value=0, default=0)
@@ -61,7 +62,7 @@ class TierProgrammeDetailApi(APIView):
     def get_permissions(self):
         return _settings_permissions(self.request)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         basis = serializers.ChoiceField(choices=TierProgramme.Basis.choices)
         window_months = serializers.IntegerField(min_value=0, max_value=MAX_WINDOW_MONTHS)
         grace_days = serializers.IntegerField(min_value=0, max_value=MAX_GRACE_DAYS)
@@ -189,7 +190,7 @@ class MemberTierSetApi(APIView):
 
     permission_classes = [ManageMembers]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         tier = serializers.PrimaryKeyRelatedField(queryset=Tier.objects.all())
         reason = serializers.CharField(max_length=255)
 

@@ -263,11 +263,22 @@ def tier_standing_lock(member: Member, *, programme: TierProgramme | None = None
               .only("pk", *(f"tier_state__{name}" for name in _STATE_FIELDS))
               .filter(pk=member.pk, status=Member.Status.ACTIVE).first())
     state = getattr(locked, "tier_state", None) if locked is not None else None
+    return _standing(member, programme, ladder, state, locked=locked is not None)
+
+
+def _standing(member: Member, programme: TierProgramme, ladder: list[Tier], state: MemberTier | None, *,
+              locked: bool) -> TierStanding:
     if state is not None:
         state.member = member
     current = next((tier for tier in ladder if state and tier.pk == state.tier_id), ladder[0])
-    return TierStanding(programme=programme, ladder=ladder, state=state, current=current,
-                        locked=locked is not None)
+    return TierStanding(programme=programme, ladder=ladder, state=state, current=current, locked=locked)
+
+
+def tier_standing_read(member: Member, *, programme: TierProgramme, ladder: list[Tier]) -> TierStanding:
+    """The member's standing as `tier_standing_lock` reads it, without the lock (for a quote):
+    `locked` says whether the member is active, so that their tier may move."""
+    state = MemberTier.objects.filter(member_id=member.pk).first() if member.is_active else None
+    return _standing(member, programme, ladder, state, locked=member.is_active)
 
 
 @transaction.atomic(savepoint=False)
