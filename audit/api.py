@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from accounts.api import has_perm
 from audit.models import SettingsChange
 from audit.selectors import object_type_label, settings_change_days_errors, settings_change_list
+from clinic_loyalty.api_pages import page_serializer
 
 ManageSettings = has_perm("accounts.manage_settings")
 MAX_PAGE = 500
@@ -32,11 +33,7 @@ class SettingsChangeSerializer(serializers.ModelSerializer):
         return object_type_label(change.object_type)
 
 
-class SettingsChangePageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = SettingsChangeSerializer(many=True)
+SettingsChangePageSerializer = page_serializer("SettingsChangePageSerializer", SettingsChangeSerializer)
 
 
 class AuditPagination(LimitOffsetPagination):

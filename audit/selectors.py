@@ -49,18 +49,11 @@ def settings_change_days_errors(*, since: date | None, until: date | None) -> di
 def settings_change_list(*, actor_id: int | None = None, object_type: str = "", object_id: str = "",
                          since: date | None = None, until: date | None = None) -> QuerySet[SettingsChange]:
     """Changes, newest first; `since` and `until` are days in the clinic's time zone, both included."""
-    changes = SettingsChange.objects.select_related("actor").order_by("-at", "-id")
-    if actor_id:
-        changes = changes.filter(actor_id=actor_id)
-    if object_type:
-        changes = changes.filter(object_type=object_type)
-    if object_id:
-        changes = changes.filter(object_id=object_id)
-    if since:
-        changes = changes.filter(at__gte=local_midnight(since))
-    if until:
-        changes = changes.filter(at__lt=local_midnight(until + timedelta(days=1)))
-    return changes
+    conditions = {"actor_id": actor_id, "object_type": object_type, "object_id": object_id,
+                  "at__gte": since and local_midnight(since),
+                  "at__lt": until and local_midnight(until + timedelta(days=1))}
+    return (SettingsChange.objects.select_related("actor").order_by("-at", "-id")
+            .filter(**{name: value for name, value in conditions.items() if value}))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from checkout.pricing import (
+    BillPrice,
     LineInput,
     PaymentInput,
     bill_price,
@@ -338,18 +339,11 @@ def _refund_payments(refund: Refund, visit: Visit, amount: Decimal) -> None:
 
 
 @dataclass(frozen=True)
-class CheckoutQuote:
-    """What a bill comes to, and what checking it out would award."""
+class CheckoutQuote(BillPrice):
+    """What a bill comes to (its price), and what checking it out would award besides."""
 
-    subtotal: Decimal
-    line_discount: Decimal
-    tier_discount: Decimal
-    coupon_discount: Decimal
-    points_discount: Decimal
-    total: Decimal
-    points_earned: int
-    bonus_points: int
-    tier_change: str | None
+    bonus_points: int = 0
+    tier_change: str | None = None
 
 
 def checkout_quote(*, member: Member, lines: list[LineInput], actor: User | None, coupon_code: str = "",
@@ -385,7 +379,4 @@ def checkout_quote(*, member: Member, lines: list[LineInput], actor: User | None
         after = TierMetrics(metrics.spend + price.total, metrics.visits + (1 if price.total > 0 else 0))
         qualified = tier_qualified(after, programme=standing.programme, tiers=standing.ladder)
         tier_change = qualified.name if qualified.rank > standing.current.rank else None
-    return CheckoutQuote(subtotal=price.subtotal, line_discount=price.line_discount, tier_discount=price.tier_discount,
-                         coupon_discount=price.coupon_discount, points_discount=price.points_discount,
-                         total=price.total, points_earned=price.points_earned, bonus_points=bonus,
-                         tier_change=tier_change)
+    return CheckoutQuote(**vars(price), bonus_points=bonus, tier_change=tier_change)

@@ -252,7 +252,10 @@ def _demo_bookings(rng: random.Random, treatments: list[CatalogueItem]) -> int:
         booked_at = min(now, local_day_start(day, clinic_zone()))
         for n in range(5 if offset == 0 else 4):
             treatment = rng.choice(treatments)
-            slots = availability(treatment=treatment, start=day, end=day)
+            # Times still ahead (but today's first, which is checked in at once): their reminders
+            # go out on the first run instead of being skipped as already started.
+            slots = [slot for slot in availability(treatment=treatment, start=day, end=day)
+                     if slot.starts_at > now + timedelta(hours=1) or (offset == 0 and n == 0)]
             if not slots:
                 continue
             slot = rng.choice(slots[: max(1, len(slots) // 2)] if n % 2 == 0 else slots)

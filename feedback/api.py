@@ -16,6 +16,7 @@ from accounts.models import User
 from appointments.api import ClinicDateTimeField
 from appointments.models import Booking
 from clinic_loyalty.api_input import RefuseUnknownFields
+from clinic_loyalty.api_pages import page_serializer
 from feedback.models import FollowUpOutcome, FollowUpTask, Survey, SurveyAnswer
 from feedback.selectors import (
     followup_detail,
@@ -77,11 +78,7 @@ class SurveySerializer(serializers.ModelSerializer):
         return AnswerSerializer(answer).data if answer else None
 
 
-class SurveyPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = SurveySerializer(many=True)
+SurveyPageSerializer = page_serializer("SurveyPageSerializer", SurveySerializer)
 
 
 def _period_validate(data: dict, first: str, last: str) -> dict:
@@ -214,11 +211,7 @@ class FollowUpDetailSerializer(FollowUpSerializer):
         fields = [*FollowUpSerializer.Meta.fields, "outcomes"]
 
 
-class FollowUpPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = FollowUpSerializer(many=True)
+FollowUpPageSerializer = page_serializer("FollowUpPageSerializer", FollowUpSerializer)
 
 
 class FollowUpListApi(APIView):
@@ -326,11 +319,7 @@ class RecallOutcomeSerializer(serializers.ModelSerializer):
         return task.treatment.name if task.treatment_id else ""
 
 
-class RecallOutcomePageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = RecallOutcomeSerializer(many=True)
+RecallOutcomePageSerializer = page_serializer("RecallOutcomePageSerializer", RecallOutcomeSerializer)
 
 
 class RecallOutcomeListApi(APIView):

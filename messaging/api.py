@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.api import has_perm
 from clinic_loyalty.api_input import RefuseUnknownFields
+from clinic_loyalty.api_pages import page_serializer
 from clinics.context import current_clinic
 from members.models import Member
 from messaging.models import (
@@ -233,11 +234,7 @@ class MessageDetailSerializer(MessageSerializer):
         fields = [*MessageSerializer.Meta.fields, "template", "language", "backend", "provider_id"]
 
 
-class MessagePageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = MessageSerializer(many=True)
+MessagePageSerializer = page_serializer("MessagePageSerializer", MessageSerializer)
 
 
 class MessagePagination(LimitOffsetPagination):

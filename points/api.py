@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.api import has_perm
 from clinic_loyalty.api_input import RefuseUnknownFields
+from clinic_loyalty.api_writes import created, deleted, updated
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import Member
 from points.adjustments import points_adjust, points_adjustment_approve, points_adjustment_reject
@@ -313,10 +314,7 @@ class RewardListApi(APIView):
 
     @extend_schema(request=RewardInputSerializer, responses={201: RewardSerializer})
     def post(self, request):
-        serializer = RewardInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        reward = reward_create(actor=request.user, **serializer.validated_data)
-        return Response(RewardSerializer(reward).data, status=status.HTTP_201_CREATED)
+        return created(request, data=RewardInputSerializer, create=reward_create, output=RewardSerializer)
 
 
 class RewardDetailApi(APIView):
@@ -329,16 +327,12 @@ class RewardDetailApi(APIView):
 
     @extend_schema(request=RewardInputSerializer(partial=True), responses={200: RewardSerializer})
     def patch(self, request, pk: int):
-        reward = get_object_or_404(Reward, pk=pk)
-        serializer = RewardInputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        reward = reward_update(actor=request.user, reward=reward, **serializer.validated_data)
-        return Response(RewardSerializer(reward).data)
+        return updated(request, data=RewardInputSerializer, update=reward_update, output=RewardSerializer,
+                       reward=get_object_or_404(Reward, pk=pk))
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        reward_delete(actor=request.user, reward=get_object_or_404(Reward, pk=pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return deleted(request, delete=reward_delete, reward=get_object_or_404(Reward, pk=pk))
 
 
 class RedemptionSerializer(serializers.ModelSerializer):
@@ -483,10 +477,8 @@ class CouponTemplateListApi(APIView):
 
     @extend_schema(request=CouponTemplateInputSerializer, responses={201: CouponTemplateSerializer})
     def post(self, request):
-        serializer = CouponTemplateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        template = coupon_template_create(actor=request.user, **serializer.validated_data)
-        return Response(CouponTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+        return created(request, data=CouponTemplateInputSerializer, create=coupon_template_create,
+                       output=CouponTemplateSerializer)
 
 
 class CouponTemplateDetailApi(APIView):
@@ -501,16 +493,12 @@ class CouponTemplateDetailApi(APIView):
     @extend_schema(request=CouponTemplateInputSerializer(partial=True),
                    responses={200: CouponTemplateSerializer})
     def patch(self, request, pk: int):
-        template = get_object_or_404(CouponTemplate, pk=pk)
-        serializer = CouponTemplateInputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        template = coupon_template_update(actor=request.user, template=template, **serializer.validated_data)
-        return Response(CouponTemplateSerializer(template).data)
+        return updated(request, data=CouponTemplateInputSerializer, update=coupon_template_update,
+                       output=CouponTemplateSerializer, template=get_object_or_404(CouponTemplate, pk=pk))
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        coupon_template_delete(actor=request.user, template=get_object_or_404(CouponTemplate, pk=pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return deleted(request, delete=coupon_template_delete, template=get_object_or_404(CouponTemplate, pk=pk))
 
 
 class CouponSerializer(serializers.ModelSerializer):
