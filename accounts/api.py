@@ -12,10 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.roles import Role
+from accounts.roles import DEFAULT_INVITE_ROLE, Role
 from accounts.selectors import staff_list
 from accounts.services import staff_create, staff_update
 from accounts.sign_in_guard import SignInRefused, sign_in_check, sign_in_record
+from clinic_loyalty.api_input import RefuseUnknownFields
 
 
 def has_perm(codename: str) -> type[BasePermission]:
@@ -52,7 +53,7 @@ class TokenObtainApi(APIView):
     def get_authenticate_header(self, request) -> str:
         return "Token"
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         username = serializers.CharField()
         password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
@@ -92,12 +93,13 @@ class MeApi(APIView):
 class StaffListApi(APIView):
     permission_classes = [has_perm("accounts.manage_staff")]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         username = serializers.CharField(max_length=150)
         email = serializers.EmailField()
         full_name = serializers.CharField(max_length=150)
         phone = serializers.CharField(max_length=32, required=False, default="", allow_blank=True)
-        role = serializers.ChoiceField(choices=Role.choices)
+        role = serializers.ChoiceField(choices=Role.choices, required=False, default=DEFAULT_INVITE_ROLE.value,
+                                       help_text="The role with the fewest permissions unless given.")
 
     @extend_schema(responses={200: StaffOutputSerializer(many=True)})
     def get(self, request):
@@ -117,7 +119,7 @@ class StaffUpdateApi(APIView):
 
     permission_classes = [has_perm("accounts.manage_staff")]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         role = serializers.ChoiceField(choices=Role.choices, required=False)
         is_active = serializers.BooleanField(required=False)
 

@@ -11,6 +11,9 @@ class Role(models.TextChoices):
     PRACTITIONER = "practitioner", _("Practitioner")
 
 
+# New staff get the role with the fewest permissions unless the inviter chooses another.
+DEFAULT_INVITE_ROLE = Role.PRACTITIONER
+
 ROLE_PERMISSIONS: dict[Role, set[str]] = {
     Role.OWNER: {
         "accounts.manage_staff",

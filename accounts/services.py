@@ -23,6 +23,7 @@ from accounts.models import SignInAlert, SignInAttempt, SignInLift, StaffEvent, 
 from accounts.roles import ASSIGNABLE_ROLES, ROLE_PERMISSIONS, Role
 from accounts.selectors import sign_in_alert_recipients
 from accounts.sign_in_guard import identifier_normalize
+from audit.services import audited
 from clinics.context import clinic_url, current_clinic
 
 
@@ -49,6 +50,15 @@ def _set_role(user: User, role: Role) -> None:
     user.groups.set([Group.objects.get(name=role.value)])
 
 
+STAFF_AUDIT_FIELDS = ("username", "full_name", "email", "is_active")
+
+
+def _staff_audited(actor: User | None, user: User):
+    """Staff changes go to the settings audit log too, with the role as a value."""
+    return audited(actor=actor, obj=user, fields=STAFF_AUDIT_FIELDS,
+                   extra=lambda staff: {"role": staff.role.value if staff.role else None})
+
+
 def _owners_left_after(user: User) -> int:
     return (User.objects.filter(is_active=True, groups__name=Role.OWNER.value)
             .exclude(pk=user.pk).count())
@@ -68,8 +78,9 @@ def staff_create(*, username: str, email: str, full_name: str, role: Role,
     if user.email and User.objects.filter(email__iexact=user.email).exists():
         raise ValidationError({"email": _("Another staff account already uses this email address.")})
     user.full_clean()
-    user.save()
-    _set_role(user, role)
+    with _staff_audited(actor, user):
+        user.save()
+        _set_role(user, role)
     StaffEvent.objects.create(user=user, actor=actor, kind=StaffEvent.Kind.INVITED,
                               detail=role.value)
     if not password and user.email:
@@ -98,7 +109,8 @@ def staff_change_role(*, user: User, role: Role, actor: User) -> User:
     if current == Role.OWNER and role != Role.OWNER and _owners_left_after(user) == 0:
         raise ValidationError(_("A clinic needs at least one active owner."))
     if current != role:
-        _set_role(user, role)
+        with _staff_audited(actor, user):
+            _set_role(user, role)
         StaffEvent.objects.create(user=user, actor=actor, kind=StaffEvent.Kind.ROLE_CHANGED,
                                   detail=f"{current.value if current else ''} → {role.value}")
     return user
@@ -114,8 +126,9 @@ def staff_deactivate(*, user: User, actor: User) -> User:
         if _owners_left_after(user) == 0:
             raise ValidationError(_("A clinic needs at least one active owner."))
     if user.is_active:
-        user.is_active = False
-        user.save(update_fields=["is_active"])
+        with _staff_audited(actor, user):
+            user.is_active = False
+            user.save(update_fields=["is_active"])
         Token.objects.filter(user=user).delete()
         StaffEvent.objects.create(user=user, actor=actor, kind=StaffEvent.Kind.DEACTIVATED)
     return user
@@ -139,8 +152,9 @@ def staff_reactivate(*, user: User, actor: User) -> User:
     if user.role == Role.OWNER and actor.role != Role.OWNER:
         raise PermissionDenied(_("Only an owner may reactivate an owner."))
     if not user.is_active:
-        user.is_active = True
-        user.save(update_fields=["is_active"])
+        with _staff_audited(actor, user):
+            user.is_active = True
+            user.save(update_fields=["is_active"])
         StaffEvent.objects.create(user=user, actor=actor, kind=StaffEvent.Kind.REACTIVATED)
     return user
 

@@ -12,7 +12,7 @@ from django.views import View
 
 from accounts.forms import ThrottledLoginForm
 from accounts.models import User
-from accounts.roles import Role
+from accounts.roles import DEFAULT_INVITE_ROLE, Role
 from accounts.selectors import sign_in_failure_list, sign_in_lift_list, sign_in_lockout_list, staff_history, staff_list
 from accounts.services import sign_in_lockout_lift, staff_change_role, staff_create, staff_deactivate, staff_reactivate
 from clinic_loyalty.form_errors import apply_validation_error
@@ -49,7 +49,7 @@ class StaffInviteForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("Email"),
                              help_text=gettext_lazy("The invitation to set a password goes here."))
     phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32, required=False)
-    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices, initial=DEFAULT_INVITE_ROLE)
 
 
 class StaffRoleForm(forms.Form):

@@ -70,6 +70,7 @@ from appointments.services import (
 from checkout.api import CheckoutLineSerializer, CheckoutPaymentSerializer
 from checkout.services import LineInput, PaymentInput
 from clinic_loyalty.api_errors import error_body
+from clinic_loyalty.api_input import RefuseUnknownFields
 from clinics.context import clinic_host, current_clinic
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import Member
@@ -128,7 +129,7 @@ def _check_range(data: dict) -> None:
 # Set-up
 
 
-class LocationSerializer(serializers.ModelSerializer):
+class LocationSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     class Meta:
         model = Location
         fields = ["id", "name", "address", "active"]
@@ -166,7 +167,7 @@ class LocationDetailApi(APIView):
         return Response(LocationSerializer(location_update(location=location, **serializer.validated_data)).data)
 
 
-class ResourceTypeSerializer(serializers.ModelSerializer):
+class ResourceTypeSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     class Meta:
         model = ResourceType
         fields = ["id", "name", "kind"]
@@ -188,7 +189,7 @@ class ResourceTypeListApi(APIView):
         return Response(ResourceTypeSerializer(resource_type).data, status=status.HTTP_201_CREATED)
 
 
-class ResourceSerializer(serializers.ModelSerializer):
+class ResourceSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     kind = serializers.CharField(source="resource_type.kind", read_only=True)
 
     class Meta:
@@ -216,7 +217,7 @@ class ResourceListApi(APIView):
 class ResourceDetailApi(APIView):
     permission_classes = [ManageSchedule]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         name = serializers.CharField(max_length=80, required=False)
         active = serializers.BooleanField(required=False)
 
@@ -236,7 +237,7 @@ class PractitionerSerializer(serializers.ModelSerializer):
         fields = ["id", "user", "name", "display_name", "treatments", "active"]
 
 
-class PractitionerInputSerializer(serializers.Serializer):
+class PractitionerInputSerializer(RefuseUnknownFields, serializers.Serializer):
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     display_name = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
     treatments = serializers.PrimaryKeyRelatedField(queryset=CatalogueItem.objects.all(), many=True, default=list)
@@ -293,7 +294,7 @@ class PractitionerHoursApi(APIView):
     def get_permissions(self):
         return _write_permissions(self, ManageSchedule)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         periods = HoursSerializer(many=True)
 
     @extend_schema(responses={200: HoursSerializer(many=True)})
@@ -312,7 +313,7 @@ class PractitionerHoursApi(APIView):
         return Response(HoursSerializer(rows, many=True).data)
 
 
-class ExceptionSerializer(serializers.ModelSerializer):
+class ExceptionSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     starts_at = ClinicDateTimeField()
     ends_at = ClinicDateTimeField()
 
@@ -365,7 +366,7 @@ class TreatmentRequirementsApi(APIView):
     def get_permissions(self):
         return _write_permissions(self, ManageSchedule)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         resource_types = serializers.PrimaryKeyRelatedField(queryset=ResourceType.objects.all(), many=True)
 
     @extend_schema(responses={200: ResourceTypeSerializer(many=True)})
@@ -384,7 +385,7 @@ class TreatmentRequirementsApi(APIView):
         return Response(ResourceTypeSerializer(types, many=True).data)
 
 
-class PolicySerializer(serializers.ModelSerializer):
+class PolicySerializer(RefuseUnknownFields, serializers.ModelSerializer):
     reminder_minutes = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=5)
 
     class Meta:
@@ -522,7 +523,7 @@ class BookingListApi(APIView):
         location = serializers.IntegerField(required=False)
         status = serializers.MultipleChoiceField(choices=Booking.Status.choices, required=False)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         member = serializers.PrimaryKeyRelatedField(queryset=Member.objects.all())
         treatment = serializers.PrimaryKeyRelatedField(queryset=CatalogueItem.objects.all())
         starts_at = ClinicDateTimeField()
@@ -575,7 +576,7 @@ class BookingDetailApi(APIView):
 class BookingRescheduleApi(APIView):
     permission_classes = [Book]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         starts_at = ClinicDateTimeField()
         practitioner = serializers.PrimaryKeyRelatedField(queryset=Practitioner.objects.filter(active=True),
                                                           required=False, allow_null=True, default=None)
@@ -598,7 +599,7 @@ class BookingCancelApi(APIView):
 
     permission_classes = [Book]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         reason = serializers.CharField(max_length=255)
         party = serializers.ChoiceField(choices=Booking.Party.choices, default=Booking.Party.MEMBER)
 
@@ -651,7 +652,7 @@ class BookingNoShowApi(_TransitionApi):
 class BookingDepositApi(APIView):
     permission_classes = [Book]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
         method = serializers.ChoiceField(choices=Payment.Method.choices)
 
@@ -691,7 +692,7 @@ class BookingCheckoutApi(APIView):
     def get_permissions(self):
         return _write_permissions(self, Book)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         lines = CheckoutLineSerializer(many=True, required=False)
         payments = CheckoutPaymentSerializer(many=True, default=list)
         coupon_code = serializers.CharField(required=False, allow_blank=True, default="")

@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import connection
 
 from appointments.models import ACTIVE_STATUSES, AppointmentPolicy
-from points.rules import clinic_zone
+from clinics.context import clinic_zone
+from clinics.context import local_midnight as local_day_start
 from visits.models import CatalogueItem
 
 
@@ -68,10 +69,6 @@ class _Intervals:
 
 EMPTY = _Intervals(())
 NO_RESOURCES: dict[str, int] = {}
-
-
-def local_day_start(day: date, zone) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def _at(seconds: float) -> datetime:

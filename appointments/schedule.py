@@ -24,6 +24,7 @@ from appointments.models import (
     WorkingHours,
 )
 from appointments.selectors import exception_overlapping_bookings
+from audit.services import settings_update
 from visits.models import CatalogueItem
 
 DEFAULT_REMINDER_MINUTES = [24 * 60, 2 * 60]
@@ -53,21 +54,18 @@ POLICY_FIELDS = tuple(field.name for field in AppointmentPolicy._meta.concrete_f
 
 @transaction.atomic
 def appointment_policy_update(*, actor: User | None, **changes) -> AppointmentPolicy:
-    unknown = set(changes) - set(POLICY_FIELDS)
-    if unknown:
-        raise ValidationError(_("These fields cannot be changed: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
     policy = appointment_defaults_install()
     policy = AppointmentPolicy.objects.select_for_update().get(pk=policy.pk)
-    for field, value in changes.items():
-        setattr(policy, field, value)
+    return settings_update(actor=actor, obj=policy, changes=changes, fields=POLICY_FIELDS,
+                           validate=_reminder_minutes_check)
+
+
+def _reminder_minutes_check(policy: AppointmentPolicy) -> None:
     minutes = policy.reminder_minutes or []
     if any(m <= 0 for m in minutes) or len(set(minutes)) != len(minutes):
         raise ValidationError({"reminder_minutes": _(
             "Give each reminder once, as minutes before the start (more than 0).")})
     policy.reminder_minutes = sorted(minutes, reverse=True)
-    policy.full_clean()
-    policy.save()
-    return policy
 
 
 def _clean_save(obj):

@@ -8,11 +8,12 @@ from rest_framework.views import APIView
 from accounts.api import has_perm
 from campaigns.models import BirthdayOffer
 from campaigns.services import OFFER_FIELDS, birthday_offer, birthday_offer_update
+from clinic_loyalty.api_input import RefuseUnknownFields
 
 ManageSettings = has_perm("accounts.manage_settings")
 
 
-class BirthdayOfferSerializer(serializers.ModelSerializer):
+class BirthdayOfferSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     class Meta:
         model = BirthdayOffer
         fields = list(OFFER_FIELDS)

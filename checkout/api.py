@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.api import has_perm
 from checkout.services import LineInput, PaymentInput, checkout_complete, visit_refund
+from clinic_loyalty.api_input import RefuseUnknownFields
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import Member
 from visits.api import RefundSerializer, VisitOutputSerializer
@@ -36,7 +37,7 @@ class RefundLineSerializer(serializers.Serializer):
 class CheckoutApi(APIView):
     permission_classes = [has_perm("accounts.use_frontdesk")]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         member_id = serializers.IntegerField()
         lines = CheckoutLineSerializer(many=True, allow_empty=False)
         payments = CheckoutPaymentSerializer(many=True, default=list)
@@ -95,7 +96,7 @@ class CheckoutApi(APIView):
 class VisitRefundApi(APIView):
     permission_classes = [has_perm("accounts.use_frontdesk")]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         lines = RefundLineSerializer(many=True, allow_empty=False)
         reason = serializers.CharField(max_length=255)
 

@@ -1,53 +1,45 @@
 """Checkout and refunds: the one place where a visit, its payments, points, coupon and tier
 move together, in one transaction."""
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from checkout.pricing import (
+    BillPrice,
+    LineInput,
+    PaymentInput,
+    bill_price,
+    cents,
+    payments_complete,
+)
 from members.models import Member
-from points.coupons import CouponLine, coupon_code_normalize, coupon_consume, coupon_discount_for, coupon_reinstate
-from points.earning import EarnLine, visit_points
+from points.coupons import coupon_code_normalize, coupon_consume, coupon_reinstate
 from points.ledger import (
     AlreadyRecorded,
+    InsufficientBalance,
     Source,
     accounts_lock,
+    available_balance,
     ledger_credit,
     ledger_debit,
     ledger_restore,
     ledger_reverse,
     lot_in_account,
 )
-from points.models import Account, Coupon, Entry
+from points.models import Account, Asset, Coupon, Entry
 from points.rules import lot_available_from, lot_expiry, loyalty_settings
 from tiers.config import clinic_config
 from tiers.models import TierChange
-from tiers.services import tier_standing_lock, tier_upgrade_check
-from visits.models import ZERO, CatalogueItem, Payment, Refund, RefundLine, Visit, VisitLine
-
-CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class LineInput:
-    item_id: int
-    quantity: int = 1
-    unit_price: Decimal | None = None
-    discount: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class PaymentInput:
-    method: str
-    amount: Decimal
+from tiers.selectors import TierMetrics, member_tier_metrics, tier_qualified
+from tiers.services import tier_standing_lock, tier_standing_read, tier_upgrade_check
+from visits.models import ZERO, Payment, Refund, RefundLine, Visit, VisitLine
 
 
 @dataclass
@@ -60,56 +52,14 @@ class CheckoutResult:
     tier_change: TierChange | None = None
 
 
-def _cents(value: Decimal, rounding=ROUND_HALF_UP) -> Decimal:
-    return value.quantize(CENT, rounding=rounding)
-
-
-def _build_lines(lines: list[LineInput]) -> list[VisitLine]:
-    if not lines:
-        raise ValidationError({"lines": _("Add at least one treatment or product.")})
-    items = (CatalogueItem.objects.annotate(points_multiplier=F("category__points_multiplier__multiplier"))
-             .in_bulk({line.item_id for line in lines}))
-    built = []
-    for index, line in enumerate(lines, start=1):
-        item = items.get(line.item_id)
-        if item is None or not item.active:
-            raise ValidationError({"lines": _("Line %(n)s: this item is not in the catalogue.") % {"n": index}})
-        if line.quantity < 1:
-            raise ValidationError({"lines": _("Line %(n)s: the quantity must be at least 1.") % {"n": index}})
-        unit_price = item.price if line.unit_price is None else line.unit_price
-        if unit_price < 0 or line.discount < 0:
-            raise ValidationError({"lines": _("Line %(n)s: prices and discounts cannot be negative.") % {"n": index}})
-        gross = unit_price * line.quantity
-        if line.discount > gross:
-            raise ValidationError({"lines": _("Line %(n)s: the discount is larger than the line.") % {"n": index}})
-        built.append(VisitLine(item=item, name=item.name, category_id=item.category_id,
-                               quantity=line.quantity, unit_price=unit_price, discount=line.discount,
-                               line_total=gross - line.discount))
-    return built
-
-
-def _multiplier(line: VisitLine) -> Decimal:
-    """The points multiplier of the line's category, read with the catalogue item (1 for none)."""
-    multiplier = line.item.points_multiplier
-    return Decimal(1) if multiplier is None else multiplier
-
-
-def _points_cash(points_to_use: int, due: Decimal, rules) -> Decimal:
-    if points_to_use < 0:
-        raise ValidationError({"points_to_use": _("Points to use cannot be negative.")})
-    if points_to_use == 0:
-        return ZERO
-    cents = Decimal(points_to_use * 100) / rules.points_per_cash_unit
-    if cents != cents.to_integral_value():
-        step = rules.points_per_cash_unit // math.gcd(rules.points_per_cash_unit, 100)
-        raise ValidationError({"points_to_use": _("Use a multiple of %(step)s points.") % {"step": step}})
-    cash = cents / 100
-    limit = _cents(due * rules.max_points_share_percent / 100, ROUND_DOWN)
-    if cash > limit:
-        raise ValidationError({"points_to_use": _(
-            "Points may pay at most %(percent)s%% of this bill (%(limit)s).")
-            % {"percent": rules.max_points_share_percent, "limit": limit}})
-    return _cents(cash)
+def _coupon_by_code(code: str, *, lock: bool) -> Coupon | None:
+    if not coupon_code_normalize(code):
+        return None
+    coupons = Coupon.objects.select_for_update() if lock else Coupon.objects.all()
+    coupon = coupons.filter(code=coupon_code_normalize(code)).first()
+    if coupon is None:
+        raise ValidationError({"coupon_code": _("No coupon has this code.")})
+    return coupon
 
 
 def _check_payments(payments: list[PaymentInput], total: Decimal) -> None:
@@ -121,13 +71,6 @@ def _check_payments(payments: list[PaymentInput], total: Decimal) -> None:
     if paid != total:
         raise ValidationError({"payments": _("Payments add up to %(paid)s but the bill is %(total)s.")
                                % {"paid": paid, "total": total}})
-
-
-def _paid_per_line(lines: list[VisitLine], total: Decimal) -> list[Decimal]:
-    gross = sum((line.line_total for line in lines), ZERO)
-    if gross == 0:
-        return [ZERO for _line in lines]
-    return [total * line.line_total / gross for line in lines]
 
 
 def _is_first_paid_visit(member: Member, visit: Visit) -> bool:
@@ -171,35 +114,17 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     accounts = accounts_lock([m for m in (member, referrer) if m])
     account = accounts[member.pk]
 
-    visit_lines = _build_lines(lines)
-    subtotal = sum((line.unit_price * line.quantity for line in visit_lines), ZERO)
-    line_discount = sum((line.discount for line in visit_lines), ZERO)
     standing = tier_standing_lock(member, programme=config.programme, ladder=list(config.ladder))
-    tier = standing.current
-    tier_discount = _cents((subtotal - line_discount) * tier.discount_percent / 100)
-    due = subtotal - line_discount - tier_discount
-
-    coupon = None
-    coupon_discount = ZERO
-    if coupon_code_normalize(coupon_code):
-        coupon = Coupon.objects.select_for_update().filter(code=coupon_code_normalize(coupon_code)).first()
-        if coupon is None:
-            raise ValidationError({"coupon_code": _("No coupon has this code.")})
-        coupon_lines = [CouponLine(category_id=line.category_id, item_id=line.item_id,
-                                   line_total=line.line_total, quantity=line.quantity) for line in visit_lines]
-        coupon_discount = min(coupon_discount_for(coupon=coupon, member=member, lines=coupon_lines, at=at), due)
-        due -= coupon_discount
-
-    points_discount = _points_cash(points_to_use, due, rules)
-    total = due - points_discount
+    coupon = _coupon_by_code(coupon_code, lock=True)
+    price = bill_price(member=member, lines=lines, tier=standing.current, coupon=coupon,
+                       points_to_use=points_to_use, rules=rules, at=at)
+    visit_lines, total = price.lines, price.total
+    subtotal, line_discount, tier_discount = price.subtotal, price.line_discount, price.tier_discount
+    coupon_discount, points_discount = price.coupon_discount, price.points_discount
     if payments is not None:
+        payments = payments_complete(payments, total)
         _check_payments(payments, total)
-    earn_lines = [EarnLine(category_id=line.category_id, paid=paid, multiplier=_multiplier(line))
-                  for line, paid in zip(visit_lines, _paid_per_line(visit_lines, total), strict=True)]
-    earning = visit_points(member=member, lines=earn_lines, tier_multiplier=tier.earn_multiplier,
-                           rules=rules, at=at)
-    for line, points in zip(visit_lines, earning.per_line, strict=True):
-        line.points_earned = points
+    earning_points = price.points_earned
 
     visit = Visit.objects.create(
         member=member, visited_at=at, staff=actor, subtotal=subtotal, line_discount=line_discount,
@@ -219,12 +144,12 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
         coupon_consume(coupon=coupon, visit=visit, discount=coupon_discount, at=at)
 
     result = CheckoutResult(visit=visit, lines=visit_lines, payments=visit_payments)
-    if earning.points:
-        ledger_credit(account=account, amount=earning.points, kind=Entry.Kind.EARN,
+    if earning_points:
+        ledger_credit(account=account, amount=earning_points, kind=Entry.Kind.EARN,
                       source=Source("visit", visit.pk), actor=actor, reason=_("Visit"),
                       dedupe_key=f"earn:visit:{visit.pk}", key_unused=True, at=at,
                       available_from=lot_available_from(at, rules), expires_at=lot_expiry(at, rules))
-        result.points_earned = earning.points
+        result.points_earned = earning_points
 
     bonuses_possible = rules.first_visit_bonus or (
         referrer is not None and (rules.referral_bonus_referee or rules.referral_bonus_referrer))
@@ -330,7 +255,7 @@ def visit_refund(*, visit: Visit, lines: list[tuple[int, int]], reason: str, act
     full = all(refunded_after[pk] == line.quantity for pk, line in visit_lines.items())
     if full:
         fraction_after = Decimal(1)
-    money_after = visit.total if full else _cents(visit.total * fraction_after, ROUND_DOWN)
+    money_after = visit.total if full else cents(visit.total * fraction_after, ROUND_DOWN)
     amount = max(money_after - visit.refunded_total, ZERO)
     refund = Refund.objects.create(visit=visit, amount=amount, reason=reason.strip(), actor=actor)
     _refund_lines(refund, visit_lines, requested, amount)
@@ -393,7 +318,7 @@ def _refund_lines(refund: Refund, visit_lines: dict[int, VisitLine], requested: 
     left = amount
     for index, (pk, share) in enumerate(shares.items()):
         last = index == len(shares) - 1
-        line_amount = left if last else _cents(amount * share / share_total if share_total else ZERO)
+        line_amount = left if last else cents(amount * share / share_total if share_total else ZERO)
         left -= line_amount
         RefundLine.objects.create(refund=refund, line_id=pk, quantity=requested[pk], amount=line_amount)
 
@@ -414,41 +339,44 @@ def _refund_payments(refund: Refund, visit: Visit, amount: Decimal) -> None:
 
 
 @dataclass(frozen=True)
-class CheckoutQuote:
-    """What a bill comes to, and what checking it out would award."""
+class CheckoutQuote(BillPrice):
+    """What a bill comes to (its price), and what checking it out would award besides."""
 
-    subtotal: Decimal
-    line_discount: Decimal
-    tier_discount: Decimal
-    coupon_discount: Decimal
-    points_discount: Decimal
-    total: Decimal
-    points_earned: int
-    bonus_points: int
-    tier_change: str | None
-
-
-class _QuoteReady(Exception):
-    def __init__(self, quote: CheckoutQuote):
-        self.quote = quote
+    bonus_points: int = 0
+    tier_change: str | None = None
 
 
 def checkout_quote(*, member: Member, lines: list[LineInput], actor: User | None, coupon_code: str = "",
                    points_to_use: int = 0, at: datetime | None = None) -> CheckoutQuote:
-    """The totals, points and tier change checkout_complete would record for this bill, without
-    recording anything: the real checkout runs in a savepoint that is always rolled back, so the
-    figures follow exactly the same rules. Raises the ValidationErrors checkout would raise for
+    """The totals, points and tier change checkout_complete would record for this bill, by the same
+    pricing (`bill_price`), without taking a lock or writing a row: the member's tier, the coupon
+    and the points are read as they are now. Raises the ValidationErrors checkout would raise for
     the bill itself (payments are not checked)."""
-    try:
-        with transaction.atomic():
-            result = _checkout_record(member=member, lines=lines, payments=None, actor=actor,
-                                      coupon_code=coupon_code, points_to_use=points_to_use, at=at)
-            visit, change = result.visit, result.tier_change
-            raise _QuoteReady(CheckoutQuote(
-                subtotal=visit.subtotal, line_discount=visit.line_discount, tier_discount=visit.tier_discount,
-                coupon_discount=visit.coupon_discount, points_discount=visit.points_discount, total=visit.total,
-                points_earned=result.points_earned,
-                bonus_points=sum(points for kind, points in result.bonuses.items() if kind != "referrer"),
-                tier_change=change.to_tier.name if change else None))
-    except _QuoteReady as ready:
-        return ready.quote
+    at = at or timezone.now()
+    if not member.is_active:
+        raise ValidationError(_("Only an active member can check out."))
+    config = clinic_config()
+    rules = config.rules
+    standing = tier_standing_read(member, programme=config.programme, ladder=list(config.ladder))
+    coupon = _coupon_by_code(coupon_code, lock=False)
+    price = bill_price(member=member, lines=lines, tier=standing.current, coupon=coupon,
+                       points_to_use=points_to_use, rules=rules, at=at)
+    if points_to_use:
+        account = Account.objects.filter(member=member, asset=Asset.POINTS).first()
+        available = available_balance(account, at=at) if account else 0
+        if available < points_to_use:
+            raise InsufficientBalance(available=available, wanted=points_to_use)
+    bonus = 0
+    referred = member.referred_by is not None and member.referred_by.is_active
+    if price.total > 0 and not Visit.objects.filter(member=member, total__gt=0).exists():
+        for amount, key in ((rules.first_visit_bonus, f"first-visit:{member.pk}"),
+                            (rules.referral_bonus_referee if referred else 0, f"referral:referee:{member.pk}")):
+            if amount > 0 and not Entry.objects.filter(dedupe_key=key).exists():
+                bonus += amount
+    tier_change = None
+    if standing.locked:
+        metrics = member_tier_metrics(member, at, programme=standing.programme)
+        after = TierMetrics(metrics.spend + price.total, metrics.visits + (1 if price.total > 0 else 0))
+        qualified = tier_qualified(after, programme=standing.programme, tiers=standing.ladder)
+        tier_change = qualified.name if qualified.rank > standing.current.rank else None
+    return CheckoutQuote(**vars(price), bonus_points=bonus, tier_change=tier_change)

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from accounts import api as accounts_api
+from audit import api as audit_api
 from points import api as points_api
 from visits import api as visits_api
 
@@ -24,4 +25,5 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("kpis/", include("insights.urls")),
     path("feedback/", include("feedback.api_urls")),
+    path("audit/settings-changes/", audit_api.SettingsChangeListApi.as_view(), name="api-audit-settings-changes"),
 ]

@@ -22,6 +22,8 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from clinic_loyalty.api_input import RefuseUnknownFields
+
 ERROR_DESCRIPTIONS = {
     400: ("The request is not valid: `error.fields` says what to correct (validation_error), or "
            "`error.code` names the rule it breaks. Nothing was changed."),
@@ -138,6 +140,8 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, RefuseUnknownFields):
+            schema["additionalProperties"] = False  # unknown fields are refused with 400
         if direction == "response":
             # A model's regex validators speak Python's dialect (\w is any letter), and rows written
             # before a validator existed are answered too: answers carry no pattern but the decimals'.

@@ -6,7 +6,7 @@ included."""
 import random
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
@@ -56,7 +56,6 @@ from points.models import CouponTemplate, Reward
 from points.rewards import reward_create, reward_redeem
 from points.rules import clinic_zone, local_date, loyalty_settings_update
 from portal.services import portal_settings_update
-from tiers.selectors import member_current_tier
 from visits.models import CatalogueItem, Category, Refund, Visit
 from visits.services import catalogue_item_create, category_create
 
@@ -181,14 +180,8 @@ def demo_members_seed(clinic: Clinic, *, count: int = DEMO_MEMBERS, seed: int = 
             method = rng.choice(("wechat_pay", "alipay", "bank_card", "cash"))
             checkout_complete(member=member, actor=desk, at=at,
                               lines=[LineInput(item_id=item.pk, quantity=quantity)],
-                              payments=[PaymentInput(method, _demo_due(item.price * quantity, member))])
+                              payments=[PaymentInput(method, None)])
         return len(members)
-
-
-def _demo_due(gross: Decimal, member: Member) -> Decimal:
-    discount = (gross * member_current_tier(member).discount_percent / 100).quantize(Decimal("0.01"),
-                                                                                    rounding=ROUND_HALF_UP)
-    return gross - discount
 
 
 # Practitioners beside the demo practitioner account: username, name, the categories they treat.
@@ -259,7 +252,10 @@ def _demo_bookings(rng: random.Random, treatments: list[CatalogueItem]) -> int:
         booked_at = min(now, local_day_start(day, clinic_zone()))
         for n in range(5 if offset == 0 else 4):
             treatment = rng.choice(treatments)
-            slots = availability(treatment=treatment, start=day, end=day)
+            # Times still ahead (but today's first, which is checked in at once): their reminders
+            # go out on the first run instead of being skipped as already started.
+            slots = [slot for slot in availability(treatment=treatment, start=day, end=day)
+                     if slot.starts_at > now + timedelta(hours=1) or (offset == 0 and n == 0)]
             if not slots:
                 continue
             slot = rng.choice(slots[: max(1, len(slots) // 2)] if n % 2 == 0 else slots)
@@ -372,7 +368,7 @@ def _demo_past_bookings(rng: random.Random, desk: User) -> None:
             else:
                 booking_check_in(booking=booking, actor=desk, now=slot.starts_at)
                 booking_checkout(booking=booking, actor=desk, at=slot.starts_at + timedelta(hours=1),
-                                 payments=[PaymentInput("wechat_pay", _demo_due(treatment.price, booking.member))])
+                                 payments=[PaymentInput("wechat_pay", None)])
 # Likelihood-to-recommend scores 0..10 and how often demo members give them (NPS about +40).
 DEMO_NPS_WEIGHTS = (1, 1, 1, 2, 2, 3, 4, 8, 14, 26, 38)
 DEMO_COMMENTS = {
@@ -394,7 +390,7 @@ def _demo_portal_visit(clinic: Clinic, desk: User, *, at) -> Visit | None:
     if member is None or item is None:
         return None
     return checkout_complete(member=member, actor=desk, at=at, lines=[LineInput(item_id=item.pk, quantity=1)],
-                             payments=[PaymentInput("wechat_pay", _demo_due(item.price, member))]).visit
+                             payments=[PaymentInput("wechat_pay", None)]).visit
 
 
 def demo_feedback_seed(clinic: Clinic, *, seed: int = 2026) -> int:

@@ -15,6 +15,8 @@ from accounts.api import has_perm
 from accounts.models import User
 from appointments.api import ClinicDateTimeField
 from appointments.models import Booking
+from clinic_loyalty.api_input import RefuseUnknownFields
+from clinic_loyalty.api_pages import page_serializer
 from feedback.models import FollowUpOutcome, FollowUpTask, Survey, SurveyAnswer
 from feedback.selectors import (
     followup_detail,
@@ -76,11 +78,7 @@ class SurveySerializer(serializers.ModelSerializer):
         return AnswerSerializer(answer).data if answer else None
 
 
-class SurveyPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = SurveySerializer(many=True)
+SurveyPageSerializer = page_serializer("SurveyPageSerializer", SurveySerializer)
 
 
 def _period_validate(data: dict, first: str, last: str) -> dict:
@@ -213,11 +211,7 @@ class FollowUpDetailSerializer(FollowUpSerializer):
         fields = [*FollowUpSerializer.Meta.fields, "outcomes"]
 
 
-class FollowUpPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = FollowUpSerializer(many=True)
+FollowUpPageSerializer = page_serializer("FollowUpPageSerializer", FollowUpSerializer)
 
 
 class FollowUpListApi(APIView):
@@ -239,7 +233,7 @@ class FollowUpListApi(APIView):
         limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
         offset = serializers.IntegerField(min_value=0, required=False)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         member = serializers.PrimaryKeyRelatedField(queryset=Member.objects.all())
         due_at = ClinicDateTimeField()
         note = serializers.CharField(max_length=300)
@@ -288,7 +282,7 @@ class FollowUpOutcomeApi(APIView):
 
     permission_classes = [FrontDesk]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         kind = serializers.ChoiceField(choices=FollowUpOutcome.Kind.choices)
         notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
         call_back_at = ClinicDateTimeField(required=False, allow_null=True, default=None)
@@ -325,11 +319,7 @@ class RecallOutcomeSerializer(serializers.ModelSerializer):
         return task.treatment.name if task.treatment_id else ""
 
 
-class RecallOutcomePageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = RecallOutcomeSerializer(many=True)
+RecallOutcomePageSerializer = page_serializer("RecallOutcomePageSerializer", RecallOutcomeSerializer)
 
 
 class RecallOutcomeListApi(APIView):

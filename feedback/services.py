@@ -16,6 +16,7 @@ from accounts.permissions import settings_change_check
 from appointments.availability import local_day_start
 from appointments.models import Booking, Practitioner
 from appointments.selectors import recall_list
+from audit.services import settings_change, settings_update
 from feedback.links import survey_url
 from feedback.models import (
     ComplaintCase,
@@ -29,7 +30,7 @@ from feedback.models import (
 from members.models import ConsentRecord, Member
 from members.services import consent_record
 from messaging.models import Message, Purpose
-from messaging.rules import in_quiet_hours
+from messaging.rules import in_quiet_hours, quiet_hours_over
 from messaging.services import message_send, messaging_settings
 from points.rules import clinic_zone
 from visits.models import CatalogueItem, Visit, VisitLine
@@ -56,6 +57,7 @@ def feedback_defaults_install() -> None:
     SurveySettings.objects.get_or_create(pk=1)
 
 
+FOLLOWUP_RULE_FIELDS = ("treatment", "category", "days_after")
 SETTINGS_FIELDS = ("enabled", "delay_hours", "all_treatments", "nps_question_zh", "nps_question_en",
                    "practitioner_question_zh", "practitioner_question_en")
 
@@ -64,22 +66,15 @@ SETTINGS_FIELDS = ("enabled", "delay_hours", "all_treatments", "nps_question_zh"
 def survey_settings_update(*, actor: User | None, treatments: list[CatalogueItem] | None = None,
                            **changes) -> SurveySettings:
     """Change when surveys go, after which treatments, and the question wording."""
-    settings_change_check(actor)
-    unknown = set(changes) - set(SETTINGS_FIELDS)
-    if unknown:
-        raise ValidationError(_("These settings do not exist: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
     row = SurveySettings.objects.select_for_update().get_or_create(pk=1)[0]
-    for name, value in changes.items():
-        setattr(row, name, value)
-    row.full_clean()
-    row.save()
-    if treatments is not None:
-        if any(item.kind != CatalogueItem.Kind.TREATMENT for item in treatments):
+
+    def treatments_check(row: SurveySettings) -> None:
+        if treatments is not None and any(item.kind != CatalogueItem.Kind.TREATMENT for item in treatments):
             raise ValidationError({"treatments": _("Only treatments can trigger a survey.")})
-        row.treatments.set(treatments)
-    if not row.all_treatments and not row.treatments.exists():
-        raise ValidationError({"treatments": _("Choose at least one treatment, or send after every treatment.")})
-    return row
+        if not row.all_treatments and not (treatments if treatments is not None else row.treatments.exists()):
+            raise ValidationError({"treatments": _("Choose at least one treatment, or send after every treatment.")})
+    return settings_update(actor=actor, obj=row, changes=changes, fields=SETTINGS_FIELDS, validate=treatments_check,
+                           related={"treatments": treatments})
 
 
 @transaction.atomic
@@ -95,15 +90,13 @@ def followup_rule_create(*, actor: User | None, days_after: int, treatment: Cata
     if duplicate.exists():
         raise ValidationError(_("There is already a follow-up on that day for it."))
     rule = FollowUpRule(treatment=treatment, category=category, days_after=days_after)
-    rule.full_clean()
-    rule.save()
-    return rule
+    return settings_update(actor=actor, obj=rule, changes={}, fields=FOLLOWUP_RULE_FIELDS)
 
 
 def followup_rule_delete(*, actor: User | None, rule: FollowUpRule) -> None:
     """Stop making tasks by the rule; the tasks it made stay."""
-    settings_change_check(actor)
-    rule.delete()
+    with settings_change(actor=actor, obj=rule, fields=FOLLOWUP_RULE_FIELDS):
+        rule.delete()
 
 
 # Planning and sending surveys
@@ -113,15 +106,8 @@ def survey_due_at(visited_at: datetime, *, delay_hours: int) -> datetime:
     """When a visit's survey goes: the delay after the visit, moved to the end of the clinic's
     quiet hours if it falls in them (all in the clinic's time zone)."""
     rules = messaging_settings()
-    due = visited_at + timedelta(hours=delay_hours)
-    if not in_quiet_hours(due, start=rules.quiet_hours_start, end=rules.quiet_hours_end):
-        return due
-    zone = clinic_zone()
-    local = timezone.localtime(due, zone)
-    end = datetime.combine(local.date(), rules.quiet_hours_end, tzinfo=zone)
-    if end <= local:
-        end = datetime.combine(local.date() + timedelta(days=1), rules.quiet_hours_end, tzinfo=zone)
-    return end
+    return quiet_hours_over(visited_at + timedelta(hours=delay_hours), start=rules.quiet_hours_start,
+                            end=rules.quiet_hours_end)
 
 
 def _visit_practitioners(visits: list[Visit]) -> dict[int, int | None]:

@@ -19,6 +19,7 @@ from points.selectors import (
     PointsStatement,
     adjustment_list,
     coupon_list,
+    entry_reason_text,
     points_balance,
     points_statement,
     redemption_list,
@@ -144,20 +145,24 @@ class Receipt:
     visit: Visit
     points_earned: int
     tier_change: TierChange | None
+    # The visit's points entries, each its own line: the points for the visit, then each bonus.
+    points_lines: tuple = ()
 
 
 def visit_receipt(*, visit_id: int, tier_change_id: int | None = None) -> Receipt:
     """A checked-out visit with the points it earned the member (bonuses included) and, when
     named, the tier change it caused."""
     visit = visits_with_details().get(pk=visit_id)
-    earned = (Entry.objects.filter(account__member_id=visit.member_id, source_type="visit",
-                                   source_id=str(visit.pk), kind__in=[Entry.Kind.EARN, Entry.Kind.BONUS])
-              .aggregate(total=Sum("amount"))["total"] or 0)
+    entries = list(Entry.objects.filter(account__member_id=visit.member_id, source_type="visit",
+                                        source_id=str(visit.pk), kind__in=[Entry.Kind.EARN, Entry.Kind.BONUS])
+                   .order_by("id"))
+    earned = sum(entry.amount for entry in entries)
     change = None
     if tier_change_id is not None:
         change = (TierChange.objects.select_related("from_tier", "to_tier")
                   .filter(pk=tier_change_id, member_id=visit.member_id).first())
-    return Receipt(visit=visit, points_earned=earned, tier_change=change)
+    lines = tuple((entry_reason_text(entry), entry.amount) for entry in entries)
+    return Receipt(visit=visit, points_earned=earned, tier_change=change, points_lines=lines)
 
 
 def visit_for_refund(*, visit_id: int) -> Visit:

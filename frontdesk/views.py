@@ -464,16 +464,10 @@ class CheckoutView(StaffPermissionRequired, View):
                     "coupon_code": data["coupon_code"], "points_to_use": data["points_to_use"]}
 
             def complete() -> str:
-                paid = [PaymentInput(method=row["method"], amount=row["amount"])
-                        for row in payments.cleaned_data if row.get("method") and row.get("amount")]
-                rest = [row["method"] for row in payments.cleaned_data
-                        if row.get("method") and row.get("amount") is None]
-                if len(rest) > 1:
-                    raise ValidationError({"payments": _("Only one payment may be left empty to pay the rest.")})
-                if rest:
-                    due = checkout_quote(**bill).total - sum((p.amount for p in paid), Decimal("0.00"))
-                    if due > 0:
-                        paid.append(PaymentInput(method=rest[0], amount=due))
+                # A payment without an amount pays the rest: checkout works it out from the total it charges.
+                paid = [PaymentInput(method=row["method"], amount=row.get("amount"))
+                        for row in payments.cleaned_data if row.get("method")
+                        and (row.get("amount") or row.get("amount") is None)]
                 if booking is not None:
                     result = booking_checkout(booking=booking, actor=request.user, payments=paid,
                                               lines=bill["lines"], coupon_code=bill["coupon_code"],

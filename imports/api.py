@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.api import has_perm
 from clinic_loyalty.api_errors import error_body
+from clinic_loyalty.api_input import RefuseUnknownFields
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from imports.models import ImportRun
 from imports.selectors import import_run_get, import_runs_list
@@ -86,7 +87,7 @@ class ImportCreateApi(APIView):
     permission_classes = [ManageSettings]
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         file = serializers.FileField(help_text=(
             "The CSV file: UTF-8 text with a header row; the columns of each kind are in docs/import.md."))
         skip_errors = serializers.BooleanField(default=False, help_text=(

@@ -5,9 +5,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.permissions import settings_change_check
+from audit.services import settings_update
 from insights.models import InsightsSettings
-from insights.selectors import insights_settings
 
 SETTINGS_FIELDS = ("active_days", "lapsed_days", "rfm_months")
 
@@ -15,15 +14,12 @@ SETTINGS_FIELDS = ("active_days", "lapsed_days", "rfm_months")
 @transaction.atomic
 def insights_settings_update(*, actor: User | None, **changes) -> InsightsSettings:
     """Change the lifecycle thresholds (days since the last visit) or the RFM window."""
-    settings_change_check(actor)
-    if unknown := set(changes) - set(SETTINGS_FIELDS):
-        raise ValidationError(_("These settings do not exist: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
-    row = insights_settings()
-    for name, value in changes.items():
-        setattr(row, name, value)
+    return settings_update(actor=actor, obj=InsightsSettings.objects.select_for_update().get_or_create(pk=1)[0],
+                           changes=changes, fields=SETTINGS_FIELDS,
+                           validate=_thresholds_check)
+
+
+def _thresholds_check(row: InsightsSettings) -> None:
     if row.active_days is not None and row.lapsed_days is not None and row.lapsed_days <= row.active_days:
         raise ValidationError({"lapsed_days": _("Lapsed must start after active ends: more days than %(days)s.")
                                % {"days": row.active_days}})
-    row.full_clean()
-    row.save()
-    return row

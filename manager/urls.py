@@ -1,5 +1,6 @@
 from django.urls import path
 
+from audit import views as audit_views
 from feedback import views as feedback_views
 from manager import messaging_views, portal_views, views
 
@@ -43,6 +44,7 @@ urlpatterns = [
     path("erasure-requests/", portal_views.ErasureRequestsView.as_view(), name="erasure_requests"),
     path("erasure-requests/<int:pk>/", portal_views.ErasureRequestsView.as_view(), name="erasure_request_decide"),
     path("birthday-offer/", messaging_views.BirthdayOfferView.as_view(), name="birthday_offer"),
+    path("audit-log/", audit_views.AuditLogView.as_view(), name="audit_log"),
     path("surveys/", feedback_views.SurveySettingsView.as_view(), name="surveys"),
     path("surveys/rules/", feedback_views.FollowUpRuleCreateView.as_view(), name="followup_rule_create"),
     path("surveys/rules/<int:pk>/delete/", feedback_views.FollowUpRuleDeleteView.as_view(),

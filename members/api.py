@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.api import has_perm
 from clinic_loyalty.api_errors import error_body
+from clinic_loyalty.api_input import RefuseUnknownFields
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import ConsentRecord, Member
 from members.naming import phone_display
@@ -53,7 +54,7 @@ class MemberOutputSerializer(serializers.ModelSerializer):
         return member_has_allergies(member=member)
 
 
-class ConsentInputSerializer(serializers.Serializer):
+class ConsentInputSerializer(RefuseUnknownFields, serializers.Serializer):
     purpose = serializers.ChoiceField(choices=ConsentRecord.Purpose.choices)
     granted = serializers.BooleanField()
     channel = serializers.ChoiceField(choices=ConsentRecord.Channel.choices,
@@ -101,7 +102,7 @@ def _member(pk: int) -> Member:
 class MemberListApi(APIView):
     permission_classes = [FrontDesk]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         name = serializers.CharField(max_length=100)
         phone = PhoneField()
         gender = serializers.ChoiceField(choices=Member.Gender.choices, default=Member.Gender.UNKNOWN)
@@ -161,7 +162,7 @@ class MemberListApi(APIView):
 class MemberDetailApi(APIView):
     permission_classes = [FrontDesk]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)
         phone = PhoneField(required=False)
         gender = serializers.ChoiceField(choices=Member.Gender.choices, required=False)
@@ -192,9 +193,10 @@ class MemberDetailApi(APIView):
 class MemberArchiveApi(APIView):
     permission_classes = [ManageMembers]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         action = serializers.ChoiceField(choices=["archive", "restore"])
-        reason = serializers.CharField(required=False, allow_blank=True, default="")
+        reason = serializers.CharField(required=False, allow_blank=True, default="", help_text=(
+            "Why the member is archived: required, not blank, to archive."))
 
     @extend_schema(request=InputSerializer, responses={200: MemberOutputSerializer})
     def post(self, request, pk: int):
@@ -226,7 +228,7 @@ class MemberConsentApi(APIView):
         return Response(ConsentOutputSerializer(record).data, status=status.HTTP_201_CREATED)
 
 
-class MedicalSerializer(serializers.Serializer):
+class MedicalSerializer(RefuseUnknownFields, serializers.Serializer):
     allergies = serializers.CharField(required=False, allow_blank=True)
     contraindications = serializers.CharField(required=False, allow_blank=True)
     medical_notes = serializers.CharField(required=False, allow_blank=True)
@@ -263,7 +265,7 @@ class MemberExportApi(APIView):
 class MemberMergeApi(APIView):
     permission_classes = [ManageMembers]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         duplicate_id = serializers.IntegerField()
 
     @extend_schema(request=InputSerializer, responses={200: MemberOutputSerializer},
@@ -281,7 +283,7 @@ class MemberMergeApi(APIView):
 class MemberEraseApi(APIView):
     permission_classes = [ManageMembers]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         reason = serializers.CharField(max_length=255)
 
     @extend_schema(request=InputSerializer, responses={200: MemberOutputSerializer})

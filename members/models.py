@@ -2,9 +2,13 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Replace
 from django.utils.translation import gettext_lazy as _
 
 from members.encryption import EncryptedTextField
+
+# The member's name in full pinyin without the spaces between syllables.
+PINYIN_COMPACT = Replace(models.F("name_pinyin"), models.Value(" "), models.Value(""))
 
 
 class Member(models.Model):
@@ -83,6 +87,8 @@ class Member(models.Model):
             models.Index(OpClass("name_tail", name="varchar_pattern_ops"), name="member_name_tail_prefix"),
             GinIndex(OpClass("name", name="gin_trgm_ops"), name="member_name_trgm"),
             GinIndex(OpClass("name_pinyin", name="gin_trgm_ops"), name="member_pinyin_trgm"),
+            # Full pinyin typed without spaces ("zhoumei" finds 周美).
+            GinIndex(OpClass(PINYIN_COMPACT, name="gin_trgm_ops"), name="member_pinyin_compact_trgm"),
             models.Index(fields=["status"], name="member_status"),
         ]
         constraints = [

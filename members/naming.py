@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
+from clinics.context import clinic_country
+
 DEFAULT_REGION = "CN"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
@@ -25,11 +27,18 @@ def phone_normalize(raw: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def phone_display(e164: str | None) -> str:
+def phone_display(e164: str | None, country: str | None = None) -> str:
+    """A stored (E.164) number as people read it: in the national format of the clinic's country
+    (or `country`) for numbers of that country, in the international format for others.
+    Storage and the API keep E.164."""
     if not e164:
         return ""
-    number = phonenumbers.parse(e164, None)
-    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 86
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    country = country or clinic_country()
+    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if phonenumbers.region_code_for_number(number) == country
            else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return phonenumbers.format_number(number, fmt)
 

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, When
+from django.db.models.lookups import Contains
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from members.models import ConsentRecord, MedicalAccessLog, MedicalProfile, Member, MemberEvent
+from members.models import PINYIN_COMPACT, ConsentRecord, MedicalAccessLog, MedicalProfile, Member, MemberEvent
 from members.naming import has_cjk, phone_normalize
 
 _DIGITS = re.compile(r"[\d\s\-+()]+")
@@ -49,6 +50,9 @@ def _search_condition(query: str) -> tuple[Q, Case]:
             condition |= Q(name_initials__startswith=lowered)
         if len(query) >= 3:
             condition |= Q(name_pinyin__contains=lowered)
+        compact = re.sub(r"\s+", "", lowered)
+        if len(compact) >= 3 and _LETTERS.fullmatch(compact):
+            condition |= Q(Contains(PINYIN_COMPACT, compact))
         rank = Case(When(name_initials=lowered, then=0), When(member_number=number, then=0), default=1,
                     output_field=IntegerField())
     return condition, rank

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from clinics.context import current_clinic
+from clinics.context import local_today
 from members.models import ConsentRecord, MedicalAccessLog, MedicalProfile, Member, MemberEvent
 from members.naming import name_initials, name_pinyin, phone_normalize
 from members.selectors import member_with_phone
@@ -81,12 +81,6 @@ def _romanize(member: Member) -> None:
     member.phone_last4 = member.phone[-4:] if member.phone else ""
 
 
-def _clinic_today() -> date:
-    """Today in the clinic's own time zone (the server's setting on the platform)."""
-    clinic = current_clinic()
-    return timezone.localdate(timezone.now(), clinic.zone if clinic else None)
-
-
 # Apps that give something to every new member (e.g. a sign-up bonus) register a step here
 # from their AppConfig.ready(); steps run inside the registration transaction.
 REGISTER_STEPS: list[Callable[[Member, User | None], None]] = []
@@ -113,7 +107,7 @@ def member_register(*, name: str, phone: str, actor: User | None,
     member = Member(name=name, phone=phone, gender=gender, birthday=birthday,
                     celebrates_lunar_birthday=celebrates_lunar_birthday, email=email.strip().lower(),
                     source=source, referred_by=referrer, tags=_clean_tags(tags), notes=notes,
-                    joined_on=joined_on or _clinic_today(),
+                    joined_on=joined_on or local_today(),
                     member_number=member_number.strip().upper() or "pending",
                     referral_code=referral_code_generate())
     _romanize(member)
@@ -172,6 +166,10 @@ def member_update(*, member: Member, actor: User | None, **changes) -> Member:
 
 @transaction.atomic
 def member_archive(*, member: Member, actor: User | None, reason: str = "") -> Member:
+    """Archive a member. A staff member must say why; the system (None) may archive without."""
+    reason = reason.strip()
+    if actor is not None and not reason:
+        raise ValidationError({"reason": _("Say why the member is archived.")})
     if member.status != Member.Status.ACTIVE:
         raise ValidationError(_("Only an active member can be archived."))
     member.status = Member.Status.ARCHIVED

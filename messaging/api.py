@@ -14,6 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import has_perm
+from clinic_loyalty.api_input import RefuseUnknownFields
+from clinic_loyalty.api_pages import page_serializer
 from clinics.context import current_clinic
 from members.models import Member
 from messaging.models import (
@@ -49,7 +51,7 @@ ManageSettings = has_perm("accounts.manage_settings")
 MAX_PAGE = 500
 
 
-class MessagingSettingsSerializer(serializers.ModelSerializer):
+class MessagingSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     class Meta:
         model = MessagingSettings
         fields = list(SETTINGS_FIELDS)
@@ -139,7 +141,7 @@ class MessageTemplateListApi(APIView):
                                                   context={"clinic_language": _clinic_language()}).data)
 
 
-class TemplateTextsSerializer(serializers.Serializer):
+class TemplateTextsSerializer(RefuseUnknownFields, serializers.Serializer):
     """A template's texts; a subject only for email templates. What is left out stays as it is."""
 
     subject = serializers.CharField(max_length=200, required=False, allow_blank=True,
@@ -232,11 +234,7 @@ class MessageDetailSerializer(MessageSerializer):
         fields = [*MessageSerializer.Meta.fields, "template", "language", "backend", "provider_id"]
 
 
-class MessagePageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = MessageSerializer(many=True)
+MessagePageSerializer = page_serializer("MessagePageSerializer", MessageSerializer)
 
 
 class MessagePagination(LimitOffsetPagination):

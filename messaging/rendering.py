@@ -9,10 +9,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinics.context import current_clinic
+from clinics.context import clinic_zone, current_clinic
 from messaging.defaults import sample_variables
 from messaging.models import PURPOSE_VARIABLES
-from points.rules import clinic_zone
 
 _FORMATTER = string.Formatter()
 

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from clinics.context import clinic_zone
 from members.models import Member
 from members.selectors import consent_granted_members, consent_withdrawn_members
 from messaging.models import (
@@ -18,7 +19,6 @@ from messaging.models import (
     Message,
     MessagingSettings,
 )
-from points.rules import clinic_zone
 
 CAP_WINDOW = timedelta(days=7)
 
@@ -31,6 +31,18 @@ def in_quiet_hours(at: datetime, *, start: time, end: time) -> bool:
     if start < end:
         return start <= local < end
     return local >= start or local < end
+
+
+def quiet_hours_over(at: datetime, *, start: time, end: time) -> datetime:
+    """`at` itself outside quiet hours, else the instant they end (in the clinic's time zone)."""
+    if not in_quiet_hours(at, start=start, end=end):
+        return at
+    zone = clinic_zone()
+    local = timezone.localtime(at, zone)
+    over = datetime.combine(local.date(), end, tzinfo=zone)
+    if over <= local:
+        over = datetime.combine(local.date() + timedelta(days=1), end, tzinfo=zone)
+    return over
 
 
 def recipient_of(member: Member | dict, channel: str) -> str:

@@ -6,11 +6,11 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from clinics.context import local_midnight
 from members.models import Member
 from members.selectors import members_matching
 from messaging.defaults import default_template_text
 from messaging.models import Channel, Message, MessageTemplate, Purpose
-from points.rules import local_midnight
 
 # The days the log can be filtered by.
 LOG_YEARS = (2000, 2999)

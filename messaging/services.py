@@ -13,14 +13,15 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import settings_change_check
-from clinics.context import current_clinic
+from audit.services import settings_update
+from clinics.context import clinic_key, current_clinic
 from members.models import Member
 from messaging import tasks
 from messaging.backends import OutgoingMessage, PermanentFailure, TemporaryFailure, backend_for
 from messaging.defaults import default_template_rows, default_template_text
-from messaging.models import MARKETING_PURPOSES, Message, MessageTemplate, MessagingSettings
+from messaging.models import ESSENTIAL_PURPOSES, MARKETING_PURPOSES, Message, MessageTemplate, MessagingSettings
 from messaging.rendering import template_render, template_texts_validate
-from messaging.rules import message_skip_reasons, recipient_of
+from messaging.rules import message_skip_reasons, quiet_hours_over, recipient_of
 
 MAX_ATTEMPTS = 5
 CLAIM_LEASE = timedelta(minutes=10)
@@ -52,17 +53,8 @@ SETTINGS_FIELDS = ("default_channel", "quiet_hours_start", "quiet_hours_end", "m
 def messaging_settings_update(*, actor: User | None, **changes) -> MessagingSettings:
     """Change the clinic's default channel, quiet hours, weekly cap of marketing messages or its
     switch for service messages."""
-    settings_change_check(actor)
-    unknown = set(changes) - set(SETTINGS_FIELDS)
-    if unknown:
-        raise ValidationError(_("These settings do not exist: %(fields)s")
-                              % {"fields": ", ".join(sorted(unknown))})
     row = MessagingSettings.objects.select_for_update().get_or_create(pk=1)[0]
-    for name, value in changes.items():
-        setattr(row, name, value)
-    row.full_clean()
-    row.save()
-    return row
+    return settings_update(actor=actor, obj=row, changes=changes, fields=SETTINGS_FIELDS)
 
 
 @transaction.atomic
@@ -70,14 +62,9 @@ def message_template_update(*, template: MessageTemplate, actor: User | None, bo
                             subject: str | None = None) -> MessageTemplate:
     """New text for a template (and a new subject, if given). Unknown variables and malformed
     braces are refused with an error on the field, and nothing changes."""
-    settings_change_check(actor)
     template_texts_validate(purpose=template.purpose, body=body, subject=subject or "")
-    template.body = body
-    if subject is not None:
-        template.subject = subject
-    template.full_clean()
-    template.save()
-    return template
+    changes = {"body": body} if subject is None else {"body": body, "subject": subject}
+    return settings_update(actor=actor, obj=template, changes=changes, fields=("body", "subject"))
 
 
 def message_template_restore_default(*, template: MessageTemplate, actor: User | None) -> MessageTemplate:
@@ -133,6 +120,10 @@ def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | Non
         members = {row["id"]: row for row in members_query.values("id", "status", "phone", "email", "name")}
         reasons = message_skip_reasons(members=list(members.values()), purpose=purpose, channel=channel,
                                        at=at, rules=rules)
+        # Service messages (reminders, expiry warnings, surveys) wait for the end of quiet hours;
+        # marketing in quiet hours is skipped above; essential ones (a sign-in code) go at once.
+        send_at = at if marketing or purpose in ESSENTIAL_PURPOSES else quiet_hours_over(
+            at, start=rules.quiet_hours_start, end=rules.quiet_hours_end)
         language = _clinic_language()
         template = _template_for(purpose, channel, language)
         clinic = current_clinic()
@@ -149,7 +140,7 @@ def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | Non
                 subject=template_render(template.subject, variables) if template else "",
                 body=template_render(template.body, variables) if template else "",
                 status=Message.Status.SKIPPED if reason else Message.Status.QUEUED, skip_reason=reason,
-                guard_key=item.guard_key, created_at=at, next_attempt_at=None if reason else at))
+                guard_key=item.guard_key, created_at=at, next_attempt_at=None if reason else send_at))
         _messages_insert(messages)
         if any(message.status == Message.Status.QUEUED for message in messages):
             tasks.messages_deliver_due.delay_on_commit()
@@ -228,7 +219,7 @@ def _deliver_one(message: Message, *, now: datetime) -> str:
     clinic = current_clinic()
     backend = backend_for(message.channel)
     outgoing = OutgoingMessage(channel=message.channel, recipient=message.recipient, subject=message.subject,
-                               body=message.body, reference=f"{connection.schema_name}:{message.pk}",
+                               body=message.body, reference=clinic_key(message.pk),
                                sender=clinic.name if clinic else "")
     try:
         provider_id = backend.send(outgoing)

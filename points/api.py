@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import has_perm
+from clinic_loyalty.api_input import RefuseUnknownFields
+from clinic_loyalty.api_writes import created, deleted, updated
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import Member
 from points.adjustments import points_adjust, points_adjustment_approve, points_adjustment_reject
@@ -40,6 +42,7 @@ from points.selectors import (
     coupon_by_code,
     coupon_list,
     coupon_template_list,
+    entry_reason_text,
     lot_last_day,
     points_balance,
     points_statement,
@@ -100,11 +103,16 @@ class BalanceSerializer(serializers.Serializer):
 class EntrySerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
     actor = StaffRefSerializer(allow_null=True)
+    reason_text = serializers.SerializerMethodField(help_text=(
+        "Why the entry was written, in the request's language (`reason` is the text as stored)."))
 
     class Meta:
         model = Entry
         fields = ["id", "kind", "kind_label", "amount", "balance_after", "effective_at", "source_type",
-                  "source_id", "actor", "reason"]
+                  "source_id", "actor", "reason", "reason_text"]
+
+    def get_reason_text(self, entry: Entry) -> str:
+        return entry_reason_text(entry)
 
 
 class LotSerializer(serializers.ModelSerializer):
@@ -176,7 +184,7 @@ class AdjustmentSerializer(serializers.ModelSerializer):
 class MemberAdjustmentsApi(APIView):
     permission_classes = [RequestAdjustment]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         amount = serializers.IntegerField(help_text="Positive adds points, negative takes them away.")
         reason_code = serializers.ChoiceField(choices=PointsAdjustment.Reason.choices)
         note = serializers.CharField(max_length=255)
@@ -212,7 +220,7 @@ class AdjustmentListApi(APIView):
         return Response(AdjustmentSerializer(adjustments, many=True).data)
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(RefuseUnknownFields, serializers.Serializer):
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
@@ -264,7 +272,7 @@ class RewardOfferSerializer(serializers.Serializer):
     refusal = serializers.CharField(allow_null=True, help_text="Why the member cannot redeem it now.")
 
 
-class RewardInputSerializer(serializers.Serializer):
+class RewardInputSerializer(RefuseUnknownFields, serializers.Serializer):
     name = serializers.CharField(max_length=120)
     kind = serializers.ChoiceField(choices=Reward.Kind.choices)
     points_cost = serializers.IntegerField(min_value=1)
@@ -306,10 +314,7 @@ class RewardListApi(APIView):
 
     @extend_schema(request=RewardInputSerializer, responses={201: RewardSerializer})
     def post(self, request):
-        serializer = RewardInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        reward = reward_create(actor=request.user, **serializer.validated_data)
-        return Response(RewardSerializer(reward).data, status=status.HTTP_201_CREATED)
+        return created(request, data=RewardInputSerializer, create=reward_create, output=RewardSerializer)
 
 
 class RewardDetailApi(APIView):
@@ -322,16 +327,12 @@ class RewardDetailApi(APIView):
 
     @extend_schema(request=RewardInputSerializer(partial=True), responses={200: RewardSerializer})
     def patch(self, request, pk: int):
-        reward = get_object_or_404(Reward, pk=pk)
-        serializer = RewardInputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        reward = reward_update(actor=request.user, reward=reward, **serializer.validated_data)
-        return Response(RewardSerializer(reward).data)
+        return updated(request, data=RewardInputSerializer, update=reward_update, output=RewardSerializer,
+                       reward=get_object_or_404(Reward, pk=pk))
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        reward_delete(actor=request.user, reward=get_object_or_404(Reward, pk=pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return deleted(request, delete=reward_delete, reward=get_object_or_404(Reward, pk=pk))
 
 
 class RedemptionSerializer(serializers.ModelSerializer):
@@ -348,7 +349,7 @@ class RedemptionSerializer(serializers.ModelSerializer):
 class RewardRedeemApi(APIView):
     permission_classes = [FrontDesk]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         member_id = serializers.IntegerField()
 
     @extend_schema(
@@ -409,7 +410,7 @@ class MemberReferralsApi(APIView):
         return Response(ReferralStatsSerializer(referral_stats(member=member), context={"member": member}).data)
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(RefuseUnknownFields, serializers.Serializer):
     reason = serializers.CharField(max_length=255)
 
 
@@ -440,7 +441,7 @@ class CouponTemplateSerializer(serializers.ModelSerializer):
                   "per_member_limit", "active"]
 
 
-class CouponTemplateInputSerializer(serializers.Serializer):
+class CouponTemplateInputSerializer(RefuseUnknownFields, serializers.Serializer):
     name = serializers.CharField(max_length=120)
     kind = serializers.ChoiceField(choices=CouponTemplate.Kind.choices)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False,
@@ -476,10 +477,8 @@ class CouponTemplateListApi(APIView):
 
     @extend_schema(request=CouponTemplateInputSerializer, responses={201: CouponTemplateSerializer})
     def post(self, request):
-        serializer = CouponTemplateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        template = coupon_template_create(actor=request.user, **serializer.validated_data)
-        return Response(CouponTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+        return created(request, data=CouponTemplateInputSerializer, create=coupon_template_create,
+                       output=CouponTemplateSerializer)
 
 
 class CouponTemplateDetailApi(APIView):
@@ -494,16 +493,12 @@ class CouponTemplateDetailApi(APIView):
     @extend_schema(request=CouponTemplateInputSerializer(partial=True),
                    responses={200: CouponTemplateSerializer})
     def patch(self, request, pk: int):
-        template = get_object_or_404(CouponTemplate, pk=pk)
-        serializer = CouponTemplateInputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        template = coupon_template_update(actor=request.user, template=template, **serializer.validated_data)
-        return Response(CouponTemplateSerializer(template).data)
+        return updated(request, data=CouponTemplateInputSerializer, update=coupon_template_update,
+                       output=CouponTemplateSerializer, template=get_object_or_404(CouponTemplate, pk=pk))
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        coupon_template_delete(actor=request.user, template=get_object_or_404(CouponTemplate, pk=pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return deleted(request, delete=coupon_template_delete, template=get_object_or_404(CouponTemplate, pk=pk))
 
 
 class CouponSerializer(serializers.ModelSerializer):
@@ -529,7 +524,7 @@ class CouponListApi(APIView):
         member = serializers.IntegerField()
         usable = serializers.BooleanField(default=False)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         member_id = serializers.IntegerField()
         template_id = serializers.IntegerField()
 
@@ -577,7 +572,10 @@ class CouponVoidApi(APIView):
 
 
 class LoyaltySettingsSerializer(serializers.ModelSerializer):
-    category_multipliers = serializers.SerializerMethodField()
+    category_multipliers = serializers.SerializerMethodField(help_text="Multiplier per category id.")
+    category_multipliers_by_code = serializers.SerializerMethodField(help_text=(
+        "The same multipliers keyed by the category's code, which stays the same when categories are "
+        "recreated or imported."))
 
     class Meta:
         model = LoyaltySettings
@@ -587,6 +585,10 @@ class LoyaltySettingsSerializer(serializers.ModelSerializer):
         return {str(category_id): str(multiplier) for category_id, multiplier
                 in CategoryMultiplier.objects.values_list("category_id", "multiplier")}
 
+    def get_category_multipliers_by_code(self, rules) -> dict[str, str]:
+        return {code: str(multiplier) for code, multiplier
+                in CategoryMultiplier.objects.values_list("category__code", "multiplier")}
+
 
 class LoyaltySettingsApi(APIView):
     """Earning rules, expiry policy and redemption limits: everyone reads, managers change."""
@@ -594,9 +596,10 @@ class LoyaltySettingsApi(APIView):
     def get_permissions(self):
         return [ManageSettings() if self.request.method == "PUT" else FrontDesk()]
 
-    class InputSerializer(serializers.ModelSerializer):
+    class InputSerializer(RefuseUnknownFields, serializers.ModelSerializer):
         category_multipliers = serializers.DictField(
-            child=serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0), required=False)
+            child=serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0), required=False,
+            help_text="Replaces every multiplier: keyed by category id or by category code.")
 
         class Meta:
             model = LoyaltySettings
@@ -604,10 +607,14 @@ class LoyaltySettingsApi(APIView):
             extra_kwargs = {field: {"max_value": limit} for field, limit in SETTINGS_LIMITS.items()}
 
         def validate_category_multipliers(self, value):
-            known = set(Category.objects.filter(pk__in=[k for k in value if k.isdigit()]).values_list("pk", flat=True))
-            if any(not key.isdigit() or int(key) not in known for key in value):
-                raise serializers.ValidationError(_("Unknown category."))
-            return {int(key): multiplier for key, multiplier in value.items()}
+            ids = dict(Category.objects.filter(pk__in=[k for k in value if k.isdigit()]).values_list("pk", "pk"))
+            ids.update(Category.objects.filter(code__in=list(value)).values_list("code", "pk"))
+            resolved = {key: ids.get(int(key) if key.isdigit() else key) for key in value}
+            if unknown := sorted(key for key, pk in resolved.items() if pk is None):
+                raise serializers.ValidationError(_("Unknown category: %(keys)s.") % {"keys": ", ".join(unknown)})
+            if len(set(resolved.values())) < len(resolved):
+                raise serializers.ValidationError(_("A category is given twice (by id and by code)."))
+            return {resolved[key]: multiplier for key, multiplier in value.items()}
 
     @extend_schema(responses={200: LoyaltySettingsSerializer})
     def get(self, request):

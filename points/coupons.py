@@ -11,11 +11,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.permissions import settings_change_check
+from audit.services import settings_change, settings_update
+from clinics.formatting import day_text, last_day_text
 from members.models import Member
 from points.ledger import account_for
 from points.models import Coupon, CouponEvent, CouponTemplate
@@ -51,10 +51,6 @@ def coupon_code_normalize(code: str) -> str:
 
 def _code_generate() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def _local_day(at: datetime) -> str:
-    return date_format(local_date(at), "DATE_FORMAT")
 
 
 def coupon_validity(*, template: CouponTemplate, issued_at: datetime) -> tuple[datetime, datetime]:
@@ -100,16 +96,12 @@ def coupon_template_create(*, name: str, kind: str, amount: Decimal | None = Non
                            valid_until: date | None = None, min_spend: Decimal = ZERO,
                            per_member_limit: int | None = None, active: bool = True,
                            categories: Iterable[Category] = (), actor: User | None = None) -> CouponTemplate:
-    settings_change_check(actor)
     template = CouponTemplate(name=name.strip(), kind=kind, amount=amount, percent=percent, cap=cap,
                               free_item=free_item, valid_days=valid_days, valid_from=valid_from,
                               valid_until=valid_until, min_spend=min_spend, per_member_limit=per_member_limit,
                               active=active)
-    _template_check(template)
-    template.full_clean()
-    template.save()
-    template.categories.set(categories)
-    return template
+    return settings_update(actor=actor, obj=template, changes={}, fields=TEMPLATE_FIELDS,
+                           validate=_template_check, related={"categories": categories})
 
 
 @transaction.atomic
@@ -117,31 +109,21 @@ def coupon_template_update(*, template: CouponTemplate, categories: Iterable[Cat
                            actor: User | None = None, **changes) -> CouponTemplate:
     """Change a template. Coupons already issued keep their validity; their discount follows the
     template."""
-    settings_change_check(actor)
-    unknown = set(changes) - set(TEMPLATE_FIELDS)
-    if unknown:
-        raise ValidationError(_("These fields cannot be changed: %(fields)s")
-                              % {"fields": ", ".join(sorted(unknown))})
     template = CouponTemplate.objects.select_for_update().get(pk=template.pk)
-    for name, value in changes.items():
-        setattr(template, name, value)
-    _template_check(template)
-    template.full_clean()
-    template.save()
-    if categories is not None:
-        template.categories.set(categories)
-    return template
+    return settings_update(actor=actor, obj=template, changes=changes, fields=TEMPLATE_FIELDS,
+                           validate=_template_check, related={"categories": categories})
 
 
 @transaction.atomic
 def coupon_template_delete(*, template: CouponTemplate, actor: User | None = None) -> None:
     """Delete a template no coupon or reward uses; one in use can only be deactivated."""
-    settings_change_check(actor)
-    if Coupon.objects.filter(template=template).exists() or template.rewards.exists():
-        raise ValidationError(_("Coupons or rewards use this template, so it cannot be deleted; "
-                                "deactivate it instead."))
-    template.categories.clear()
-    template.delete()
+    template = CouponTemplate.objects.select_for_update().get(pk=template.pk)
+    with settings_change(actor=actor, obj=template, fields=(*TEMPLATE_FIELDS, "categories")):
+        if Coupon.objects.filter(template=template).exists() or template.rewards.exists():
+            raise ValidationError(_("Coupons or rewards use this template, so it cannot be deleted; "
+                                    "deactivate it instead."))
+        template.categories.clear()
+        template.delete()
 
 
 def _event(coupon: Coupon, kind: str, *, actor: User | None, at: datetime, **detail) -> None:
@@ -216,10 +198,10 @@ def coupon_discount_for(*, coupon: Coupon, member: Member, lines: list[CouponLin
         raise ValidationError({"coupon_code": _("This coupon has been cancelled.")})
     if coupon.status == Coupon.Status.EXPIRED or at >= coupon.valid_until:
         raise ValidationError({"coupon_code": _("This coupon expired on %(day)s.")
-                               % {"day": _local_day(coupon.valid_until - timedelta(microseconds=1))}})
+                               % {"day": last_day_text(coupon.valid_until)}})
     if at < coupon.valid_from:
         raise ValidationError({"coupon_code": _("This coupon can be used from %(day)s.")
-                               % {"day": _local_day(coupon.valid_from)}})
+                               % {"day": day_text(coupon.valid_from)}})
     applicable = _applicable_lines(template, lines)
     if not applicable:
         raise ValidationError({"coupon_code": _("This coupon does not apply to anything on this bill.")})

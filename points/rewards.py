@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.permissions import settings_change_check
+from audit.services import settings_change, settings_update
 from members.models import Member
 from points.coupons import coupon_issue, coupon_void
 from points.ledger import Source, account_for, available_balance, ledger_debit, ledger_restore
@@ -43,45 +43,31 @@ def reward_create(*, name: str, kind: str, points_cost: int, item: CatalogueItem
                   coupon_template: CouponTemplate | None = None, stock: int | None = None,
                   per_member_limit: int | None = None, active: bool = True, description: str = "",
                   allowed_tiers: Iterable[Tier] = (), actor: User | None = None) -> Reward:
-    settings_change_check(actor)
     reward = Reward(name=name.strip(), kind=kind, points_cost=points_cost, item=item,
                     coupon_template=coupon_template, stock=stock, per_member_limit=per_member_limit,
                     active=active, description=description)
-    _check_kind(reward)
-    reward.full_clean()
-    reward.save()
-    reward.allowed_tiers.set(allowed_tiers)
-    return reward
+    return settings_update(actor=actor, obj=reward, changes={}, fields=REWARD_FIELDS, validate=_check_kind,
+                           related={"allowed_tiers": allowed_tiers})
 
 
 @transaction.atomic
 def reward_update(*, reward: Reward, allowed_tiers: Iterable[Tier] | None = None, actor: User | None = None,
                   **changes) -> Reward:
-    settings_change_check(actor)
-    unknown = set(changes) - set(REWARD_FIELDS)
-    if unknown:
-        raise ValidationError(_("These fields cannot be changed: %(fields)s")
-                              % {"fields": ", ".join(sorted(unknown))})
     reward = Reward.objects.select_for_update().get(pk=reward.pk)
-    for name, value in changes.items():
-        setattr(reward, name, value)
-    _check_kind(reward)
-    reward.full_clean()
-    reward.save()
-    if allowed_tiers is not None:
-        reward.allowed_tiers.set(allowed_tiers)
-    return reward
+    return settings_update(actor=actor, obj=reward, changes=changes, fields=REWARD_FIELDS, validate=_check_kind,
+                           related={"allowed_tiers": allowed_tiers})
 
 
 @transaction.atomic
 def reward_delete(*, reward: Reward, actor: User | None = None) -> None:
     """Delete a reward nobody has redeemed; one with redemptions can only be deactivated."""
-    settings_change_check(actor)
-    if Redemption.objects.filter(reward=reward).exists():
-        raise ValidationError(_("Members have redeemed this reward, so it cannot be deleted; "
-                                "deactivate it instead."))
-    reward.allowed_tiers.clear()
-    reward.delete()
+    reward = Reward.objects.select_for_update().get(pk=reward.pk)
+    with settings_change(actor=actor, obj=reward, fields=(*REWARD_FIELDS, "allowed_tiers")):
+        if Redemption.objects.filter(reward=reward).exists():
+            raise ValidationError(_("Members have redeemed this reward, so it cannot be deleted; "
+                                    "deactivate it instead."))
+        reward.allowed_tiers.clear()
+        reward.delete()
 
 
 @transaction.atomic

@@ -1,17 +1,18 @@
 """The clinic's earning rules and expiry policy, applied."""
 
 import calendar
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.permissions import settings_change_check
-from clinics.context import current_clinic
+from audit.services import settings_update
+
+# The clinic clock, for the modules that import it from here.
+from clinics.context import clinic_zone, local_date, local_midnight  # noqa: F401
 from points.models import CategoryMultiplier, LoyaltySettings
 
 _ROUNDING = {
@@ -34,20 +35,6 @@ def category_multipliers() -> dict[int, Decimal]:
 def loyalty_settings_install() -> LoyaltySettings:
     settings_row, _created = LoyaltySettings.objects.get_or_create(pk=1)
     return settings_row
-
-
-def clinic_zone():
-    clinic = current_clinic()
-    return clinic.zone if clinic else timezone.get_default_timezone()
-
-
-def local_date(at: datetime):
-    return timezone.localtime(at, clinic_zone()).date()
-
-
-def local_midnight(day) -> datetime:
-    """The first instant of `day` in the clinic's time zone, as an aware datetime."""
-    return datetime.combine(day, time.min, tzinfo=clinic_zone())
 
 
 def points_round(value: Decimal, rules: LoyaltySettings) -> int:
@@ -83,19 +70,7 @@ SETTINGS_LIMITS = {"expiry_months": 1200, "year_end_carry_years": 100, "pending_
                    "expiry_warning_days": 3650}
 
 
-@transaction.atomic
-def loyalty_settings_update(*, category_multipliers: dict[int, Decimal] | None = None,
-                            actor: User | None = None, **changes) -> LoyaltySettings:
-    """Change the clinic's earning rules, expiry policy or redemption limits, and, if given,
-    replace the category multipliers."""
-    settings_change_check(actor)
-    unknown = set(changes) - set(SETTINGS_FIELDS)
-    if unknown:
-        raise ValidationError(_("These settings do not exist: %(fields)s")
-                              % {"fields": ", ".join(sorted(unknown))})
-    rules = loyalty_settings()
-    for field, value in changes.items():
-        setattr(rules, field, value)
+def _loyalty_settings_validate(rules: LoyaltySettings) -> None:
     for field, limit in SETTINGS_LIMITS.items():
         if getattr(rules, field) is not None and getattr(rules, field) > limit:
             raise ValidationError({field: _("At most %(limit)s.") % {"limit": limit}})
@@ -104,11 +79,25 @@ def loyalty_settings_update(*, category_multipliers: dict[int, Decimal] | None =
     if rules.birthday_month_multiplier is not None and rules.birthday_month_multiplier < 1:
         raise ValidationError({"birthday_month_multiplier": _("The birthday-month multiplier is at least 1 "
                                                               "(1 means no extra points).")})
-    rules.full_clean()
-    rules.save()
-    if category_multipliers is not None:
-        _category_multipliers_set(category_multipliers)
-    return rules
+
+
+def _multipliers_state(_rules: LoyaltySettings) -> dict:
+    return {"category_multipliers": {str(pk): value for pk, value in sorted(category_multipliers().items())}}
+
+
+@transaction.atomic
+def loyalty_settings_update(*, category_multipliers: dict[int, Decimal] | None = None,
+                            actor: User | None = None, **changes) -> LoyaltySettings:
+    """Change the clinic's earning rules, expiry policy or redemption limits, and, if given,
+    replace the category multipliers. Recorded in the settings audit log."""
+    rules = LoyaltySettings.objects.select_for_update().get_or_create(pk=1)[0]
+
+    def multipliers_set(_rules: LoyaltySettings) -> None:
+        if category_multipliers is not None:
+            _category_multipliers_set(category_multipliers)
+    return settings_update(actor=actor, obj=rules, changes=changes, fields=SETTINGS_FIELDS,
+                           validate=_loyalty_settings_validate, extra=_multipliers_state,
+                           after_save=multipliers_set)
 
 
 def _category_multipliers_set(multipliers: dict[int, Decimal]) -> None:

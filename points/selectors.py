@@ -11,6 +11,7 @@ from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, Window
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinics.context import last_local_day
 from members.models import Member
 from members.selectors import export_rows
 from points.coupons import coupon_code_normalize
@@ -63,9 +64,8 @@ def _account(member: Member) -> Account | None:
     return Account.objects.filter(member=member, asset=Asset.POINTS).first()
 
 
-def lot_last_day(expires_at: datetime) -> date:
-    """The last day, in the clinic's time zone, on which points expiring at `expires_at` can be used."""
-    return local_date(expires_at - timedelta(microseconds=1))
+# The last day, in the clinic's time zone, on which points expiring at `expires_at` can be used.
+lot_last_day = last_local_day
 
 
 def _lot_open_at(lot: Lot, at: datetime) -> bool:
@@ -474,3 +474,33 @@ def member_coupon_get(*, member: Member, pk: int, at: datetime | None = None) ->
 def coupon_code_display(code: str) -> str:
     """The code in groups of four, easier to read out and type (checkout ignores the dashes)."""
     return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+# Entries the system writes carry their reason in the language of whoever was signed in then;
+# staff pages show these in the viewer's language instead, from what the entry is.
+_BONUS_KEYS = (
+    ("first-visit:", lambda key: _("First-visit bonus")),
+    ("referral:referee:", lambda key: _("Welcome bonus for being referred")),
+    ("referral:referrer-of:", lambda key: _("Referral bonus for a referred member's first visit")),
+    ("signup:", lambda key: _("Sign-up bonus")),
+    ("birthday:", lambda key: _("Birthday gift %(year)s") % {"year": key.split(":")[1]}),
+)
+
+
+def entry_reason_text(entry: Entry) -> str:
+    """Why an entry was written, for staff, in the request's language: the system's reasons
+    (visits, bonuses, points as cash, expiry, merges) are worded now; what staff typed (an
+    adjustment's or a refund's reason) and a reward's name are shown as written."""
+    key = entry.dedupe_key or ""
+    for prefix, text in _BONUS_KEYS:
+        if key.startswith(prefix):
+            return text(key)
+    if entry.source_type == "visit" and entry.kind == Entry.Kind.EARN:
+        return _("Visit #%(id)s") % {"id": entry.source_id}
+    if entry.source_type == "visit" and entry.kind == Entry.Kind.REDEEM:
+        return _("Used as cash at checkout")
+    if entry.kind == Entry.Kind.EXPIRE:
+        return _("Points expired")
+    if entry.kind == Entry.Kind.TRANSFER:
+        return _("Moved from a merged member")
+    return entry.reason

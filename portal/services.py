@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.permissions import settings_change_check
+from audit.services import settings_update
 from members.models import ConsentRecord, Member
 from members.naming import phone_normalize
 from members.selectors import member_export, member_with_phone
@@ -41,17 +41,8 @@ def portal_settings() -> PortalSettings:
 
 @transaction.atomic
 def portal_settings_update(*, actor: User | None, **changes) -> PortalSettings:
-    settings_change_check(actor)
-    unknown = set(changes) - set(SETTINGS_FIELDS)
-    if unknown:
-        raise ValidationError(_("These settings do not exist: %(fields)s")
-                              % {"fields": ", ".join(sorted(unknown))})
     row = PortalSettings.objects.select_for_update().get_or_create(pk=1)[0]
-    for name, value in changes.items():
-        setattr(row, name, value)
-    row.full_clean()
-    row.save()
-    return row
+    return settings_update(actor=actor, obj=row, changes=changes, fields=SETTINGS_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from accounts.roles import Role
 from appointments.models import Booking, BookingEvent, Location, Practitioner, Resource, ResourceType, WorkingHours
-from clinics.context import clinic_host
+from clinics.context import clinic_host, local_midnight
 from clinics.demo import (
     DEMO_CLINIC_NAME,
     DEMO_CLINIC_SLUG,
@@ -220,3 +220,21 @@ def test_the_demo_fills_the_satisfaction_panel(db):
         assert year.followups_on_time_rate is not None and year.recall.denominator > 0
         assert year.detractor_followups_open == FollowUpTask.objects.filter(kind="detractor", status="open").count()
         assert month.nps.score is not None and month.response_rate is not None
+
+
+def test_the_demo_bookings_are_ahead_so_their_reminders_are_sent_not_skipped(db):
+    from appointments.models import Reminder
+    from appointments.reminders import appointment_reminders_send
+
+    demo_seed(members=20)
+    with schema_context(DEMO_CLINIC_SLUG):
+        now = timezone.now()
+        schedule = Booking.objects.filter(starts_at__gte=local_midnight(local_date(now)))
+        waiting = schedule.filter(status__in=[Booking.Status.BOOKED, Booking.Status.CONFIRMED])
+        assert waiting.exists() and all(booking.starts_at > now for booking in waiting)
+        # The first run of the reminder job
+        counts = appointment_reminders_send(now=now)
+        assert counts["reminders_sent"] > 0
+        reminders = Reminder.objects.filter(booking__in=waiting)
+        assert reminders.filter(status=Reminder.Status.SENT).exists()
+        assert not reminders.filter(reason=Reminder.Reason.APPOINTMENT_STARTED).exists()

@@ -58,6 +58,7 @@ EXPECTED = {
         "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "satisfaction",
         "members")},
     "insights-clv": {"/api/v1/kpis/clv/": {"get"}, "/api/v1/kpis/clv/members/": {"get"}},
+    "audit": {"/api/v1/audit/settings-changes/": {"get"}},
 }
 
 IDEMPOTENT_POSTS = {

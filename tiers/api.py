@@ -4,11 +4,13 @@ with progress, retention and history (managers may set it by hand)."""
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import has_perm
+from clinic_loyalty.api_input import RefuseUnknownFields
+from clinic_loyalty.api_writes import created, deleted, updated
 from members.models import Member
 from tiers.models import Tier, TierChange, TierProgramme
 from tiers.selectors import member_tier_history, member_tier_summary, programme_get, tiers_list
@@ -36,7 +38,7 @@ class TierOutputSerializer(serializers.ModelSerializer):
                   "birthday_gift_points", "perks"]
 
 
-class TierInputSerializer(serializers.Serializer):
+class TierInputSerializer(RefuseUnknownFields, serializers.Serializer):
     rank = serializers.IntegerField(min_value=0)
     name = serializers.CharField(max_length=40)
     min_spend = serializers.DecimalField(**MONEY, min_value=0, default=0)
@@ -61,7 +63,7 @@ class TierProgrammeDetailApi(APIView):
     def get_permissions(self):
         return _settings_permissions(self.request)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         basis = serializers.ChoiceField(choices=TierProgramme.Basis.choices)
         window_months = serializers.IntegerField(min_value=0, max_value=MAX_WINDOW_MONTHS)
         grace_days = serializers.IntegerField(min_value=0, max_value=MAX_GRACE_DAYS)
@@ -98,10 +100,7 @@ class TierListApi(APIView):
 
     @extend_schema(request=TierInputSerializer, responses={201: TierOutputSerializer})
     def post(self, request):
-        serializer = TierInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        tier = tier_create(actor=request.user, **serializer.validated_data)
-        return Response(TierOutputSerializer(tier).data, status=status.HTTP_201_CREATED)
+        return created(request, data=TierInputSerializer, create=tier_create, output=TierOutputSerializer)
 
 
 class TierDetailApi(APIView):
@@ -114,16 +113,12 @@ class TierDetailApi(APIView):
 
     @extend_schema(request=TierInputSerializer(partial=True), responses={200: TierOutputSerializer})
     def patch(self, request, pk: int):
-        tier = get_object_or_404(Tier, pk=pk)
-        serializer = TierInputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        tier = tier_update(actor=request.user, tier=tier, **serializer.validated_data)
-        return Response(TierOutputSerializer(tier).data)
+        return updated(request, data=TierInputSerializer, update=tier_update, output=TierOutputSerializer,
+                       tier=get_object_or_404(Tier, pk=pk))
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        tier_delete(actor=request.user, tier=get_object_or_404(Tier, pk=pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return deleted(request, delete=tier_delete, tier=get_object_or_404(Tier, pk=pk))
 
 
 class TierMetricsSerializer(serializers.Serializer):
@@ -189,7 +184,7 @@ class MemberTierSetApi(APIView):
 
     permission_classes = [ManageMembers]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
         tier = serializers.PrimaryKeyRelatedField(queryset=Tier.objects.all())
         reason = serializers.CharField(max_length=255)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from clinics.context import clinic_key
 from points.models import LoyaltySettings
 from points.rules import loyalty_settings
 from tiers.models import Tier, TierProgramme
@@ -38,7 +39,7 @@ def _stamp():
 
 def clinic_config() -> ClinicConfig:
     """The current clinic's loyalty settings, tier programme and tier ladder."""
-    schema, stamp = connection.schema_name, _stamp()
+    schema, stamp = clinic_key(), _stamp()
     kept = _copies.get(schema)
     if kept is not None and stamp is not None and kept[0] == stamp:
         return kept[1]

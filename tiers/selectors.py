@@ -27,9 +27,9 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext as _
 
+from clinics.context import clinic_zone, local_date, local_midnight
 from members.models import Member
 from members.selectors import export_rows
-from points.rules import clinic_zone, local_date, local_midnight
 from tiers.models import MemberTier, Tier, TierChange, TierProgramme
 from visits.models import ZERO, Visit
 

@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import settings_change_check
+from audit.services import audited, settings_update
+from clinics.context import local_date
 from members.models import Member
-from points.rules import local_date
 from tiers.models import MemberTier, Tier, TierChange, TierProgramme
 from tiers.selectors import (
     NO_METRICS,
@@ -150,29 +151,21 @@ def tier_create(*, rank: int, name: str, min_spend: Decimal = ZERO, min_visits: 
     tier = Tier(rank=rank, name=name, min_spend=min_spend, min_visits=min_visits,
                 earn_multiplier=earn_multiplier, discount_percent=discount_percent,
                 birthday_gift_points=birthday_gift_points, perks=perks)
-    _tier_validate(tier)
-    tier.save()
-    return tier
+    return settings_update(actor=actor, obj=tier, changes={}, fields=TIER_FIELDS, validate=_tier_validate,
+                           full_clean=False)
 
 
 @transaction.atomic
 def tier_update(*, tier: Tier, actor: User | None = None, **changes) -> Tier:
     """Change a tier. Members keep their tier until checkout or the evaluation moves them."""
     settings_change_check(actor)
-    unknown = set(changes) - set(TIER_FIELDS)
-    if unknown:
-        raise ValidationError(_("These fields cannot be changed: %(fields)s")
-                              % {"fields": ", ".join(sorted(unknown))})
     _programme_lock()
     tier = Tier.objects.select_for_update().get(pk=tier.pk)
     if tier.rank == 0 and changes.get("rank", 0) != 0:
         raise ValidationError({"rank": _("The entry tier keeps rank 0; give another tier a higher rank "
                                          "instead.")})
-    for field, value in changes.items():
-        setattr(tier, field, value)
-    _tier_validate(tier)
-    tier.save()
-    return tier
+    return settings_update(actor=actor, obj=tier, changes=changes, fields=TIER_FIELDS, validate=_tier_validate,
+                           full_clean=False)
 
 
 @transaction.atomic
@@ -180,6 +173,12 @@ def tier_delete(*, tier: Tier, actor: User | None = None) -> None:
     """Delete a tier nobody holds and no history or reward mentions."""
     settings_change_check(actor)
     _programme_lock()
+    tier = Tier.objects.select_for_update().get(pk=tier.pk)
+    with audited(actor=actor, obj=tier, fields=TIER_FIELDS):
+        _tier_delete(tier)
+
+
+def _tier_delete(tier: Tier) -> None:
     if tier.rank == 0:
         raise ValidationError(_("The entry tier cannot be deleted: every member starts in it."))
     if tier.members.exists():
@@ -198,13 +197,18 @@ def programme_update(*, basis: str | None = None, window_months: int | None = No
                      grace_days: int | None = None, downgrade_mode: str | None = None,
                      actor: User | None = None) -> TierProgramme:
     """Change how members qualify. Members are moved by the next checkout or evaluation."""
-    settings_change_check(actor)
     programme = _programme_lock()
     changes = {"basis": basis, "window_months": window_months, "grace_days": grace_days,
                "downgrade_mode": downgrade_mode}
-    for field, value in changes.items():
-        if value is not None:
-            setattr(programme, field, value)
+    return settings_update(actor=actor, obj=programme, fields=PROGRAMME_FIELDS, validate=_programme_validate,
+                           full_clean=False,
+                           changes={field: value for field, value in changes.items() if value is not None})
+
+
+PROGRAMME_FIELDS = ("basis", "window_months", "grace_days", "downgrade_mode")
+
+
+def _programme_validate(programme: TierProgramme) -> None:
     errors: dict[str, list[str]] = {}
     if programme.window_months > MAX_WINDOW_MONTHS:
         errors["window_months"] = [_("The window can be at most %(months)s months (0 counts the whole "
@@ -220,8 +224,6 @@ def programme_update(*, basis: str | None = None, window_months: int | None = No
         messages = [message for field_messages in ladder_errors.values() for message in field_messages]
         raise ValidationError({"basis": [_("The tiers do not fit this basis: %(problems)s")
                                          % {"problems": " ".join(messages)}]})
-    programme.save()
-    return programme
 
 
 def _metrics_json(metrics: TierMetrics, programme: TierProgramme) -> dict:
@@ -261,11 +263,22 @@ def tier_standing_lock(member: Member, *, programme: TierProgramme | None = None
               .only("pk", *(f"tier_state__{name}" for name in _STATE_FIELDS))
               .filter(pk=member.pk, status=Member.Status.ACTIVE).first())
     state = getattr(locked, "tier_state", None) if locked is not None else None
+    return _standing(member, programme, ladder, state, locked=locked is not None)
+
+
+def _standing(member: Member, programme: TierProgramme, ladder: list[Tier], state: MemberTier | None, *,
+              locked: bool) -> TierStanding:
     if state is not None:
         state.member = member
     current = next((tier for tier in ladder if state and tier.pk == state.tier_id), ladder[0])
-    return TierStanding(programme=programme, ladder=ladder, state=state, current=current,
-                        locked=locked is not None)
+    return TierStanding(programme=programme, ladder=ladder, state=state, current=current, locked=locked)
+
+
+def tier_standing_read(member: Member, *, programme: TierProgramme, ladder: list[Tier]) -> TierStanding:
+    """The member's standing as `tier_standing_lock` reads it, without the lock (for a quote):
+    `locked` says whether the member is active, so that their tier may move."""
+    state = MemberTier.objects.filter(member_id=member.pk).first() if member.is_active else None
+    return _standing(member, programme, ladder, state, locked=member.is_active)
 
 
 @transaction.atomic(savepoint=False)

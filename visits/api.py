@@ -2,11 +2,12 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import has_perm
+from clinic_loyalty.api_writes import created, updated
 from members.models import Member
 from visits.models import CatalogueItem, Category, Payment, Visit
 from visits.selectors import catalogue_list, category_list, member_visits, visits_with_details
@@ -54,10 +55,7 @@ class CategoryListApi(APIView):
 
     @extend_schema(request=CategorySerializer, responses={201: CategorySerializer})
     def post(self, request):
-        serializer = CategorySerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        category = category_create(actor=request.user, **serializer.validated_data)
-        return Response(CategorySerializer(category).data, status=status.HTTP_201_CREATED)
+        return created(request, data=CategorySerializer, create=category_create, output=CategorySerializer)
 
 
 class ItemListApi(APIView):
@@ -78,10 +76,7 @@ class ItemListApi(APIView):
 
     @extend_schema(request=ItemInputSerializer, responses={201: ItemOutputSerializer})
     def post(self, request):
-        serializer = ItemInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        item = catalogue_item_create(actor=request.user, **serializer.validated_data)
-        return Response(ItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
+        return created(request, data=ItemInputSerializer, create=catalogue_item_create, output=ItemOutputSerializer)
 
 
 class ItemDetailApi(APIView):
@@ -94,11 +89,8 @@ class ItemDetailApi(APIView):
 
     @extend_schema(request=ItemInputSerializer(partial=True), responses={200: ItemOutputSerializer})
     def patch(self, request, pk: int):
-        item = get_object_or_404(CatalogueItem, pk=pk)
-        serializer = ItemInputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        item = catalogue_item_update(actor=request.user, item=item, **serializer.validated_data)
-        return Response(ItemOutputSerializer(item).data)
+        return updated(request, data=ItemInputSerializer, update=catalogue_item_update, output=ItemOutputSerializer,
+                       item=get_object_or_404(CatalogueItem, pk=pk))
 
 
 # Visit read-outs are plain serializers rather than ModelSerializers: they answer every checkout,

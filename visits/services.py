@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.permissions import settings_change_check
+from audit.services import settings_change, settings_update
 from visits.models import CatalogueItem, Category, VisitLine
 
 ITEM_FIELDS = ("kind", "name", "sku", "category", "price", "duration_minutes", "buffer_minutes",
@@ -15,45 +15,38 @@ ITEM_FIELDS = ("kind", "name", "sku", "category", "price", "duration_minutes", "
 CATEGORY_FIELDS = ("name", "code")
 
 
+def _category_normalise(category: Category) -> None:
+    category.name = category.name.strip()
+    category.code = category.code.strip().lower()
+
+
 @transaction.atomic
 def category_create(*, name: str, code: str, actor: User | None = None) -> Category:
-    settings_change_check(actor)
-    category = Category(name=name.strip(), code=code.strip().lower())
-    category.full_clean()
-    category.save()
-    return category
+    return settings_update(actor=actor, obj=Category(name=name, code=code), changes={}, fields=CATEGORY_FIELDS,
+                           validate=_category_normalise)
 
 
 @transaction.atomic
 def category_update(*, category: Category, actor: User | None = None, **changes) -> Category:
     """Rename a category or change its code. Past visit lines keep pointing at it."""
-    settings_change_check(actor)
-    unknown = set(changes) - set(CATEGORY_FIELDS)
-    if unknown:
-        raise ValidationError(_("These fields cannot be changed: %(fields)s")
-                              % {"fields": ", ".join(sorted(unknown))})
     category = Category.objects.select_for_update().get(pk=category.pk)
-    if "name" in changes:
-        category.name = changes["name"].strip()
-    if "code" in changes:
-        category.code = changes["code"].strip().lower()
-    category.full_clean()
-    category.save()
-    return category
+    return settings_update(actor=actor, obj=category, changes=changes, fields=CATEGORY_FIELDS,
+                           validate=_category_normalise)
 
 
 @transaction.atomic
 def category_delete(*, category: Category, actor: User | None = None) -> None:
     """Delete a category that no item and no past visit line uses; a coupon or points multiplier
     for it goes with it."""
-    settings_change_check(actor)
-    if category.items.exists():
-        raise ValidationError(_("Treatments or products are in “%(name)s”; move them to another "
-                                "category first.") % {"name": category.name})
-    if VisitLine.objects.filter(category=category).exists():
-        raise ValidationError(_("Past visits are recorded under “%(name)s”, so it cannot be deleted.")
-                              % {"name": category.name})
-    category.delete()
+    category = Category.objects.select_for_update().get(pk=category.pk)
+    with settings_change(actor=actor, obj=category, fields=CATEGORY_FIELDS):
+        if category.items.exists():
+            raise ValidationError(_("Treatments or products are in “%(name)s”; move them to another "
+                                    "category first.") % {"name": category.name})
+        if VisitLine.objects.filter(category=category).exists():
+            raise ValidationError(_("Past visits are recorded under “%(name)s”, so it cannot be deleted.")
+                                  % {"name": category.name})
+        category.delete()
 
 
 @transaction.atomic
@@ -61,38 +54,26 @@ def catalogue_item_create(*, kind: str, name: str, sku: str, category: Category,
                           duration_minutes: int | None = None, buffer_minutes: int = 0,
                           recall_days: int | None = None, online_booking_enabled: bool = True,
                           active: bool = True, actor: User | None = None) -> CatalogueItem:
-    settings_change_check(actor)
-    item = CatalogueItem(kind=kind, name=name.strip(), sku=sku.strip().upper(), category=category,
+    item = CatalogueItem(kind=kind, name=name, sku=sku, category=category,
                          price=price, duration_minutes=duration_minutes, buffer_minutes=buffer_minutes,
                          recall_days=recall_days, online_booking_enabled=online_booking_enabled,
                          active=active)
-    _validate(item)
-    item.save()
-    return item
+    return settings_update(actor=actor, obj=item, changes={}, fields=ITEM_FIELDS, validate=_validate,
+                           full_clean=False)
 
 
 @transaction.atomic
 def catalogue_item_update(*, item: CatalogueItem, actor: User | None = None, **changes) -> CatalogueItem:
     """Change an item, or deactivate it (`active=False`): it leaves the checkout list, and past
     visits keep it."""
-    settings_change_check(actor)
-    unknown = set(changes) - set(ITEM_FIELDS)
-    if unknown:
-        raise ValidationError(_("These fields cannot be changed: %(fields)s")
-                              % {"fields": ", ".join(sorted(unknown))})
     item = CatalogueItem.objects.select_for_update().get(pk=item.pk)
-    for field, value in changes.items():
-        setattr(item, field, value)
-    if "sku" in changes:
-        item.sku = item.sku.strip().upper()
-    if "name" in changes:
-        item.name = item.name.strip()
-    _validate(item)
-    item.save()
-    return item
+    return settings_update(actor=actor, obj=item, changes=changes, fields=ITEM_FIELDS, validate=_validate,
+                           full_clean=False)
 
 
 def _validate(item: CatalogueItem) -> None:
+    item.name = item.name.strip()
+    item.sku = item.sku.strip().upper()
     if item.kind == CatalogueItem.Kind.TREATMENT and not item.duration_minutes:
         raise ValidationError({"duration_minutes": _("A treatment needs a duration.")})
     item.full_clean()

@@ -261,3 +261,17 @@ def test_the_staff_detail_page_shows_the_history_with_actors(staff_client, owner
 
     assert "front_desk → practitioner" in content
     assert owner.full_name in content
+
+
+def test_an_invitation_defaults_to_the_role_with_the_fewest_permissions(clinic, staff_client, owner):
+    from accounts.roles import DEFAULT_INVITE_ROLE, ROLE_PERMISSIONS
+
+    fewest = min(len(perms) for perms in ROLE_PERMISSIONS.values())
+    assert len(ROLE_PERMISSIONS[DEFAULT_INVITE_ROLE]) == fewest
+    page = staff_client(owner).get("/accounts/staff/invite/").content.decode()
+    assert re.search(r'<option value="practitioner" selected>', page)
+
+    response = api(clinic, owner).post("/api/v1/staff/", NEW_PERSON, content_type="application/json")
+
+    assert response.status_code == 201
+    assert User.objects.get(username="liu").role == DEFAULT_INVITE_ROLE == Role.PRACTITIONER

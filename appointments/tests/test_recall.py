@@ -60,7 +60,7 @@ def test_members_already_booked_for_it_archived_members_and_refunded_visits_are_
     visit(world.member, world.botox, 130, front_desk)
     booking_create(member=world.member, treatment=world.botox, starts_at=local(monday, 10), actor=front_desk)
     visit(world.member2, world.botox, 130, front_desk)
-    member_archive(member=world.member2, actor=front_desk)
+    member_archive(member=world.member2, actor=front_desk, reason="搬家")
     third = member_register(name="陈静", phone="13712345678", actor=None)
     refunded = visit(third, world.botox, 130, front_desk)
     visit_refund(visit=refunded, actor=front_desk, reason="过敏", lines=[(refunded.lines.get().pk, 1)])

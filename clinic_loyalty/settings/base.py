@@ -69,6 +69,7 @@ TENANT_APPS = [
     "portal",
     "insights",
     "feedback",
+    "audit",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -387,9 +388,13 @@ MESSAGING_BACKENDS = {
 # comma-separated, allow rotation: the first encrypts, all decrypt.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
 
+# Every log line names the clinic schema it was written in ("public" on the platform), with
+# django-tenants' filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"clinic": {"()": "django_tenants.log.TenantContextFilter"}},
+    "formatters": {"clinic": {"format": "[%(schema_name)s] %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["clinic"], "formatter": "clinic"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }

@@ -230,3 +230,27 @@ def test_a_manager_cannot_approve_their_own_adjustment(staff_client, manager, me
     assert response.status_code == 400 and own.pk in response.context["errors"]
     own.refresh_from_db()
     assert own.status == PointsAdjustment.Status.PENDING
+
+
+def test_ledger_reasons_and_the_receipt_read_in_the_viewers_language(staff_client, front_desk, member, catalogue,
+                                                                      rules):
+    from django.conf import settings
+    from django.utils import translation
+
+    rules.first_visit_bonus = 50
+    rules.save()
+    # Checked out while the desk worked in Chinese: the reasons are stored in Chinese
+    with translation.override("zh-hans"):
+        visit = checkout_complete(member=member, lines=[LineInput(item_id=catalogue["cream"].pk)], actor=front_desk,
+                                  payments=[PaymentInput("cash", None)]).visit
+    client = staff_client(front_desk)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    page = client.get(reverse("frontdesk:member_detail", args=[member.pk])).content.decode()
+    receipt = client.get(reverse("frontdesk:receipt", args=[visit.pk])).content.decode()
+
+    assert f"Visit #{visit.pk}" in page and "First-visit bonus" in page
+    assert "首次到店奖励" not in page and "首次到店奖励" not in receipt
+    assert receipt.count('class="points-line"') == 4  # two lines, each <dt> and <dd>
+    assert "First-visit bonus" in receipt and "+50" in receipt and "+500" in receipt
+    assert 'id="points-earned">550<' in receipt

@@ -525,3 +525,12 @@ def test_a_merge_the_service_refuses_is_shown_on_the_page(staff_client, manager,
     assert response.status_code == 400
     assert 'id="merge-errors"' in response.content.decode()
     assert not member.events.filter(kind=MemberEvent.Kind.MERGED).exists()
+
+
+def test_the_member_page_shows_the_phone_in_national_format(staff_client, front_desk):
+    from members.services import member_register
+
+    member = member_register(name="周美", phone="13812349876", actor=front_desk)
+    page = staff_client(front_desk).get(f"/members/{member.pk}/").content.decode()
+    assert "138 1234 9876" in page and "+8613812349876" not in page.split("<body")[1].replace(
+        'href="tel:+8613812349876"', "")

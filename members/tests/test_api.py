@@ -82,3 +82,19 @@ def test_merge_and_erase_need_a_manager(staff_client, front_desk, manager):
 
 def test_anonymous_gets_401(anon_client):
     assert anon_client.get(URL, {"q": "zxm"}).status_code == 401
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_archiving_needs_a_reason_on_the_reason_field(staff_client, manager, reason):
+    client = staff_client(manager)
+    member = client.post(URL, NEW, content_type="application/json").json()
+    body = {"action": "archive"} if reason is None else {"action": "archive", "reason": reason}
+
+    refused = client.post(f"{URL}{member['id']}/status/", body, content_type="application/json")
+
+    assert refused.status_code == 400
+    assert list(refused.json()["error"]["fields"]) == ["reason"]
+    assert Member.objects.get(pk=member["id"]).status == Member.Status.ACTIVE
+    archived = client.post(f"{URL}{member['id']}/status/", {"action": "archive", "reason": "搬家"},
+                           content_type="application/json")
+    assert archived.status_code == 200 and archived.json()["status"] == "archived"

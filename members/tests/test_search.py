@@ -44,7 +44,7 @@ def test_search_by_member_number(members):
 
 
 def test_archived_members_are_found_only_on_request(members, front_desk):
-    member_archive(member=members["赵敏"], actor=front_desk)
+    member_archive(member=members["赵敏"], actor=front_desk, reason="搬家")
     assert names("zm") == []
     assert names("zm", include_inactive=True) == ["赵敏"]
 
@@ -57,7 +57,7 @@ def test_empty_or_unmatched_query_finds_nobody(members):
 def test_merge_candidates_are_active_or_archived_members_other_than_the_survivor(members, front_desk, manager):
     # Given 张小美 as the survivor, 张晓明 archived, and two more 张 members: one merged, one erased
     survivor = members["张小美"]
-    member_archive(member=members["张晓明"], actor=manager)
+    member_archive(member=members["张晓明"], actor=manager, reason="搬家")
     merged = member_register(name="张三", phone="13500001111", actor=front_desk)
     member_merge(survivor=members["李娜"], duplicate=merged, actor=manager)
     erased = member_register(name="张四", phone="13500002222", actor=front_desk)
@@ -70,3 +70,30 @@ def test_merge_candidates_are_active_or_archived_members_other_than_the_survivor
     assert [m.name for m in by_name] == ["张晓明"]
     assert [m.name for m in by_digits] == ["张晓明"]
     assert by_number == [] and member_merge_candidates(survivor=survivor, query=" ") == []
+
+
+def test_search_by_full_pinyin_with_or_without_spaces(members, front_desk):
+    member_register(name="周美", phone="13500001234", actor=front_desk)
+
+    assert names("zhoumei") == ["周美"]
+    assert names("zhou mei") == ["周美"]
+    assert names("ZhouMei") == ["周美"]
+    assert names("zhangxiaomei") == ["张小美"]
+    assert names("xiaomei") == ["张小美"]
+    assert names("zhoumeix") == []
+
+
+def test_phones_show_in_the_clinics_national_format(members, clinic):
+    from members.naming import phone_display
+
+    assert clinic.time_zone == "Asia/Shanghai"
+    assert phone_display(members["张小美"].phone) == "138 1234 5678"
+    assert phone_display(members["Anna Li"].phone) == "+852 9123 4567"
+    assert phone_display(members["Anna Li"].phone, "HK") == "9123 4567"
+    assert members["张小美"].phone == "+8613812345678"  # storage stays E.164
+    clinic.time_zone = "Asia/Hong_Kong"
+    try:
+        assert phone_display(members["Anna Li"].phone) == "9123 4567"
+        assert phone_display(members["张小美"].phone) == "+86 138 1234 5678"
+    finally:
+        clinic.time_zone = "Asia/Shanghai"

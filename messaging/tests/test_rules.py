@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from members.models import ConsentRecord
 from members.services import consent_record, member_archive, member_erase, member_merge
-from messaging.models import Channel, Message, Purpose
+from messaging.models import SERVICE_OPT_OUT, Channel, Message, Purpose
 from messaging.services import _messages_insert, message_send, messaging_settings_update
 
 # 10:00 in Shanghai: outside the default quiet hours (21:00–09:00).
@@ -148,3 +148,45 @@ def test_a_guard_key_taken_meanwhile_by_another_transaction_is_refused_as_an_int
         _messages_insert([duplicate])
 
     assert Message.objects.filter(guard_key="birthday:2026:y").count() == 1
+
+
+SERVICE_VARIABLES = {
+    Purpose.APPOINTMENT_REMINDER: {"appointment_time": MORNING + timedelta(days=1), "practitioner": "李医生",
+                                   "location": "静安店"},
+    Purpose.POINTS_EXPIRY_WARNING: {"points": 100, "expiry_date": "2026-06-30", "balance": 300},
+    Purpose.SURVEY: {},
+}
+
+
+@pytest.mark.parametrize("purpose", sorted(SERVICE_OPT_OUT))
+def test_each_service_message_honours_the_members_opt_out_of_its_own_type(make_member, purpose):
+    member = make_member(consents=())
+    others = sorted(set(SERVICE_OPT_OUT) - {purpose})
+    consent_record(member=member, purpose=SERVICE_OPT_OUT[purpose], granted=False,
+                   channel=ConsentRecord.Channel.PORTAL, actor=None)
+
+    refused = message_send(member=member, purpose=purpose, variables=SERVICE_VARIABLES[purpose])
+    other_types = [message_send(member=member, purpose=other, variables=SERVICE_VARIABLES[other]) for other in others]
+
+    assert (refused.status, refused.skip_reason) == (Message.Status.SKIPPED, Message.SkipReason.OPTED_OUT)
+    assert [message.status for message in other_types] == [Message.Status.QUEUED] * len(others)
+
+
+@pytest.mark.parametrize("purpose", sorted(SERVICE_OPT_OUT))
+def test_service_messages_in_quiet_hours_wait_for_their_end(make_member, purpose):
+    member = make_member(consents=())
+    late = datetime(2026, 6, 1, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai; quiet 21:00–09:00
+    with time_machine.travel(late, tick=False):
+        message = message_send(member=member, purpose=purpose, variables=SERVICE_VARIABLES[purpose])
+
+    assert message.status == Message.Status.QUEUED
+    assert message.next_attempt_at == datetime(2026, 6, 2, 1, 0, tzinfo=UTC)  # 09:00 the next day
+    assert message_send(member=member, purpose=purpose, variables=SERVICE_VARIABLES[purpose]).next_attempt_at == MORNING
+
+
+def test_a_sign_in_code_goes_at_once_even_in_quiet_hours(make_member):
+    member = make_member(consents=())
+    late = datetime(2026, 6, 1, 15, 30, tzinfo=UTC)
+    with time_machine.travel(late, tick=False):
+        message = message_send(member=member, purpose=Purpose.SIGN_IN_CODE, variables={"code": "123456"})
+    assert message.next_attempt_at == late

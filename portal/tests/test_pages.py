@@ -58,8 +58,7 @@ def test_home_shows_balance_points_expiring_within_60_days_with_their_last_local
     expiring = html.split('id="expiring"')[1].split("</section>")[0]
     assert "120 points" in expiring
     assert "80 points" not in expiring
-    from django.utils.formats import date_format
-    assert f"Use by {date_format(last_day, 'DATE_FORMAT')}" in expiring
+    assert f"Use by {last_day:%a} {last_day.day} {last_day:%b %Y}" in expiring
 
 
 def test_home_shows_the_tier_the_next_one_and_what_it_takes(portal_client):
