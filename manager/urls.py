@@ -1,7 +1,7 @@
 from django.urls import path
 
 from feedback import views as feedback_views
-from manager import messaging_views, portal_views, views
+from manager import coupon_views, messaging_views, portal_views, views
 
 app_name = "manager"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("rewards/<int:pk>/", views.RewardFormView.as_view(), name="reward_edit"),
     path("rewards/<int:pk>/active/", views.RewardActiveView.as_view(), name="reward_active"),
     path("coupons/", views.CouponTemplateListView.as_view(), name="coupons"),
+    path("coupons/issue/", coupon_views.CouponBulkIssueView.as_view(), name="coupon_bulk_issue"),
+    path("members/<int:pk>/coupons/issue/", coupon_views.CouponIssueView.as_view(), name="coupon_issue"),
     path("coupons/new/", views.CouponTemplateFormView.as_view(), name="coupon_create"),
     path("coupons/<int:pk>/", views.CouponTemplateFormView.as_view(), name="coupon_edit"),
     path("coupons/<int:pk>/active/", views.CouponTemplateActiveView.as_view(), name="coupon_active"),
