@@ -14,6 +14,7 @@ from appointments.models import AppointmentPolicy
 from campaigns.models import BirthdayOffer
 from campaigns.services import OFFER_FIELDS
 from idempotency.forms import IdempotencyKeyField
+from imports.models import ImportRun
 from insights.models import InsightsSettings
 from messaging.models import Channel, Message, MessageTemplate, MessagingSettings, Purpose
 from messaging.selectors import message_log_days_errors
@@ -269,3 +270,16 @@ class CouponBulkIssueForm(CouponIssueForm):
         help_text=_("A CSV file with a header row and a “phone” or “member_number” column (or both), one member "
                     "per line; UTF-8, as Excel saves it."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
+
+
+class ImportUploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportRun.Kind.choices, widget=forms.RadioSelect)
+    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8 with a header row; the columns of each kind are "
+                                                            "described in the import guide."),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
+
+
+class ImportStartForm(forms.Form):
+    skip_errors = forms.BooleanField(
+        label=_("Import the valid rows and skip those with errors"), required=False,
+        help_text=_("Without it, a file with any error imports nothing and every error is listed."))

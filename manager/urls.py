@@ -1,7 +1,7 @@
 from django.urls import path
 
 from feedback import views as feedback_views
-from manager import coupon_views, messaging_views, portal_views, views
+from manager import coupon_views, import_views, messaging_views, portal_views, views
 
 app_name = "manager"
 
@@ -41,6 +41,9 @@ urlpatterns = [
          name="message_template_preview"),
     path("messages/templates/<int:pk>/restore/", messaging_views.MessageTemplateRestoreView.as_view(),
          name="message_template_restore"),
+    path("imports/", import_views.ImportListView.as_view(), name="imports"),
+    path("imports/uploads/<int:pk>/", import_views.ImportUploadView.as_view(), name="import_upload"),
+    path("imports/uploads/<int:pk>/progress/", import_views.ImportProgressView.as_view(), name="import_progress"),
     path("portal/", portal_views.PortalSettingsView.as_view(), name="portal_settings"),
     path("erasure-requests/", portal_views.ErasureRequestsView.as_view(), name="erasure_requests"),
     path("erasure-requests/<int:pk>/", portal_views.ErasureRequestsView.as_view(), name="erasure_request_decide"),
