@@ -1,7 +1,7 @@
 from django.urls import path
 
 from feedback import views as feedback_views
-from manager import coupon_views, import_views, messaging_views, portal_views, views
+from manager import coupon_views, import_views, messaging_views, portal_views, setup_views, views
 
 app_name = "manager"
 
@@ -44,6 +44,18 @@ urlpatterns = [
     path("imports/", import_views.ImportListView.as_view(), name="imports"),
     path("imports/uploads/<int:pk>/", import_views.ImportUploadView.as_view(), name="import_upload"),
     path("imports/uploads/<int:pk>/progress/", import_views.ImportProgressView.as_view(), name="import_progress"),
+    path("setup/", setup_views.ClinicSetupView.as_view(), name="clinic_setup"),
+    path("setup/locations/new/", setup_views.LocationFormView.as_view(), name="location_create"),
+    path("setup/locations/<int:pk>/", setup_views.LocationFormView.as_view(), name="location_edit"),
+    path("setup/resource-types/new/", setup_views.ResourceTypeFormView.as_view(), name="resource_type_create"),
+    path("setup/resources/new/", setup_views.ResourceCreateView.as_view(), name="resource_create"),
+    path("setup/resources/<int:pk>/", setup_views.ResourceEditView.as_view(), name="resource_edit"),
+    path("setup/practitioners/new/", setup_views.PractitionerCreateView.as_view(), name="practitioner_create"),
+    path("setup/practitioners/<int:pk>/", setup_views.PractitionerEditView.as_view(), name="practitioner_edit"),
+    path("setup/practitioners/<int:pk>/hours/", setup_views.PractitionerHoursView.as_view(),
+         name="practitioner_hours"),
+    path("setup/treatments/<int:pk>/", setup_views.TreatmentRequirementsView.as_view(),
+         name="treatment_requirements"),
     path("portal/", portal_views.PortalSettingsView.as_view(), name="portal_settings"),
     path("erasure-requests/", portal_views.ErasureRequestsView.as_view(), name="erasure_requests"),
     path("erasure-requests/<int:pk>/", portal_views.ErasureRequestsView.as_view(), name="erasure_request_decide"),
