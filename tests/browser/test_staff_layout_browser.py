@@ -34,7 +34,7 @@ VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, 
 LANGUAGES = ["zh-hans", "en"]
 NO_SIDEWAYS_SCROLL = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
 
-# Every staff page by URL name, with the object its address needs (None: no argument).
+# Every staff page by URL name, with the object its address needs (None: no argument; "?…": a query).
 PAGES = [
     ("frontdesk:home", None), ("frontdesk:member_search", None), ("frontdesk:member_register", None),
     ("frontdesk:member_detail", "member"), ("frontdesk:member_edit", "member"),
@@ -63,7 +63,7 @@ PAGES = [
     ("manager:resource_edit", "resource"), ("manager:practitioner_create", None),
     ("manager:practitioner_edit", "practitioner"), ("manager:practitioner_hours", "practitioner"),
     ("manager:treatment_requirements", "treatment"),
-    ("insights:dashboard", None), ("insights:members", None), ("insights:clv_members", None),
+    ("insights:dashboard", None), ("insights:members", "?segment=active"), ("insights:clv_members", None),
     ("feedback:queue", None), ("feedback:recalls", None), ("feedback:task", "task"),
     ("feedback:complaints", None), ("feedback:complaint", "complaint"), ("feedback:create", "member"),
     ("accounts:staff_list", None), ("accounts:staff_invite", None), ("accounts:staff_detail", "staff"),
@@ -113,7 +113,8 @@ def demo(django_db_setup, django_db_blocker) -> Iterator[Demo]:
                     "task": _first(FollowUpTask.objects.all()), "staff": manager,
                 }
                 complaint = ComplaintCase.objects.first()
-                paths = [reverse(name, args=[objects[key].pk] if key else []) for name, key in PAGES
+                paths = [reverse(name) + key if key and key.startswith("?") else
+                         reverse(name, args=[objects[key].pk] if key else []) for name, key in PAGES
                          if key != "complaint"]
                 if complaint is not None:
                     paths.append(reverse("feedback:complaint", args=[complaint.pk]))
