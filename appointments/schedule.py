@@ -2,12 +2,15 @@
 practitioners and the treatments they perform, working hours, exceptions, the resources a
 treatment needs, and the clinic's booking policy and reminder plan."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -25,6 +28,7 @@ from appointments.models import (
 )
 from appointments.selectors import exception_overlapping_bookings
 from audit.services import settings_update
+from clinics.context import clinic_zone
 from visits.models import CatalogueItem
 
 DEFAULT_REMINDER_MINUTES = [24 * 60, 2 * 60]
@@ -179,16 +183,42 @@ class ExceptionOverlapsBookings(ValidationError):
             code="overlaps_bookings")
 
 
+def schedule_exceptions_lock(*, for_exception: bool) -> None:
+    """Bookings and new exceptions keep out of each other's way until commit. A booking takes
+    the exceptions table in SHARE mode before it looks for a free slot (bookings do not block
+    each other); a new exception takes it in SHARE ROW EXCLUSIVE mode before it looks for the
+    bookings it would fall on, so it waits for bookings being made and no booking can slip into
+    its time before it is saved; new exceptions also queue behind one another. The table is the
+    clinic's own, so clinics never wait for each other."""
+    mode = "SHARE ROW EXCLUSIVE" if for_exception else "SHARE"
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {connection.ops.quote_name(ScheduleException._meta.db_table)} IN {mode} MODE")
+
+
+def _same_target_exceptions(exception: ScheduleException):
+    """Exceptions of the same practitioner, room or device, or location (or the whole clinic)
+    whose time overlaps `exception`'s."""
+    return ScheduleException.objects.filter(
+        practitioner_id=exception.practitioner_id, resource_id=exception.resource_id,
+        location_id=exception.location_id, starts_at__lt=exception.ends_at, ends_at__gt=exception.starts_at,
+    ).order_by("starts_at")
+
+
 @transaction.atomic
 def schedule_exception_create(*, kind: str, starts_at: datetime, ends_at: datetime, actor: User | None,
                               practitioner: Practitioner | None = None, location: Location | None = None,
                               resource: Resource | None = None, reason: str = "",
-                              overlaps_confirmed: bool = False) -> ScheduleException:
+                              overlaps_confirmed: bool = False,
+                              confirmed_bookings: Collection[int] | None = None) -> ScheduleException:
     """Block time: leave (a practitioner), a public holiday or closure (a location or the whole
     clinic), or a room or device out of service. From then on availability offers nothing in it.
     Existing bookings are kept; the front desk sees them in the calendar and moves them. When
     active bookings fall in the time, the exception is refused (ExceptionOverlapsBookings, with
-    the bookings) unless `overlaps_confirmed`."""
+    the bookings) unless `overlaps_confirmed`; with `confirmed_bookings` (the ids listed to the
+    person confirming), a booking made since then refuses it again, listed with the others.
+    An exception overlapping another of the same practitioner, room or device, or location is
+    refused: change the other one instead. Bookings cannot be made meanwhile
+    (`schedule_exceptions_lock`)."""
     if kind not in ScheduleException.Kind.values:
         raise ValidationError({"kind": _("Choose what kind of exception this is.")})
     if kind == ScheduleException.Kind.LEAVE and practitioner is None:
@@ -202,14 +232,37 @@ def schedule_exception_create(*, kind: str, starts_at: datetime, ends_at: dateti
     exception = ScheduleException(kind=kind, starts_at=starts_at, ends_at=ends_at, practitioner=practitioner,
                                   location=location, resource=resource, reason=reason.strip(), created_by=actor)
     exception.full_clean()
-    if not overlaps_confirmed:
-        overlapping = list(exception_overlapping_bookings(
-            starts_at=starts_at, ends_at=ends_at, practitioner_id=exception.practitioner_id,
-            location_id=exception.location_id, resource_id=exception.resource_id))
-        if overlapping:
-            raise ExceptionOverlapsBookings(overlapping)
+    schedule_exceptions_lock(for_exception=True)
+    other = _same_target_exceptions(exception).first()
+    if other is not None:
+        raise ValidationError({"starts_at": ValidationError(_(
+            "This overlaps the %(kind)s from %(start)s to %(end)s of the same %(target)s; change that one "
+            "instead.") % {"kind": other.get_kind_display(), "start": _local_text(other.starts_at),
+                            "end": _local_text(other.ends_at), "target": _target_word(other)},
+            code="overlaps_exception")})
+    overlapping = list(exception_overlapping_bookings(
+        starts_at=starts_at, ends_at=ends_at, practitioner_id=exception.practitioner_id,
+        location_id=exception.location_id, resource_id=exception.resource_id))
+    unconfirmed = [booking for booking in overlapping
+                   if confirmed_bookings is not None and booking.pk not in set(confirmed_bookings)]
+    if overlapping and (not overlaps_confirmed or unconfirmed):
+        raise ExceptionOverlapsBookings(overlapping)
     exception.save()
     return exception
+
+
+def _local_text(at: datetime) -> str:
+    return date_format(timezone.localtime(at, clinic_zone()), "SHORT_DATETIME_FORMAT")
+
+
+def _target_word(exception: ScheduleException) -> str:
+    if exception.practitioner_id:
+        return _("practitioner")
+    if exception.resource_id:
+        return _("room or device")
+    if exception.location_id:
+        return _("location")
+    return _("clinic")
 
 
 @transaction.atomic

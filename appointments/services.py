@@ -19,7 +19,7 @@ from accounts.models import User
 from appointments.availability import Slot, nearest_alternatives, slot_fit
 from appointments.models import ACTIVE_STATUSES, Booking, BookingEvent, Location, Practitioner
 from appointments.reminders import reminders_cancel, reminders_plan
-from appointments.schedule import appointment_policy, online_window_open
+from appointments.schedule import appointment_policy, online_window_open, schedule_exceptions_lock
 from checkout.services import CheckoutResult, LineInput, PaymentInput, checkout_complete
 from members.models import Member
 from visits.models import CatalogueItem, Payment
@@ -78,7 +78,9 @@ def _unavailable(*, treatment: CatalogueItem, starts_at: datetime, practitioner:
 def _place(booking: Booking, *, treatment: CatalogueItem, starts_at: datetime, practitioner: Practitioner | None,
            location: Location | None, now: datetime) -> None:
     """Find a fitting practitioner, room and device for `starts_at` and save the booking. A lost
-    race on a room or device (another booking took it since we looked) tries the next one."""
+    race on a room or device (another booking took it since we looked) tries the next one. A
+    schedule exception being recorded is waited for first (`schedule_exceptions_lock`)."""
+    schedule_exceptions_lock(for_exception=False)
     for _attempt in range(RESOURCE_RETRIES):
         slot = slot_fit(treatment=treatment, starts_at=starts_at,
                         practitioner_ids=[practitioner.pk] if practitioner else None,

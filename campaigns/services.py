@@ -16,7 +16,7 @@ from campaigns.birthdays import Celebration, birthdays_on, catch_up_days
 from campaigns.models import BirthdayGrant, BirthdayOffer
 from messaging.models import Purpose
 from messaging.services import Outgoing, messages_queue
-from points.coupons import CODE_ALPHABET, CODE_LENGTH, coupon_validity
+from points.coupons import CODE_ALPHABET, CODE_LENGTH, coupon_template_room, coupon_validity
 from points.ledger import BulkCredit, ledger_credit_many
 from points.models import CouponTemplate
 from points.rules import local_date, lot_available_from, lot_expiry, loyalty_settings
@@ -95,6 +95,8 @@ WITH issued AS (
         SELECT COUNT(*) FROM points_coupon held
         WHERE held.template_id = %(template)s AND held.member_id = t.m AND held.status <> 'void'
     ) < %(limit)s::int
+    ORDER BY t.m
+    LIMIT %(room)s::int
     RETURNING id, member_id, dedupe_key
 ),
 events AS (
@@ -154,6 +156,7 @@ def _grant_batch(*, celebrations: list[Celebration], offer: BirthdayOffer, now: 
                 cursor.execute(_COUPONS_SQL, {
                     "template": template.pk, "now": now, "valid_from": valid_from,
                     "valid_until": valid_until, "limit": template.per_member_limit,
+                    "room": coupon_template_room(template),
                     "codes": [_code() for _member in granted], "members": members,
                     "years": [year for _member, year in granted]})
                 with_coupon = {row[0] for row in cursor.fetchall()}

@@ -136,3 +136,25 @@ class FollowUpRuleForm(forms.Form):
     category = forms.ModelChoiceField(label=_("or category"), required=False, empty_label="—",
                                       queryset=Category.objects.order_by("name"))
     days_after = forms.IntegerField(label=_("Days after the visit"), min_value=1, max_value=365)
+
+
+class RecallFilterForm(forms.Form):
+    DEFAULTS = {"within_days": 7, "treatment_id": None, "contacted": None}
+
+    within_days = forms.IntegerField(label=_("Due within (days)"), min_value=0, max_value=365, required=False,
+                                     initial=7, help_text=_("0: overdue and due today only."))
+    treatment = forms.ModelChoiceField(label=_("Treatment"), required=False, empty_label=_("Any treatment"),
+                                       queryset=CatalogueItem.objects.none())
+    contacted = forms.ChoiceField(label=_("Contacted"), required=False, choices=[
+        ("", _("Contacted or not")), ("no", _("Not contacted yet")), ("yes", _("Contacted"))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["treatment"].queryset = CatalogueItem.objects.filter(
+            kind=CatalogueItem.Kind.TREATMENT, recall_days__isnull=False).order_by("name")
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        return {"within_days": 7 if data["within_days"] is None else data["within_days"],
+                "treatment_id": data["treatment"].pk if data["treatment"] else None,
+                "contacted": {"yes": True, "no": False}.get(data["contacted"])}

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from appointments.availability import local_day_start
 from appointments.models import Booking
+from appointments.selectors import RecallEntry, recall_list
 from feedback.links import LINK_VALID_FOR, survey_link_expires_at, survey_sent_link_path
 from feedback.models import ComplaintCase, FollowUpOutcome, FollowUpRule, FollowUpTask, Survey, SurveyAnswer
-from feedback.services import ANSWER_EDITABLE_FOR, CATCH_UP, NPS_DETRACTOR_MAX, survey_settings
+from feedback.services import ANSWER_EDITABLE_FOR, CATCH_UP, NPS_DETRACTOR_MAX, recall_guard_key, survey_settings
 from members.models import Member
 from points.rules import clinic_zone
 from visits.models import Visit
@@ -317,6 +318,37 @@ def recall_outcomes(*, start: datetime, end: datetime, converted: bool | None = 
     if converted is not None:
         tasks = tasks.filter(converted=converted)
     return tasks.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class RecallRow:
+    """A member due for the next session of a treatment, and the recall follow-up made for it
+    (None before the day it is due: the daily job makes it then), with its latest outcome."""
+
+    entry: RecallEntry
+    task: FollowUpTask | None
+
+    @property
+    def contacted(self) -> bool:
+        return self.task is not None and bool(self.task.outcomes_count)
+
+
+def recall_board(*, within_days: int = 0, treatment_id: int | None = None,
+                 contacted: bool | None = None) -> list[RecallRow]:
+    """The recall list (`appointments.selectors.recall_list`: overdue, or due within
+    `within_days`, no booking for it yet), each with its recall follow-up and whether anyone
+    has recorded an outcome on it (`contacted`); `contacted` keeps only those that were (or
+    were not) contacted. Most overdue first."""
+    entries = recall_list(within_days=within_days, treatment_id=treatment_id)
+    keys = {recall_guard_key(member_id=e.member.pk, treatment_id=e.treatment.pk, due_on=e.due_on): e
+            for e in entries}
+    last_outcome = FollowUpOutcome.objects.filter(task=OuterRef("pk")).order_by("-recorded_at", "-id")
+    tasks = {task.guard_key: task for task in FollowUpTask.objects.filter(guard_key__in=list(keys)).annotate(
+        last_outcome=Subquery(last_outcome.values("kind")[:1]), outcomes_count=Count("outcomes"))}
+    rows = [RecallRow(entry=entry, task=tasks.get(key)) for key, entry in keys.items()]
+    if contacted is not None:
+        rows = [row for row in rows if row.contacted == contacted]
+    return rows
 
 
 def period_of_days(first: date, last: date) -> tuple[datetime, datetime]:

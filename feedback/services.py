@@ -3,7 +3,7 @@ the surveys (once per visit), a member's answer, follow-up tasks (automatic and 
 outcomes and complaint cases. Each write is atomic and records who did it."""
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -228,6 +228,11 @@ def treatment_followups_create(*, now: datetime | None = None) -> int:
     return len(new)
 
 
+def recall_guard_key(*, member_id: int, treatment_id: int, due_on: date) -> str:
+    """The recall task of a member, treatment and due day: one at most."""
+    return f"recall:{member_id}:{treatment_id}:{due_on:%Y%m%d}"
+
+
 def recall_followups_create(*, now: datetime | None = None) -> int:
     """A recall task, due today, for each member on today's recall list (due for the next
     session of a treatment, with no booking for it). Once per member, treatment and due day
@@ -238,7 +243,8 @@ def recall_followups_create(*, now: datetime | None = None) -> int:
     entries = recall_list(on=today)
     if not entries:
         return 0
-    tasks = {f"recall:{e.member.pk}:{e.treatment.pk}:{e.due_on:%Y%m%d}": e for e in entries}
+    tasks = {recall_guard_key(member_id=e.member.pk, treatment_id=e.treatment.pk, due_on=e.due_on): e
+             for e in entries}
     existing = set(FollowUpTask.objects.filter(guard_key__in=list(tasks)).values_list("guard_key", flat=True))
     due = local_day_start(today, zone)
     new = [FollowUpTask(member=e.member, kind=FollowUpTask.Kind.RECALL, due_at=due, first_due_at=due,

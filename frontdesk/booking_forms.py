@@ -76,6 +76,8 @@ class RescheduleForm(forms.Form):
     slot = SlotField(label=_("Time"), required=True, error_messages={"required": _("Choose one of the free times.")})
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
 
+    confirmed_bookings = forms.CharField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practitioner"].queryset = Practitioner.objects.filter(active=True).select_related("user")
@@ -144,6 +146,8 @@ class ScheduleExceptionForm(forms.Form):
     overlaps_confirmed = forms.BooleanField(
         label=_("Record it anyway: the appointments stay booked and the front desk moves them"), required=False)
 
+    confirmed_bookings = forms.CharField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practitioner"].queryset = Practitioner.objects.filter(active=True).select_related("user")
@@ -151,6 +155,12 @@ class ScheduleExceptionForm(forms.Form):
                                             .order_by("location__name", "resource_type__kind", "name", "id"))
         self.fields["resource"].label_from_instance = lambda resource: f"{resource.name} · {resource.location.name}"
         self.fields["location"].queryset = Location.objects.filter(active=True).order_by("name")
+
+    def clean_confirmed_bookings(self) -> list[int] | None:
+        """The appointments listed when the overlap was shown: confirming covers those only."""
+        raw = self.cleaned_data["confirmed_bookings"]
+        ids = [int(part) for part in raw.split(",") if part.strip().isdigit()]
+        return ids if raw.strip() else None
 
     def clean(self):
         cleaned = super().clean()

@@ -208,3 +208,31 @@ class ConfirmForm(forms.Form):
     """A button that does one thing to the record in the address (restore, merge)."""
 
     idempotency_key = IdempotencyKeyField()
+
+
+class EraseForm(forms.Form):
+    """The erasure's confirmation: the member number typed again, and why."""
+
+    idempotency_key = IdempotencyKeyField()
+    reason = forms.CharField(label=_("Reason"), max_length=255,
+                             help_text=_("For example: the member asked in writing on 5 December."),
+                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    confirm_number = forms.CharField(label=_("Member number, to confirm"), max_length=20,
+                                     widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def __init__(self, *args, member, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.member = member
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why the member's data is erased."))
+        return reason
+
+    def clean_confirm_number(self) -> str:
+        typed = self.cleaned_data["confirm_number"].strip().upper()
+        if typed != (self.member.member_number or "").upper():
+            raise forms.ValidationError(_("Type the member number %(number)s to confirm.")
+                                        % {"number": self.member.member_number})
+        return typed

@@ -41,7 +41,8 @@ class ScheduleExceptionsView(StaffPermissionRequired, View):
                 exception = schedule_exception_create(
                     kind=data["kind"], starts_at=data["starts_at"], ends_at=data["ends_at"], reason=data["reason"],
                     practitioner=data["practitioner"], resource=data["resource"], location=data["location"],
-                    overlaps_confirmed=data["overlaps_confirmed"], actor=request.user)
+                    overlaps_confirmed=data["overlaps_confirmed"], confirmed_bookings=data["confirmed_bookings"],
+                    actor=request.user)
                 return f"{reverse('frontdesk:schedule_exceptions')}#exception-{exception.pk}"
 
             try:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontdesk import booking_views, schedule_views, views
+from frontdesk import booking_views, member_data_views, schedule_views, views
 
 app_name = "frontdesk"
 
@@ -17,6 +17,10 @@ urlpatterns = [
     path("members/<int:pk>/medical/edit/", views.MedicalEditView.as_view(), name="member_medical_edit"),
     path("members/<int:pk>/archive/", views.MemberArchiveView.as_view(), name="member_archive"),
     path("members/<int:pk>/restore/", views.MemberRestoreView.as_view(), name="member_restore"),
+    path("members/<int:pk>/export/", member_data_views.MemberExportView.as_view(), name="member_export"),
+    path("members/<int:pk>/erase/", member_data_views.MemberEraseView.as_view(), name="member_erase"),
+    path("members/<int:pk>/medical/log/", member_data_views.MedicalAccessLogView.as_view(),
+         name="member_medical_log"),
     path("members/<int:pk>/merge/", views.MemberMergeSearchView.as_view(), name="member_merge_search"),
     path("members/<int:pk>/merge/<int:duplicate_pk>/", views.MemberMergeView.as_view(), name="member_merge"),
     path("members/<int:pk>/checkout/", views.CheckoutView.as_view(), name="checkout"),

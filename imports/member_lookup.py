@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from imports.reading import RowCells
+from imports.reading import Columns, FileRejected, RowCells, RowError, csv_read
 from members.models import Member
 from members.naming import phone_normalize
 
@@ -112,3 +112,44 @@ class MemberDirectory:
 
 def _column(key: MemberKey) -> str:
     return "member_number" if key.number else "phone"
+
+
+LIST_COLUMNS = Columns(required=(), any_of=(MEMBER_COLUMNS,))
+
+
+@dataclass
+class MemberList:
+    """The members a list file names, in the file's order, each once, and the errors of the
+    lines that name no member (or one named before)."""
+
+    member_ids: list[int] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    rows: int = 0
+
+
+def member_list_read(content: bytes) -> MemberList:
+    """Read a CSV list of members (a `member_number` and/or `phone` column, as in the import
+    files), for issuing coupons or messages to them."""
+    result = MemberList()
+    try:
+        rows = csv_read(content, columns=LIST_COLUMNS)
+    except FileRejected as exc:
+        result.errors = exc.errors
+        return result
+    result.rows = len(rows)
+    phones = PhoneBook()
+    parsed = []
+    for row in rows:
+        cells = RowCells(row)
+        parsed.append((cells, member_key_read(cells, phones)))
+    directory = MemberDirectory([key for _cells, key in parsed if key is not None])
+    seen: dict[int, int] = {}
+    for cells, key in parsed:
+        member_id = directory.resolve(key, cells) if key is not None and cells.ok else None
+        if member_id is not None and member_id in seen:
+            cells.error(_column(key), _("The same member as on line %(line)s.") % {"line": seen[member_id]})
+        elif member_id is not None:
+            seen[member_id] = cells.line
+            result.member_ids.append(member_id)
+        result.errors.extend(cells.errors)
+    return result

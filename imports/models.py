@@ -52,3 +52,34 @@ class ImportRun(models.Model):
     @property
     def duration(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class ImportUpload(models.Model):
+    """A file uploaded on the imports page: kept until it is imported in the background (then
+    its content is cleared), with a preview of its first rows, and the ImportRun it became."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded, not imported yet")
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Importing")
+        FINISHED = "finished", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=ImportRun.Kind.choices)
+    file_name = models.CharField(_("file name"), max_length=255)
+    content = models.BinaryField(editable=False)
+    preview = models.JSONField(default=dict, blank=True,
+                               help_text=_("header, rows (the first ones), row_count, errors (the file's own)."))
+    language = models.CharField(max_length=10)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    skip_errors = models.BooleanField(_("skip rows with errors"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    run = models.OneToOneField(ImportRun, null=True, blank=True, on_delete=models.PROTECT, related_name="upload")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(status="finished") | Q(run__isnull=False),
+                                   name="finished_upload_has_run"),
+        ]

@@ -69,6 +69,12 @@ _KINDS: dict[str, tuple[Columns, Callable[..., _Batch]]] = {
 }
 
 
+def import_columns(kind: str) -> Columns | None:
+    """The columns of an import kind, None for an unknown kind."""
+    entry = _KINDS.get(kind)
+    return entry[0] if entry else None
+
+
 def members_import(*, file: IO[bytes], actor: User | None, skip_errors: bool = False) -> ImportReport:
     """Members with their profile, tags, consents and referrer. A phone or member number that
     is already in the clinic (or twice in the file) is an error naming the other member. No
@@ -88,9 +94,20 @@ def balances_import(*, file: IO[bytes], actor: User | None, skip_errors: bool = 
     return csv_import(kind=ImportRun.Kind.BALANCES, file=file, actor=actor, skip_errors=skip_errors)
 
 
-def csv_import(*, kind: str, file: IO[bytes], actor: User | None, skip_errors: bool = False) -> ImportReport:
+# Called at each stage of an import with the stage and how many rows it covers, for a page that
+# shows progress (the import itself is one transaction, invisible to others until it commits).
+Progress = Callable[[str, int], None]
+
+
+def _no_progress(stage: str, rows: int) -> None:
+    return None
+
+
+def csv_import(*, kind: str, file: IO[bytes], actor: User | None, skip_errors: bool = False,
+               progress: Progress = _no_progress) -> ImportReport:
     """Import a CSV file of `kind` (an ImportRun.Kind). The file's name is taken from
-    `file.name`, if it has one."""
+    `file.name`, if it has one. `progress` hears "checking" (with the number of rows read),
+    "writing" (the rows to write) and "finished"."""
     columns, prepare = _KINDS[kind]
     clock = time.perf_counter()
     started_at = timezone.now()
@@ -107,14 +124,17 @@ def csv_import(*, kind: str, file: IO[bytes], actor: User | None, skip_errors: b
         except FileRejected as exc:
             report.errors = exc.errors
         else:
-            _import_rows(rows, prepare=prepare, report=report, run=run, actor=actor, now=started_at)
+            progress("checking", len(rows))
+            _import_rows(rows, prepare=prepare, report=report, run=run, actor=actor, now=started_at,
+                         progress=progress)
         report.duration = time.perf_counter() - clock
         _run_finish(run, report)
+    progress("finished", report.rows)
     return report
 
 
 def _import_rows(rows: list[Row], *, prepare: Callable[..., _Batch], report: ImportReport, run: ImportRun,
-                 actor: User | None, now: datetime) -> None:
+                 actor: User | None, now: datetime, progress: Progress) -> None:
     report.rows = len(rows)
     batch = prepare(rows, now=now)
     report.errors = sorted(batch.errors, key=lambda error: error.line or 0)
@@ -124,6 +144,7 @@ def _import_rows(rows: list[Row], *, prepare: Callable[..., _Batch], report: Imp
     if not batch.valid_rows:
         report.status = ImportRun.Status.COMPLETED
         return
+    progress("writing", batch.valid_rows)
     try:
         with transaction.atomic():
             report.created = batch.write(run=run, actor=actor)

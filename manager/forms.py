@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from appointments.models import AppointmentPolicy
 from campaigns.models import BirthdayOffer
 from campaigns.services import OFFER_FIELDS
+from idempotency.forms import IdempotencyKeyField
+from imports.models import ImportRun
 from insights.models import InsightsSettings
 from messaging.models import Channel, Message, MessageTemplate, MessagingSettings, Purpose
 from messaging.selectors import message_log_days_errors
@@ -21,6 +23,7 @@ from messaging.services import SETTINGS_FIELDS as MESSAGING_FIELDS
 from points.coupons import TEMPLATE_FIELDS
 from points.models import CouponTemplate, LoyaltySettings, Reward
 from points.rewards import REWARD_FIELDS
+from points.selectors import coupon_template_list
 from portal.models import PortalSettings
 from tiers.models import Tier, TierProgramme
 from tiers.services import TIER_FIELDS
@@ -144,6 +147,7 @@ class CouponTemplateForm(_model_form(
         self.fields["cap"].help_text = _("For a percentage coupon; empty: no cap.")
         self.fields["free_item"].help_text = _("For a free-item coupon.")
         self.fields["per_member_limit"].help_text = _("Empty: no limit.")
+        self.fields["total_limit"].validators.append(MinValueValidator(1))
 
     def changes(self) -> dict:
         return {name: self.cleaned_data[name] for name in TEMPLATE_FIELDS}
@@ -248,3 +252,34 @@ class ErasureDecisionForm(forms.Form):
                                  widget=forms.RadioSelect, label=_("Decision"))
     note = forms.CharField(label=_("Note"), max_length=500,
                            help_text=_("Recorded with the decision; the member sees it when you decline."))
+
+
+class CouponIssueForm(forms.Form):
+    idempotency_key = IdempotencyKeyField()
+    template = forms.ModelChoiceField(label=_("Coupon"), queryset=CouponTemplate.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = coupon_template_list()
+
+
+class CouponBulkIssueForm(CouponIssueForm):
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    members_file = forms.FileField(
+        label=_("List of members (CSV)"),
+        help_text=_("A CSV file with a header row and a “phone” or “member_number” column (or both), one member "
+                    "per line; UTF-8, as Excel saves it."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
+
+
+class ImportUploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportRun.Kind.choices, widget=forms.RadioSelect)
+    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8 with a header row; the columns of each kind are "
+                                                            "described in the import guide."),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
+
+
+class ImportStartForm(forms.Form):
+    skip_errors = forms.BooleanField(
+        label=_("Import the valid rows and skip those with errors"), required=False,
+        help_text=_("Without it, a file with any error imports nothing and every error is listed."))

@@ -2,7 +2,7 @@ from django.urls import path
 
 from audit import views as audit_views
 from feedback import views as feedback_views
-from manager import messaging_views, portal_views, views
+from manager import coupon_views, import_views, messaging_views, portal_views, setup_views, views
 
 app_name = "manager"
 
@@ -19,6 +19,8 @@ urlpatterns = [
     path("rewards/<int:pk>/", views.RewardFormView.as_view(), name="reward_edit"),
     path("rewards/<int:pk>/active/", views.RewardActiveView.as_view(), name="reward_active"),
     path("coupons/", views.CouponTemplateListView.as_view(), name="coupons"),
+    path("coupons/issue/", coupon_views.CouponBulkIssueView.as_view(), name="coupon_bulk_issue"),
+    path("members/<int:pk>/coupons/issue/", coupon_views.CouponIssueView.as_view(), name="coupon_issue"),
     path("coupons/new/", views.CouponTemplateFormView.as_view(), name="coupon_create"),
     path("coupons/<int:pk>/", views.CouponTemplateFormView.as_view(), name="coupon_edit"),
     path("coupons/<int:pk>/active/", views.CouponTemplateActiveView.as_view(), name="coupon_active"),
@@ -40,6 +42,21 @@ urlpatterns = [
          name="message_template_preview"),
     path("messages/templates/<int:pk>/restore/", messaging_views.MessageTemplateRestoreView.as_view(),
          name="message_template_restore"),
+    path("imports/", import_views.ImportListView.as_view(), name="imports"),
+    path("imports/uploads/<int:pk>/", import_views.ImportUploadView.as_view(), name="import_upload"),
+    path("imports/uploads/<int:pk>/progress/", import_views.ImportProgressView.as_view(), name="import_progress"),
+    path("setup/", setup_views.ClinicSetupView.as_view(), name="clinic_setup"),
+    path("setup/locations/new/", setup_views.LocationFormView.as_view(), name="location_create"),
+    path("setup/locations/<int:pk>/", setup_views.LocationFormView.as_view(), name="location_edit"),
+    path("setup/resource-types/new/", setup_views.ResourceTypeFormView.as_view(), name="resource_type_create"),
+    path("setup/resources/new/", setup_views.ResourceCreateView.as_view(), name="resource_create"),
+    path("setup/resources/<int:pk>/", setup_views.ResourceEditView.as_view(), name="resource_edit"),
+    path("setup/practitioners/new/", setup_views.PractitionerCreateView.as_view(), name="practitioner_create"),
+    path("setup/practitioners/<int:pk>/", setup_views.PractitionerEditView.as_view(), name="practitioner_edit"),
+    path("setup/practitioners/<int:pk>/hours/", setup_views.PractitionerHoursView.as_view(),
+         name="practitioner_hours"),
+    path("setup/treatments/<int:pk>/", setup_views.TreatmentRequirementsView.as_view(),
+         name="treatment_requirements"),
     path("portal/", portal_views.PortalSettingsView.as_view(), name="portal_settings"),
     path("erasure-requests/", portal_views.ErasureRequestsView.as_view(), name="erasure_requests"),
     path("erasure-requests/<int:pk>/", portal_views.ErasureRequestsView.as_view(), name="erasure_request_decide"),

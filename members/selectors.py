@@ -147,6 +147,14 @@ def medical_profile_read(*, member: Member, actor: User) -> MedicalProfile | Non
     return MedicalProfile.objects.filter(member=member).first()
 
 
+def medical_access_log(*, member: Member, actor: User) -> QuerySet[MedicalAccessLog]:
+    """Who read, changed or exported the member's medical profile, newest first: for the staff
+    who may see medical notes themselves."""
+    if not actor.has_perm("accounts.view_medical"):
+        raise PermissionDenied(_("Only practitioners and managers may see medical notes."))
+    return MedicalAccessLog.objects.filter(member=member).select_related("staff").order_by("-at", "-id")
+
+
 def member_referrals(*, member: Member) -> QuerySet[Member]:
     return member.referrals.order_by("-joined_on")
 

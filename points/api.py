@@ -438,7 +438,7 @@ class CouponTemplateSerializer(serializers.ModelSerializer):
         model = CouponTemplate
         fields = ["id", "name", "kind", "kind_label", "amount", "percent", "cap", "free_item",
                   "free_item_name", "valid_days", "valid_from", "valid_until", "min_spend", "categories",
-                  "per_member_limit", "active"]
+                  "per_member_limit", "total_limit", "issued_count", "active"]
 
 
 class CouponTemplateInputSerializer(RefuseUnknownFields, serializers.Serializer):
@@ -458,6 +458,9 @@ class CouponTemplateInputSerializer(RefuseUnknownFields, serializers.Serializer)
     min_spend = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=0)
     categories = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), many=True, default=list)
     per_member_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    total_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None,
+                                           help_text="The most coupons issued from the template in all, "
+                                                     "cancelled ones not counted; null: no limit.")
     active = serializers.BooleanField(default=True)
 
 

@@ -2,6 +2,7 @@
 giving them back on a full refund, cancelling and expiring them. Every change of status is
 recorded as a coupon event with its actor."""
 
+import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def coupon_validity(*, template: CouponTemplate, issued_at: datetime) -> tuple[d
 
 
 TEMPLATE_FIELDS = ("name", "kind", "amount", "percent", "cap", "free_item", "valid_days", "valid_from",
-                   "valid_until", "min_spend", "per_member_limit", "active")
+                   "valid_until", "min_spend", "per_member_limit", "total_limit", "active")
 
 
 def _template_check(template: CouponTemplate) -> None:
@@ -85,6 +86,9 @@ def _template_check(template: CouponTemplate) -> None:
         errors["valid_days"] = _("Give the number of days a coupon is valid, or a last day.")
     if template.valid_from and template.valid_until and template.valid_until < template.valid_from:
         errors["valid_until"] = _("The last day is before the first day.")
+    if template.total_limit is not None and template.total_limit < template.issued_count:
+        errors["total_limit"] = _("%(count)s coupons of this template are already issued; the limit cannot be "
+                                  "lower.") % {"count": template.issued_count}
     if errors:
         raise ValidationError(errors)
 
@@ -94,12 +98,13 @@ def coupon_template_create(*, name: str, kind: str, amount: Decimal | None = Non
                            cap: Decimal | None = None, free_item: CatalogueItem | None = None,
                            valid_days: int | None = None, valid_from: date | None = None,
                            valid_until: date | None = None, min_spend: Decimal = ZERO,
-                           per_member_limit: int | None = None, active: bool = True,
-                           categories: Iterable[Category] = (), actor: User | None = None) -> CouponTemplate:
+                           per_member_limit: int | None = None, total_limit: int | None = None,
+                           active: bool = True, categories: Iterable[Category] = (),
+                           actor: User | None = None) -> CouponTemplate:
     template = CouponTemplate(name=name.strip(), kind=kind, amount=amount, percent=percent, cap=cap,
                               free_item=free_item, valid_days=valid_days, valid_from=valid_from,
                               valid_until=valid_until, min_spend=min_spend, per_member_limit=per_member_limit,
-                              active=active)
+                              total_limit=total_limit, active=active)
     return settings_update(actor=actor, obj=template, changes={}, fields=TEMPLATE_FIELDS,
                            validate=_template_check, related={"categories": categories})
 
@@ -134,9 +139,12 @@ def _event(coupon: Coupon, kind: str, *, actor: User | None, at: datetime, **det
 def coupon_issue(*, member: Member, template: CouponTemplate, source: str, actor: User | None,
                  at: datetime | None = None, dedupe_key: str | None = None) -> Coupon:
     """Give a member a coupon with a unique code. Refused for an inactive template or member, a
-    template whose validity has ended, or a member who already holds the template's limit
-    (cancelled coupons do not count). With `dedupe_key`, a second call raises
-    CouponAlreadyIssued instead of issuing again."""
+    template whose validity has ended, a member who already holds the template's limit, or a
+    template whose total limit is reached (cancelled coupons count for neither). The template's
+    row is locked until commit (after the member's account, as a redemption does), so concurrent
+    issues of one template queue up and its total limit holds; the database refuses a count above
+    it in any case. With `dedupe_key`, a second call raises CouponAlreadyIssued instead of
+    issuing again."""
     at = at or timezone.now()
     if dedupe_key:
         existing = Coupon.objects.filter(dedupe_key=dedupe_key).first()
@@ -161,6 +169,9 @@ def coupon_issue(*, member: Member, template: CouponTemplate, source: str, actor
             raise ValidationError(
                 _("%(name)s already has %(count)s of the coupon “%(coupon)s”, the most one member may have.")
                 % {"name": member.name, "count": held, "coupon": template.name}, code="coupon_limit")
+    if coupon_template_room(template) == 0:
+        raise ValidationError(_("All %(limit)s coupons “%(name)s” have been issued; no more can be.")
+                              % {"limit": template.total_limit, "name": template.name}, code="coupon_total_limit")
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -176,6 +187,38 @@ def coupon_issue(*, member: Member, template: CouponTemplate, source: str, actor
         raise IntegrityError("no free coupon code after 5 attempts")
     _event(coupon, CouponEvent.Kind.ISSUED, actor=actor, at=at, source=source)
     return coupon
+
+
+@dataclass(frozen=True)
+class IssueOutcome:
+    """What issuing to one member of a batch did: a new coupon, the coupon an earlier send of
+    the same batch issued (`repeated`), or why none was issued (`error`)."""
+
+    member: Member
+    coupon: Coupon | None = None
+    repeated: bool = False
+    error: str = ""
+
+
+@transaction.atomic
+def coupon_issue_many(*, members: Iterable[Member], template: CouponTemplate, actor: User | None,
+                      batch_key: str, source: str = Coupon.Source.MANUAL) -> list[IssueOutcome]:
+    """Issue one coupon of `template` to each member, each through `coupon_issue` with its own
+    checks: a member refused (inactive, at the per-member limit) or the total limit reached
+    stops only that member's coupon. Sending the same `batch_key` again issues nothing twice."""
+    digest = hashlib.sha256(batch_key.encode()).hexdigest()[:40]
+    outcomes = []
+    for member in members:
+        try:
+            coupon = coupon_issue(member=member, template=template, source=source, actor=actor,
+                                  dedupe_key=f"batch:{digest}:{member.pk}")
+        except CouponAlreadyIssued as exc:
+            outcomes.append(IssueOutcome(member=member, coupon=exc.coupon, repeated=True))
+        except ValidationError as exc:
+            outcomes.append(IssueOutcome(member=member, error=" ".join(exc.messages)))
+        else:
+            outcomes.append(IssueOutcome(member=member, coupon=coupon))
+    return outcomes
 
 
 def _applicable_lines(template: CouponTemplate, lines: list[CouponLine]) -> list[CouponLine]:
@@ -285,6 +328,14 @@ WITH expired AS (
 INSERT INTO points_couponevent (coupon_id, kind, at, detail)
 SELECT id, 'expired', %(now)s, '{}'::jsonb FROM expired
 """
+
+
+def coupon_template_room(template: CouponTemplate) -> int | None:
+    """How many more coupons of `template` may be issued (None: no total limit), with the
+    template's row locked until commit, for issuing many at once in one statement."""
+    issued, limit = (CouponTemplate.objects.select_for_update().filter(pk=template.pk)
+                     .values_list("issued_count", "total_limit").get())
+    return None if limit is None else max(limit - issued, 0)
 
 
 def coupons_expire(*, now: datetime | None = None) -> int:

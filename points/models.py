@@ -258,11 +258,19 @@ class CouponTemplate(models.Model):
                                         verbose_name=_("applicable categories"),
                                         help_text=_("Empty: applies to every category."))
     per_member_limit = models.PositiveIntegerField(_("per-member limit"), null=True, blank=True)
+    total_limit = models.PositiveIntegerField(
+        _("total limit"), null=True, blank=True,
+        help_text=_("The most coupons of this template that may be issued, to all members together; "
+                    "cancelled coupons do not count. Empty: no limit."))
+    # Kept by database triggers on points_coupon (migration 0010): coupons not cancelled.
+    issued_count = models.PositiveIntegerField(_("coupons issued"), default=0, editable=False)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(condition=Q(total_limit__isnull=True) | Q(issued_count__lte=F("total_limit")),
+                                   name="coupon_template_within_total_limit"),
             models.CheckConstraint(condition=~Q(kind="fixed") | Q(amount__gt=0),
                                    name="fixed_coupon_has_amount"),
             models.CheckConstraint(condition=~Q(kind="percent") | (Q(percent__gt=0) & Q(percent__lte=100)),

@@ -11,7 +11,7 @@ from lunardate import LunarDate
 from campaigns.models import BirthdayGrant, BirthdayOffer
 from campaigns.services import birthday_offer_update, birthday_offers_grant
 from messaging.models import Message, Purpose
-from points.coupons import coupon_template_create
+from points.coupons import coupon_issue, coupon_template_create
 from points.models import Coupon, CouponTemplate, Entry
 from points.selectors import ledger_verify, points_balance
 
@@ -169,3 +169,23 @@ def test_batches_give_everyone_exactly_once(make_member):
     assert counts["granted"] == 7
     assert granted_ids() == {member.pk for member in members}
     assert Entry.objects.filter(source_type="birthday").count() == 7
+
+
+def test_birthday_coupons_stop_at_the_templates_total_limit_and_the_points_still_come(make_member, owner):
+    # Given a birthday coupon of which 2 may be issued in all, one already out
+    limited = coupon_template_create(name="限量生日券", kind=CouponTemplate.Kind.FIXED, amount=Decimal("100.00"),
+                                     valid_days=30, total_limit=2)
+    birthday_offer_update(actor=owner, bonus_points=50, coupon_template=limited)
+    earlier = make_member("早到的人", birthday=date(1990, 1, 1))
+
+    coupon_issue(member=earlier, template=limited, source=Coupon.Source.MANUAL, actor=owner)
+    members = [make_member(f"寿星{n}", birthday=date(1990, 6, 15)) for n in range(3)]
+    # When three members celebrate the same day
+    counts = grant_on(date(2026, 6, 15))
+    # Then one coupon is left for them, every one of them gets the points, and the count is right
+    assert counts["granted"] == 3 and counts["coupons"] == 1
+    assert Coupon.objects.filter(template=limited, source=Coupon.Source.BIRTHDAY).count() == 1
+    limited.refresh_from_db()
+    assert limited.issued_count == 2
+    assert all(points_balance(member).balance == 150 for member in members)
+    assert ledger_verify() == []
