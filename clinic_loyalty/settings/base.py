@@ -321,6 +321,12 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("insights.tasks.customer_value_fit_nightly",),
         "kwargs": {"local_hour": 3},
     },
+    "member-scores": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=40),
+        "args": ("segments.tasks.member_scores_nightly",),
+        "kwargs": {"local_hour": 3},
+    },
     "birthday-offers": {
         "task": "clinics.tasks.clinics_fan_out",
         "schedule": crontab(minute=0),
