@@ -146,8 +146,9 @@ NOTICE_PURPOSES = frozenset({ConsentRecord.Purpose.NOTICE_APPOINTMENTS, ConsentR
 
 
 class MemberTagEvent(models.Model):
-    """Append-only (a trigger refuses changes): a tag added to or removed from a member, by whom
-    and when. The member's current tags are `Member.tags`."""
+    """Append-only (a trigger refuses updates): a tag added to or removed from a member, by whom
+    and when. The member's current tags are `Member.tags`. Erasing a member deletes their tag
+    history with their tags."""
 
     class Action(models.TextChoices):
         ADDED = "added", _("Added")

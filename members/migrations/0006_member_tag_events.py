@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['member', '-created_at'], name='member_tag_event_member'),
         ),
         migrations.RunSQL(
-            "CREATE TRIGGER members_membertagevent_append_only BEFORE UPDATE OR DELETE "
+            "CREATE TRIGGER members_membertagevent_append_only BEFORE UPDATE "
             "ON members_membertagevent FOR EACH ROW EXECUTE FUNCTION public.forbid_change();",
             reverse_sql="DROP TRIGGER IF EXISTS members_membertagevent_append_only ON members_membertagevent;",
         ),
