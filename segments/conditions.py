@@ -298,16 +298,16 @@ def _first_visit_q(p: dict, ctx: Context) -> Q:
     return Q(Exists(visits.filter(visited_at__gte=since))) & ~Q(Exists(visits.filter(visited_at__lt=since)))
 
 
-# bought: {"items": [id…], "categories": [id…], "kind": "treatment" | "product" | null, "days": N or null}
+# bought: {"items": [id…], "categories": [id…], "item_kind": "treatment" | "product" | null, "days": N or null}
 def _bought_clean(p: dict) -> dict:
     items = _ids(p, "items", CatalogueItem, required=False)
     categories = _ids(p, "categories", Category, required=False)
-    kind = p.get("kind") or None
+    kind = p.get("item_kind") or None
     if kind is not None:
-        kind = _choices({"kind": [kind]}, "kind", CatalogueItem.Kind.values)[0]
+        kind = _choices({"item_kind": [kind]}, "item_kind", CatalogueItem.Kind.values)[0]
     if not items and not categories and kind is None:
         raise Problem(_("Choose treatments or products, categories, or a kind."))
-    return {"items": items, "categories": categories, "kind": kind,
+    return {"items": items, "categories": categories, "item_kind": kind,
             "days": _int(p, "days", low=1, high=MAX_DAYS)}
 
 
@@ -326,8 +326,8 @@ def _bought_q(p: dict, ctx: Context) -> Q:
         what |= Q(category_id__in=p["categories"])
     if what:
         lines = lines.filter(what)
-    if p["kind"]:
-        lines = lines.filter(item__kind=p["kind"])
+    if p["item_kind"]:
+        lines = lines.filter(item__kind=p["item_kind"])
     return Q(Exists(lines))
 
 
