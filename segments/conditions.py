@@ -336,7 +336,8 @@ def _tag_clean(p: dict) -> dict:
     tags = p.get("tags")
     if not isinstance(tags, list) or not tags or len(tags) > MAX_LIST:
         raise Problem(_("Choose at least one value for “%(name)s”.") % {"name": "tags"})
-    cleaned = list(dict.fromkeys(str(t).strip() for t in tags if str(t).strip()))
+    # Member tags are kept trimmed and in lower case (members.services), so are these.
+    cleaned = list(dict.fromkeys(str(t).strip().lower() for t in tags if str(t).strip()))
     if not cleaned or any(len(t) > 40 for t in cleaned):
         raise Problem(_("Each tag can have at most 40 characters."))
     return {"tags": cleaned, "match": _choices({"match": [p.get("match", "any")]}, "match", ("any", "all"))[0]}
