@@ -195,11 +195,13 @@ def _tier_clean(p: dict) -> dict:
 
 
 def _tier_q(p: dict, ctx: Context) -> Q:
-    q = Q(Exists(MemberTier.objects.filter(member_id=OuterRef("pk"), tier_id__in=p["tiers"])))
     entry = Tier.objects.order_by("rank").values_list("pk", flat=True).first()
     if entry in p["tiers"]:
-        # A member without a tier state holds the entry tier (as insights.selectors.kpi_tiers counts).
-        q |= ~Q(Exists(MemberTier.objects.filter(member_id=OuterRef("pk"))))
+        # A member without a tier state holds the entry tier (as insights.selectors.kpi_tiers
+        # counts), so: no tier state outside the chosen tiers. One NOT EXISTS, an anti-join.
+        q = ~Q(Exists(MemberTier.objects.filter(member_id=OuterRef("pk")).exclude(tier_id__in=p["tiers"])))
+    else:
+        q = Q(Exists(MemberTier.objects.filter(member_id=OuterRef("pk"), tier_id__in=p["tiers"])))
     if p["mode"] == "ever":
         q |= Q(Exists(TierChange.objects.filter(member_id=OuterRef("pk"), to_tier_id__in=p["tiers"],
                                                 created_at__lte=ctx.at)))
@@ -215,15 +217,13 @@ def _balance_clean(p: dict) -> dict:
 
 def _balance_q(p: dict, ctx: Context) -> Q:
     accounts = Account.objects.filter(member_id=OuterRef("pk"), asset=Asset.POINTS)
-    in_range = accounts
-    if p["min"] is not None:
-        in_range = in_range.filter(balance__gte=p["min"])
-    if p["max"] is not None:
-        in_range = in_range.filter(balance__lte=p["max"])
-    q = Q(Exists(in_range))
-    if not p["min"]:
-        q |= ~Q(Exists(accounts))  # no account yet: a balance of 0
-    return q
+    if p["min"]:
+        in_range = accounts.filter(balance__gte=p["min"])
+        if p["max"] is not None:
+            in_range = in_range.filter(balance__lte=p["max"])
+        return Q(Exists(in_range))
+    # A member without an account has a balance of 0, in range: no account above the maximum.
+    return ~Q(Exists(accounts.filter(balance__gt=p["max"])))
 
 
 # spend: {"min": "1000.00", "max": …, "days": N or null for all time}
@@ -234,12 +234,15 @@ def _spend_clean(p: dict) -> dict:
 
 
 def _aggregate_q(p: dict, ctx: Context, aggregate) -> Q:
-    per_member = _window(_visits(), p, ctx).values("member_id").annotate(value=aggregate)
+    # Uncorrelated: the window's visits are grouped once and the members looked up in the result
+    # (a hashed semi- or anti-join), so the cost is bounded by the visits in the window whatever
+    # the other conditions leave.
+    per_member = _window(counted_visits(), p, ctx).values("member_id").annotate(value=aggregate)
     q = Q()
     if p["min"] is not None and float(p["min"]) > 0:
-        q &= Q(Exists(per_member.filter(value__gte=p["min"])))
+        q &= Q(pk__in=per_member.filter(value__gte=p["min"]).values("member_id"))
     if p["max"] is not None:
-        q &= ~Q(Exists(per_member.filter(value__gt=p["max"])))
+        q &= ~Q(pk__in=per_member.filter(value__gt=p["max"]).values("member_id"))
     return q
 
 
@@ -497,10 +500,10 @@ def _stage_clean(p: dict) -> dict:
 
 def _stage_q(p: dict, ctx: Context) -> Q:
     stages = [s for s in p["stages"] if s != NO_VISIT]
-    q = Q(Exists(MemberScore.objects.filter(member_id=OuterRef("pk"), lifecycle__in=stages))) if stages else Q(pk=None)
+    scores = MemberScore.objects.filter(member_id=OuterRef("pk"))
     if NO_VISIT in p["stages"]:
-        q |= ~Q(Exists(MemberScore.objects.filter(member_id=OuterRef("pk"))))
-    return q
+        return ~Q(Exists(scores.exclude(lifecycle__in=stages)))
+    return Q(Exists(scores.filter(lifecycle__in=stages)))
 
 
 KINDS: dict[str, Kind] = {kind.code: kind for kind in [
