@@ -220,3 +220,16 @@ def test_the_demo_fills_the_satisfaction_panel(db):
         assert year.followups_on_time_rate is not None and year.recall.denominator > 0
         assert year.detractor_followups_open == FollowUpTask.objects.filter(kind="detractor", status="open").count()
         assert month.nps.score is not None and month.response_rate is not None
+
+
+def test_the_demo_ships_segments_with_members_in_them(db):
+    from segments.models import MemberScore, Segment
+    from segments.selectors import segment_count
+
+    clinic, _created = demo_seed(members=60)
+
+    with schema_context(clinic.schema_name):
+        names = set(Segment.objects.values_list("name", flat=True))
+        assert {"沉睡客户", "VIP 高消费", "本月生日"} <= names
+        assert MemberScore.objects.exists()
+        assert segment_count(Segment.objects.get(name="VIP 高消费")) > 0
