@@ -26,4 +26,5 @@ urlpatterns = [
     path("kpis/", include("insights.urls")),
     path("feedback/", include("feedback.api_urls")),
     path("audit/settings-changes/", audit_api.SettingsChangeListApi.as_view(), name="api-audit-settings-changes"),
+    path("segments/", include("segments.api_urls")),
 ]

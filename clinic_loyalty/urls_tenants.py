@@ -10,6 +10,7 @@ from feedback.views import SurveyOptOutView, SurveyView
 urlpatterns = [
     path("", include("frontdesk.urls")),
     path("accounts/", include("accounts.urls")),
+    path("manage/segments/", include("segments.urls")),
     path("manage/", include("manager.urls")),
     path("m/", include("portal.urls")),
     path("insights/", include("insights.page_urls")),

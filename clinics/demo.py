@@ -56,6 +56,9 @@ from points.models import CouponTemplate, Reward
 from points.rewards import reward_create, reward_redeem
 from points.rules import clinic_zone, local_date, loyalty_settings_update
 from portal.services import portal_settings_update
+from segments.models import Segment
+from segments.scoring import member_scores_refresh
+from segments.services import segment_create
 from visits.models import CatalogueItem, Category, Refund, Visit
 from visits.services import catalogue_item_create, category_create
 
@@ -468,6 +471,30 @@ def demo_customer_value_fit(clinic: Clinic) -> str:
         return fit.status
 
 
+DEMO_SEGMENTS = (
+    ("沉睡客户", "90–180 天未到店，适合唤醒活动。", {"all": [{"kind": "lifecycle", "stages": ["dormant"]}]}),
+    ("VIP 高消费", "近一年消费满 5000 元，或重要价值客户。", {"all": [{"any": [
+        {"kind": "spend", "min": "5000", "days": 365}, {"kind": "rfm_cell", "cells": ["important_value"]}]}]}),
+    ("本月生日", "生日在本月的会员（公历）。", {"all": [{"kind": "birthday_month", "relative": "current"}]}),
+    ("新客 7 日回访", "首次到店在 7 天内。", {"all": [{"kind": "first_visit", "op": "within_days", "days": 7}]}),
+    ("可短信营销的流失客户", "超过 180 天未到店且同意短信营销。", {"all": [
+        {"kind": "lifecycle", "stages": ["lapsed"]}, {"kind": "consent", "purpose": "marketing_sms"}]}),
+)
+
+
+def demo_segments_seed(clinic: Clinic) -> int:
+    """Tonight's RFM scores and lifecycle stages, and a few saved segments (once each)."""
+    with schema_context(clinic.schema_name):
+        member_scores_refresh(end=local_date(timezone.now()) - timedelta(days=1))
+        owner = User.objects.filter(username="owner").first()
+        made = 0
+        for name, description, conditions in DEMO_SEGMENTS:
+            if not Segment.objects.filter(name=name).exists():
+                segment_create(actor=owner, name=name, description=description, conditions=conditions)
+                made += 1
+        return made
+
+
 def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     """Everything above; returns the demo clinic and whether it was created now."""
     demo_operator_ensure()
@@ -480,4 +507,5 @@ def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     demo_history_seed(clinic)
     demo_feedback_seed(clinic)
     demo_customer_value_fit(clinic)
+    demo_segments_seed(clinic)
     return clinic, created

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontdesk import booking_views, member_data_views, schedule_views, views
+from frontdesk import booking_views, member_data_views, schedule_views, tag_views, views
 
 app_name = "frontdesk"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("members/phone-check/", views.PhoneCheckView.as_view(), name="phone_check"),
     path("members/<int:pk>/", views.MemberDetailView.as_view(), name="member_detail"),
     path("members/<int:pk>/edit/", views.MemberEditView.as_view(), name="member_edit"),
+    path("members/<int:pk>/tags/", tag_views.MemberTagsView.as_view(), name="member_tags"),
     path("members/<int:pk>/consents/", views.ConsentRecordView.as_view(), name="member_consent"),
     path("members/<int:pk>/messages/", views.MemberMessagesView.as_view(), name="member_messages"),
     path("members/<int:pk>/medical/", views.MedicalDetailsView.as_view(), name="member_medical"),

@@ -197,6 +197,7 @@ def _member_page(request, pk: int, *, page_error: str | None = None, consent_err
                    "notice_purposes": NOTICE_PURPOSES,
                    "survey_answers": member_answers(member=member, limit=5),
                    "followups": followup_list(member_id=member.pk)[:10],
+                   "tag_history": member.tag_events.select_related("actor")[:10],
                    "page_error": page_error, "consent_error": consent_error,
                    "restore_form": ConfirmForm()}, status=status)
 

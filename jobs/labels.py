@@ -18,6 +18,7 @@ JOB_LABELS = {
     "feedback.tasks.feedback_surveys_send": gettext_lazy("Satisfaction surveys and follow-ups"),
     "feedback.tasks.recall_followups_create": gettext_lazy("Recall follow-ups"),
     "insights.tasks.customer_value_fit_nightly": gettext_lazy("Predictive CLV fit"),
+    "segments.tasks.member_scores_nightly": gettext_lazy("RFM scores and lifecycle stages"),
 }
 
 COUNT_LABELS = {
@@ -52,6 +53,7 @@ COUNT_LABELS = {
     "followups_created": gettext_lazy("follow-ups created"),
     "fits_made": gettext_lazy("fits made"),
     "members_predicted": gettext_lazy("members predicted"),
+    "members_scored": gettext_lazy("members scored"),
 }
 
 

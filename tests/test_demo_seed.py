@@ -238,3 +238,16 @@ def test_the_demo_bookings_are_ahead_so_their_reminders_are_sent_not_skipped(db)
         reminders = Reminder.objects.filter(booking__in=waiting)
         assert reminders.filter(status=Reminder.Status.SENT).exists()
         assert not reminders.filter(reason=Reminder.Reason.APPOINTMENT_STARTED).exists()
+
+
+def test_the_demo_ships_segments_with_members_in_them(db):
+    from segments.models import MemberScore, Segment
+    from segments.selectors import segment_count
+
+    clinic, _created = demo_seed(members=60)
+
+    with schema_context(clinic.schema_name):
+        names = set(Segment.objects.values_list("name", flat=True))
+        assert {"沉睡客户", "VIP 高消费", "本月生日"} <= names
+        assert MemberScore.objects.exists()
+        assert segment_count(Segment.objects.get(name="VIP 高消费")) > 0
