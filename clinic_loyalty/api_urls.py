@@ -24,4 +24,5 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("kpis/", include("insights.urls")),
     path("feedback/", include("feedback.api_urls")),
+    path("segments/", include("segments.api_urls")),
 ]

@@ -1,15 +1,41 @@
-"""The clinic's KPI settings: the lifecycle thresholds (active, dormant 沉睡, lapsed 流失 by days
-since the last visit) and the RFM window. The KPIs themselves are read from the visits, the
-ledger, tiers and appointments by the selectors; nothing here copies them. The one thing stored
-is the nightly fit of the predictive CLV and its per-member predictions, a model's output that
-cannot be read off the visits directly."""
+"""The clinic's KPI settings: the lifecycle thresholds (new by days since the first visit; active,
+dormant 沉睡, lapsed 流失 by days since the last visit) and the RFM window. The KPIs themselves are
+read from the visits, the ledger, tiers and appointments by the selectors; nothing here copies
+them. The one thing stored is the nightly fit of the predictive CLV and its per-member
+predictions, a model's output that cannot be read off the visits directly."""
 
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 
+class LifecycleStage(models.TextChoices):
+    """A member's stage by their counted visits up to a day (insights.selectors.lifecycle_bounds)."""
+
+    NEW = "new", _("New")
+    ACTIVE = "active", _("Active")
+    DORMANT = "dormant", _("Dormant (沉睡)")
+    LAPSED = "lapsed", _("Lapsed (流失)")
+
+
+class RfmCellName(models.TextChoices):
+    """The eight R/F/M high-low cells (insights.selectors.RFM_HIGH says what is high). The
+    Chinese labels are the names clinics use."""
+
+    IMPORTANT_VALUE = "important_value", _("Important value (重要价值客户)")
+    IMPORTANT_DEVELOP = "important_develop", _("Important to develop (重要发展客户)")
+    IMPORTANT_KEEP = "important_keep", _("Important to keep (重要保持客户)")
+    IMPORTANT_WIN_BACK = "important_win_back", _("Important to win back (重要挽留客户)")
+    GENERAL_VALUE = "general_value", _("General value (一般价值客户)")
+    GENERAL_DEVELOP = "general_develop", _("General to develop (一般发展客户)")
+    GENERAL_KEEP = "general_keep", _("General to keep (一般保持客户)")
+    GENERAL_WIN_BACK = "general_win_back", _("General to win back (一般挽留客户)")
+
+
 class InsightsSettings(models.Model):
+    new_days = models.PositiveIntegerField(
+        _("new for (days)"), default=90,
+        help_text=_("A member whose first visit was at most this many days ago is new."))
     active_days = models.PositiveIntegerField(
         _("active for (days)"), default=90,
         help_text=_("A member whose last visit was at most this many days ago is active."))
@@ -25,6 +51,8 @@ class InsightsSettings(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="insights_settings_single_row"),
             models.CheckConstraint(condition=Q(active_days__gte=1), name="insights_active_days_positive"),
+            models.CheckConstraint(condition=Q(new_days__gte=1) & Q(new_days__lte=F("active_days")),
+                                   name="insights_new_within_active"),
             models.CheckConstraint(condition=Q(lapsed_days__gt=F("active_days")),
                                    name="insights_lapsed_after_active"),
             models.CheckConstraint(condition=Q(rfm_months__gte=1) & Q(rfm_months__lte=60),

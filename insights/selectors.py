@@ -18,10 +18,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from feedback import selectors as feedback_selectors
-from insights.models import InsightsSettings
+from insights.models import InsightsSettings, LifecycleStage, RfmCellName
 from points.rules import clinic_zone, loyalty_settings
+from visits.models import Refund, Visit, VisitLine
 
 CENTS = Decimal("0.01")
 RATE_PLACES = 6
@@ -36,6 +38,14 @@ def counted(alias: str = "v") -> str:
             f"NOT EXISTS (SELECT 1 FROM visits_refund r WHERE r.visit_id = {alias}.id) "
             f"OR EXISTS (SELECT 1 FROM visits_visitline l WHERE l.visit_id = {alias}.id "
             f"AND l.refunded_quantity < l.quantity))))")
+
+
+def counted_visits() -> QuerySet[Visit]:
+    """The same rule as `counted`, for the ORM (segments build their subqueries on it); a test
+    proves both select the same visits."""
+    free_kept = ~Exists(Refund.objects.filter(visit=OuterRef("pk"))) | Exists(
+        VisitLine.objects.filter(visit=OuterRef("pk"), refunded_quantity__lt=F("quantity")))
+    return Visit.objects.filter(Q(total__gt=F("refunded_total")) | (Q(total=0) & free_kept))
 
 
 def visits_from(location_id: int | None, alias: str = "v") -> str:
@@ -192,7 +202,6 @@ def _activity(scope: Scope) -> tuple:
 def _history(scope: Scope, settings_row: InsightsSettings) -> tuple:
     """Up to the end of the period: members with a visit, all revenue, and the lifecycle stage
     of each member by the local day of their last visit."""
-    end = scope.period.end
     sql = f"""
         WITH per_member AS (
             SELECT v.member_id, max(v.visited_at) AS last_at, sum(v.total - v.refunded_total) AS spent
@@ -204,8 +213,8 @@ def _history(scope: Scope, settings_row: InsightsSettings) -> tuple:
                count(*) FILTER (WHERE last_at < %(active_from)s AND last_at >= %(lapsed_from)s),
                count(*) FILTER (WHERE last_at < %(lapsed_from)s)
         FROM per_member"""
-    return _fetch(sql, scope.params(active_from=local_start(end - timedelta(days=settings_row.active_days)),
-                                    lapsed_from=local_start(end - timedelta(days=settings_row.lapsed_days))))[0]
+    bounds = lifecycle_bounds(end=scope.period.end, settings_row=settings_row)
+    return _fetch(sql, scope.params(active_from=bounds.active_from, lapsed_from=bounds.lapsed_from))[0]
 
 
 def _members(period: Period) -> tuple:
@@ -336,7 +345,38 @@ def kpi_cohorts(*, first_month: date, last_month: date, months: int = 12, locati
     return cohorts
 
 
-# --- panel 6: RFM -------------------------------------------------------------------------
+# --- panel 6: RFM, and the lifecycle stages ------------------------------------------------
+# The one definition of the RFM scores, the 8 cells and the lifecycle stages: panel 6 and the
+# summary read them here on the fly, and the segments app stores them per member each night
+# (segments/scoring.py) with the same SQL.
+
+# A score of RFM_HIGH or more is "high" in the 8 cells (docs/segments.md).
+RFM_HIGH = 3
+
+# (R high, F high, M high) -> cell.
+RFM_CELLS = {
+    (True, True, True): RfmCellName.IMPORTANT_VALUE,
+    (True, False, True): RfmCellName.IMPORTANT_DEVELOP,
+    (False, True, True): RfmCellName.IMPORTANT_KEEP,
+    (False, False, True): RfmCellName.IMPORTANT_WIN_BACK,
+    (True, True, False): RfmCellName.GENERAL_VALUE,
+    (True, False, False): RfmCellName.GENERAL_DEVELOP,
+    (False, True, False): RfmCellName.GENERAL_KEEP,
+    (False, False, False): RfmCellName.GENERAL_WIN_BACK,
+}
+
+
+def rfm_cell(r: int, f: int, m: int) -> RfmCellName:
+    return RFM_CELLS[(r >= RFM_HIGH, f >= RFM_HIGH, m >= RFM_HIGH)]
+
+
+def _rfm_cell_case() -> str:
+    whens = " ".join(
+        f"WHEN r {'>=' if rh else '<'} {RFM_HIGH} AND f {'>=' if fh else '<'} {RFM_HIGH} "
+        f"AND m {'>=' if mh else '<'} {RFM_HIGH} THEN '{cell.value}'"
+        for (rh, fh, mh), cell in RFM_CELLS.items())
+    return f"CASE {whens} END"
+
 
 @dataclass
 class RfmCell:
@@ -346,15 +386,22 @@ class RfmCell:
     revenue: Decimal
 
 
-def _rfm_sql(scope: Scope) -> tuple[str, dict]:
-    settings_row = insights_settings()
-    end = scope.period.end
-    window_start = add_months(end, -settings_row.rfm_months) + timedelta(days=1)
+def rfm_window_start(*, end: date, settings_row: InsightsSettings) -> date:
+    """The first day of the RFM window that ends on the local day `end`."""
+    return add_months(end, -settings_row.rfm_months) + timedelta(days=1)
+
+
+def rfm_sql(*, end: date, location_id: int | None = None) -> tuple[str, dict]:
+    """One row per member with a counted visit in the RFM window ending on the local day `end`:
+    (member id, recency days, frequency, monetary, r, f, m, cell). Each score is the member's
+    quintile among those members: ceil(5 × rank / n), where rank counts the members whose value is
+    no better than theirs (ties share the score)."""
+    window_start = rfm_window_start(end=end, settings_row=insights_settings())
     sql = f"""
         WITH per_member AS (
             SELECT v.member_id, %(end)s - max((v.visited_at AT TIME ZONE %(tz)s)::date) AS recency_days,
                    count(*) AS frequency, sum(v.total - v.refunded_total) AS monetary
-            FROM {visits_from(scope.location_id)}
+            FROM {visits_from(location_id)}
             WHERE v.visited_at >= %(wlo)s AND v.visited_at < %(hi)s AND {counted()}
             GROUP BY v.member_id),
         ranked AS (
@@ -362,17 +409,21 @@ def _rfm_sql(scope: Scope) -> tuple[str, dict]:
                    count(*) OVER (ORDER BY recency_days DESC) AS r_rank,
                    count(*) OVER (ORDER BY frequency) AS f_rank,
                    count(*) OVER (ORDER BY monetary) AS m_rank
-            FROM per_member)
-        SELECT member_id, recency_days, frequency, monetary,
-               ((5 * r_rank + n - 1) / n)::int AS r, ((5 * f_rank + n - 1) / n)::int AS f,
-               ((5 * m_rank + n - 1) / n)::int AS m
-        FROM ranked"""
-    return sql, scope.params(end=end, wlo=local_start(window_start))
+            FROM per_member),
+        scored AS (
+            SELECT member_id, recency_days, frequency, monetary,
+                   ((5 * r_rank + n - 1) / n)::int AS r, ((5 * f_rank + n - 1) / n)::int AS f,
+                   ((5 * m_rank + n - 1) / n)::int AS m
+            FROM ranked)
+        SELECT member_id, recency_days, frequency, monetary, r, f, m, {_rfm_cell_case()} AS cell
+        FROM scored"""
+    return sql, {"end": end, "wlo": local_start(window_start), "hi": local_start(end + timedelta(days=1)),
+                 "location": location_id, "tz": clinic_zone().key}
 
 
 def kpi_rfm(*, scope: Scope) -> list[RfmCell]:
     """Members with a visit in the RFM window, by recency score (rows) and frequency score."""
-    sql, params = _rfm_sql(scope)
+    sql, params = rfm_sql(end=scope.period.end, location_id=scope.location_id)
     rows = _fetch(f"SELECT r, f, count(*), sum(monetary) FROM ({sql}) s GROUP BY r, f", params)
     found = {(r, f): (n, spent) for r, f, n, spent in rows}
     return [RfmCell(r, f, found.get((r, f), (0, 0))[0], money(found.get((r, f), (0, 0))[1]))
@@ -380,9 +431,40 @@ def kpi_rfm(*, scope: Scope) -> list[RfmCell]:
 
 
 def rfm_scores(*, scope: Scope) -> list[tuple]:
-    """(member id, recency days, frequency, monetary, r, f, m) for every scored member."""
-    sql, params = _rfm_sql(scope)
+    """(member id, recency days, frequency, monetary, r, f, m, cell) for every scored member."""
+    sql, params = rfm_sql(end=scope.period.end, location_id=scope.location_id)
     return _fetch(sql + " ORDER BY member_id", params)
+
+
+@dataclass(frozen=True)
+class LifecycleBounds:
+    """The first instants of the windows that decide a member's stage at the end of local day
+    `end`: new when the first counted visit is at or after `new_from`; otherwise active when the
+    last one is at or after `active_from`, dormant when it is before that but at or after
+    `lapsed_from`, lapsed when it is before `lapsed_from`."""
+
+    end: date
+    new_from: datetime
+    active_from: datetime
+    lapsed_from: datetime
+
+
+def lifecycle_bounds(*, end: date, settings_row: InsightsSettings | None = None) -> LifecycleBounds:
+    """A member whose last visit was on local day `end` − d is active while d ≤ active_days,
+    dormant while d ≤ lapsed_days and lapsed after; new while the first visit's d ≤ new_days."""
+    row = settings_row or insights_settings()
+    return LifecycleBounds(end=end, new_from=local_start(end - timedelta(days=row.new_days)),
+                           active_from=local_start(end - timedelta(days=row.active_days)),
+                           lapsed_from=local_start(end - timedelta(days=row.lapsed_days)))
+
+
+def lifecycle_stage_sql(first_at: str, last_at: str) -> str:
+    """The stage of a member as SQL, from the columns with their first and last counted visit,
+    with the bounds as the parameters new_from, active_from and lapsed_from."""
+    return (f"CASE WHEN {first_at} >= %(new_from)s THEN '{LifecycleStage.NEW.value}' "
+            f"WHEN {last_at} >= %(active_from)s THEN '{LifecycleStage.ACTIVE.value}' "
+            f"WHEN {last_at} >= %(lapsed_from)s THEN '{LifecycleStage.DORMANT.value}' "
+            f"ELSE '{LifecycleStage.LAPSED.value}' END")
 
 
 # --- panel 7: tiers -----------------------------------------------------------------------

@@ -20,6 +20,7 @@ JOB_LABELS = {
     "feedback.tasks.feedback_surveys_send": gettext_lazy("Satisfaction surveys and follow-ups"),
     "feedback.tasks.recall_followups_create": gettext_lazy("Recall follow-ups"),
     "insights.tasks.customer_value_fit_nightly": gettext_lazy("Predictive CLV fit"),
+    "segments.tasks.member_scores_nightly": gettext_lazy("RFM scores and lifecycle stages"),
 }
 
 COUNT_LABELS = {
@@ -57,6 +58,7 @@ COUNT_LABELS = {
     "campaigns": gettext_lazy("campaigns"),
     "occurrences": gettext_lazy("occurrences run"),
     "computed": gettext_lazy("results computed"),
+    "members_scored": gettext_lazy("members scored"),
 }
 
 

@@ -48,7 +48,7 @@ def initial_from(instance, form_class: type[forms.Form]) -> dict:
 
 
 InsightsSettingsForm = _model_form("InsightsSettingsForm", InsightsSettings,
-                                  ["active_days", "lapsed_days", "rfm_months"])
+                                  ["new_days", "active_days", "lapsed_days", "rfm_months"])
 
 ProgrammeForm = _model_form(
     "ProgrammeForm", TierProgramme, ["basis", "window_months", "grace_days", "downgrade_mode"],

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from accounts.api import has_perm
 from clinic_loyalty.api_errors import error_body
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
-from members.models import ConsentRecord, Member
+from members.models import ConsentRecord, Member, MemberTagEvent
 from members.naming import phone_display
 from members.selectors import (
     consent_current,
@@ -29,6 +29,8 @@ from members.services import (
     member_merge,
     member_register,
     member_restore,
+    member_tag_add,
+    member_tag_remove,
     member_update,
 )
 
@@ -224,6 +226,45 @@ class MemberConsentApi(APIView):
         serializer.is_valid(raise_exception=True)
         record = consent_record(member=member, actor=request.user, **serializer.validated_data)
         return Response(ConsentOutputSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class TagEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
+
+    class Meta:
+        model = MemberTagEvent
+        fields = ["tag", "action", "actor", "created_at"]
+
+
+class MemberTagsApi(APIView):
+    """The member's free tags with their history (newest first); staff add or remove one at a
+    time. Tags are kept trimmed and in lower case."""
+
+    permission_classes = [FrontDesk]
+
+    class InputSerializer(serializers.Serializer):
+        tag = serializers.CharField(max_length=40)
+        action = serializers.ChoiceField(choices=[("add", "add"), ("remove", "remove")], default="add")
+
+    class OutputSerializer(serializers.Serializer):
+        tags = serializers.ListField(child=serializers.CharField())
+        history = TagEventSerializer(many=True)
+
+    def _answer(self, member: Member) -> Response:
+        history = member.tag_events.select_related("actor")[:100]
+        return Response(self.OutputSerializer({"tags": member.tags, "history": history}).data)
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request, pk: int):
+        return self._answer(_member(pk))
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    def post(self, request, pk: int):
+        member = _member(pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = member_tag_add if data.validated_data["action"] == "add" else member_tag_remove
+        return self._answer(change(member=member, actor=request.user, tag=data.validated_data["tag"]))
 
 
 class MedicalSerializer(serializers.Serializer):

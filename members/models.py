@@ -75,6 +75,7 @@ class Member(models.Model):
             ("export_member", _("Can export a member's data")),
         ]
         indexes = [
+            GinIndex(fields=["tags"], name="member_tags"),
             models.Index(fields=["phone_last4"], name="member_phone_last4"),
             models.Index(OpClass("name_initials", name="varchar_pattern_ops"),
                          name="member_initials_prefix"),
@@ -144,6 +145,27 @@ class ConsentRecord(models.Model):
 # until withdrawn: only a withdrawal (the latest record says not granted) stops them.
 NOTICE_PURPOSES = frozenset({ConsentRecord.Purpose.NOTICE_APPOINTMENTS, ConsentRecord.Purpose.NOTICE_POINTS_EXPIRY,
                              ConsentRecord.Purpose.SURVEYS})
+
+
+class MemberTagEvent(models.Model):
+    """Append-only (a trigger refuses updates): a tag added to or removed from a member, by whom
+    and when. The member's current tags are `Member.tags`. Erasing a member deletes their tag
+    history with their tags."""
+
+    class Action(models.TextChoices):
+        ADDED = "added", _("Added")
+        REMOVED = "removed", _("Removed")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tag_events")
+    tag = models.CharField(_("tag"), max_length=40)
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["member", "-created_at"], name="member_tag_event_member")]
 
 
 class MedicalProfile(models.Model):

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, When
+from django.db.models import BooleanField, Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -108,6 +109,15 @@ def consent_current(*, member: Member) -> dict[str, ConsentRecord | None]:
 def consent_granted(*, member: Member, purpose: str) -> bool:
     record = consent_current(member=member)[purpose]
     return bool(record and record.granted)
+
+
+def consent_granted_at(*, purpose: str, at: datetime, member_ref: str = "pk") -> Exact:
+    """A condition on a members queryset (or one with the member's id in `member_ref`): the
+    member's latest record for `purpose` recorded by `at` grants it, by the same rule as
+    `consent_current`."""
+    latest = (ConsentRecord.objects.filter(member_id=OuterRef(member_ref), purpose=purpose, recorded_at__lte=at)
+              .order_by("-recorded_at", "-id").values("granted")[:1])
+    return Exact(Subquery(latest, output_field=BooleanField()), True)
 
 
 def consent_granted_members(*, member_ids: list[int], purpose: str) -> set[int]:

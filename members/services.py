@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from clinics.context import current_clinic
-from members.models import ConsentRecord, MedicalAccessLog, MedicalProfile, Member, MemberEvent
+from members.models import ConsentRecord, MedicalAccessLog, MedicalProfile, Member, MemberEvent, MemberTagEvent
 from members.naming import name_initials, name_pinyin, phone_normalize
 from members.selectors import member_with_phone
 
@@ -71,6 +71,51 @@ def _clean_tags(tags: Iterable[str]) -> list[str]:
         if tag:
             seen.setdefault(tag[:40])
     return list(seen)
+
+
+def _tags_record(member: Member, before: Iterable[str], after: Iterable[str], actor: User | None) -> None:
+    """Append the tag history: one event per tag added or removed."""
+    before, after = list(before), list(after)
+    events = [MemberTagEvent(member=member, tag=tag, action=MemberTagEvent.Action.ADDED, actor=actor)
+              for tag in after if tag not in before]
+    events += [MemberTagEvent(member=member, tag=tag, action=MemberTagEvent.Action.REMOVED, actor=actor)
+               for tag in before if tag not in after]
+    MemberTagEvent.objects.bulk_create(events)
+
+
+@transaction.atomic
+def member_tag_add(*, member: Member, actor: User | None, tag: str) -> Member:
+    """Add a free tag to an active member (trimmed, lower case, at most 40 characters); adding a
+    tag the member has changes nothing."""
+    tag = tag.strip().lower()
+    if not tag:
+        raise ValidationError({"tag": _("Write a tag.")})
+    if len(tag) > 40:
+        raise ValidationError({"tag": _("Each tag can have at most 40 characters: “%(tag)s”.") % {"tag": tag}})
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if not member.is_active:
+        raise ValidationError(_("Only an active member can be edited."))
+    if tag not in member.tags:
+        before = list(member.tags)
+        member.tags = [*member.tags, tag]
+        member.save(update_fields=["tags", "updated_at"])
+        _tags_record(member, before, member.tags, actor)
+    return member
+
+
+@transaction.atomic
+def member_tag_remove(*, member: Member, actor: User | None, tag: str) -> Member:
+    """Remove a tag from an active member; removing a tag the member lacks changes nothing."""
+    tag = tag.strip().lower()
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if not member.is_active:
+        raise ValidationError(_("Only an active member can be edited."))
+    if tag in member.tags:
+        before = list(member.tags)
+        member.tags = [t for t in member.tags if t != tag]
+        member.save(update_fields=["tags", "updated_at"])
+        _tags_record(member, before, member.tags, actor)
+    return member
 
 
 def _romanize(member: Member) -> None:
@@ -132,6 +177,7 @@ def member_register(*, name: str, phone: str, actor: User | None,
         consent_record(member=member, actor=actor, at=now, **consent.__dict__)
     MemberEvent.objects.create(member=member, kind=MemberEvent.Kind.REGISTERED, actor=actor,
                                detail={"source": member.source})
+    _tags_record(member, [], member.tags, actor)
     for step in REGISTER_STEPS:
         step(member, actor)
     return member
@@ -153,6 +199,7 @@ def member_update(*, member: Member, actor: User | None, **changes) -> Member:
     if "email" in changes:
         changes["email"] = changes["email"].strip().lower()
     changed = sorted(field for field, value in changes.items() if getattr(member, field) != value)
+    tags_before = list(member.tags)
     for field, value in changes.items():
         setattr(member, field, value)
     _romanize(member)
@@ -167,6 +214,8 @@ def member_update(*, member: Member, actor: User | None, **changes) -> Member:
     if changed:
         MemberEvent.objects.create(member=member, kind=MemberEvent.Kind.UPDATED, actor=actor,
                                    detail={"fields": changed})
+    if "tags" in changed:
+        _tags_record(member, tags_before, member.tags, actor)
     return member
 
 
@@ -258,7 +307,9 @@ def member_merge(*, survivor: Member, duplicate: Member, actor: User | None) -> 
     Member.objects.filter(referred_by=duplicate).exclude(pk=survivor.pk).update(referred_by=survivor)
     if survivor.referred_by_id is None and duplicate.referred_by_id not in (None, survivor.pk):
         survivor.referred_by_id = duplicate.referred_by_id
+    tags_before = list(survivor.tags)
     survivor.tags = _clean_tags([*survivor.tags, *duplicate.tags])
+    _tags_record(survivor, tags_before, survivor.tags, actor)
     for field in ("birthday", "email"):
         if not getattr(survivor, field) and getattr(duplicate, field):
             setattr(survivor, field, getattr(duplicate, field))
@@ -313,6 +364,8 @@ def member_erase(*, member: Member, actor: User, reason: str) -> Member:
     member.birthday = None
     member.celebrates_lunar_birthday = False
     member.gender = Member.Gender.UNKNOWN
+    # The tag history goes with the tags: the erasure event is the record.
+    MemberTagEvent.objects.filter(member=member).delete()
     member.tags = []
     member.notes = ""
     member.status = Member.Status.ERASED

@@ -7,6 +7,7 @@ urlpatterns = [
     path("<int:pk>/", api.MemberDetailApi.as_view(), name="api-member"),
     path("<int:pk>/status/", api.MemberArchiveApi.as_view(), name="api-member-status"),
     path("<int:pk>/consents/", api.MemberConsentApi.as_view(), name="api-member-consents"),
+    path("<int:pk>/tags/", api.MemberTagsApi.as_view(), name="api-member-tags"),
     path("<int:pk>/medical/", api.MemberMedicalApi.as_view(), name="api-member-medical"),
     path("<int:pk>/export/", api.MemberExportApi.as_view(), name="api-member-export"),
     path("<int:pk>/merge/", api.MemberMergeApi.as_view(), name="api-member-merge"),

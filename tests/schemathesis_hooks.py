@@ -42,6 +42,7 @@ PATHS = {
     "resources": "resources", "exceptions": "exceptions", "bookings": "bookings", "templates": "message_templates",
     "messages": "messages", "imports": "imports", "followups": "followups", "surveys": "surveys",
     "campaigns": "campaigns",
+    "segments": "segments",
 }
 
 

@@ -36,6 +36,8 @@ from points.adjustments import points_adjust
 from points.coupons import coupon_issue, coupon_template_create
 from points.models import Coupon, CouponTemplate, PointsAdjustment, Redemption, Reward
 from points.rewards import reward_create, reward_redeem
+from segments.models import Segment
+from segments.services import segment_create
 from tiers.models import Tier
 from visits.models import CatalogueItem, Category, Visit, VisitLine
 
@@ -73,6 +75,9 @@ STATE_RULES = {
     "POST /api/v1/points/members/{id}/adjustments/": "not zero; a deduction within the available points",
     "POST /api/v1/points/rewards/": "a coupon reward needs a template, an item reward an item",
     "POST /api/v1/points/rewards/{id}/redeem/": "enough available points, stock and tier",
+    "PATCH /api/v1/segments/{id}/": "conditions of the kinds in docs/segments.md; live segment names are unique",
+    "POST /api/v1/segments/": "conditions of the kinds in docs/segments.md; live segment names are unique",
+    "POST /api/v1/segments/preview/": "conditions of the kinds in docs/segments.md",
     "POST /api/v1/tiers/": "ranks are unique and thresholds rise with them",
     "POST /api/v1/tiers/members/{id}/set/": "only an active member's tier is set by hand",
     "POST /api/v1/visits/": "payments must add up to the bill",
@@ -105,6 +110,7 @@ def _seed(clinic) -> dict[str, list]:
                         bonus_points=10, messages={"sms": {"body": "{name}：{campaign}"}})
         for member in members[:3]:
             followup_create(member=member, actor=owner, due_at=timezone.now() + timedelta(days=1), note="术后回访")
+        segment_create(actor=owner, name="沉睡客户", conditions={"all": [{"kind": "lifecycle", "stages": ["dormant"]}]})
         return {
             "runner": [owner.pk],
             "users": _ids(User.objects.exclude(pk=owner.pk)),
@@ -131,6 +137,7 @@ def _seed(clinic) -> dict[str, list]:
             "followups": _ids(FollowUpTask.objects.all()),
             "surveys": _ids(Survey.objects.all()),
             "campaigns": _ids(Campaign.objects.all()),
+            "segments": _ids(Segment.objects.all()),
         }
 
 

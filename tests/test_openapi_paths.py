@@ -15,7 +15,7 @@ EXPECTED = {
                 "/api/v1/members/{id}/status/": {"post"}, "/api/v1/members/{id}/consents/": {"get", "post"},
                 "/api/v1/members/{id}/medical/": {"get", "put"}, "/api/v1/members/{id}/export/": {"get"},
                 "/api/v1/members/{id}/merge/": {"post"}, "/api/v1/members/{id}/erase/": {"post"},
-                "/api/v1/members/{id}/referrals/": {"get"}},
+                "/api/v1/members/{id}/referrals/": {"get"}, "/api/v1/members/{id}/tags/": {"get", "post"}},
     "visits": {"/api/v1/catalogue/categories/": {"get", "post"}, "/api/v1/catalogue/items/": {"get", "post"},
                "/api/v1/catalogue/items/{id}/": {"get", "patch"}, "/api/v1/members/{id}/visits/": {"get"}},
     "checkout": {"/api/v1/visits/": {"post"}, "/api/v1/visits/{id}/": {"get"},
@@ -61,6 +61,9 @@ EXPECTED = {
         "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "satisfaction",
         "members")},
     "insights-clv": {"/api/v1/kpis/clv/": {"get"}, "/api/v1/kpis/clv/members/": {"get"}},
+    "segments": {"/api/v1/segments/": {"get", "post"}, "/api/v1/segments/preview/": {"post"},
+                 "/api/v1/segments/{id}/": {"get", "patch"}, "/api/v1/segments/{id}/count/": {"get"},
+                 "/api/v1/segments/{id}/members/": {"get"}},
 }
 
 IDEMPOTENT_POSTS = {
