@@ -24,6 +24,7 @@ from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import Member
 from messaging.models import PURPOSE_VARIABLES, Purpose
 from points.models import CouponTemplate
+from segments.models import Segment
 from tiers.models import Tier
 
 ManageSettings = has_perm("accounts.manage_settings")
@@ -77,6 +78,8 @@ class CampaignInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     kind = serializers.CharField(max_length=30, required=False, allow_blank=True)
     schedule = serializers.ChoiceField(choices=Campaign.Schedule.choices, required=False)
+    segment = serializers.PrimaryKeyRelatedField(queryset=Segment.objects.filter(archived=False), required=False,
+                                                 allow_null=True, help_text="Null: all active members.")
     starts_on = serializers.DateField()
     ends_on = serializers.DateField(required=False, allow_null=True)
     send_time = serializers.TimeField(required=False)
@@ -105,7 +108,8 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = ["id", "name", "kind", "status", "status_label", "schedule", "starts_on", "ends_on", "send_time",
+        fields = ["id", "name", "kind", "status", "status_label", "segment", "schedule", "starts_on", "ends_on",
+                  "send_time",
                   "month", "day", "trigger_days", "validity_days", "bonus_points", "coupon_template",
                   "points_multiplier", "min_tier", "holdout_percent", "max_grants_per_member", "budget_points",
                   "budget_coupons", "created_at", "launched_at", "messages"]

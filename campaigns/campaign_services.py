@@ -71,6 +71,8 @@ def _offer_check(campaign: Campaign) -> dict[str, str]:
     template = campaign.coupon_template
     if template is not None and not template.active:
         errors["coupon_template"] = _("This coupon template is inactive; choose an active one.")
+    if campaign.segment_id and campaign.segment.archived:
+        errors["segment"] = _("This segment is archived; choose another one.")
     if campaign.holdout_percent > 50:
         errors["holdout_percent"] = _("The control group can be at most 50 %.")
     return errors

@@ -119,6 +119,9 @@ class Campaign(models.Model):
                             help_text=_("The ready-made campaign it was started from, if any."))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     schedule = models.CharField(_("schedule"), max_length=20, choices=Schedule.choices, default=Schedule.ONCE)
+    segment = models.ForeignKey("segments.Segment", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="campaigns", verbose_name=_("segment"),
+                                help_text=_("Empty: all active members."))
     starts_on = models.DateField(_("first day"))
     ends_on = models.DateField(_("last day"), null=True, blank=True,
                                help_text=_("Recurring and triggered campaigns: the last day an occurrence may "

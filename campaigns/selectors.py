@@ -15,6 +15,7 @@ from members.models import Member
 from members.selectors import consent_granted_members
 from messaging.models import MARKETING_CONSENT, Channel
 from points.models import CouponTemplate
+from segments.selectors import segment_members
 
 CENT = Decimal("0.01")
 
@@ -23,15 +24,11 @@ def campaign_settings() -> CampaignSettings:
     return CampaignSettings.objects.filter(pk=1).first() or CampaignSettings(pk=1)
 
 
-def campaign_audience_members(campaign: Campaign) -> QuerySet[Member]:
+def campaign_audience_members(campaign: Campaign, *, at: datetime | None = None) -> QuerySet[Member]:
     """The active members the campaign targets: its segment's members, or all active members."""
-    members = Member.objects.filter(status=Member.Status.ACTIVE)
-    segment = getattr(campaign, "segment", None)
-    if segment is not None:
-        from segments.selectors import segment_members
-
-        members = segment_members(segment).filter(status=Member.Status.ACTIVE)
-    return members
+    if campaign.segment_id is not None:
+        return segment_members(campaign.segment, at=at).filter(status=Member.Status.ACTIVE)
+    return Member.objects.filter(status=Member.Status.ACTIVE)
 
 
 def audience_sql(campaign: Campaign) -> tuple[str, list]:

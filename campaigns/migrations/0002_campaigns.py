@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('campaigns', '0001_initial'),
-        ('members', '0006_campaigns_opt_out_channels'),
+        ('members', '0007_campaigns_opt_out_channels'),
         ('points', '0009_redemption_channel'),
         ('tiers', '0003_clinic_config_stamp'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

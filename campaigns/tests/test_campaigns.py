@@ -22,6 +22,7 @@ from messaging.services import Outgoing, messages_queue
 from points.coupons import coupon_template_create
 from points.models import Coupon, CouponTemplate, Entry
 from points.selectors import ledger_verify, points_balance
+from segments.services import segment_create
 from tiers.models import Tier
 from tiers.services import tier_set_manual
 
@@ -251,11 +252,22 @@ def nothing_launched(campaign: Campaign) -> None:
     assert not CampaignEvent.objects.filter(campaign=campaign, kind="launched").exists()
 
 
-def test_launching_to_an_empty_audience_is_refused(owner):
-    campaign = make_campaign(owner, starts_on=DAY, bonus_points=10)
+def test_launching_to_an_empty_segment_is_refused(owner, members):
+    nobody = segment_create(actor=owner, name="无人", conditions={"all": [{"kind": "tag", "tags": ["不存在"]}]})
+    campaign = make_campaign(owner, starts_on=DAY, bonus_points=10, segment=nobody)
     with pytest.raises(ValidationError, match="No member"):
         launch_at(campaign, owner, at_local(DAY, 8))
     nothing_launched(campaign)
+
+
+def test_a_segment_campaign_reaches_only_the_segment(owner, make_member):
+    vips = [make_member(f"VIP{n}", tags=["vip"]) for n in range(3)]
+    others = [make_member(f"普通{n}") for n in range(3)]
+    segment = segment_create(actor=owner, name="VIP", conditions={"all": [{"kind": "tag", "tags": ["vip"]}]})
+    campaign = launched(owner, bonus_points=10, segment=segment)
+    run_at(at_local(DAY, 10))
+    assert set(campaign.audience.values_list("member_id", flat=True)) == {m.pk for m in vips}
+    assert [points_balance(m).balance for m in vips + others] == [10, 10, 10, 0, 0, 0]
 
 
 def test_budget_exceeded_is_refused_at_launch(owner, members):

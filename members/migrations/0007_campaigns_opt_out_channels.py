@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0005_consent_channel_survey_link'),
+        ('members', '0006_member_tag_events'),
     ]
 
     operations = [
