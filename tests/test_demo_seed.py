@@ -220,3 +220,18 @@ def test_the_demo_fills_the_satisfaction_panel(db):
         assert year.followups_on_time_rate is not None and year.recall.denominator > 0
         assert year.detractor_followups_open == FollowUpTask.objects.filter(kind="detractor", status="open").count()
         assert month.nps.score is not None and month.response_rate is not None
+
+
+def test_demo_clinic_has_campaigns_one_finished_with_a_measured_difference(db):
+    from campaigns.models import Campaign, CampaignResult
+
+    clinic, _created = demo_seed(members=60)
+    with schema_context(clinic.schema_name):
+        statuses = sorted(Campaign.objects.values_list("status", flat=True))
+        assert statuses == ["draft", "finished", "scheduled"]
+        result = CampaignResult.objects.get(campaign__status="finished")
+        groups = result.figures["groups"]
+        assert groups["control"]["members"] > 0 and groups["treated"]["members"] > groups["control"]["members"]
+        assert groups["treated"]["visit_rate"] > groups["control"]["visit_rate"]
+        assert float(result.figures["incremental_revenue"]) > 0
+        assert ledger_verify() == []
