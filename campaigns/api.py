@@ -11,14 +11,16 @@ from rest_framework.views import APIView
 
 from accounts.api import has_perm
 from campaigns.campaign_services import (
+    SETTINGS_FIELDS,
     campaign_cancel,
     campaign_create,
     campaign_delete,
     campaign_launch,
+    campaign_settings_update,
     campaign_update,
 )
-from campaigns.models import BirthdayOffer, Campaign, CampaignGrant, CampaignResult
-from campaigns.selectors import campaign_given, campaign_preview, member_campaign_offers
+from campaigns.models import BirthdayOffer, Campaign, CampaignGrant, CampaignResult, CampaignSettings
+from campaigns.selectors import campaign_given, campaign_preview, campaign_settings, member_campaign_offers
 from campaigns.services import OFFER_FIELDS, birthday_offer, birthday_offer_update
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import Member
@@ -294,3 +296,27 @@ class MemberCampaignOffersApi(APIView):
     def get(self, request, pk: int):
         member = get_object_or_404(Member, pk=pk)
         return Response(CampaignOfferSerializer(member_campaign_offers(member=member), many=True).data)
+
+
+class CampaignSettingsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CampaignSettings
+        fields = list(SETTINGS_FIELDS)
+
+
+class CampaignSettingsApi(APIView):
+    """What campaign results are measured with: gross margin rate, price of a message per channel,
+    cost of a point, days measured after the offer window, default control group (%)."""
+
+    permission_classes = [ManageSettings]
+
+    @extend_schema(responses={200: CampaignSettingsSerializer})
+    def get(self, request):
+        return Response(CampaignSettingsSerializer(campaign_settings()).data)
+
+    @extend_schema(request=CampaignSettingsSerializer(partial=True), responses={200: CampaignSettingsSerializer})
+    def patch(self, request):
+        serializer = CampaignSettingsSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        return Response(CampaignSettingsSerializer(
+            campaign_settings_update(actor=request.user, **serializer.validated_data)).data)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import settings_change_check
-from campaigns.models import Campaign, CampaignEvent, CampaignMessage
+from campaigns.models import Campaign, CampaignEvent, CampaignMessage, CampaignSettings
 from campaigns.schedules import TRIGGERED, first_occurrence, occurrences_between, shortest_gap_days
 from campaigns.selectors import campaign_given, campaign_preview, campaign_settings, strata_sql
 from members.models import ConsentRecord, Member
@@ -284,3 +284,24 @@ def marketing_sms_reply(*, phone: str, text: str, at: datetime | None = None) ->
         return False
     marketing_opt_out(member=member, channel=Channel.SMS, via=ConsentRecord.Channel.SMS_REPLY, at=at)
     return True
+
+
+SETTINGS_FIELDS = ("gross_margin_rate", "sms_cost", "email_cost", "wechat_cost", "point_cost", "after_window_days",
+                   "default_holdout_percent")
+
+
+@transaction.atomic
+def campaign_settings_update(*, actor: User | None, **changes) -> CampaignSettings:
+    """Change what campaign results are measured with: the gross margin rate, the price of a
+    message per channel, the cost of a point, the days measured after the window, the default
+    control group."""
+    settings_change_check(actor)
+    unknown = set(changes) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationError(_("These settings do not exist: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    row = CampaignSettings.objects.select_for_update().get_or_create(pk=1)[0]
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.full_clean()
+    row.save()
+    return row

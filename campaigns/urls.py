@@ -4,6 +4,7 @@ from campaigns import api
 
 urlpatterns = [
     path("birthday-offer/", api.BirthdayOfferApi.as_view(), name="api-birthday-offer"),
+    path("settings/", api.CampaignSettingsApi.as_view(), name="api-campaign-settings"),
     path("", api.CampaignListApi.as_view(), name="api-campaigns"),
     path("<int:pk>/", api.CampaignDetailApi.as_view(), name="api-campaign"),
     path("<int:pk>/preview/", api.CampaignPreviewApi.as_view(), name="api-campaign-preview"),

@@ -82,3 +82,15 @@ def test_bad_input_is_refused_and_changes_nothing(api, make_member, front_desk, 
     assert refused.status_code == 400 and "budget_points" in refused.json()["error"]["fields"]
     assert Campaign.objects.get().status == "draft"
     assert staff_client(front_desk).get("/api/v1/campaigns/").status_code == 403
+
+
+def test_campaign_settings_are_read_and_changed_by_managers_only(api, front_desk, staff_client):
+    assert api.get("/api/v1/campaigns/settings/").json()["gross_margin_rate"] == "0.600"
+    changed = api.patch("/api/v1/campaigns/settings/", {"gross_margin_rate": "0.450", "sms_cost": "0.040"},
+                        content_type="application/json")
+    assert changed.status_code == 200 and changed.json()["sms_cost"] == "0.040"
+    refused = api.patch("/api/v1/campaigns/settings/", {"gross_margin_rate": "1.5"}, content_type="application/json")
+    assert refused.status_code == 400
+    assert api.get("/api/v1/campaigns/settings/").json()["gross_margin_rate"] == "0.450"
+    assert staff_client(front_desk).patch("/api/v1/campaigns/settings/", {"sms_cost": "1"},
+                                          content_type="application/json").status_code == 403
