@@ -314,3 +314,30 @@ def test_front_desk_cannot_create_or_launch(front_desk):
     with pytest.raises(PermissionDenied):
         make_campaign(front_desk)
     assert not Campaign.objects.exists()
+
+
+def test_new_member_follow_up_reaches_members_seven_days_after_their_first_visit_once(owner, make_member):
+    from checkout.services import LineInput, PaymentInput, checkout_complete
+    from tiers.selectors import member_current_tier
+    from visits.models import CatalogueItem
+    from visits.services import catalogue_item_create, category_create
+
+    item = catalogue_item_create(kind=CatalogueItem.Kind.PRODUCT, name="面膜", sku="MASK",
+                                 category=category_create(name="产品", code="p"), price=Decimal("100.00"))
+    first, later, never = make_member("首次"), make_member("后来"), make_member("未到店")
+    for member, day in ((first, DAY), (later, DAY + timedelta(days=1))):
+        due = Decimal(100) * (100 - member_current_tier(member).discount_percent) / 100
+        checkout_complete(member=member, actor=owner, at=at_local(day, 15), lines=[LineInput(item_id=item.pk)],
+                          payments=[PaymentInput("cash", due)])
+    campaign = make_campaign(owner, name="新客回访", starts_on=DAY, schedule=Campaign.Schedule.AFTER_FIRST_VISIT,
+                             trigger_days=7, ends_on=DAY + timedelta(days=60), bonus_points=30, validity_days=30)
+    launch_at(campaign, owner, at_local(DAY, 8))
+
+    run_at(at_local(DAY + timedelta(days=7), 10))
+    assert set(CampaignGrant.objects.values_list("member_id", "occurrence")) == {(first.pk, DAY + timedelta(days=7))}
+    run_at(at_local(DAY + timedelta(days=8), 10))
+    run_at(at_local(DAY + timedelta(days=9), 10))
+    assert set(CampaignGrant.objects.values_list("member_id", "occurrence")) == {
+        (first.pk, DAY + timedelta(days=7)), (later.pk, DAY + timedelta(days=8))}
+    assert [points_balance(m).balance for m in (never,)] == [0]
+    assert Entry.objects.filter(source_type="campaign").count() == 2
