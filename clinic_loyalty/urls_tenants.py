@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from campaigns.views import UnsubscribeView
 from clinic_loyalty.health import HealthView
 from feedback.views import SurveyOptOutView, SurveyView
 
@@ -14,9 +15,11 @@ urlpatterns = [
     path("manage/", include("manager.urls")),
     path("m/", include("portal.urls")),
     path("insights/", include("insights.page_urls")),
+    path("campaigns/", include("campaigns.page_urls")),
     path("followups/", include("feedback.urls")),
     path("s/<str:token>/", SurveyView.as_view(), name="survey"),
     path("s/<str:token>/stop/", SurveyOptOutView.as_view(), name="survey_opt_out"),
+    path("u/<str:token>/", UnsubscribeView.as_view(), name="campaign_unsubscribe"),
     path("api/v1/", include("clinic_loyalty.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -33,6 +33,7 @@ from appointments.services import (
     booking_create,
     booking_no_show,
 )
+from campaigns.demo import demo_campaigns_seed
 from checkout.services import LineInput, PaymentInput, checkout_complete, visit_refund
 from clinics.models import Clinic
 from clinics.provisioning import OwnerSpec, clinic_create
@@ -508,4 +509,5 @@ def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     demo_feedback_seed(clinic)
     demo_customer_value_fit(clinic)
     demo_segments_seed(clinic)
+    demo_campaigns_seed(clinic)
     return clinic, created

@@ -777,3 +777,16 @@ def segment_member_ids(*, scope: Scope, segment: str, r: int | None = None, f: i
                   GROUP BY v.member_id HAVING {having} ORDER BY 1"""
         return [row[0] for row in _fetch(sql, scope.params(active_from=active_from, lapsed_from=lapsed_from))]
     raise ValueError(segment)
+
+
+def members_visits_revenue(*, member_ids: list[int], lo: datetime, hi: datetime) -> dict[int, tuple[int, Decimal]]:
+    """Per member with a counted visit in [lo, hi): the number of visits and their revenue, by the
+    definitions above (a campaign's measured results read them)."""
+    sql = f"""
+        SELECT v.member_id, count(*), sum(v.total - v.refunded_total)
+        FROM visits_visit v
+        WHERE v.member_id = ANY(%(members)s::bigint[]) AND v.visited_at >= %(lo)s AND v.visited_at < %(hi)s
+          AND {counted()}
+        GROUP BY v.member_id"""
+    return {member_id: (visits, revenue) for member_id, visits, revenue in
+            _fetch(sql, {"members": member_ids, "lo": lo, "hi": hi})}

@@ -12,6 +12,8 @@ JOB_LABELS = {
     "points.tasks.points_expiry_warn": gettext_lazy("Warn of expiring points"),
     "tiers.tasks.tiers_evaluate_nightly": gettext_lazy("Tier evaluation"),
     "campaigns.tasks.birthday_offers_grant": gettext_lazy("Birthday offers"),
+    "campaigns.tasks.campaigns_run_due": gettext_lazy("Campaigns: offers and messages due"),
+    "campaigns.tasks.campaign_results_due": gettext_lazy("Campaigns: measured results"),
     "messaging.tasks.messages_deliver_due": gettext_lazy("Deliver messages"),
     "appointments.tasks.appointment_reminders_send": gettext_lazy("Appointment reminders"),
     "portal.tasks.portal_records_clear": gettext_lazy("Clear ended member sign-ins"),
@@ -53,6 +55,9 @@ COUNT_LABELS = {
     "followups_created": gettext_lazy("follow-ups created"),
     "fits_made": gettext_lazy("fits made"),
     "members_predicted": gettext_lazy("members predicted"),
+    "campaigns": gettext_lazy("campaigns"),
+    "occurrences": gettext_lazy("occurrences run"),
+    "computed": gettext_lazy("results computed"),
     "members_scored": gettext_lazy("members scored"),
 }
 

@@ -130,6 +130,8 @@ class ConsentRecord(models.Model):
         WECHAT = "wechat", _("WeChat")
         IMPORT = "import", _("Import")
         SURVEY_LINK = "survey_link", _("Survey link")
+        UNSUBSCRIBE_LINK = "unsubscribe_link", _("Unsubscribe link in an email")
+        SMS_REPLY = "sms_reply", _("Reply to an SMS (TD)")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)

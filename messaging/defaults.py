@@ -9,6 +9,16 @@ from django.utils import timezone
 from messaging.models import Channel, Purpose
 
 DEFAULT_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
+    (Purpose.MARKETING, "zh-hans"): {
+        "subject": "{clinic}：{campaign}",
+        "sms": "【{clinic}】{name}您好，{campaign}活动进行中，优惠截至{valid_until}，欢迎到店。",
+        "email": "{name}您好：\n\n{clinic}的{campaign}活动进行中，优惠截至{valid_until}。期待您的光临。",
+    },
+    (Purpose.MARKETING, "en"): {
+        "subject": "{clinic}: {campaign}",
+        "sms": "[{clinic}] {name}, {campaign} is on until {valid_until}. We look forward to seeing you.",
+        "email": "Dear {name},\n\n{campaign} at {clinic} is on until {valid_until}. We look forward to seeing you.",
+    },
     (Purpose.BIRTHDAY_OFFER, "zh-hans"): {
         "subject": "{clinic}祝您生日快乐",
         "sms": "【{clinic}】亲爱的{name}，祝您生日快乐！{gift}",
@@ -100,7 +110,8 @@ SAMPLE_TEXTS = {
                 "coupon": "生日护理8折券", "practitioner": "李医生", "location": "总店"},
     "en": {"name": "Anna Li", "gift": "200 bonus points are in your account. Your birthday coupon "
                                       "“20% off a facial” is valid until {until}.",
-           "coupon": "20% off a facial", "practitioner": "Dr Li", "location": "Main branch"},
+           "coupon": "20% off a facial", "practitioner": "Dr Li", "location": "Main branch",
+           "campaign": "Member day"},
 }
 
 
@@ -116,4 +127,5 @@ def sample_variables(*, language: str, clinic_name: str, zone) -> dict[str, obje
         "practitioner": texts["practitioner"], "location": texts["location"],
         "code": "482916", "minutes": 5,
         "visit_date": today - timedelta(days=1), "survey_link": "https://clinic.example/s/…/",
+        "campaign": texts.get("campaign", "会员日"), "multiplier": 2, "valid_until": until,
     }

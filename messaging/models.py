@@ -22,12 +22,13 @@ class Purpose(models.TextChoices):
     APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment reminder")
     SIGN_IN_CODE = "sign_in_code", _("Portal sign-in code")
     SURVEY = "survey", _("Satisfaction survey")
+    MARKETING = "marketing", _("Campaign")
 
 
 # Marketing needs the member's consent for the channel, respects quiet hours and the weekly cap.
 # Service messages (about the member's own points and bookings) follow the clinic's
 # `service_messages_enabled` setting instead.
-MARKETING_PURPOSES = frozenset({Purpose.BIRTHDAY_OFFER})
+MARKETING_PURPOSES = frozenset({Purpose.BIRTHDAY_OFFER, Purpose.MARKETING})
 
 # Messages the member asked for themselves (a sign-in code): sent whatever the clinic's switch
 # for service messages and the member's choices, with no quiet hours.
@@ -54,6 +55,8 @@ PURPOSE_VARIABLES = {
     Purpose.APPOINTMENT_REMINDER: ("name", "clinic", "appointment_time", "practitioner", "location"),
     Purpose.SIGN_IN_CODE: ("name", "clinic", "code", "minutes"),
     Purpose.SURVEY: ("name", "clinic", "visit_date", "survey_link"),
+    Purpose.MARKETING: ("name", "clinic", "campaign", "points", "coupon", "coupon_valid_until", "multiplier",
+                        "valid_until"),
 }
 
 # What each variable stands for, as the template editor lists them.
@@ -73,6 +76,9 @@ VARIABLE_LABELS = {
     "minutes": _("how many minutes the code is valid"),
     "visit_date": _("the day of the visit"),
     "survey_link": _("the link to the member's own survey page"),
+    "campaign": _("the campaign's name"),
+    "multiplier": _("the points multiplier during the offer (e.g. 2)"),
+    "valid_until": _("the offer's last day"),
 }
 
 
@@ -137,6 +143,7 @@ class Message(models.Model):
         MEMBER_INACTIVE = "member_inactive", _("Member is not active")
         NO_TEMPLATE = "no_template", _("No template for this purpose and channel")
         OPTED_OUT = "opted_out", _("The member turned this kind of message off")
+        CANCELLED = "cancelled", _("The campaign was cancelled before sending")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="messages")
     recipient = models.CharField(_("recipient"), max_length=254, blank=True)

@@ -98,11 +98,12 @@ class Outgoing:
 
 
 def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | None = None,
-                   at: datetime | None = None) -> list[Message]:
+                   at: datetime | None = None, text: tuple[str, str] | None = None) -> list[Message]:
     """Record a message to each member: queued if the rules allow it, skipped with the reason if
     not. Messages whose guard key was used before are left out. Runs in the caller's transaction
     (or its own); the queued ones are delivered after the commit. For marketing, the members'
-    rows are locked so two batches cannot both pass the weekly cap."""
+    rows are locked so two batches cannot both pass the weekly cap. `text` (subject, body) is
+    the sender's own text (a campaign's), used instead of the clinic's template for the purpose."""
     at = at or timezone.now()
     rules = messaging_settings()
     channel = channel or rules.default_channel
@@ -125,20 +126,20 @@ def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | Non
         send_at = at if marketing or purpose in ESSENTIAL_PURPOSES else quiet_hours_over(
             at, start=rules.quiet_hours_start, end=rules.quiet_hours_end)
         language = _clinic_language()
-        template = _template_for(purpose, channel, language)
+        template = None if text else _template_for(purpose, channel, language)
         clinic = current_clinic()
         base = {"clinic": clinic.name if clinic else ""}
         messages = []
         for item in outgoing:
             member = members[item.member_id]
-            reason = reasons[item.member_id] or ("" if template else Message.SkipReason.NO_TEMPLATE)
+            reason = reasons[item.member_id] or ("" if template or text else Message.SkipReason.NO_TEMPLATE)
             variables = {**base, "name": member["name"], **item.variables}
+            subject, body = text or ((template.subject, template.body) if template else ("", ""))
             messages.append(Message(
                 member_id=item.member_id, recipient=recipient_of(member, channel), channel=channel,
                 purpose=purpose, marketing=marketing, template=template,
                 language=template.language if template else language,
-                subject=template_render(template.subject, variables) if template else "",
-                body=template_render(template.body, variables) if template else "",
+                subject=template_render(subject, variables), body=template_render(body, variables),
                 status=Message.Status.SKIPPED if reason else Message.Status.QUEUED, skip_reason=reason,
                 guard_key=item.guard_key, created_at=at, next_attempt_at=None if reason else send_at))
         _messages_insert(messages)

@@ -343,3 +343,44 @@ def coupons_expire(*, now: datetime | None = None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(_EXPIRE_SQL, {"now": now or timezone.now()})
         return cursor.rowcount
+
+
+_ISSUE_MANY_SQL = """
+WITH issued AS (
+    INSERT INTO points_coupon (code, template_id, member_id, status, source, issued_at,
+                               valid_from, valid_until, dedupe_key)
+    SELECT c, %(template)s, m, 'issued', %(source)s, %(at)s, %(valid_from)s, %(valid_until)s, k
+    FROM unnest(%(codes)s::text[], %(members)s::bigint[], %(keys)s::text[]) AS t(c, m, k)
+    WHERE %(limit)s::int IS NULL OR (
+        SELECT COUNT(*) FROM points_coupon held
+        WHERE held.template_id = %(template)s AND held.member_id = t.m AND held.status <> 'void'
+    ) < %(limit)s::int
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id, member_id
+),
+events AS (
+    INSERT INTO points_couponevent (coupon_id, kind, at, detail)
+    SELECT id, 'issued', %(at)s, jsonb_build_object('source', %(source)s::text) FROM issued
+)
+SELECT member_id, id FROM issued
+"""
+
+
+def coupons_issue_many(*, template: CouponTemplate, member_ids: list[int], source: str, dedupe_keys: list[str],
+                       at: datetime) -> dict[int, int]:
+    """Issue the template's coupon to many members at once (a job's way, in the caller's
+    transaction): one coupon per member, each with its dedupe key and an `issued` event; members
+    at the template's per-member limit, and keys used before, are left out. Nothing is issued
+    for an inactive template or one whose validity has ended. Returns the coupon id per member
+    issued to."""
+    if not member_ids or not template.active:
+        return {}
+    valid_from, valid_until = coupon_validity(template=template, issued_at=at)
+    if valid_until <= valid_from:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_ISSUE_MANY_SQL, {
+            "template": template.pk, "source": source, "at": at, "valid_from": valid_from,
+            "valid_until": valid_until, "limit": template.per_member_limit,
+            "codes": [_code_generate() for _member in member_ids], "members": member_ids, "keys": dedupe_keys})
+        return dict(cursor.fetchall())

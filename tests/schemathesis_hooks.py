@@ -41,6 +41,7 @@ PATHS = {
     "redemptions": "redemptions", "tiers": "tiers", "locations": "locations", "practitioners": "practitioners",
     "resources": "resources", "exceptions": "exceptions", "bookings": "bookings", "templates": "message_templates",
     "messages": "messages", "imports": "imports", "followups": "followups", "surveys": "surveys",
+    "campaigns": "campaigns",
     "segments": "segments",
 }
 

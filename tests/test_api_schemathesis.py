@@ -24,6 +24,8 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from appointments.models import Booking, Location, Practitioner, Resource, ResourceType, ScheduleException
+from campaigns.campaign_services import campaign_create
+from campaigns.models import Campaign
 from clinics.context import clinic_host
 from clinics.demo import demo_members_seed, demo_schedule_seed, demo_staff_ensure
 from feedback.models import FollowUpTask, Survey
@@ -48,6 +50,11 @@ CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conform
 # may get no generated case accepted; their descriptions or the docs say the rule. Every other
 # operation must take some of the data its schema calls valid.
 STATE_RULES = {
+    "DELETE /api/v1/campaigns/{id}/": "only a draft campaign can be deleted",
+    "PATCH /api/v1/campaigns/{id}/": "only a draft campaign can be changed; a schedule needs its dates",
+    "POST /api/v1/campaigns/": "a schedule needs its dates; offers valid at most until the next occurrence",
+    "POST /api/v1/campaigns/{id}/launch/": "only a draft, with members to target, from today on, within its budget",
+    "POST /api/v1/campaigns/{id}/cancel/": "only a draft, scheduled or running campaign",
     "DELETE /api/v1/points/coupon-templates/{id}/": "a template that coupons or rewards use cannot be deleted",
     "DELETE /api/v1/points/rewards/{id}/": "a reward already redeemed cannot be deleted",
     "DELETE /api/v1/tiers/{id}/": "the entry tier and a tier members hold cannot be deleted",
@@ -99,6 +106,8 @@ def _seed(clinic) -> dict[str, list]:
         points_adjust(member=members[1], amount=500, reason_code="goodwill", note="开业活动", actor=owner)
         reward_redeem(member=members[1], reward=reward, actor=owner)
         surveys_plan(now=timezone.now() + timedelta(days=3))
+        campaign_create(actor=owner, name="会员日", starts_on=timezone.localdate() + timedelta(days=1),
+                        bonus_points=10, messages={"sms": {"body": "{name}：{campaign}"}})
         for member in members[:3]:
             followup_create(member=member, actor=owner, due_at=timezone.now() + timedelta(days=1), note="术后回访")
         segment_create(actor=owner, name="沉睡客户", conditions={"all": [{"kind": "lifecycle", "stages": ["dormant"]}]})
@@ -127,6 +136,7 @@ def _seed(clinic) -> dict[str, list]:
             "messages": _ids(Message.objects.all()),
             "followups": _ids(FollowUpTask.objects.all()),
             "surveys": _ids(Survey.objects.all()),
+            "campaigns": _ids(Campaign.objects.all()),
             "segments": _ids(Segment.objects.all()),
         }
 

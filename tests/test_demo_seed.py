@@ -251,3 +251,18 @@ def test_the_demo_ships_segments_with_members_in_them(db):
         assert {"沉睡客户", "VIP 高消费", "本月生日"} <= names
         assert MemberScore.objects.exists()
         assert segment_count(Segment.objects.get(name="VIP 高消费")) > 0
+
+
+def test_demo_clinic_has_campaigns_one_finished_with_a_measured_difference(db):
+    from campaigns.models import Campaign, CampaignResult
+
+    clinic, _created = demo_seed(members=60)
+    with schema_context(clinic.schema_name):
+        statuses = sorted(Campaign.objects.values_list("status", flat=True))
+        assert statuses == ["draft", "finished", "scheduled"]
+        result = CampaignResult.objects.get(campaign__status="finished")
+        groups = result.figures["groups"]
+        assert groups["control"]["members"] > 0 and groups["treated"]["members"] > groups["control"]["members"]
+        assert groups["treated"]["visit_rate"] > groups["control"]["visit_rate"]
+        assert float(result.figures["incremental_revenue"]) > 0
+        assert ledger_verify() == []

@@ -49,7 +49,11 @@ EXPECTED = {
                   "/api/v1/messaging/templates/{id}/preview/": {"post"},
                   "/api/v1/messaging/messages/": {"get"},
                   "/api/v1/messaging/messages/{id}/": {"get"}},
-    "campaigns": {"/api/v1/campaigns/birthday-offer/": {"get", "patch"}},
+    "campaigns": {"/api/v1/campaigns/birthday-offer/": {"get", "patch"}, "/api/v1/campaigns/": {"get", "post"},
+                  "/api/v1/campaigns/{id}/": {"get", "patch", "delete"}, "/api/v1/campaigns/{id}/preview/": {"get"},
+                  "/api/v1/campaigns/{id}/launch/": {"post"}, "/api/v1/campaigns/{id}/cancel/": {"post"},
+                  "/api/v1/campaigns/{id}/results/": {"get"}, "/api/v1/campaigns/members/{id}/offers/": {"get"},
+                  "/api/v1/campaigns/settings/": {"get", "patch"}},
     "feedback": {"/api/v1/feedback/surveys/": {"get"}, "/api/v1/feedback/surveys/{id}/": {"get"},
                  "/api/v1/feedback/measures/": {"get"}, "/api/v1/feedback/followups/": {"get", "post"},
                  "/api/v1/feedback/followups/{id}/": {"get"}, "/api/v1/feedback/followups/{id}/outcomes/": {"post"},
@@ -71,6 +75,7 @@ IDEMPOTENT_POSTS = {
     "/api/v1/points/rewards/{id}/redeem/", "/api/v1/points/redemptions/{id}/cancel/",
     "/api/v1/points/coupons/", "/api/v1/points/coupons/{code}/void/",
     "/api/v1/appointments/bookings/{id}/checkout/", "/api/v1/appointments/bookings/{id}/deposit/",
+    "/api/v1/campaigns/{id}/launch/", "/api/v1/campaigns/{id}/cancel/",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

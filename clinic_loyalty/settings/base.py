@@ -344,6 +344,17 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("campaigns.tasks.birthday_offers_grant",),
         "kwargs": {"local_hour": 9},
     },
+    "campaigns-run": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=0),
+        "args": ("campaigns.tasks.campaigns_run_due",),
+    },
+    "campaign-results": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=40),
+        "args": ("campaigns.tasks.campaign_results_due",),
+        "kwargs": {"local_hour": 4},
+    },
     "points-expiry-warnings": {
         "task": "clinics.tasks.clinics_fan_out",
         "schedule": crontab(minute=30),

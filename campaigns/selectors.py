@@ -1,0 +1,179 @@
+"""Reads of campaigns: whom a campaign targets, the launch preview (targeted, held out,
+reachable per channel, estimated cost), the offers a member holds, the points multiplier in force
+for a member, and what a campaign has given."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignGrant, CampaignSettings
+from members.models import Member
+from members.selectors import consent_granted_members
+from messaging.models import MARKETING_CONSENT, Channel
+from points.models import CouponTemplate
+from segments.selectors import segment_members
+
+CENT = Decimal("0.01")
+
+
+def campaign_settings() -> CampaignSettings:
+    return CampaignSettings.objects.filter(pk=1).first() or CampaignSettings(pk=1)
+
+
+def campaign_audience_members(campaign: Campaign, *, at: datetime | None = None) -> QuerySet[Member]:
+    """The active members the campaign targets: its segment's members, or all active members."""
+    if campaign.segment_id is not None:
+        return segment_members(campaign.segment, at=at).filter(status=Member.Status.ACTIVE)
+    return Member.objects.filter(status=Member.Status.ACTIVE)
+
+
+def audience_sql(campaign: Campaign) -> tuple[str, list]:
+    """The audience as SQL selecting member ids (positional parameters)."""
+    sql, params = campaign_audience_members(campaign).order_by().values("pk").query.sql_with_params()
+    return f"SELECT q.id FROM ({sql}) AS q(id)", list(params)  # noqa: S608
+
+
+# Stratified by tier: within each tier (no tier is a stratum of its own) the members are ordered
+# by md5(seed:member id), and the first round(n × percent / 100) of them are the control group.
+_STRATA_SQL = """
+SELECT a.id, mt.tier_id,
+       row_number() OVER (PARTITION BY mt.tier_id ORDER BY md5(%s || ':' || a.id), a.id)
+         <= round(count(*) OVER (PARTITION BY mt.tier_id) * %s / 100.0) AS control
+FROM ({audience}) a0 JOIN members_member a ON a.id = a0.id
+LEFT JOIN tiers_membertier mt ON mt.member_id = a.id
+"""
+
+
+def strata_sql(campaign: Campaign, seed: int) -> tuple[str, list]:
+    audience, params = audience_sql(campaign)
+    return _STRATA_SQL.format(audience=audience), [str(seed), campaign.holdout_percent, *params]
+
+
+def tier_ranks() -> dict[int, int]:
+    from tiers.models import Tier
+
+    return dict(Tier.objects.values_list("pk", "rank"))
+
+
+def coupon_face_value(template: CouponTemplate | None) -> Decimal | None:
+    """What one coupon is counted as worth in an estimate: its amount, a percentage coupon's cap,
+    a free item's price; None when it cannot be known (a percentage coupon without a cap)."""
+    if template is None:
+        return Decimal(0)
+    if template.kind == CouponTemplate.Kind.FIXED:
+        return template.amount
+    if template.kind == CouponTemplate.Kind.PERCENT:
+        return template.cap
+    return getattr(template.free_item, "price", None)
+
+
+@dataclass
+class Preview:
+    targeted: int = 0
+    treated: int = 0
+    held_out: int = 0
+    offer_members: int = 0
+    reachable: dict[str, int] = field(default_factory=dict)
+    points: int = 0
+    coupons: int = 0
+    coupon_value: Decimal | None = Decimal(0)
+    message_cost: Decimal = Decimal(0)
+    by_tier: list[dict] = field(default_factory=list)
+
+    @property
+    def estimated_cost(self) -> Decimal | None:
+        if self.coupon_value is None:
+            return None
+        rate = campaign_settings().point_cost
+        return (Decimal(self.points) * rate + self.coupon_value + self.message_cost).quantize(CENT)
+
+
+def campaign_preview(campaign: Campaign, *, seed: int = 0) -> Preview:
+    """What launching would do for one occurrence: members targeted, treated and held out (the
+    control share of each tier), members who get the offer (at or above the campaign's tier),
+    members reachable per channel the campaign has a text for (active, with an address and the
+    channel's marketing consent; quiet hours and the weekly cap are checked at sending), and the
+    estimated cost: points, coupons at face value, messages at the clinic's price."""
+    sql, params = strata_sql(campaign, seed)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, tier_id, control FROM ({sql}) s", params)  # noqa: S608
+        rows = cursor.fetchall()
+    preview = Preview(targeted=len(rows))
+    ranks = tier_ranks()
+    min_rank = ranks.get(campaign.min_tier_id) if campaign.min_tier_id else None
+    treated = [member_id for member_id, _tier, control in rows if not control]
+    offered = [member_id for member_id, tier, control in rows if not control
+               and (min_rank is None or (tier is not None and ranks.get(tier, -1) >= min_rank))]
+    per_tier: dict[int | None, list[int]] = {}
+    for _member, tier, control in rows:
+        counts = per_tier.setdefault(tier, [0, 0])
+        counts[1 if control else 0] += 1
+    preview.by_tier = [{"tier": tier, "treated": t, "control": c} for tier, (t, c) in per_tier.items()]
+    preview.treated, preview.held_out = len(treated), len(rows) - len(treated)
+    preview.offer_members = len(offered) if campaign.has_offer else 0
+    if campaign.has_offer:
+        points = len(offered) * campaign.bonus_points
+        if campaign.budget_points is not None:
+            points = min(points, campaign.budget_points)
+        preview.points = points
+        if campaign.coupon_template_id:
+            coupons = len(offered) if campaign.budget_coupons is None else min(len(offered), campaign.budget_coupons)
+            preview.coupons = coupons
+            value = coupon_face_value(campaign.coupon_template)
+            preview.coupon_value = None if value is None else value * coupons
+    rules = campaign_settings()
+    contacts = dict(Member.objects.filter(pk__in=treated).values_list("pk", "phone")) if treated else {}
+    emails = dict(Member.objects.filter(pk__in=treated).exclude(email="").values_list("pk", "email")) if treated else {}
+    for message in campaign.messages.all():
+        addressed = [m for m in treated if (emails.get(m) if message.channel == Channel.EMAIL else contacts.get(m))]
+        reachable = len(consent_granted_members(member_ids=addressed, purpose=MARKETING_CONSENT[message.channel]))
+        preview.reachable[message.channel] = reachable
+        preview.message_cost += rules.message_cost(message.channel) * reachable
+    return preview
+
+
+def campaign_multiplier_for(*, member: Member, at: datetime) -> tuple[Decimal, Campaign] | None:
+    """The points multiplier of a campaign offer the member holds at `at` (the highest, if
+    several), with its campaign; None when there is none."""
+    grant = (CampaignGrant.objects.select_related("campaign")
+             .filter(member=member, offer=True, valid_from__lte=at, valid_until__gt=at,
+                     campaign__points_multiplier__isnull=False)
+             .exclude(campaign__status=Campaign.Status.CANCELLED)
+             .order_by("-campaign__points_multiplier", "campaign_id").first())
+    return (grant.campaign.points_multiplier, grant.campaign) if grant else None
+
+
+def member_campaign_offers(*, member: Member, at: datetime | None = None) -> list[CampaignGrant]:
+    """The campaign offers the member holds now (for the front desk): within their window, with
+    the campaign, the coupon and the points given."""
+    at = at or timezone.now()
+    return list(CampaignGrant.objects.select_related("campaign", "coupon", "coupon__template")
+                .filter(member=member, offer=True, valid_from__lte=at, valid_until__gt=at)
+                .order_by("valid_until", "id"))
+
+
+@dataclass(frozen=True)
+class Given:
+    members: int
+    offers: int
+    points: int
+    coupons: int
+    coupons_redeemed: int
+
+
+def campaign_given(campaign: Campaign) -> Given:
+    """What the campaign has given so far (what a cancellation leaves in place)."""
+    row = campaign.grants.aggregate(
+        members=Count("member", distinct=True), offers=Count("id", filter=Q(offer=True)),
+        points=Sum("points"), coupons=Count("coupon"),
+        redeemed=Count("coupon", filter=Q(coupon__status="redeemed")))
+    return Given(members=row["members"], offers=row["offers"], points=row["points"] or 0,
+                 coupons=row["coupons"], coupons_redeemed=row["redeemed"])
+
+
+def campaign_grants_list(campaign: Campaign, *, limit: int = 200) -> list[CampaignGrant]:
+    return list(campaign.grants.select_related("member", "coupon").order_by("-granted_at", "-id")[:limit])
