@@ -444,7 +444,8 @@ class CheckoutView(StaffPermissionRequired, View):
     def _render(self, request, member, form, lines, payments, items, *, booking=None, prefill=None, quote=None,
                 status=200):
         context = {"member": member, "form": form, "lines": lines, "payments": payments, "items": items,
-                   "quote": quote, "balance": points_balance(member), "card": card_balance(member), "booking": booking, "prefill": prefill}
+                   "quote": quote, "balance": points_balance(member), "card": card_balance(member),
+                   "booking": booking, "prefill": prefill}
         return render(request, self.template, context, status=status)
 
     def get(self, request, pk: int):
