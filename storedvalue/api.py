@@ -2,6 +2,8 @@
 (each money movement takes an Idempotency-Key), the prepaid liability report. Paying with the
 card and refunding it go through the checkout API (payment method `stored_value`)."""
 
+from decimal import Decimal
+
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -65,7 +67,7 @@ class StoredValueSettingsApi(APIView):
 
 
 class PlanSerializer(serializers.ModelSerializer):
-    pay_amount = _money(min_value=0.01)
+    pay_amount = _money(min_value=Decimal("0.01"))
     bonus_amount = _money(min_value=0, default=0)
     bonus_valid_days = serializers.IntegerField(min_value=1, max_value=3650, allow_null=True, required=False)
     bonus_points = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
@@ -168,7 +170,7 @@ class MemberTopUpsApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         plan = serializers.PrimaryKeyRelatedField(queryset=TopUpPlan.objects.all(), allow_null=True, required=False)
-        paid = _money(min_value=0.01, required=False, allow_null=True,
+        paid = _money(min_value=Decimal("0.01"), required=False, allow_null=True,
                       help_text="Required without a plan; with one it must be the plan's amount if sent.")
         method = serializers.ChoiceField(choices=PaymentMethod.choices)
         reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
