@@ -127,3 +127,13 @@ def test_desk_pages_top_up_receipt_and_cash_out(staff_client, front_desk, manage
     assert boss.get("/stored-value/liability/").status_code == 200
     assert boss.get("/insights/").status_code == 200
     assert client.get(f"/members/{member.pk}/").status_code == 200
+
+
+def test_the_member_portal_shows_the_card(clinic, front_desk, member, plan_5000):
+    from portal.tests.conftest import member_client
+
+    client = member_client(clinic, member)
+    assert 'id="stored-value"' not in client.get("/m/").content.decode()
+    stored_value_top_up(member=member, actor=front_desk, plan=plan_5000, method="cash")
+    page = client.get("/m/").content.decode()
+    assert 'id="card-balance">¥5500.00' in page and "5000.00" in page and "500.00" in page

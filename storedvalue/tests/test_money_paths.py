@@ -190,9 +190,11 @@ def test_bonus_expiry_leaves_principal_and_points_alone_and_sends_no_points_warn
         member, front_desk, plan_5000):
     stored_value_top_up(member=member, actor=front_desk, plan=plan_5000, method="cash")
     points_give(member, 100)  # points that never expire
-    soon = timezone.now() + timedelta(days=10)
     Message.objects.all().delete()
-    assert expiry_warnings_send(now=soon - timedelta(days=360))["warnings_queued"] == 0
+    # 350 days on, the bonus lot expires within the warning period: no points warning for it
+    counts = expiry_warnings_send(now=timezone.now() + timedelta(days=350))
+    assert counts == {"warnings_queued": 0, "warnings_skipped": 0}
+    assert not Message.objects.exists()
 
     expired = lots_expire(now=timezone.now() + timedelta(days=400))
 
@@ -211,3 +213,17 @@ def test_bad_top_ups_are_refused(member, front_desk, plan_5000):
         with pytest.raises(ValidationError):
             stored_value_top_up(member=member, actor=front_desk, **{"method": "cash", **kwargs})
     assert balances(member) == (0, 0)
+
+
+def test_a_plan_with_a_tier_raises_the_member_and_never_lowers(member, front_desk, plan_5000):
+    from tiers.models import Tier, TierChange
+    from tiers.selectors import member_current_tier
+
+    top = Tier.objects.order_by("-rank").first()
+    plan_5000.tier = top
+    plan_5000.save()
+    stored_value_top_up(member=member, actor=front_desk, plan=plan_5000, method="cash")
+    assert member_current_tier(member) == top
+    assert TierChange.objects.filter(member=member, to_tier=top).count() == 1
+    stored_value_top_up(member=member, actor=front_desk, plan=plan_5000, method="cash")
+    assert TierChange.objects.filter(member=member, to_tier=top).count() == 1
