@@ -48,6 +48,7 @@ def log_in(page: Page, live_site, browser_clinic, path: str) -> None:
 def test_top_up_pay_with_the_card_and_refund_at_the_desk(browser_clinic, card_data, live_site, artifacts_dir,
                                                          width, language, page: Page):
     member = card_data["members"][(width, language)]
+    page.set_default_timeout(45_000)  # a loaded machine; a page normally answers in well under a second
     page.set_viewport_size({"width": width, "height": 844 if width < 800 else 800})
     page.context.add_cookies([{"name": "django_language", "value": language,
                                "url": live_site.url(browser_clinic.host, "/")}])
