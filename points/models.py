@@ -30,6 +30,8 @@ class Account(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Totals per asset (liability reports) read the balances from this index alone.
+        indexes = [models.Index(fields=["asset", "balance"], name="account_asset_balance")]
         constraints = [
             models.UniqueConstraint(fields=["member", "asset"], name="one_account_per_member_asset"),
             models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_not_negative"),

@@ -189,12 +189,14 @@ def _movement_label(asset: str, kind: str) -> str:
 
 
 def stored_value_section(since: date, as_of: date, start: datetime, end: datetime) -> LiabilitySection:
+    """Closing figures from the balances less later entries; the opening is the closing less the
+    period's movements (the same entries, so one pass over them)."""
     closing = stored_value_outstanding(end)
-    opening = stored_value_outstanding(start)
     assets = list(map(str, STORED_VALUE_ASSETS))
     with connection.cursor() as cursor:
         cursor.execute(_MOVEMENTS_SQL, {"start": start, "end": end, "assets": assets})
         rows = sorted(cursor.fetchall(), key=lambda row: (assets.index(row[0]), row[1]))
+    opening = {asset: closing[asset] - sum(int(total) for a, _kind, total in rows if a == asset) for asset in assets}
     return LiabilitySection(
         key="stored_value", title=_("Stored value (储值卡)"),
         lines=[LiabilityLine("principal", _("Paid-in balances (principal)"),
