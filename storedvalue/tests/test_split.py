@@ -26,8 +26,10 @@ def test_every_split_adds_up_and_stays_within_the_balances(rule):
 
 def test_proportional_split_rounds_the_bonus_share_to_the_nearest_cent_half_up():
     assert payment_split(33333, principal=500_000, bonus=50_000, rule="proportional") == (30303, 3030)
-    # 3 × 1/2 = 1.5 -> the bonus gets 2, the principal 1
-    assert payment_split(3, principal=1, bonus=1, rule="proportional") == (1, 2)
+    # 1 × 1/2 = 0.5 -> half a cent rounds up: the bonus gets it
+    assert payment_split(1, principal=1, bonus=1, rule="proportional") == (0, 1)
+    # 3 × 1/4 = 0.75 -> 1 from the bonus, 2 from the principal
+    assert payment_split(3, principal=3, bonus=1, rule="proportional") == (2, 1)
     assert payment_split(100, principal=0, bonus=500, rule="proportional") == (0, 100)
     assert payment_split(100, principal=500, bonus=0, rule="proportional") == (100, 0)
 

@@ -87,7 +87,8 @@ def test_top_up_pay_with_the_card_and_refund_at_the_desk(browser_clinic, card_da
     expect(page.locator("#card-balance-total")).to_have_text("¥3500.00")
 
     # refund the visit: the card is whole again
-    page.click(f"a[href='/visits/{visit}/refund/']")
+    # (at 390 px the member page's visit table hides its refund column; the refund page is the same)
+    page.goto(live_site.url(browser_clinic.host, f"/visits/{visit}/refund/"))
     page.locator("input[id^=id_line_]").first.fill("1")
     page.fill("#id_reason", "顾客改期" if language == "zh-hans" else "Client changed plans")
     page.click("#refund-submit")
