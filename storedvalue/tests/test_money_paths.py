@@ -227,3 +227,22 @@ def test_a_plan_with_a_tier_raises_the_member_and_never_lowers(member, front_des
     assert TierChange.objects.filter(member=member, to_tier=top).count() == 1
     stored_value_top_up(member=member, actor=front_desk, plan=plan_5000, method="cash")
     assert TierChange.objects.filter(member=member, to_tier=top).count() == 1
+
+
+def test_paying_with_the_card_adds_a_bounded_number_of_statements_to_a_checkout(member, front_desk, catalogue,
+                                                                               plan_5000):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+
+    stored_value_top_up(member=member, actor=front_desk, plan=plan_5000, method="cash")
+    with CaptureQueriesContext(connection) as cash_run:
+        checkout_complete(member=member, actor=front_desk, lines=[LineInput(item_id=catalogue["cream"].pk)],
+                          payments=[PaymentInput(method="cash", amount=Decimal("333.33"))])
+    with CaptureQueriesContext(connection) as card_run:
+        pay_with_card(member, front_desk, catalogue["cream"], card="333.33")
+    added = len(card_run.captured_queries) - len(cash_run.captured_queries)
+    # settings, both card accounts locked in one statement, both balances in one, then per account
+    # the lots locked, the entry, the lot, the allocation and the balance, and the charge row
+    assert CardCharge.objects.get(visit__in=member.visits.all(), bonus__gt=0)
+    assert added <= 16, f"paying with the card adds {added} statements"
