@@ -29,6 +29,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "appointments.attend_appointment",
         "appointments.manage_schedule",
         "feedback.resolve_complaint",
+        "storedvalue.cash_out_card",
     },
     Role.MANAGER: {
         "accounts.manage_staff",
@@ -45,6 +46,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "appointments.attend_appointment",
         "appointments.manage_schedule",
         "feedback.resolve_complaint",
+        "storedvalue.cash_out_card",
     },
     Role.FRONT_DESK: {"accounts.use_frontdesk", "points.adjust_points", "appointments.book_appointment",
                       "appointments.attend_appointment"},

@@ -69,7 +69,9 @@ class CheckoutApi(APIView):
             "(the catalogue price unless `unit_price` is given); `coupon_code` must be the member's usable "
             "coupon; `points_to_use` must be a multiple of the clinic's redemption step, within the member's "
             "available points and the clinic's limit per visit; each payment must be more than zero, and the "
-            "payments must add up to the total after tier, coupon and points discounts."),
+            "payments must add up to the total after tier, coupon and points discounts. A `stored_value` payment "
+            "is taken from the member's stored-value card (split between paid-in balance and bonus by the clinic's "
+            "rule); more than the card's available balance is refused."),
         examples=[
             OpenApiExample("One treatment, paid by WeChat Pay", request_only=True, value={
                 "member_id": 42, "lines": [{"item_id": 7, "quantity": 1}],
@@ -103,7 +105,9 @@ class VisitRefundApi(APIView):
     @extend_schema(operation_id="visits_refund", request=InputSerializer, responses={201: RefundSerializer},
                    parameters=[IDEMPOTENCY_PARAMETER],
                    description=("Refund lines of a visit, with the reason; points earned on them are reversed. "
-                                "A line cannot be refunded beyond the quantity bought less what was refunded."))
+                                "A line cannot be refunded beyond the quantity bought less what was refunded. "
+                                "Money paid with the stored-value card goes back to the card: exactly the "
+                                "paid-in balance and bonus the payment took."))
     @idempotent
     def post(self, request, pk: int):
         visit = get_object_or_404(Visit, pk=pk)

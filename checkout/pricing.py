@@ -110,9 +110,11 @@ def paid_per_line(lines: list[VisitLine], total: Decimal) -> list[Decimal]:
 
 
 def bill_price(*, member: Member, lines: list[LineInput], tier: Tier, coupon: Coupon | None, points_to_use: int,
-               rules, at: datetime) -> BillPrice:
+               rules, at: datetime, unearned: Decimal = ZERO) -> BillPrice:
     """Price a bill for `member` in `tier` with `coupon` (already found by its code) and
-    `points_to_use` as cash. Raises the bill's ValidationErrors; writes nothing."""
+    `points_to_use` as cash; `unearned` is the part of the total paid in a way that earns no
+    points (stored value, when the clinic says card spend does not earn). Raises the bill's
+    ValidationErrors; writes nothing."""
     visit_lines = bill_lines(lines)
     subtotal = sum((line.unit_price * line.quantity for line in visit_lines), ZERO)
     line_discount = sum((line.discount for line in visit_lines), ZERO)
@@ -127,7 +129,7 @@ def bill_price(*, member: Member, lines: list[LineInput], tier: Tier, coupon: Co
     points_discount = points_cash(points_to_use, due, rules)
     total = due - points_discount
     earn_lines = [EarnLine(category_id=line.category_id, paid=paid, multiplier=_multiplier(line))
-                  for line, paid in zip(visit_lines, paid_per_line(visit_lines, total), strict=True)]
+                  for line, paid in zip(visit_lines, paid_per_line(visit_lines, total - unearned), strict=True)]
     earning = visit_points(member=member, lines=earn_lines, tier_multiplier=tier.earn_multiplier, rules=rules, at=at)
     for line, points in zip(visit_lines, earning.per_line, strict=True):
         line.points_earned = points

@@ -35,6 +35,8 @@ from points.ledger import (
 )
 from points.models import Account, Asset, Coupon, Entry
 from points.rules import lot_available_from, lot_expiry, loyalty_settings
+from storedvalue.rules import stored_value_settings
+from storedvalue.services import card_charge, card_refund
 from tiers.config import clinic_config
 from tiers.models import TierChange
 from tiers.selectors import TierMetrics, member_tier_metrics, tier_qualified
@@ -124,6 +126,11 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     if payments is not None:
         payments = payments_complete(payments, total)
         _check_payments(payments, total)
+    card_paid = sum((p.amount for p in payments or () if p.method == Payment.Method.STORED_VALUE), ZERO)
+    if card_paid and not stored_value_settings().spend_earns_points:
+        price = bill_price(member=member, lines=lines, tier=standing.current, coupon=coupon,
+                           points_to_use=points_to_use, rules=rules, at=at, unearned=card_paid)
+        visit_lines = price.lines
     earning_points = price.points_earned
 
     visit = Visit.objects.create(
@@ -135,6 +142,9 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     VisitLine.objects.bulk_create(visit_lines)
     visit_payments = Payment.objects.bulk_create(
         Payment(visit=visit, method=p.method, amount=p.amount) for p in payments or ())
+    for payment in visit_payments:
+        if payment.method == Payment.Method.STORED_VALUE:
+            card_charge(visit=visit, payment=payment, actor=actor, at=at)
 
     if points_to_use:
         ledger_debit(account=account, amount=points_to_use, kind=Entry.Kind.REDEEM,
@@ -221,7 +231,8 @@ def visit_refund(*, visit: Visit, lines: list[tuple[int, int]], reason: str, act
     visit = Visit.objects.select_for_update().select_related("member").get(pk=visit.pk)
     source = Source("visit", visit.pk)
     visit_entries = list(Entry.objects.filter(kind__in=[Entry.Kind.EARN, Entry.Kind.BONUS, Entry.Kind.REDEEM],
-                                              source_type="visit", source_id=str(visit.pk))
+                                              source_type="visit", source_id=str(visit.pk),
+                                              account__asset=Asset.POINTS)
                          .select_related("account__member", "lot").order_by("id"))
     bonus_entries = [entry for entry in visit_entries if entry.kind == Entry.Kind.BONUS]
     holders = {visit.member_id: visit.member}
@@ -260,6 +271,7 @@ def visit_refund(*, visit: Visit, lines: list[tuple[int, int]], reason: str, act
     refund = Refund.objects.create(visit=visit, amount=amount, reason=reason.strip(), actor=actor)
     _refund_lines(refund, visit_lines, requested, amount)
     _refund_payments(refund, visit, amount)
+    card_refund(refund=refund, actor=actor, at=at)
 
     for pk, quantity in requested.items():
         VisitLine.objects.filter(pk=pk).update(refunded_quantity=visit_lines[pk].refunded_quantity + quantity)

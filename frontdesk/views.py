@@ -69,6 +69,7 @@ from points.models import PointsAdjustment, Reward
 from points.rewards import reward_redeem
 from points.rules import clinic_zone
 from points.selectors import adjustment_list, points_balance, reward_list, reward_offers
+from storedvalue.selectors import card_balance
 from visits.models import Visit
 from visits.selectors import catalogue_list
 
@@ -199,7 +200,7 @@ def _member_page(request, pk: int, *, page_error: str | None = None, consent_err
                    "followups": followup_list(member_id=member.pk)[:10],
                    "tag_history": member.tag_events.select_related("actor")[:10],
                    "page_error": page_error, "consent_error": consent_error,
-                   "restore_form": ConfirmForm()}, status=status)
+                   "restore_form": ConfirmForm(), "card": card_balance(member)}, status=status)
 
 
 def _refusal(exc: ValidationError | PermissionDenied) -> str:
@@ -444,7 +445,8 @@ class CheckoutView(StaffPermissionRequired, View):
     def _render(self, request, member, form, lines, payments, items, *, booking=None, prefill=None, quote=None,
                 status=200):
         context = {"member": member, "form": form, "lines": lines, "payments": payments, "items": items,
-                   "quote": quote, "balance": points_balance(member), "booking": booking, "prefill": prefill}
+                   "quote": quote, "balance": points_balance(member), "card": card_balance(member),
+                   "booking": booking, "prefill": prefill}
         return render(request, self.template, context, status=status)
 
     def get(self, request, pk: int):

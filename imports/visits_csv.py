@@ -42,8 +42,12 @@ PAYMENT_ALIASES = {
     Payment.Method.BANK_CARD: ("card", "银行卡", "刷卡"),
     Payment.Method.WECHAT_PAY: ("wechat", "微信", "微信支付"),
     Payment.Method.ALIPAY: ("支付宝",),
-    Payment.Method.OTHER: ("其他",),
+    Payment.Method.OTHER: ("其他", "stored_value", "储值", "储值卡"),
 }
+# Historical visits paid with the old system's stored-value card are imported as paid by "other":
+# the card's balance comes in through the balances import, and a refund must not give back to a card
+# what this clinic's card never paid.
+IMPORTED_METHODS = [choice for choice in Payment.Method.choices if choice[0] != Payment.Method.STORED_VALUE]
 
 
 class _Line(NamedTuple):
@@ -222,7 +226,7 @@ class VisitsBatch:
 
 def visits_prepare(rows: list[Row], *, now: datetime) -> VisitsBatch:
     zone = clinic_zone()
-    methods = choice_of(aliases_for(Payment.Method.choices, **PAYMENT_ALIASES))
+    methods = choice_of(aliases_for(IMPORTED_METHODS, **PAYMENT_ALIASES))
     catalogue = _Catalogue({sku for row in rows if (sku := row.cells.get("item_sku", "").strip().upper())})
     phones = PhoneBook()
     moments: dict[str, datetime | CellError] = {}

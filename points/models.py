@@ -13,17 +13,25 @@ from members.models import Member
 
 class Asset(models.TextChoices):
     POINTS = "points", _("Points")
+    # Stored value (储值卡), in cents: what the member paid in, and the bonus the top-up plan added.
+    STORED_VALUE_PRINCIPAL = "stored_value_principal", _("Stored value (paid in)")
+    STORED_VALUE_BONUS = "stored_value_bonus", _("Stored value (bonus)")
+
+
+STORED_VALUE_ASSETS = (Asset.STORED_VALUE_PRINCIPAL, Asset.STORED_VALUE_BONUS)
 
 
 class Account(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="accounts")
-    asset = models.CharField(max_length=20, choices=Asset.choices, default=Asset.POINTS)
+    asset = models.CharField(max_length=40, choices=Asset.choices, default=Asset.POINTS)
     balance = models.BigIntegerField(default=0, help_text=_("Sum of all entries (pending included)."))
     lifetime_earned = models.BigIntegerField(default=0)
     version = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Totals per asset (liability reports) read the balances from this index alone.
+        indexes = [models.Index(fields=["asset", "balance"], name="account_asset_balance")]
         constraints = [
             models.UniqueConstraint(fields=["member", "asset"], name="one_account_per_member_asset"),
             models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_not_negative"),
@@ -48,6 +56,10 @@ class Entry(models.Model):
         RESTORE = "restore", _("Given back (refund)")
         TRANSFER = "transfer", _("Transferred (member merge)")
         OPENING = "opening", _("Opening balance (import)")
+        TOPUP = "topup", _("Top-up")
+        PAYMENT = "payment", _("Paid at checkout")
+        CASH_OUT = "cash_out", _("Cashed out")
+        FORFEIT = "forfeit", _("Forfeited (cash-out)")
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -59,6 +59,7 @@ from portal.services import (
     portal_settings,
 )
 from portal.signin import sign_in_code_request, sign_in_code_verify
+from storedvalue.selectors import card_balance
 
 PHONE_SALT = "portal.verify.phone"
 PHONE_MAX_AGE = 15 * 60
@@ -137,7 +138,8 @@ def signout(request):
 
 @member_required
 def home(request):
-    return render(request, "portal/home.html", {"home": portal_home(member=request.member), "tz": clinic_zone()})
+    return render(request, "portal/home.html", {"home": portal_home(member=request.member), "tz": clinic_zone(),
+                                                "card": card_balance(request.member)})
 
 
 @member_required

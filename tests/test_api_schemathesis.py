@@ -38,6 +38,8 @@ from points.models import Coupon, CouponTemplate, PointsAdjustment, Redemption, 
 from points.rewards import reward_create, reward_redeem
 from segments.models import Segment
 from segments.services import segment_create
+from storedvalue.models import TopUpPlan
+from storedvalue.services import stored_value_top_up, top_up_plan_create
 from tiers.models import Tier
 from visits.models import CatalogueItem, Category, Visit, VisitLine
 
@@ -82,6 +84,9 @@ STATE_RULES = {
     "POST /api/v1/tiers/members/{id}/set/": "only an active member's tier is set by hand",
     "POST /api/v1/visits/": "payments must add up to the bill",
     "POST /api/v1/visits/{id}/refunds/": "at most what was bought and not yet refunded",
+    "POST /api/v1/stored-value/members/{id}/top-ups/": "an active plan's own amount, or an amount without a plan",
+    "POST /api/v1/stored-value/members/{id}/cash-out/": "a card with a balance; the refund of the current quote",
+    "GET /api/v1/stored-value/liability/": "a day not in the future, the first day on or before it",
 }
 WARNINGS = ["validation_mismatch", "missing_test_data", "missing_auth", "rate_limited", "low_valid_rate"]
 
@@ -108,6 +113,8 @@ def _seed(clinic) -> dict[str, list]:
         surveys_plan(now=timezone.now() + timedelta(days=3))
         campaign_create(actor=owner, name="会员日", starts_on=timezone.localdate() + timedelta(days=1),
                         bonus_points=10, messages={"sms": {"body": "{name}：{campaign}"}})
+        plan = top_up_plan_create(actor=owner, name="充5000送500", pay_amount=Decimal(5000), bonus_amount=Decimal(500))
+        stored_value_top_up(member=members[2], actor=owner, plan=plan, method="cash")
         for member in members[:3]:
             followup_create(member=member, actor=owner, due_at=timezone.now() + timedelta(days=1), note="术后回访")
         segment_create(actor=owner, name="沉睡客户", conditions={"all": [{"kind": "lifecycle", "stages": ["dormant"]}]})
@@ -138,6 +145,7 @@ def _seed(clinic) -> dict[str, list]:
             "surveys": _ids(Survey.objects.all()),
             "campaigns": _ids(Campaign.objects.all()),
             "segments": _ids(Segment.objects.all()),
+            "top_up_plans": _ids(TopUpPlan.objects.all()),
         }
 
 
