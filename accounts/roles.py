@@ -26,6 +26,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "appointments.attend_appointment",
         "appointments.manage_schedule",
         "feedback.resolve_complaint",
+        "packages.refund_package",
     },
     Role.MANAGER: {
         "accounts.manage_staff",
@@ -42,6 +43,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "appointments.attend_appointment",
         "appointments.manage_schedule",
         "feedback.resolve_complaint",
+        "packages.refund_package",
     },
     Role.FRONT_DESK: {"accounts.use_frontdesk", "points.adjust_points", "appointments.book_appointment",
                       "appointments.attend_appointment"},

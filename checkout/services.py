@@ -2,6 +2,7 @@
 move together, in one transaction."""
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -42,6 +43,7 @@ class LineInput:
     quantity: int = 1
     unit_price: Decimal | None = None
     discount: Decimal = ZERO
+    package_id: int | None = None  # covered by a session of the member's package (a product id)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def _build_lines(lines: list[LineInput]) -> list[VisitLine]:
             raise ValidationError({"lines": _("Line %(n)s: this item is not in the catalogue.") % {"n": index}})
         if line.quantity < 1:
             raise ValidationError({"lines": _("Line %(n)s: the quantity must be at least 1.") % {"n": index}})
-        unit_price = item.price if line.unit_price is None else line.unit_price
+        unit_price = _unit_price(item, line)
         if unit_price < 0 or line.discount < 0:
             raise ValidationError({"lines": _("Line %(n)s: prices and discounts cannot be negative.") % {"n": index}})
         gross = unit_price * line.quantity
@@ -86,6 +88,20 @@ def _build_lines(lines: list[LineInput]) -> list[VisitLine]:
                                quantity=line.quantity, unit_price=unit_price, discount=line.discount,
                                line_total=gross - line.discount))
     return built
+
+
+def _unit_price(item: CatalogueItem, line: LineInput) -> Decimal:
+    """A line covered by a package session has nothing to pay; packages.checkout_steps records
+    the session and its value."""
+    if line.package_id is not None:
+        return ZERO
+    return item.price if line.unit_price is None else line.unit_price
+
+
+# Steps other apps add in AppConfig.ready(), run inside the checkout's or the refund's transaction
+# (after the checkout's points accounts are locked): packages sells and uses sessions.
+CHECKOUT_STEPS: list[Callable[..., None]] = []  # (member, visit, lines, visit_lines, actor, at)
+REFUND_STEPS: list[Callable[..., None]] = []  # (visit, visit_lines, requested, actor, at)
 
 
 def _multiplier(line: VisitLine) -> Decimal:
@@ -210,6 +226,8 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     VisitLine.objects.bulk_create(visit_lines)
     visit_payments = Payment.objects.bulk_create(
         Payment(visit=visit, method=p.method, amount=p.amount) for p in payments or ())
+    for step in CHECKOUT_STEPS:
+        step(member=member, visit=visit, lines=lines, visit_lines=visit_lines, actor=actor, at=at)
 
     if points_to_use:
         ledger_debit(account=account, amount=points_to_use, kind=Entry.Kind.REDEEM,
@@ -317,6 +335,9 @@ def visit_refund(*, visit: Visit, lines: list[tuple[int, int]], reason: str, act
         if quantity < 1 or line.refunded_quantity + requested[line_id] > line.quantity:
             raise ValidationError({"lines": _("You cannot refund more of “%(name)s” than was bought.")
                                    % {"name": line.name}})
+
+    for step in REFUND_STEPS:
+        step(visit=visit, visit_lines=visit_lines, requested=requested, actor=actor, at=at)
 
     gross = sum((line.line_total for line in visit_lines.values()), ZERO)
     refunded_before = {pk: line.refunded_quantity for pk, line in visit_lines.items()}

@@ -60,7 +60,7 @@ def members_with_points_expiring(*, at: datetime, within_days: int,
     """Active members with open points expiring within `within_days`, soonest first."""
     rows = list(Lot.objects.filter(remaining__gt=0, expires_at__gt=at,
                                    expires_at__lte=at + timedelta(days=within_days),
-                                   account__member__status=Member.Status.ACTIVE)
+                                   account__member__status=Member.Status.ACTIVE, account__asset="points")
                 .values("account__member_id").annotate(points=Sum("remaining"), first=Min("expires_at"))
                 .order_by("first", "account__member_id")[:limit])
     members = Member.objects.in_bulk([row["account__member_id"] for row in rows])

@@ -22,6 +22,7 @@ class Purpose(models.TextChoices):
     APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment reminder")
     SIGN_IN_CODE = "sign_in_code", _("Portal sign-in code")
     SURVEY = "survey", _("Satisfaction survey")
+    PACKAGE_EXPIRY_WARNING = "package_expiry_warning", _("Package sessions about to expire")
 
 
 # Marketing needs the member's consent for the channel, respects quiet hours and the weekly cap.
@@ -38,6 +39,7 @@ SERVICE_OPT_OUT = {
     Purpose.APPOINTMENT_REMINDER: "notice_appointments",
     Purpose.POINTS_EXPIRY_WARNING: "notice_points_expiry",
     Purpose.SURVEY: "surveys",
+    Purpose.PACKAGE_EXPIRY_WARNING: "notice_packages",
 }
 
 # The consent purpose (members.ConsentRecord.Purpose) that marketing on each channel needs.
@@ -54,6 +56,7 @@ PURPOSE_VARIABLES = {
     Purpose.APPOINTMENT_REMINDER: ("name", "clinic", "appointment_time", "practitioner", "location"),
     Purpose.SIGN_IN_CODE: ("name", "clinic", "code", "minutes"),
     Purpose.SURVEY: ("name", "clinic", "visit_date", "survey_link"),
+    Purpose.PACKAGE_EXPIRY_WARNING: ("name", "clinic", "package", "sessions", "expiry_date"),
 }
 
 # What each variable stands for, as the template editor lists them.
@@ -64,7 +67,7 @@ VARIABLE_LABELS = {
     "points": _("the points given for the birthday, or the points about to expire"),
     "coupon": _("the coupon's name (empty when there is none)"),
     "coupon_valid_until": _("the coupon's last day"),
-    "expiry_date": _("the day the points expire"),
+    "expiry_date": _("the last day the points or package sessions can be used"),
     "balance": _("the member's points balance"),
     "appointment_time": _("the appointment's date and time"),
     "practitioner": _("the practitioner's name"),
@@ -73,6 +76,8 @@ VARIABLE_LABELS = {
     "minutes": _("how many minutes the code is valid"),
     "visit_date": _("the day of the visit"),
     "survey_link": _("the link to the member's own survey page"),
+    "package": _("the treatment package's name"),
+    "sessions": _("the package sessions about to expire"),
 }
 
 

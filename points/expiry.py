@@ -16,7 +16,7 @@ _DUE_SQL = """
 SELECT a.member_id, (l.expires_at AT TIME ZONE %(zone)s - interval '1 microsecond')::date AS last_day,
        SUM(l.remaining)::bigint AS points, MIN(a.balance) AS balance
 FROM points_lot l
-JOIN points_account a ON a.id = l.account_id
+JOIN points_account a ON a.id = l.account_id AND a.asset = 'points'
 JOIN members_member m ON m.id = a.member_id AND m.status = 'active'
 WHERE l.remaining > 0 AND l.expires_at > %(now)s AND l.expires_at <= %(horizon)s
 GROUP BY a.member_id, last_day
