@@ -108,22 +108,20 @@ def member_package_options(member: Member, *, at: datetime | None = None) -> lis
 
 # Each purchase's sessions consumed as of a moment: those gone before its lot was opened (used
 # in another system, or before a member merge moved the lot), plus what debits took from the lot
-# up to then, less what refunds gave back into it.
-_CONSUMED_SQL = """
-SELECT p.id, p.member_id, p.price, p.sessions,
-       p.sessions - l.amount + COALESCE(SUM(CASE WHEN e.amount < 0 THEN al.amount ELSE -al.amount END)
-                                        FILTER (WHERE e.effective_at <= %(as_of)s), 0) AS consumed,
-       (l.expires_at IS NOT NULL AND l.expires_at <= %(as_of)s) AS expired
-FROM packages_packagepurchase p
-JOIN points_lot l ON l.id = p.lot_id
-LEFT JOIN points_allocation al ON al.lot_id = l.id
-LEFT JOIN points_entry e ON e.id = al.entry_id
-WHERE p.purchased_at <= %(as_of)s
-GROUP BY p.id, l.id
-"""
-
-_OUTSTANDING_SQL = f"""  # noqa: S608 (constant SQL)
-WITH c AS ({_CONSUMED_SQL})
+# up to then, less what refunds gave back into it; the outstanding ones at their value.
+_OUTSTANDING_SQL = """
+WITH c AS (
+    SELECT p.id, p.member_id, p.price, p.sessions,
+           p.sessions - l.amount + COALESCE(SUM(CASE WHEN e.amount < 0 THEN al.amount ELSE -al.amount END)
+                                            FILTER (WHERE e.effective_at <= %(as_of)s), 0) AS consumed,
+           (l.expires_at IS NOT NULL AND l.expires_at <= %(as_of)s) AS expired
+    FROM packages_packagepurchase p
+    JOIN points_lot l ON l.id = p.lot_id
+    LEFT JOIN points_allocation al ON al.lot_id = l.id
+    LEFT JOIN points_entry e ON e.id = al.entry_id
+    WHERE p.purchased_at <= %(as_of)s
+    GROUP BY p.id, l.id
+)
 SELECT member_id, SUM(sessions - consumed)::bigint,
        SUM(price - FLOOR(ROUND(price * 100) * consumed / sessions) / 100)
 FROM c WHERE consumed < sessions AND NOT expired

@@ -163,7 +163,8 @@ def package_refund(*, purchase: PackagePurchase, actor: User, reason: str, amoun
         raise ValidationError({"reason": _("Say why the sessions are refunded.")})
     at = at or timezone.now()
     account = account_for(purchase.member, package_asset(purchase.product_id), lock=True)
-    purchase = PackagePurchase.objects.select_for_update().select_related("product", "visit_line").get(pk=purchase.pk)
+    purchase = (PackagePurchase.objects.select_for_update(of=("self",)).select_related("product", "visit_line")
+                .get(pk=purchase.pk))
     quote = package_refund_quote(purchase=purchase, at=at)
     if amount is None:
         amount = quote.amount

@@ -58,6 +58,11 @@ EXPECTED = {
         "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "satisfaction",
         "members")},
     "insights-clv": {"/api/v1/kpis/clv/": {"get"}, "/api/v1/kpis/clv/members/": {"get"}},
+    "packages": {"/api/v1/packages/products/": {"get", "post"}, "/api/v1/packages/products/{id}/": {"get", "patch"},
+                 "/api/v1/packages/members/{id}/": {"get"},
+                 "/api/v1/packages/purchases/{id}/refund-quote/": {"get"},
+                 "/api/v1/packages/purchases/{id}/refunds/": {"post"},
+                 "/api/v1/packages/outstanding/": {"get"}, "/api/v1/packages/settings/": {"get", "put"}},
 }
 
 IDEMPOTENT_POSTS = {
@@ -67,6 +72,7 @@ IDEMPOTENT_POSTS = {
     "/api/v1/points/rewards/{id}/redeem/", "/api/v1/points/redemptions/{id}/cancel/",
     "/api/v1/points/coupons/", "/api/v1/points/coupons/{code}/void/",
     "/api/v1/appointments/bookings/{id}/checkout/", "/api/v1/appointments/bookings/{id}/deposit/",
+    "/api/v1/packages/purchases/{id}/refunds/",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
