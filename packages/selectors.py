@@ -14,7 +14,7 @@ from django.utils import timezone
 from members.models import Member
 from packages.models import PackageProduct, PackagePurchase, PackageRefund
 from packages.valuation import value_consumed
-from points.models import Lot
+from points.models import Entry, Lot
 from points.selectors import lot_last_day
 from visits.models import ZERO
 
@@ -235,3 +235,37 @@ def package_figures(*, lo: datetime, hi: datetime) -> PackageFigures:
         sessions_expired=sessions["expire"], expired_value=values["expire"],
         sessions_refunded=sessions["reverse"], refunded_value=values["reverse"],
         refunded_money=(money["total"] or ZERO) + (cancelled["total"] or ZERO))
+
+
+@dataclass(frozen=True)
+class PackageNote:
+    """What a receipt line did to the member's packages: sold one, or used sessions of one."""
+
+    line_id: int
+    kind: str  # sold, used
+    package: str
+    sessions: int
+    left: int
+    last_day: date | None
+
+
+def visit_package_notes(visit) -> list[PackageNote]:
+    at = timezone.now()
+    notes = []
+    line_ids = [str(pk) for pk in visit.lines.values_list("pk", flat=True)]
+    sold = {p.visit_line_id: p for p in PackagePurchase.objects.filter(visit_line__visit=visit)
+            .select_related("product__item", "lot")}
+    for line_id, purchase in sold.items():
+        lot = purchase.lot
+        notes.append(PackageNote(line_id=line_id, kind="sold", package=purchase.product.item.name,
+                                 sessions=purchase.sessions, left=lot.remaining,
+                                 last_day=lot_last_day(lot.expires_at) if lot.expires_at else None))
+    uses = Entry.objects.filter(source_type="package-use", source_id__in=line_ids,
+                                kind=Entry.Kind.REDEEM).select_related("account")
+    for entry in uses:
+        product = PackageProduct.objects.select_related("item").get(pk=int(entry.account.asset.split(":")[1]))
+        left = (Lot.objects.filter(account=entry.account, remaining__gt=0, available_from__lte=at)
+                .exclude(expires_at__lte=at).aggregate(total=Sum("remaining"))["total"] or 0)
+        notes.append(PackageNote(line_id=int(entry.source_id), kind="used", package=product.item.name,
+                                 sessions=-entry.amount, left=left, last_day=None))
+    return sorted(notes, key=lambda note: note.line_id)
