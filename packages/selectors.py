@@ -106,25 +106,26 @@ def member_package_options(member: Member, *, at: datetime | None = None) -> lis
                           treatment_ids=frozenset(treatments.get(pk, ()))) for pk, o in options.items()]
 
 
-# Each purchase's sessions consumed as of a moment: those gone before its lot was opened (used
-# in another system, or before a member merge moved the lot), plus what debits took from the lot
-# up to then, less what refunds gave back into it; the outstanding ones at their value.
+# Each purchase's sessions consumed at an instant: those gone before its lot was opened (used in
+# another system, or before a member merge moved the lot), plus what the ledger's entries effective
+# before the instant took from the lot, less what refunds gave back into it; the outstanding ones
+# at their value. Sessions past their last day count until the nightly expiry writes them off, as
+# on the ledger.
 _OUTSTANDING_SQL = """
 WITH c AS (
     SELECT p.id, p.member_id, p.price, p.sessions,
            p.sessions - l.amount + COALESCE(SUM(CASE WHEN e.amount < 0 THEN al.amount ELSE -al.amount END)
-                                            FILTER (WHERE e.effective_at <= %(as_of)s), 0) AS consumed,
-           (l.expires_at IS NOT NULL AND l.expires_at <= %(as_of)s) AS expired
+                                            FILTER (WHERE e.effective_at < %(as_of)s), 0) AS consumed
     FROM packages_packagepurchase p
     JOIN points_lot l ON l.id = p.lot_id
     LEFT JOIN points_allocation al ON al.lot_id = l.id
     LEFT JOIN points_entry e ON e.id = al.entry_id
-    WHERE p.purchased_at <= %(as_of)s
+    WHERE p.purchased_at < %(as_of)s
     GROUP BY p.id, l.id
 )
 SELECT member_id, SUM(sessions - consumed)::bigint,
        SUM(price - FLOOR(ROUND(price * 100) * consumed / sessions) / 100)
-FROM c WHERE consumed < sessions AND NOT expired
+FROM c WHERE consumed < sessions
 GROUP BY member_id ORDER BY member_id
 """
 
@@ -148,9 +149,10 @@ class OutstandingSessions:
 
 
 def outstanding_sessions(as_of: datetime | None = None) -> OutstandingSessions:
-    """Package sessions outstanding at `as_of` (default now): per member with sessions, and in
-    total. A purchase's outstanding value is its price less floor(price × consumed / sessions),
-    the same valuation every movement of its sessions uses (packages.valuation)."""
+    """Package sessions outstanding at the instant `as_of` (default now; entries effective before
+    it count): per member with sessions, and in total. A purchase's outstanding value is its
+    price less floor(price × consumed / sessions), the same valuation every movement of its
+    sessions uses (packages.valuation)."""
     as_of = as_of or timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(_OUTSTANDING_SQL, {"as_of": as_of})
@@ -269,3 +271,55 @@ def visit_package_notes(visit) -> list[PackageNote]:
         notes.append(PackageNote(line_id=int(entry.source_id), kind="used", package=product.item.name,
                                  sessions=-entry.amount, left=left, last_day=None))
     return sorted(notes, key=lambda note: note.line_id)
+
+
+@dataclass(frozen=True)
+class LiabilityMovement:
+    key: str  # sold, imported, used, given_back, expired, refunded, sale_refunded
+    sessions: int
+    value: Decimal  # signed: what it did to the outstanding value
+
+
+@dataclass(frozen=True)
+class PackageLiability:
+    """The outstanding package sessions at `start` and at `end`, and the movements between them
+    that reconcile the two (opening + Σ movements = closing), all from the ledger."""
+
+    opening: OutstandingSessions
+    closing: OutstandingSessions
+    movements: list[LiabilityMovement]
+
+    @property
+    def reconciles(self) -> bool:
+        return self.opening.value + sum((m.value for m in self.movements), ZERO) == self.closing.value
+
+
+_MOVEMENT_KEYS = {("redeem", "package-use"): "used", ("restore", "restore-of"): "given_back",
+                  ("expire", "lot"): "expired", ("reverse", "package-refund"): "refunded",
+                  ("reverse", "package-sale"): "sale_refunded"}
+
+
+def package_liability(*, start: datetime, end: datetime) -> PackageLiability:
+    with connection.cursor() as cursor:
+        cursor.execute(_MOVEMENTS_SQL, {"lo": start, "hi": end})
+        rows = cursor.fetchall()
+    totals: dict[str, list] = {}
+    for kind, source_type, count, value in rows:
+        key = _MOVEMENT_KEYS.get((kind, source_type), f"{kind}:{source_type}")
+        entry = totals.setdefault(key, [0, ZERO])
+        entry[0] -= int(count)
+        entry[1] -= Decimal(value).quantize(Decimal("0.01"))
+    new = PackagePurchase.objects.filter(purchased_at__gte=start, purchased_at__lt=end).only(
+        "source", "sessions", "sessions_used_before", "price")
+    for purchase in new:
+        key = "sold" if purchase.source == PackagePurchase.Source.CHECKOUT else "imported"
+        entry = totals.setdefault(key, [0, ZERO])
+        left = purchase.sessions - purchase.sessions_used_before
+        entry[0] += left
+        entry[1] += purchase.price - value_consumed(purchase.price, purchase.sessions, purchase.sessions_used_before)
+    order = ["sold", "imported", "used", "given_back", "expired", "refunded", "sale_refunded"]
+    movements = [LiabilityMovement(key=key, sessions=count, value=value) for key, (count, value)
+                 in sorted(totals.items(), key=lambda item: (order.index(item[0]) if item[0] in order else 99,
+                                                             item[0]))]
+    return PackageLiability(opening=outstanding_sessions(start), closing=outstanding_sessions(end),
+                            movements=movements)

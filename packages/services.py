@@ -200,10 +200,11 @@ def package_refund(*, purchase: PackagePurchase, actor: User, reason: str, amoun
 def package_opening_import(*, member: Member, product: PackageProduct, sessions: int, sessions_left: int,
                            price: Decimal, purchased_at: datetime, expires_at: datetime | None = None,
                            first_used_at: datetime | None = None, actor: User | None = None,
-                           dedupe_key: str | None = None) -> PackagePurchase:
+                           dedupe_key: str | None = None, never_expires: bool = False) -> PackagePurchase:
     """A package a member bought in another system: `sessions_left` of `sessions` still to use, the
     price paid, the original purchase date and validity. The expiry is `expires_at` when given,
-    else the product's validity counted from the purchase (or the first use, when known). The
+    none with `never_expires`, else the product's validity counted from the purchase (or the first
+    use, when known). The
     sessions are an `opening` lot; the value of the used ones was recognised before the import."""
     if not 0 < sessions_left <= sessions:
         raise ValidationError({"sessions_left": _("Sessions left must be from 1 to the sessions bought.")})
@@ -214,7 +215,7 @@ def package_opening_import(*, member: Member, product: PackageProduct, sessions:
     now = timezone.now()
     if purchased_at > now:
         raise ValidationError({"purchased_at": _("The purchase date cannot be in the future.")})
-    if expires_at is None:
+    if expires_at is None and not never_expires:
         start = purchased_at
         if product.validity_start == PackageProduct.ValidityStart.FIRST_USE:
             start = first_used_at

@@ -220,3 +220,20 @@ def test_the_demo_fills_the_satisfaction_panel(db):
         assert year.followups_on_time_rate is not None and year.recall.denominator > 0
         assert year.detractor_followups_open == FollowUpTask.objects.filter(kind="detractor", status="open").count()
         assert month.nps.score is not None and month.response_rate is not None
+
+
+def test_demo_seed_sells_treatment_packages_some_members_hold(db):
+    from packages.models import PackageProduct, PackagePurchase
+    from packages.selectors import member_packages, outstanding_sessions
+
+    clinic, _created = demo_seed(members=20)
+    portal_member = demo_portal_member(clinic)
+    with schema_context(DEMO_CLINIC_SLUG):
+        assert PackageProduct.objects.count() == 2
+        assert PackagePurchase.objects.count() == 12
+        assert member_packages(portal_member)
+        assert outstanding_sessions().sessions > 0
+        assert ledger_verify() == []
+    demo_seed(members=20)
+    with schema_context(DEMO_CLINIC_SLUG):
+        assert PackagePurchase.objects.count() == 12

@@ -174,3 +174,27 @@ def test_refunding_a_covered_treatment_gives_the_session_back(member, ipl_packag
     assert Lot.objects.get(pk=PackagePurchase.objects.get(member=member).lot_id).remaining == 3
     assert outstanding_sessions().value == D("1000.00")
     assert ledger_verify() == []
+
+
+def test_the_liability_reconciles_opening_movements_and_closing(member, ipl_package, catalogue, front_desk,
+                                                                manager):
+    from packages.selectors import package_liability
+    from packages.services import package_refund
+    t0 = timezone.now() - timedelta(days=20)
+    sell(member, ipl_package, front_desk, at=t0)
+    use(member, ipl_package, catalogue["ipl"], front_desk, at=t0 + timedelta(days=1))
+    start = t0 + timedelta(days=2)
+    sell(member, ipl_package, front_desk, at=start + timedelta(days=1))
+    second = use(member, ipl_package, catalogue["ipl"], front_desk, at=start + timedelta(days=2))
+    visit_refund(visit=second.visit, lines=[(second.lines[0].pk, 1)], reason="not done", actor=front_desk,
+                 at=start + timedelta(days=3))
+    use(member, ipl_package, catalogue["ipl"], front_desk, at=start + timedelta(days=4), quantity=2)
+    package_refund(purchase=PackagePurchase.objects.order_by("id").last(), actor=manager, reason="x")
+    end = timezone.now() + timedelta(seconds=1)
+    report = package_liability(start=start, end=end)
+    assert report.opening.value == D("666.67") and report.opening.sessions == 2
+    assert report.reconciles
+    by_key = {m.key: (m.sessions, m.value) for m in report.movements}
+    assert by_key["sold"] == (3, D("1000.00"))
+    assert by_key["used"][0] == -3 and by_key["given_back"] == (1, D("333.33"))
+    assert report.closing.value == sum((m.value for m in report.movements), report.opening.value)
