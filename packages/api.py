@@ -3,8 +3,11 @@ sessions (with its quote), the outstanding sessions (prepaid liability) and the 
 Sessions are sold and used through the checkout API (`POST /api/v1/visits/`: a line of the
 package's catalogue item sells it; a line with `package_id` is covered by a session)."""
 
+from datetime import timedelta
+
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -14,7 +17,7 @@ from accounts.api import has_perm
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import Member
 from packages.models import PackageProduct, PackagePurchase, PackageRefund, PackageSettings
-from packages.selectors import member_packages, outstanding_sessions, package_products
+from packages.selectors import member_packages, outstanding_sessions, package_figures, package_products
 from packages.services import (
     package_product_create,
     package_product_update,
@@ -22,7 +25,9 @@ from packages.services import (
     package_refund_quote,
     package_settings,
     package_settings_update,
+    package_transfer,
 )
+from points.rules import local_midnight
 from visits.models import MONEY, CatalogueItem, Category
 
 FrontDesk = has_perm("accounts.use_frontdesk")
@@ -207,6 +212,11 @@ class OutstandingApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         as_of = serializers.DateTimeField(required=False, help_text="Default: now.")
+
+        def validate_as_of(self, value):
+            if not 1900 <= value.year <= 9000:
+                raise serializers.ValidationError(_("Choose dates between 1900 and 9000."))
+            return value
         members = serializers.BooleanField(default=False, help_text="Include the figures per member.")
 
     @extend_schema(operation_id="packages_outstanding", parameters=[FilterSerializer],
@@ -247,3 +257,72 @@ class PackageSettingsApi(APIView):
         serializer.is_valid(raise_exception=True)
         row = package_settings_update(actor=request.user, **serializer.validated_data)
         return Response(SettingsSerializer(row).data)
+
+
+class PurchaseTransferApi(APIView):
+    permission_classes = [FrontDesk]
+
+    class InputSerializer(serializers.Serializer):
+        to_member = serializers.IntegerField(help_text="The member who receives the package.")
+        reason = serializers.CharField(max_length=255)
+
+    @extend_schema(
+        operation_id="packages_transfer", request=InputSerializer, responses={200: HoldingSerializer, 404: NOT_FOUND},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        description=("Give what is left of a transferable package to another member, sessions and expiry intact. "
+                     "Refused with 400 when the package is not transferable, has no usable session, or the "
+                     "member is the same or not active."))
+    @idempotent
+    def post(self, request, pk: int):
+        purchase = get_object_or_404(PackagePurchase, pk=pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        to_member = get_object_or_404(Member, pk=serializer.validated_data["to_member"])
+        purchase = package_transfer(purchase=purchase, to_member=to_member, actor=request.user,
+                                    reason=serializer.validated_data["reason"])
+        holding = next(h for h in member_packages(to_member) if h.purchase.pk == purchase.pk)
+        return Response(HoldingSerializer(holding).data)
+
+
+class FiguresSerializer(serializers.Serializer):
+    sold = serializers.IntegerField(help_text="Packages sold at checkout.")
+    sales = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="Their price paid (deferred).")
+    sessions_used = serializers.IntegerField()
+    used_value = serializers.DecimalField(max_digits=16, decimal_places=2)
+    sessions_expired = serializers.IntegerField()
+    expired_value = serializers.DecimalField(max_digits=16, decimal_places=2)
+    sessions_refunded = serializers.IntegerField()
+    refunded_value = serializers.DecimalField(max_digits=16, decimal_places=2)
+    refunded_money = serializers.DecimalField(max_digits=16, decimal_places=2)
+    recognised = serializers.DecimalField(max_digits=16, decimal_places=2,
+                                          help_text="Deferred revenue released: used + expired + refunded "
+                                                    "value − money refunded.")
+
+
+class FiguresApi(APIView):
+    permission_classes = [ViewReports]
+
+    class FilterSerializer(serializers.Serializer):
+        date_from = serializers.DateField(help_text="The first local day.")
+        date_until = serializers.DateField(help_text="The last local day (at most 366 days after the first).")
+
+        def validate(self, data):
+            if data["date_until"] < data["date_from"]:
+                raise serializers.ValidationError({"date_until": _("The last day cannot be before the first.")})
+            if (data["date_until"] - data["date_from"]).days >= 366:
+                raise serializers.ValidationError({"date_until": _("At most %(days)s days at once.") % {"days": 366}})
+            if data["date_from"].year < 1900 or data["date_until"].year > 9000:
+                raise serializers.ValidationError({"date_from": _("Choose dates between 1900 and 9000.")})
+            return data
+
+    @extend_schema(operation_id="packages_figures", parameters=[FilterSerializer], responses={200: FiguresSerializer},
+                   description="The packages of the clinic's days from `date_from` through `date_until`: sold "
+                               "(deferred) and recognised as sessions are used, expire or are refunded "
+                               "(see docs/packages.md).")
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        figures = package_figures(lo=local_midnight(data["date_from"]),
+                                  hi=local_midnight(data["date_until"] + timedelta(days=1)))
+        return Response(FiguresSerializer(figures).data)

@@ -17,8 +17,8 @@ from checkout.services import _refund_payments
 from members.models import Member
 from packages.models import PackageProduct, PackagePurchase, PackageRefund, PackageSettings, package_asset
 from packages.valuation import value_consumed
-from points.ledger import Source, account_for, ledger_credit, ledger_debit
-from points.models import Entry, Lot
+from points.ledger import Source, account_for, ledger_credit, ledger_debit, ledger_move_lot
+from points.models import Account, Entry, Lot
 from points.rules import _add_months, local_date, local_midnight
 from points.selectors import lot_last_day
 from visits.models import ZERO, CatalogueItem, Category, Refund, Visit
@@ -232,3 +232,35 @@ def package_opening_import(*, member: Member, product: PackageProduct, sessions:
         sessions_used_before=sessions - sessions_left, price=price, purchased_at=purchased_at,
         validity_months=product.validity_months, validity_start=product.validity_start,
         first_used_at=first_used_at or (purchased_at if sessions_left < sessions else None))
+
+
+@transaction.atomic
+def package_transfer(*, purchase: PackagePurchase, to_member: Member, actor: User, reason: str,
+                     at: datetime | None = None) -> PackagePurchase:
+    """Give what is left of a transferable package to another member: the lot moves on the ledger
+    with its sessions and expiry (transfer entries on both accounts), and the purchase follows."""
+    at = at or timezone.now()
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why the package is transferred.")})
+    purchase = (PackagePurchase.objects.select_for_update(of=("self",)).select_related("product__item", "member")
+                .get(pk=purchase.pk))
+    if not purchase.product.transferable:
+        raise ValidationError(_("“%(name)s” cannot be transferred to another member.")
+                              % {"name": purchase.product.item.name})
+    if to_member.pk == purchase.member_id or not to_member.is_active:
+        raise ValidationError({"to_member": _("Choose another, active member.")})
+    asset = package_asset(purchase.product_id)
+    for member in (purchase.member, to_member):
+        account_for(member, asset)
+    accounts = {account.member_id: account for account in Account.objects.select_for_update()
+                .filter(member__in=[purchase.member, to_member], asset=asset).order_by("pk")}
+    lot = Lot.objects.get(pk=purchase.lot_id)
+    if lot.remaining == 0 or (lot.expires_at is not None and lot.expires_at <= at):
+        raise ValidationError(_("This package has no usable sessions to transfer."))
+    lot.account = accounts[purchase.member_id]
+    why = (_("Package transferred: %(reason)s") % {"reason": reason.strip()})[:255]
+    entry = ledger_move_lot(lot=lot, target=accounts[to_member.pk], source=Source("package-transfer", purchase.pk),
+                            actor=actor, reason=why, at=at)
+    purchase.member, purchase.lot = to_member, entry.lot
+    purchase.save(update_fields=["member", "lot"])
+    return purchase

@@ -62,7 +62,9 @@ EXPECTED = {
                  "/api/v1/packages/members/{id}/": {"get"},
                  "/api/v1/packages/purchases/{id}/refund-quote/": {"get"},
                  "/api/v1/packages/purchases/{id}/refunds/": {"post"},
-                 "/api/v1/packages/outstanding/": {"get"}, "/api/v1/packages/settings/": {"get", "put"}},
+                 "/api/v1/packages/purchases/{id}/transfer/": {"post"},
+                 "/api/v1/packages/outstanding/": {"get"}, "/api/v1/packages/figures/": {"get"},
+                 "/api/v1/packages/settings/": {"get", "put"}},
 }
 
 IDEMPOTENT_POSTS = {
@@ -72,7 +74,7 @@ IDEMPOTENT_POSTS = {
     "/api/v1/points/rewards/{id}/redeem/", "/api/v1/points/redemptions/{id}/cancel/",
     "/api/v1/points/coupons/", "/api/v1/points/coupons/{code}/void/",
     "/api/v1/appointments/bookings/{id}/checkout/", "/api/v1/appointments/bookings/{id}/deposit/",
-    "/api/v1/packages/purchases/{id}/refunds/",
+    "/api/v1/packages/purchases/{id}/refunds/", "/api/v1/packages/purchases/{id}/transfer/",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

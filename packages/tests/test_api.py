@@ -58,7 +58,7 @@ def test_using_a_session_without_one_is_a_clear_400(staff_client, front_desk, me
         "member_id": member.pk, "lines": [{"item_id": catalogue["ipl"].pk, "package_id": ipl_package.pk}]},
         content_type="application/json")
     assert response.status_code == 400
-    assert "0 sessions left" in str(response.json()["error"])
+    assert "光子嫩肤3次卡”剩余0次" in response.json()["error"]["fields"]["lines"][0]  # the clinic's language
     assert not Visit.objects.exists()
 
 
@@ -69,3 +69,20 @@ def test_bad_product_input_is_refused(staff_client, manager, catalogue):
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) >= {"sessions", "treatments"}
     assert not PackageProduct.objects.exists()
+
+
+def test_figures_of_the_clinics_days(staff_client, manager, front_desk, member, ipl_package, catalogue):
+    from django.utils import timezone
+
+    from packages.tests.test_sell_use import sell, use
+    from points.rules import local_date
+    sell(member, ipl_package, front_desk)
+    use(member, ipl_package, catalogue["ipl"], front_desk)
+    today = local_date(timezone.now()).isoformat()
+    figures = staff_client(manager).get(f"/api/v1/packages/figures/?date_from={today}&date_until={today}").json()
+    assert (figures["sold"], figures["sales"], figures["sessions_used"], figures["used_value"],
+            figures["recognised"]) == (1, "1000.00", 1, "333.33", "333.33")
+    bad = staff_client(manager).get(f"/api/v1/packages/figures/?date_from={today}&date_until=2000-01-01")
+    assert bad.status_code == 400
+    assert staff_client(front_desk).get(f"/api/v1/packages/figures/?date_from={today}&date_until={today}")\
+        .status_code == 403

@@ -56,7 +56,7 @@ def test_the_last_session_is_used_once_when_desks_race(race, django_db_blocker):
                                   lines=[LineInput(item_id=ipl_id, package_id=product_id)])
             outcomes.append("used")
         except ValidationError as exc:
-            outcomes.append("refused" if "0 sessions left" in str(exc) else repr(exc))
+            outcomes.append("refused" if "剩余0次" in str(exc.message_dict.get("lines")) else repr(exc))
         except Exception as exc:  # noqa: BLE001 - any other outcome is reported by the test
             outcomes.append(repr(exc))
         finally:
