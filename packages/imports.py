@@ -21,6 +21,8 @@ from points.rules import clinic_zone, local_date, local_midnight
 
 # The columns a package row uses, besides the member's (phone or member number) and `external_ref`.
 PACKAGE_COLUMNS = ("package", "sessions", "sessions_left", "price", "purchased_at", "expires_at", "first_used_at")
+# What the balances import (whose rows all have `earned_at`, read as the purchase date) adds for them.
+BALANCES_PACKAGE_COLUMNS = ("sessions", "sessions_left", "price", "first_used_at")
 NEVER = {"never", "永不", "永久", "不过期"}
 
 
@@ -48,9 +50,11 @@ def _day_at_noon(raw: str, *, today: date) -> datetime:
 
 
 def package_row_read(cells: RowCells, *, member_id: int | None, products: dict[str, PackageProduct],
-                     now: datetime) -> PackageOpeningRow:
+                     now: datetime, purchased_at: datetime | None = None,
+                     date_column: str = "purchased_at") -> PackageOpeningRow:
     """One package row, its errors on its cells. `products` maps catalogue codes (upper case)
-    to package products."""
+    to package products. The purchase date is the `date_column` cell, or `purchased_at` when the
+    caller has read that cell already (the balances import reads `earned_at` for every row)."""
     today = local_date(now)
     code = cells.raw("package").strip().upper()
     product = products.get(code)
@@ -61,7 +65,8 @@ def package_row_read(cells: RowCells, *, member_id: int | None, products: dict[s
     if sessions is not None and left is not None and not 0 < left <= sessions:
         cells.error("sessions_left", _("Sessions left must be from 1 to the sessions bought."))
     price = cells.get("price", money_of, required=True)
-    purchased_at = cells.get("purchased_at", lambda raw: _day_at_noon(raw, today=today), required=True)
+    if date_column == "purchased_at":
+        purchased_at = cells.get("purchased_at", lambda raw: _day_at_noon(raw, today=today), required=True)
     first_used_at = cells.get("first_used_at", lambda raw: _day_at_noon(raw, today=today))
     raw_expiry = cells.raw("expires_at")
     never = raw_expiry.lower() in NEVER

@@ -50,7 +50,7 @@ def test_the_desk_sells_then_uses_a_session_on_the_checkout_page(staff_client, f
     receipt = client.get(sold.url).content.decode()
     assert "购买3次" in receipt  # the clinic's language
     page = client.get(url).content.decode()
-    assert 'name="lines-0-package"' in page and "光子嫩肤3次卡 (3 left)" in page
+    assert 'name="lines-0-package"' in page and "光子嫩肤3次卡（剩3次）" in page
     data = checkout_post([(catalogue["ipl"].pk, 1)], [])
     data["lines-0-package"] = str(ipl_package.pk)
     used = client.post(url, data)
