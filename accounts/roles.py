@@ -27,6 +27,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "appointments.manage_schedule",
         "feedback.resolve_complaint",
         "packages.refund_package",
+        "storedvalue.cash_out_card",
     },
     Role.MANAGER: {
         "accounts.manage_staff",
@@ -44,6 +45,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "appointments.manage_schedule",
         "feedback.resolve_complaint",
         "packages.refund_package",
+        "storedvalue.cash_out_card",
     },
     Role.FRONT_DESK: {"accounts.use_frontdesk", "points.adjust_points", "appointments.book_appointment",
                       "appointments.attend_appointment"},

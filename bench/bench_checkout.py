@@ -1,5 +1,7 @@
 """Checkout through the API under load: 8 concurrent clients posting checkouts (with points
-earned, tier checks and an Idempotency-Key each) to gunicorn serving the real app."""
+earned, tier checks and an Idempotency-Key each) to gunicorn serving the real app; then the same
+paying with stored value (each member's card topped up beforehand, the payment split between
+paid-in balance and bonus)."""
 
 import http.client
 import json
@@ -15,6 +17,8 @@ from pathlib import Path
 from statistics import quantiles
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from rest_framework.authtoken.models import Token
 
@@ -23,6 +27,8 @@ from bench.clinic_data import drop_clinic, fresh_clinic, members_fill
 from bench.figures import Figure
 from clinics.context import clinic_host
 from members.models import Member
+from points.ledger import OpeningLot, Source, ledger_open_many
+from points.models import Asset, Entry
 from visits.services import catalogue_item_create, category_create
 
 CLIENTS = 8
@@ -89,14 +95,21 @@ def main() -> list[Figure]:
     port = _free_port()
     server = None
     try:
-        members_fill(clinic, 2_000)
+        members_fill(clinic, 2 * CLIENTS * (REQUESTS_PER_CLIENT + WARMUP_PER_CLIENT))
         with schema_context(clinic.schema_name):
             category = category_create(name="护肤", code="skincare")
             item = catalogue_item_create(kind="product", name="修护面霜", sku="CR-1", category=category,
                                          price=Decimal("500.00"))
             token = Token.objects.create(user=User.objects.get(username="owner")).key
-            member_ids = list(Member.objects.values_list("pk", flat=True)
-                              [:CLIENTS * (REQUESTS_PER_CLIENT + WARMUP_PER_CLIENT)])
+            per_run = CLIENTS * (REQUESTS_PER_CLIENT + WARMUP_PER_CLIENT)
+            all_ids = list(Member.objects.order_by("pk").values_list("pk", flat=True)[:2 * per_run])
+            member_ids, card_ids = all_ids[:per_run], all_ids[per_run:]
+            now = timezone.now()
+            with transaction.atomic():
+                ledger_open_many(lots=[lot for pk in card_ids for lot in (
+                    OpeningLot(pk, Asset.STORED_VALUE_PRINCIPAL, 500_000, now, None, "", f"bench:p:{pk}"),
+                    OpeningLot(pk, Asset.STORED_VALUE_BONUS, 50_000, now, None, "", f"bench:b:{pk}"))],
+                    kind=Entry.Kind.TOPUP, source=Source("bench"), actor=None, at=now)
         server = _server(port)
         bodies = [{"member_id": member_id, "lines": [{"item_id": item.pk, "quantity": 1}],
                    "payments": [{"method": "wechat_pay", "amount": "500.00"}]} for member_id in member_ids]
@@ -106,6 +119,14 @@ def main() -> list[Figure]:
         # Each worker loads its translations, URL patterns and connection on its first requests.
         _clients_run(port, clinic_host(clinic), token, warmup, [], errors)
         elapsed = _clients_run(port, clinic_host(clinic), token, bodies, latencies, errors)
+        card_bodies = [{"member_id": member_id, "lines": [{"item_id": item.pk, "quantity": 1}],
+                        "payments": [{"method": "stored_value", "amount": "500.00"}]} for member_id in card_ids]
+        card_warmup, card_bodies = card_bodies[:CLIENTS * WARMUP_PER_CLIENT], card_bodies[CLIENTS * WARMUP_PER_CLIENT:]
+        card_latencies: list[float] = []
+        card_errors: list[str] = []
+        _clients_run(port, clinic_host(clinic), token, card_warmup, [], card_errors)
+        card_elapsed = _clients_run(port, clinic_host(clinic), token, card_bodies, card_latencies, card_errors)
+        card_rate = len(card_latencies) / card_elapsed
         return [
             Figure(f"checkout API throughput, {CLIENTS} clients", len(latencies) / elapsed, unit="req/s",
                    note="target ≥ 100 req/s", target=None),
@@ -113,6 +134,13 @@ def main() -> list[Figure]:
                    unit="req/s", target=0.001),
             Figure("checkout API latency, p95", quantiles(latencies, n=20)[-1], unit="ms", target=100),
             Figure("checkout API errors (non-201 answers)", float(len(errors)), unit="", target=0.5),
+            Figure(f"checkout paying with stored value, throughput, {CLIENTS} clients", card_rate, unit="req/s",
+                   note="target ≥ 100 req/s", target=None),
+            Figure("stored-value checkout throughput shortfall below 100", max(0.0, 100 - card_rate),
+                   unit="req/s", target=0.001),
+            Figure("stored-value checkout latency, p95", quantiles(card_latencies, n=20)[-1], unit="ms", target=100),
+            Figure("stored-value checkout errors (non-201 answers)", float(len(card_errors)), unit="",
+                   target=0.5),
         ]
     finally:
         if server is not None:

@@ -27,8 +27,10 @@ from points.ledger import (
     ledger_reverse,
     lot_in_account,
 )
-from points.models import Account, Coupon, Entry
+from points.models import Account, Asset, Coupon, Entry
 from points.rules import lot_available_from, lot_expiry, loyalty_settings
+from storedvalue.rules import stored_value_settings
+from storedvalue.services import card_charge, card_refund
 from tiers.config import clinic_config
 from tiers.models import TierChange
 from tiers.services import tier_standing_lock, tier_upgrade_check
@@ -210,8 +212,10 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     total = due - points_discount
     if payments is not None:
         _check_payments(payments, total)
+    card_paid = sum((p.amount for p in payments or () if p.method == Payment.Method.STORED_VALUE), ZERO)
+    earning_total = total - card_paid if card_paid and not stored_value_settings().spend_earns_points else total
     earn_lines = [EarnLine(category_id=line.category_id, paid=paid, multiplier=_multiplier(line))
-                  for line, paid in zip(visit_lines, _paid_per_line(visit_lines, total), strict=True)]
+                  for line, paid in zip(visit_lines, _paid_per_line(visit_lines, earning_total), strict=True)]
     earning = visit_points(member=member, lines=earn_lines, tier_multiplier=tier.earn_multiplier,
                            rules=rules, at=at)
     for line, points in zip(visit_lines, earning.per_line, strict=True):
@@ -228,6 +232,9 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
         Payment(visit=visit, method=p.method, amount=p.amount) for p in payments or ())
     for step in CHECKOUT_STEPS:
         step(member=member, visit=visit, lines=lines, visit_lines=visit_lines, actor=actor, at=at)
+    for payment in visit_payments:
+        if payment.method == Payment.Method.STORED_VALUE:
+            card_charge(visit=visit, payment=payment, actor=actor, at=at)
 
     if points_to_use:
         ledger_debit(account=account, amount=points_to_use, kind=Entry.Kind.REDEEM,
@@ -314,7 +321,8 @@ def visit_refund(*, visit: Visit, lines: list[tuple[int, int]], reason: str, act
     visit = Visit.objects.select_for_update().select_related("member").get(pk=visit.pk)
     source = Source("visit", visit.pk)
     visit_entries = list(Entry.objects.filter(kind__in=[Entry.Kind.EARN, Entry.Kind.BONUS, Entry.Kind.REDEEM],
-                                              source_type="visit", source_id=str(visit.pk))
+                                              source_type="visit", source_id=str(visit.pk),
+                                              account__asset=Asset.POINTS)
                          .select_related("account__member", "lot").order_by("id"))
     bonus_entries = [entry for entry in visit_entries if entry.kind == Entry.Kind.BONUS]
     holders = {visit.member_id: visit.member}
@@ -356,6 +364,7 @@ def visit_refund(*, visit: Visit, lines: list[tuple[int, int]], reason: str, act
     refund = Refund.objects.create(visit=visit, amount=amount, reason=reason.strip(), actor=actor)
     _refund_lines(refund, visit_lines, requested, amount)
     _refund_payments(refund, visit, amount)
+    card_refund(refund=refund, actor=actor, at=at)
 
     for pk, quantity in requested.items():
         VisitLine.objects.filter(pk=pk).update(refunded_quantity=visit_lines[pk].refunded_quantity + quantity)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("manage/", include("manager.urls")),
     path("m/", include("portal.urls")),
     path("insights/", include("insights.page_urls")),
+    path("stored-value/", include("storedvalue.page_urls")),
     path("followups/", include("feedback.urls")),
     path("s/<str:token>/", SurveyView.as_view(), name="survey"),
     path("s/<str:token>/stop/", SurveyOptOutView.as_view(), name="survey_opt_out"),

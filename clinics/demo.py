@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -33,7 +34,7 @@ from appointments.services import (
     booking_create,
     booking_no_show,
 )
-from checkout.services import LineInput, PaymentInput, checkout_complete, visit_refund
+from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote, visit_refund
 from clinics.models import Clinic
 from clinics.provisioning import OwnerSpec, clinic_create
 from feedback.models import FollowUpRule, FollowUpTask, Survey
@@ -58,6 +59,8 @@ from points.models import CouponTemplate, Reward
 from points.rewards import reward_create, reward_redeem
 from points.rules import clinic_zone, local_date, loyalty_settings_update
 from portal.services import portal_settings_update
+from storedvalue.models import TopUpPlan
+from storedvalue.services import stored_value_top_up, top_up_plan_create
 from tiers.selectors import member_current_tier
 from visits.models import CatalogueItem, Category, Refund, Visit
 from visits.services import catalogue_item_create, category_create
@@ -305,6 +308,43 @@ def demo_rewards_seed(clinic: Clinic) -> int:
         return len(rewards)
 
 
+def demo_stored_value_seed(clinic: Clinic, *, seed: int = 2026) -> int:
+    """Top-up plans (充2000送100, 充5000送500, 充10000送1500) and about one member in six with a card:
+    topped up at the desk some weeks ago and partly spent at checkout, all through the real
+    services. Skipped when the clinic has plans. Returns the top-ups made."""
+    rng = random.Random(seed)
+    with schema_context(clinic.schema_name):
+        if TopUpPlan.objects.exists():
+            return 0
+        owner = User.objects.get(username="owner")
+        desk = User.objects.filter(username="frontdesk").first() or owner
+        plans = [top_up_plan_create(actor=owner, name=name, pay_amount=Decimal(pay), bonus_amount=Decimal(bonus),
+                                    bonus_valid_days=365)
+                 for name, pay, bonus in (("充2000送100", 2000, 100), ("充5000送500", 5000, 500),
+                                          ("充10000送1500", 10000, 1500))]
+        items = list(CatalogueItem.objects.filter(active=True, price__gt=0, price__lte=1500).order_by("pk"))
+        members = list(Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk"))
+        made = 0
+        now = timezone.now()
+        for member in members[1::6]:
+            at = now - timedelta(days=rng.randint(20, 120), hours=rng.randint(0, 8))
+            stored_value_top_up(member=member, actor=desk, plan=rng.choice(plans),
+                                method=rng.choice(("wechat_pay", "alipay", "bank_card")),
+                                reference=f"DEMO{rng.randint(100000, 999999)}", at=at)
+            made += 1
+            if items and rng.random() < 0.7:
+                item = rng.choice(items)
+                try:
+                    quote = checkout_quote(member=member, lines=[LineInput(item_id=item.pk)], actor=desk)
+                    if quote.total > 0:
+                        checkout_complete(member=member, actor=desk, lines=[LineInput(item_id=item.pk)],
+                                          payments=[PaymentInput(method="stored_value", amount=quote.total)],
+                                          at=at + timedelta(days=rng.randint(1, 15)))
+                except ValidationError:
+                    continue
+        return made
+
+
 def demo_portal_member(clinic: Clinic) -> Member | None:
     """A demo member to try the portal with (the first one registered)."""
     with schema_context(clinic.schema_name):
@@ -531,5 +571,6 @@ def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     demo_history_seed(clinic)
     demo_feedback_seed(clinic)
     demo_packages_seed(clinic)
+    demo_stored_value_seed(clinic)
     demo_customer_value_fit(clinic)
     return clinic, created

@@ -12,7 +12,7 @@ from appointments.models import Booking
 from frontdesk.appointment_selectors import appointments_on, member_appointments
 from members.models import Member
 from members.selectors import consent_current, member_has_allergies, member_referrals
-from points.models import Coupon, Entry, Lot, PointsAdjustment
+from points.models import Asset, Coupon, Entry, Lot, PointsAdjustment
 from points.rules import local_date, loyalty_settings
 from points.selectors import (
     PointsBalance,
@@ -60,7 +60,7 @@ def members_with_points_expiring(*, at: datetime, within_days: int,
     """Active members with open points expiring within `within_days`, soonest first."""
     rows = list(Lot.objects.filter(remaining__gt=0, expires_at__gt=at,
                                    expires_at__lte=at + timedelta(days=within_days),
-                                   account__member__status=Member.Status.ACTIVE, account__asset="points")
+                                   account__member__status=Member.Status.ACTIVE, account__asset=Asset.POINTS)
                 .values("account__member_id").annotate(points=Sum("remaining"), first=Min("expires_at"))
                 .order_by("first", "account__member_id")[:limit])
     members = Member.objects.in_bulk([row["account__member_id"] for row in rows])
@@ -151,7 +151,8 @@ def visit_receipt(*, visit_id: int, tier_change_id: int | None = None) -> Receip
     named, the tier change it caused."""
     visit = visits_with_details().get(pk=visit_id)
     earned = (Entry.objects.filter(account__member_id=visit.member_id, source_type="visit",
-                                   source_id=str(visit.pk), kind__in=[Entry.Kind.EARN, Entry.Kind.BONUS])
+                                   source_id=str(visit.pk), kind__in=[Entry.Kind.EARN, Entry.Kind.BONUS],
+                                   account__asset=Asset.POINTS)
               .aggregate(total=Sum("amount"))["total"] or 0)
     change = None
     if tier_change_id is not None:

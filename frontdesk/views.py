@@ -71,6 +71,7 @@ from points.models import PointsAdjustment, Reward
 from points.rewards import reward_redeem
 from points.rules import clinic_zone
 from points.selectors import adjustment_list, points_balance, reward_list, reward_offers
+from storedvalue.selectors import card_balance
 from visits.models import Visit
 from visits.selectors import catalogue_list
 
@@ -200,7 +201,7 @@ def _member_page(request, pk: int, *, page_error: str | None = None, consent_err
                    "survey_answers": member_answers(member=member, limit=5),
                    "followups": followup_list(member_id=member.pk)[:10],
                    "page_error": page_error, "consent_error": consent_error,
-                   "restore_form": ConfirmForm(), "packages": member_packages(member),
+                   "restore_form": ConfirmForm(), "card": card_balance(member), "packages": member_packages(member),
                    "can_refund_packages": request.user.has_perm(PACKAGE_REFUND_PERMISSION)}, status=status)
 
 
@@ -450,7 +451,8 @@ class CheckoutView(StaffPermissionRequired, View):
     def _render(self, request, member, form, lines, payments, items, *, booking=None, prefill=None, quote=None,
                 status=200):
         context = {"member": member, "form": form, "lines": lines, "payments": payments, "items": items,
-                   "quote": quote, "balance": points_balance(member), "booking": booking, "prefill": prefill}
+                   "quote": quote, "balance": points_balance(member), "card": card_balance(member),
+                   "booking": booking, "prefill": prefill}
         return render(request, self.template, context, status=status)
 
     def get(self, request, pk: int):

@@ -350,6 +350,34 @@ class SatisfactionApi(APIView):
             selectors.kpi_satisfaction(scope=_params(PeriodParams, request).scope())).data)
 
 
+class RenewalSerializer(serializers.Serializer):
+    fell_below = serializers.IntegerField(help_text="Members whose card fell below the threshold in the period.")
+    renewed = serializers.IntegerField(help_text="Of them, those who topped up within `days` days.")
+    rate = _rate()
+    threshold = _money()
+    days = serializers.IntegerField()
+
+
+class StoredValueSerializer(serializers.Serializer):
+    topped_up = _money()
+    bonus_granted = _money()
+    spent = _money(help_text="Paid with cards at checkout, net of refunds given back to cards.")
+    outstanding_principal = _money()
+    outstanding_bonus = _money()
+    outstanding = _money(help_text="Prepaid stored-value liability at the period's end.")
+    renewal = RenewalSerializer()
+
+
+class StoredValueApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[PeriodParams], responses={200: StoredValueSerializer},
+                   summary="Stored value: top-ups, spend, outstanding liability and renewal rate (续费率)")
+    def get(self, request):
+        return Response(StoredValueSerializer(
+            selectors.kpi_stored_value(scope=_params(PeriodParams, request).scope())).data)
+
+
 class SegmentSerializer(serializers.Serializer):
     segment = serializers.CharField()
     count = serializers.IntegerField()

@@ -22,6 +22,7 @@ from django.db import connection
 from feedback import selectors as feedback_selectors
 from insights.models import InsightsSettings
 from points.rules import clinic_zone, loyalty_settings
+from storedvalue.selectors import StoredValueFigures, stored_value_figures
 
 CENTS = Decimal("0.01")
 RATE_PLACES = 6
@@ -482,6 +483,15 @@ def kpi_points(*, scope: Scope) -> PointsFigures:
         reversed=-sums["reverse"], redeemed=-sums["redeem"] - sums["restore"], expired=-sums["expire"],
         adjusted_down=-sums["adjust-"], outstanding=outstanding,
         points_per_cash_unit=loyalty_settings().points_per_cash_unit, top_rewards=[tuple(row) for row in top])
+
+
+# --- panel 13: stored value -------------------------------------------------------------
+
+def kpi_stored_value(*, scope: Scope) -> StoredValueFigures:
+    """Top-ups, spend with cards, outstanding prepaid stored value at the period's end and the
+    renewal rate (storedvalue.selectors; cards have no location: the location filter does not
+    apply)."""
+    return stored_value_figures(start=scope.period.lo, end=scope.period.hi)
 
 
 # --- panel 9: referrals -------------------------------------------------------------------

@@ -182,13 +182,14 @@ class DashboardView(ReportsRequired, View):
         points = selectors.kpi_points(scope=scope)
         referrals = selectors.kpi_referrals(scope=scope)
         appointments = selectors.kpi_appointments(scope=scope)
+        stored_value = selectors.kpi_stored_value(scope=scope)
         context = {
             "chosen": chosen, "period": scope.period, "presets": PRESETS, "unit": unit,
             "units": [("day", _("By day")), ("week", _("By week")), ("month", _("By month"))],
             "locations": Location.objects.order_by("name"), "summary": summary,
             "compare": _comparisons(scope, summary), "previous": scope.period.previous(),
             "last_year": scope.period.last_year(), "cohorts": cohorts, "rfm": rfm, "tiers": tiers,
-            "points": points, "referrals": referrals, "appointments": appointments,
+            "points": points, "referrals": referrals, "appointments": appointments, "stored_value": stored_value,
             "settings_row": selectors.insights_settings(), "customer_value": customer_value_panel(),
             "labels": _labels(),
             "charts": _chart_data(scope, summary, series, cohorts, rfm, tiers, points, appointments),

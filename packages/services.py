@@ -21,6 +21,7 @@ from points.ledger import Source, account_for, ledger_credit, ledger_debit, ledg
 from points.models import Account, Entry, Lot
 from points.rules import _add_months, local_date, local_midnight
 from points.selectors import lot_last_day
+from storedvalue.services import card_refund
 from visits.models import ZERO, CatalogueItem, Category, Refund, Visit
 from visits.services import catalogue_item_create, catalogue_item_update
 
@@ -154,7 +155,8 @@ def package_refund_quote(*, purchase: PackagePurchase, at: datetime | None = Non
 def package_refund(*, purchase: PackagePurchase, actor: User, reason: str, amount: Decimal | None = None,
                    at: datetime | None = None) -> PackageRefund:
     """Refund the unused sessions of a purchase: they leave the ledger (a `reverse` entry) and the
-    money goes back, on the visit the package was sold in, by the methods it was paid with. The
+    money goes back, on the visit the package was sold in, by the methods it was paid with (what a
+    stored-value card paid goes back onto the card, as for a visit refund). The
     amount is the clinic's rule's unless a manager sets another, never more than the unused
     sessions are worth. What is not refunded of their value is the clinic's revenue."""
     if actor is None or not actor.has_perm(REFUND_PERMISSION):
@@ -189,6 +191,7 @@ def package_refund(*, purchase: PackagePurchase, actor: User, reason: str, amoun
             visit=visit, amount=amount, actor=actor,
             reason=(_("Unused package sessions: %(reason)s") % {"reason": reason.strip()})[:255])
         _refund_payments(visit_refund, visit, amount)
+        card_refund(refund=visit_refund, actor=actor, at=at)
         Visit.objects.filter(pk=visit.pk).update(refunded_total=visit.refunded_total + amount)
     PackagePurchase.objects.filter(pk=purchase.pk).update(refunded_amount=purchase.refunded_amount + amount)
     return PackageRefund.objects.create(purchase=purchase, entry=entry, visit_refund=visit_refund,

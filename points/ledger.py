@@ -175,6 +175,91 @@ def ledger_credit_many(*, credits: list[BulkCredit], kind: str, source_type: str
         return dict(cursor.fetchall())
 
 
+@dataclass(frozen=True)
+class OpeningLot:
+    """One lot of `ledger_open_many`: value a member brings from another system, in the asset's
+    unit, credited as of its original date (`at`: the entry's effective time and the lot's
+    availability) with its own expiry."""
+
+    member_id: int
+    asset: str
+    amount: int
+    at: datetime
+    expires_at: datetime | None
+    reason: str
+    dedupe_key: str
+
+
+_OPEN_ACCOUNTS_SQL = """
+INSERT INTO points_account (member_id, asset, balance, lifetime_earned, version, updated_at)
+SELECT DISTINCT t.m, t.s, 0, 0, 0, now() FROM unnest(%(members)s::bigint[], %(assets)s::text[]) AS t(m, s)
+ON CONFLICT (member_id, asset) DO NOTHING;
+SELECT a.id FROM points_account a
+JOIN (SELECT DISTINCT m, s FROM unnest(%(members)s::bigint[], %(assets)s::text[]) AS t(m, s)) t
+  ON a.member_id = t.m AND a.asset = t.s
+ORDER BY a.id FOR UPDATE OF a;
+"""
+
+_OPEN_LOTS_SQL = """
+WITH lots AS (
+    SELECT a.id AS account_id, a.balance, c.n, c.amount, c.at, c.expires_at, c.reason, c.dedupe_key
+    FROM unnest(%(members)s::bigint[], %(assets)s::text[], %(amounts)s::bigint[], %(ats)s::timestamptz[],
+                %(expiries)s::timestamptz[], %(reasons)s::text[], %(keys)s::text[]) WITH ORDINALITY
+         AS c(member_id, asset, amount, at, expires_at, reason, dedupe_key, n)
+    JOIN points_account a ON a.member_id = c.member_id AND a.asset = c.asset
+),
+entries AS (
+    INSERT INTO points_entry (account_id, kind, amount, balance_after, source_type, source_id, actor_id,
+                              reason, dedupe_key, effective_at, created_at)
+    SELECT account_id, %(kind)s, amount, balance + SUM(amount) OVER (PARTITION BY account_id ORDER BY n),
+           %(source_type)s, %(source_id)s, %(actor)s, reason, dedupe_key, at, %(now)s
+    FROM lots ORDER BY account_id, n
+    RETURNING id, account_id, amount, dedupe_key, effective_at
+),
+placed AS (
+    INSERT INTO points_lot (account_id, entry_id, amount, remaining, available_from, expires_at)
+    SELECT e.account_id, e.id, e.amount, e.amount, e.effective_at, l.expires_at
+    FROM entries e JOIN lots l ON l.dedupe_key = e.dedupe_key
+),
+balances AS (
+    UPDATE points_account a
+    SET balance = a.balance + t.total, lifetime_earned = a.lifetime_earned + t.total,
+        version = a.version + t.count, updated_at = %(now)s
+    FROM (SELECT account_id, SUM(amount) AS total, COUNT(*) AS count FROM entries GROUP BY account_id) t
+    WHERE a.id = t.account_id
+)
+SELECT COUNT(*) FROM entries
+"""
+
+OPEN_BATCH = 20_000
+
+
+def ledger_open_many(*, lots: list[OpeningLot], kind: str, source: Source, actor: User | None,
+                     at: datetime) -> int:
+    """Credit opening balances at volume, each lot with its own entry (dated `lot.at`), its own
+    expiry and its own dedupe key (which must be set and unique), in a few set-based statements:
+    the accounts (any asset) are opened where missing and locked in id order, then each batch of
+    lots is written in one statement, an account's lots in the order given. `at` is when they are
+    recorded. Returns the number of lots written. The caller holds the transaction."""
+    lots = [lot for lot in lots if lot.amount > 0]
+    if not lots:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_ACCOUNTS_SQL, {"members": [lot.member_id for lot in lots],
+                                            "assets": [str(lot.asset) for lot in lots]})
+        written = 0
+        for start in range(0, len(lots), OPEN_BATCH):
+            batch = lots[start:start + OPEN_BATCH]
+            cursor.execute(_OPEN_LOTS_SQL, {
+                "members": [lot.member_id for lot in batch], "assets": [str(lot.asset) for lot in batch],
+                "amounts": [lot.amount for lot in batch], "ats": [lot.at for lot in batch],
+                "expiries": [lot.expires_at for lot in batch], "reasons": [lot.reason for lot in batch],
+                "keys": [lot.dedupe_key for lot in batch], "kind": kind, "source_type": source.type,
+                "source_id": str(source.id), "actor": actor.pk if actor else None, "now": at})
+            written += cursor.fetchone()[0]
+    return written
+
+
 def lot_in_account(lot: Lot, account: Account) -> Lot | None:
     """The lot itself if it belongs to `account`, else the lot a member merge moved it to in
     `account` (following merges of merges), else None."""

@@ -13,11 +13,17 @@ from members.models import Member
 
 class Asset(models.TextChoices):
     POINTS = "points", _("Points")
+    # Stored value (储值卡), in cents: what the member paid in, and the bonus the top-up plan added.
+    STORED_VALUE_PRINCIPAL = "stored_value_principal", _("Stored value (paid in)")
+    STORED_VALUE_BONUS = "stored_value_bonus", _("Stored value (bonus)")
+
+
+STORED_VALUE_ASSETS = (Asset.STORED_VALUE_PRINCIPAL, Asset.STORED_VALUE_BONUS)
 
 
 class Account(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="accounts")
-    asset = models.CharField(max_length=20, choices=Asset.choices, default=Asset.POINTS)
+    asset = models.CharField(max_length=40, choices=Asset.choices, default=Asset.POINTS)
     balance = models.BigIntegerField(default=0, help_text=_("Sum of all entries (pending included)."))
     lifetime_earned = models.BigIntegerField(default=0)
     version = models.PositiveBigIntegerField(default=0)
@@ -48,6 +54,10 @@ class Entry(models.Model):
         RESTORE = "restore", _("Given back (refund)")
         TRANSFER = "transfer", _("Transferred (member merge)")
         OPENING = "opening", _("Opening balance (import)")
+        TOPUP = "topup", _("Top-up")
+        PAYMENT = "payment", _("Paid at checkout")
+        CASH_OUT = "cash_out", _("Cashed out")
+        FORFEIT = "forfeit", _("Forfeited (cash-out)")
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=10, choices=Kind.choices)

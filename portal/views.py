@@ -60,6 +60,7 @@ from portal.services import (
     portal_settings,
 )
 from portal.signin import sign_in_code_request, sign_in_code_verify
+from storedvalue.selectors import card_balance
 
 PHONE_SALT = "portal.verify.phone"
 PHONE_MAX_AGE = 15 * 60
@@ -139,6 +140,7 @@ def signout(request):
 @member_required
 def home(request):
     return render(request, "portal/home.html", {"home": portal_home(member=request.member), "tz": clinic_zone(),
+                                                "card": card_balance(request.member),
                                                 "packages": member_packages(request.member, open_only=True)})
 
 

@@ -32,7 +32,7 @@ FIELDS = {
     "resource_type": "resource_types", "resource_types": "resource_types",
     "tier": "tiers", "allowed_tiers": "tiers", "user": "users",
     "template_id": "coupon_templates", "coupon_template": "coupon_templates",
-    "line_id": "visit_lines",
+    "line_id": "visit_lines", "plan": "top_up_plans",
 }
 # The path segment before `{id}` -> the kind of record.
 PATHS = {
@@ -41,6 +41,7 @@ PATHS = {
     "redemptions": "redemptions", "tiers": "tiers", "locations": "locations", "practitioners": "practitioners",
     "resources": "resources", "exceptions": "exceptions", "bookings": "bookings", "templates": "message_templates",
     "messages": "messages", "imports": "imports", "followups": "followups", "surveys": "surveys",
+    "plans": "top_up_plans",
 }
 
 

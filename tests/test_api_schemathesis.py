@@ -34,6 +34,8 @@ from points.adjustments import points_adjust
 from points.coupons import coupon_issue, coupon_template_create
 from points.models import Coupon, CouponTemplate, PointsAdjustment, Redemption, Reward
 from points.rewards import reward_create, reward_redeem
+from storedvalue.models import TopUpPlan
+from storedvalue.services import stored_value_top_up, top_up_plan_create
 from tiers.models import Tier
 from visits.models import CatalogueItem, Category, Visit, VisitLine
 
@@ -70,6 +72,9 @@ STATE_RULES = {
     "POST /api/v1/tiers/members/{id}/set/": "only an active member's tier is set by hand",
     "POST /api/v1/visits/": "payments must add up to the bill",
     "POST /api/v1/visits/{id}/refunds/": "at most what was bought and not yet refunded",
+    "POST /api/v1/stored-value/members/{id}/top-ups/": "an active plan's own amount, or an amount without a plan",
+    "POST /api/v1/stored-value/members/{id}/cash-out/": "a card with a balance; the refund of the current quote",
+    "GET /api/v1/stored-value/liability/": "a day not in the future, the first day on or before it",
 }
 WARNINGS = ["validation_mismatch", "missing_test_data", "missing_auth", "rate_limited", "low_valid_rate"]
 
@@ -94,6 +99,8 @@ def _seed(clinic) -> dict[str, list]:
         points_adjust(member=members[1], amount=500, reason_code="goodwill", note="开业活动", actor=owner)
         reward_redeem(member=members[1], reward=reward, actor=owner)
         surveys_plan(now=timezone.now() + timedelta(days=3))
+        plan = top_up_plan_create(actor=owner, name="充5000送500", pay_amount=Decimal(5000), bonus_amount=Decimal(500))
+        stored_value_top_up(member=members[2], actor=owner, plan=plan, method="cash")
         for member in members[:3]:
             followup_create(member=member, actor=owner, due_at=timezone.now() + timedelta(days=1), note="术后回访")
         return {
@@ -121,6 +128,7 @@ def _seed(clinic) -> dict[str, list]:
             "messages": _ids(Message.objects.all()),
             "followups": _ids(FollowUpTask.objects.all()),
             "surveys": _ids(Survey.objects.all()),
+            "top_up_plans": _ids(TopUpPlan.objects.all()),
         }
 
 

@@ -54,9 +54,16 @@ EXPECTED = {
                  "/api/v1/feedback/measures/": {"get"}, "/api/v1/feedback/followups/": {"get", "post"},
                  "/api/v1/feedback/followups/{id}/": {"get"}, "/api/v1/feedback/followups/{id}/outcomes/": {"post"},
                  "/api/v1/feedback/recalls/": {"get"}},
+    "storedvalue": {"/api/v1/stored-value/settings/": {"get", "put"},
+                    "/api/v1/stored-value/plans/": {"get", "post"},
+                    "/api/v1/stored-value/plans/{id}/": {"get", "patch"},
+                    "/api/v1/stored-value/members/{id}/": {"get"},
+                    "/api/v1/stored-value/members/{id}/top-ups/": {"get", "post"},
+                    "/api/v1/stored-value/members/{id}/cash-out/": {"get", "post"},
+                    "/api/v1/stored-value/liability/": {"get"}},
     "insights": {f"/api/v1/kpis/{panel}/": {"get"} for panel in (
         "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "satisfaction",
-        "members")},
+        "stored-value", "members")},
     "insights-clv": {"/api/v1/kpis/clv/": {"get"}, "/api/v1/kpis/clv/members/": {"get"}},
     "packages": {"/api/v1/packages/products/": {"get", "post"}, "/api/v1/packages/products/{id}/": {"get", "patch"},
                  "/api/v1/packages/members/{id}/": {"get"},
@@ -75,6 +82,7 @@ IDEMPOTENT_POSTS = {
     "/api/v1/points/coupons/", "/api/v1/points/coupons/{code}/void/",
     "/api/v1/appointments/bookings/{id}/checkout/", "/api/v1/appointments/bookings/{id}/deposit/",
     "/api/v1/packages/purchases/{id}/refunds/", "/api/v1/packages/purchases/{id}/transfer/",
+    "/api/v1/stored-value/members/{id}/top-ups/", "/api/v1/stored-value/members/{id}/cash-out/",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

@@ -432,3 +432,19 @@ def _evaluate_batch(*, member_ids: list[int], programme: TierProgramme, ladder: 
     TierChange.objects.bulk_create(changes)
     return counts
 
+
+
+@transaction.atomic(savepoint=False)
+def tier_raise_to(*, member: Member, tier: Tier, actor: User | None, at: datetime, reason: str) -> TierChange | None:
+    """Raise the member to `tier` if they are below it (a top-up plan that comes with a tier);
+    never down. From then on the usual rules apply, as after an upgrade at checkout."""
+    standing = tier_standing_lock(member)
+    if not standing.locked or tier.rank <= standing.current.rank:
+        return None
+    state = standing.state or MemberTier(member=member)
+    state.tier, state.since, state.below_since = tier, at, None
+    state.save()
+    metrics = member_tier_metrics(member, at, programme=standing.programme)
+    return TierChange.objects.create(member=member, from_tier=standing.current, to_tier=tier,
+                                     kind=TierChange.Kind.UPGRADE, reason=reason[:255],
+                                     metrics=_metrics_json(metrics, standing.programme), actor=actor)

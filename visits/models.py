@@ -148,6 +148,7 @@ class Payment(models.Model):
         WECHAT_PAY = "wechat_pay", _("WeChat Pay")
         ALIPAY = "alipay", _("Alipay")
         OTHER = "other", _("Other")
+        STORED_VALUE = "stored_value", _("Stored value card")
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="payments")
     method = models.CharField(_("method"), max_length=12, choices=Method.choices)

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -108,3 +109,48 @@ def test_skip_mode_credits_the_valid_rows(manager, member):
 
     assert (report.status, report.imported, report.skipped) == (ImportRun.Status.PARTIAL, 1, 1)
     assert account_of(member).balance == 100
+
+
+SV_HEADER = "member_number,points,principal,bonus,earned_at,bonus_expires_at,note,external_ref\n"
+
+
+def test_stored_value_balances_are_imported_with_their_original_dates_once(manager, sample_members, sample_time):
+    from datetime import date
+
+    from points.models import Asset, Lot
+    from storedvalue.selectors import card_balance, liability_report
+
+    text = ("A0001,,3200.50,300.00,2025-06-01,2099-12-31,旧卡余额,\n"
+            "A0002,100,1000,,2025-07-01,,,OLD-9\n")
+    report = balances_import(file=csv_file(SV_HEADER + text, name="sv.csv"), actor=manager)
+    assert (report.status, report.rows, report.imported, report.errors) == (ImportRun.Status.COMPLETED, 2, 2, [])
+    constraints_check()
+    assert ledger_verify() == []
+    zhang = Member.objects.get(member_number="A0001")
+    card = card_balance(zhang)
+    assert (card.principal, card.bonus) == (Decimal("3200.50"), Decimal("300.00"))
+    bonus_lot = Lot.objects.get(account__member=zhang, account__asset=Asset.STORED_VALUE_BONUS)
+    assert lot_last_day(bonus_lot.expires_at) == date(2099, 12, 31)
+    assert bonus_lot.entry.effective_at.date() == date(2025, 6, 1)
+    wang = Member.objects.get(member_number="A0002")
+    assert Entry.objects.get(dedupe_key="import:opening:ref:OLD-9:principal").account.member == wang
+    assert Account.objects.get(member=wang, asset=Asset.POINTS).balance == 100
+    # the liability as of a day between the two original dates counts only the first card
+    between = liability_report(as_of=date(2025, 6, 15)).sections[0]
+    assert [line.amount for line in between.lines] == [Decimal("3200.50"), Decimal("300.00")]
+
+    again = balances_import(file=csv_file(SV_HEADER + text, name="sv.csv"), actor=manager)
+    assert (again.already_imported, again.imported) == (2, 0)
+    assert card_balance(zhang).principal == Decimal("3200.50")
+    assert Entry.objects.filter(kind=Entry.Kind.OPENING).count() == 4
+
+
+def test_bad_stored_value_cells_are_refused_and_nothing_is_written(manager, sample_members):
+    text = ("A0001,,-5,,2025-06-01,,,\n"
+            "A0001,,1.005,,2025-06-01,,,\n"
+            "A0001,,,50,2025-06-01,2025-01-01,,\n"
+            "A0001,,,,2025-06-01,,,\n")
+    report = balances_import(file=csv_file(SV_HEADER + text, name="sv.csv"), actor=manager)
+    assert report.imported == 0
+    assert sorted(error.line for error in report.errors) == [2, 3, 4, 5]
+    assert not Entry.objects.filter(kind=Entry.Kind.OPENING).exists()

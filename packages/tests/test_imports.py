@@ -68,3 +68,37 @@ def test_never_and_a_given_last_day(member, ipl_package):
     package_rows_write(rows(member, expires_at=day.isoformat(), sessions_left="3"), actor=None)
     from points.selectors import lot_last_day
     assert lot_last_day(PackagePurchase.objects.latest("id").lot.expires_at) == day
+
+
+def test_the_balances_csv_imports_packages_beside_points_once(member, ipl_package, front_desk, manager):
+    from imports.services import balances_import
+    from imports.tests.conftest import csv_file
+    from points.ledger import account_for
+
+    bought = (timezone.now() - timedelta(days=30)).date().isoformat()
+    text = ("phone,earned_at,points,package,sessions,sessions_left,price,expires_at\n"
+            f"{member.phone},{bought},500,,,,,\n"
+            f"{member.phone},{bought},,PKG-IPL3,3,3,900.00,\n"
+            f"{member.phone},{bought},,PKG-IPL3,3,1,¥900,never\n")
+    report = balances_import(file=csv_file(text), actor=manager)
+    assert (report.status, report.imported, report.errors) == ("completed", 3, []), report
+    assert account_for(member).balance == 500
+    assert account(member, ipl_package).balance == 4
+    purchases = list(PackagePurchase.objects.order_by("id"))
+    assert [(p.lot.amount, p.price) for p in purchases] == [(3, D("900.00")), (1, D("900.00"))]
+    assert purchases[0].lot.expires_at is not None and purchases[1].lot.expires_at is None
+    assert outstanding_sessions().value == D("900.00") + D("300.00")
+    again = balances_import(file=csv_file(text), actor=manager)
+    assert again.already_imported == 3 and account(member, ipl_package).balance == 4
+
+
+def test_a_bad_package_row_rejects_the_file_and_changes_nothing(member, ipl_package, manager):
+    from imports.services import balances_import
+    from imports.tests.conftest import csv_file
+
+    text = ("phone,earned_at,package,sessions,sessions_left,price\n"
+            f"{member.phone},2026-01-05,PKG-IPL3,3,5,900\n")
+    report = balances_import(file=csv_file(text), actor=manager)
+    assert report.status == "rejected"
+    assert [(error.line, error.column) for error in report.errors] == [(2, "sessions_left")]
+    assert not PackagePurchase.objects.exists()
