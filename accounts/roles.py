@@ -29,6 +29,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "appointments.attend_appointment",
         "appointments.manage_schedule",
         "feedback.resolve_complaint",
+        "packages.refund_package",
         "storedvalue.cash_out_card",
     },
     Role.MANAGER: {
@@ -46,6 +47,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "appointments.attend_appointment",
         "appointments.manage_schedule",
         "feedback.resolve_complaint",
+        "packages.refund_package",
         "storedvalue.cash_out_card",
     },
     Role.FRONT_DESK: {"accounts.use_frontdesk", "points.adjust_points", "appointments.book_appointment",

@@ -22,6 +22,10 @@ class CheckoutLineSerializer(serializers.Serializer):
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0,
                                           required=False, allow_null=True, default=None)
     discount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=0)
+    package_id = serializers.IntegerField(
+        required=False, allow_null=True, default=None,
+        help_text="A package product id: the line is covered by the member's sessions of that package (nothing to "
+                  "pay; one session per unit of quantity, soonest-expiring first).")
 
 
 class CheckoutPaymentSerializer(serializers.Serializer):

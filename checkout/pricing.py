@@ -28,6 +28,7 @@ class LineInput:
     quantity: int = 1
     unit_price: Decimal | None = None
     discount: Decimal = ZERO
+    package_id: int | None = None  # covered by a session of the member's package (a product id)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,14 @@ def cents(value: Decimal, rounding=ROUND_HALF_UP) -> Decimal:
     return value.quantize(CENT, rounding=rounding)
 
 
+def _unit_price(item: CatalogueItem, line: LineInput) -> Decimal:
+    """A line covered by a package session has nothing to pay; the packages app's checkout step
+    records the session and its value."""
+    if line.package_id is not None:
+        return ZERO
+    return item.price if line.unit_price is None else line.unit_price
+
+
 def bill_lines(lines: list[LineInput]) -> list[VisitLine]:
     if not lines:
         raise ValidationError({"lines": _("Add at least one treatment or product.")})
@@ -66,7 +75,7 @@ def bill_lines(lines: list[LineInput]) -> list[VisitLine]:
             raise ValidationError({"lines": _("Line %(n)s: this item is not in the catalogue.") % {"n": index}})
         if line.quantity < 1:
             raise ValidationError({"lines": _("Line %(n)s: the quantity must be at least 1.") % {"n": index}})
-        unit_price = item.price if line.unit_price is None else line.unit_price
+        unit_price = _unit_price(item, line)
         if unit_price < 0 or line.discount < 0:
             raise ValidationError({"lines": _("Line %(n)s: prices and discounts cannot be negative.") % {"n": index}})
         gross = unit_price * line.quantity

@@ -1,6 +1,7 @@
 """Checkout and refunds: the one place where a visit, its payments, points, coupon and tier
 move together, in one transaction."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
@@ -62,6 +63,12 @@ def _coupon_by_code(code: str, *, lock: bool) -> Coupon | None:
     if coupon is None:
         raise ValidationError({"coupon_code": _("No coupon has this code.")})
     return coupon
+
+
+# Steps other apps add in AppConfig.ready(), run inside the checkout's or the refund's transaction
+# (after the checkout's points accounts are locked): packages sells and uses sessions.
+CHECKOUT_STEPS: list[Callable[..., None]] = []  # (member, visit, lines, visit_lines, actor, at)
+REFUND_STEPS: list[Callable[..., None]] = []  # (visit, visit_lines, requested, actor, at)
 
 
 def _check_payments(payments: list[PaymentInput], total: Decimal) -> None:
@@ -142,6 +149,8 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     VisitLine.objects.bulk_create(visit_lines)
     visit_payments = Payment.objects.bulk_create(
         Payment(visit=visit, method=p.method, amount=p.amount) for p in payments or ())
+    for step in CHECKOUT_STEPS:
+        step(member=member, visit=visit, lines=lines, visit_lines=visit_lines, actor=actor, at=at)
     for payment in visit_payments:
         if payment.method == Payment.Method.STORED_VALUE:
             card_charge(visit=visit, payment=payment, actor=actor, at=at)
@@ -253,6 +262,9 @@ def visit_refund(*, visit: Visit, lines: list[tuple[int, int]], reason: str, act
         if quantity < 1 or line.refunded_quantity + requested[line_id] > line.quantity:
             raise ValidationError({"lines": _("You cannot refund more of “%(name)s” than was bought.")
                                    % {"name": line.name}})
+
+    for step in REFUND_STEPS:
+        step(visit=visit, visit_lines=visit_lines, requested=requested, actor=actor, at=at)
 
     gross = sum((line.line_total for line in visit_lines.values()), ZERO)
     refunded_before = {pk: line.refunded_quantity for pk, line in visit_lines.items()}

@@ -20,6 +20,7 @@ urlpatterns = [
     path("visits/", include("checkout.urls")),
     path("imports/", include("imports.urls")),
     path("points/", include("points.urls")),
+    path("packages/", include("packages.urls")),
     path("stored-value/", include("storedvalue.urls")),
     path("appointments/", include("appointments.urls")),
     path("messaging/", include("messaging.urls")),

@@ -52,6 +52,8 @@ from feedback.services import (
 from insights.customer_value import customer_value_fit
 from members.models import ConsentRecord, Member
 from members.services import ConsentInput, member_register
+from packages.models import PackageProduct
+from packages.services import package_product_create
 from points.coupons import coupon_template_create
 from points.ledger import account_for, available_balance
 from points.models import CouponTemplate, Reward
@@ -503,6 +505,51 @@ def demo_feedback_seed(clinic: Clinic, *, seed: int = 2026) -> int:
         return answers
 
 
+# Package products of the demo: code, name, price, sessions, covered treatments, months, counted from.
+DEMO_PACKAGES = (
+    ("PKG-LSR10", "光子嫩肤10次卡", "9800.00", 10, ("LSR-01",), 12, "purchase"),
+    ("PKG-FAC5", "皮肤管理5次卡（水光/清洁任选）", "4980.00", 5, ("FAC-01", "FAC-02"), 6, "first_use"),
+)
+
+
+def demo_packages_seed(clinic: Clinic, *, seed: int = 2026) -> int:
+    """Two treatment packages, sold to a dozen members at the desk over the last months (the portal's
+    demo member among them), with some sessions used since, all through the real checkout. Skipped
+    when the clinic has packages. Returns the packages sold."""
+    rng = random.Random(seed)
+    with schema_context(clinic.schema_name):
+        if PackageProduct.objects.exists() or not Member.objects.exists():
+            return 0
+        desk = User.objects.get(username="frontdesk")
+        items = {item.sku: item for item in CatalogueItem.objects.all()}
+        products = []
+        for sku, name, price, sessions, covered, months, start in DEMO_PACKAGES:
+            if any(code not in items for code in covered):
+                continue
+            products.append(package_product_create(
+                name=name, sku=sku, category=items[covered[0]].category, price=Decimal(price), sessions=sessions,
+                treatments=[items[code] for code in covered], validity_months=months, validity_start=start))
+        members = list(Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk")[:40])
+        buyers = members[:1] + rng.sample(members[1:], k=min(11, len(members) - 1))
+        now = timezone.now()
+        sold = 0
+        for member in buyers:
+            product = rng.choice(products)
+            bought = now - timedelta(days=rng.randint(10, 150), hours=rng.randint(0, 6))
+            checkout_complete(member=member, actor=desk, at=bought, lines=[LineInput(item_id=product.item_id)],
+                              payments=[PaymentInput(rng.choice(("wechat_pay", "alipay", "bank_card")),
+                                                     None)])
+            sold += 1
+            treatments = list(product.treatments.all())
+            for n in range(rng.randint(0, product.sessions - 1)):
+                at = bought + timedelta(days=7 * (n + 1), hours=1)
+                if at >= now:
+                    break
+                checkout_complete(member=member, actor=desk, at=at, payments=[],
+                                  lines=[LineInput(item_id=rng.choice(treatments).pk, package_id=product.pk)])
+        return sold
+
+
 def demo_customer_value_fit(clinic: Clinic) -> str:
     """The predictive CLV of panel 5 as the nightly job would fit it tonight, so the dashboard
     shows it (or why not) from the start. Done once per day: the fit is per cut-off day."""
@@ -547,6 +594,7 @@ def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     demo_rewards_seed(clinic)
     demo_history_seed(clinic)
     demo_feedback_seed(clinic)
+    demo_packages_seed(clinic)
     demo_stored_value_seed(clinic)
     demo_customer_value_fit(clinic)
     demo_segments_seed(clinic)

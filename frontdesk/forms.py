@@ -59,9 +59,12 @@ class LineForm(forms.Form):
     discount = forms.DecimalField(label=_("Discount"), min_value=0, max_digits=12, decimal_places=2,
                                   required=False, widget=forms.NumberInput(attrs={"step": "0.01", "class": "money"}))
 
-    def __init__(self, *args, item_choices=(), **kwargs):
+    package = forms.TypedChoiceField(label=_("Package session"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, item_choices=(), package_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["item"].choices = [("", "—"), *item_choices]
+        self.fields["package"].choices = [("", "—"), *package_choices]
 
 
 class PaymentForm(forms.Form):

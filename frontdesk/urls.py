@@ -1,6 +1,7 @@
 from django.urls import path
 
 from frontdesk import booking_views, member_data_views, schedule_views, tag_views, views
+from packages import views as package_views
 
 app_name = "frontdesk"
 
@@ -30,6 +31,7 @@ urlpatterns = [
     path("members/<int:pk>/adjust/", views.AdjustmentView.as_view(), name="adjust"),
     path("visits/<int:pk>/receipt/", views.ReceiptView.as_view(), name="receipt"),
     path("visits/<int:pk>/refund/", views.RefundView.as_view(), name="refund"),
+    path("packages/<int:pk>/refund/", package_views.PackageRefundView.as_view(), name="package_refund"),
     path("points/approvals/", views.ApprovalQueueView.as_view(), name="approvals"),
     path("points/approvals/<int:pk>/", views.ApprovalQueueView.as_view(), name="approval_decide"),
     path("appointments/", booking_views.DayCalendarView.as_view(), name="calendar"),

@@ -64,6 +64,8 @@ from members.services import (
     member_update,
 )
 from messaging.selectors import message_list
+from packages.selectors import member_package_options, member_packages, visit_package_notes
+from packages.services import REFUND_PERMISSION as PACKAGE_REFUND_PERMISSION
 from points.adjustments import points_adjust, points_adjustment_approve, points_adjustment_reject
 from points.models import PointsAdjustment, Reward
 from points.rewards import reward_redeem
@@ -200,7 +202,8 @@ def _member_page(request, pk: int, *, page_error: str | None = None, consent_err
                    "followups": followup_list(member_id=member.pk)[:10],
                    "tag_history": member.tag_events.select_related("actor")[:10],
                    "page_error": page_error, "consent_error": consent_error,
-                   "restore_form": ConfirmForm(), "card": card_balance(member)}, status=status)
+                   "restore_form": ConfirmForm(), "card": card_balance(member), "packages": member_packages(member),
+                   "can_refund_packages": request.user.has_perm(PACKAGE_REFUND_PERMISSION)}, status=status)
 
 
 def _refusal(exc: ValidationError | PermissionDenied) -> str:
@@ -416,7 +419,11 @@ def _checkout_forms(request, member: Member, prefill: dict | None = None):
         if prefill["deposit"]:
             payment_initial = [{"method": prefill["deposit"]["method"], "amount": prefill["deposit"]["amount"]}]
     form = CheckoutForm(data)
-    lines = LineFormSet(data, prefix="lines", initial=line_initial, form_kwargs={"item_choices": choices})
+    package_choices = [(option.product_id, _("%(name)s (%(left)s left)") % {"name": option.name, "left": option.left})
+                       for option in member_package_options(member)]
+    lines = LineFormSet(data, prefix="lines", initial=line_initial,
+                        form_kwargs={"item_choices": choices, "package_choices": package_choices})
+    lines.package_choices = package_choices
     payments = PaymentFormSet(data, prefix="payments", initial=payment_initial)
     return form, lines, payments, items
 
@@ -435,7 +442,7 @@ def _checkout_booking(request, member: Member) -> Booking | None:
 
 def _line_inputs(lines) -> list[LineInput]:
     return [LineInput(item_id=row["item"], quantity=row.get("quantity") or 1,
-                      discount=row.get("discount") or Decimal("0.00"))
+                      discount=row.get("discount") or Decimal("0.00"), package_id=row.get("package"))
             for row in lines.cleaned_data if row.get("item")]
 
 
@@ -535,7 +542,8 @@ class ReceiptView(StaffPermissionRequired, View):
         except Visit.DoesNotExist:
             raise Http404 from None
         return render(request, "frontdesk/receipt.html", {"receipt": receipt, "visit": receipt.visit,
-                                                          "balance": points_balance(receipt.visit.member)})
+                                                          "balance": points_balance(receipt.visit.member),
+                                                          "package_notes": visit_package_notes(receipt.visit)})
 
 
 class RefundView(StaffPermissionRequired, View):

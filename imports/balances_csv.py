@@ -25,6 +25,14 @@ from imports.reading import (
     money_of,
     whole_number_of,
 )
+from packages.imports import (
+    BALANCES_PACKAGE_COLUMNS,
+    PackageOpeningRow,
+    package_products_by_code,
+    package_row_read,
+    package_rows_keys,
+    package_rows_write,
+)
 from points.ledger import OpeningLot, Source, ledger_open_many
 from points.models import Asset, Entry, LoyaltySettings
 from points.rules import clinic_zone, local_date, local_midnight, lot_expiry, loyalty_settings
@@ -35,8 +43,8 @@ NEVER = {"never", "永不", "永久", "不过期"}
 AMOUNT_COLUMNS = ("points", "principal", "bonus")
 COLUMNS = Columns(
     required=("earned_at",),
-    any_of=(MEMBER_COLUMNS, AMOUNT_COLUMNS),
-    optional=("expires_at", "bonus_expires_at", "note", "external_ref"),
+    any_of=(MEMBER_COLUMNS, (*AMOUNT_COLUMNS, "package")),
+    optional=("expires_at", "bonus_expires_at", "note", "external_ref", *BALANCES_PACKAGE_COLUMNS),
 )
 _ASSETS = {"points": Asset.POINTS, "principal": Asset.STORED_VALUE_PRINCIPAL, "bonus": Asset.STORED_VALUE_BONUS}
 
@@ -132,11 +140,13 @@ class BalancesBatch:
     now: datetime
     already_imported: int = 0
     errors: list[RowError] = field(default_factory=list)
+    packages: list[PackageOpeningRow] = field(default_factory=list)
 
     @property
     def valid_rows(self) -> int:
         """CSV rows with something new to credit."""
-        return len({row.cells.line for row in self.rows if row.cells.ok and not row.imported_before})
+        return len({row.cells.line for row in [*self.rows, *self.packages]
+                    if row.cells.ok and not row.imported_before})
 
     def write(self, *, run: ImportRun, actor: User | None) -> int:
         rows = sorted((row for row in self.rows if row.cells.ok and not row.imported_before),
@@ -145,8 +155,9 @@ class BalancesBatch:
         lots = [OpeningLot(member_id=row.member_id, asset=_ASSETS[row.column], amount=row.amount, at=row.earned_at,
                            expires_at=row.expires_at, reason=row.note or default_reason, dedupe_key=row.dedupe_key)
                 for row in rows]
-        return ledger_open_many(lots=lots, kind=Entry.Kind.OPENING, source=Source("import", run.pk), actor=actor,
-                                at=self.now)
+        written = ledger_open_many(lots=lots, kind=Entry.Kind.OPENING, source=Source("import", run.pk),
+                                   actor=actor, at=self.now)
+        return written + package_rows_write(self.packages, actor=actor)
 
 
 def _amount(cells: RowCells, column: str) -> int | None:
@@ -171,10 +182,21 @@ def balances_prepare(rows: list[Row], *, now: datetime) -> BalancesBatch:
         parsed.append((cells, member_key_read(cells, phones)))
     directory = MemberDirectory([key for _cells, key in parsed if key is not None])
     lot_rows: list[_LotRow] = []
+    package_rows: list[PackageOpeningRow] = []
+    products = None
     markers: dict[tuple[int, str], str] = {}
     for cells, key in parsed:
         earned_at = cells.get("earned_at", lambda raw: _earned_at(raw, today=today), required=True)
         member_id = directory.resolve(key, cells) if key is not None else None
+        if cells.raw("package"):
+            # A treatment package bought in another system (packages.imports), bought on earned_at.
+            if any(cells.raw(column) for column in AMOUNT_COLUMNS):
+                cells.error("package", _("A package row has no points, principal or bonus; give them on a row "
+                                         "of their own."))
+            products = package_products_by_code() if products is None else products
+            package_rows.append(package_row_read(cells, member_id=member_id, products=products, now=now,
+                                                 purchased_at=earned_at, date_column="earned_at"))
+            continue
         note, external_ref = cells.text("note", max_length=255), cells.text("external_ref", max_length=64)
         columns = [column for column in AMOUNT_COLUMNS if cells.raw(column)]
         if not columns:
@@ -199,9 +221,11 @@ def balances_prepare(rows: list[Row], *, now: datetime) -> BalancesBatch:
     recorded = set(Entry.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
     for row in lot_rows:
         row.imported_before = bool(row.dedupe_key) and row.dedupe_key in recorded
-    lines = {row.cells.line: row.cells for row in lot_rows}
+    package_rows_keys(package_rows)
+    everything = [*lot_rows, *package_rows]
+    lines = {row.cells.line: row.cells for row in everything}
     done_before = {line for line in lines
-                   if all(row.imported_before for row in lot_rows if row.cells.line == line)}
+                   if all(row.imported_before for row in everything if row.cells.line == line)}
     return BalancesBatch(
-        rows=lot_rows, now=now, already_imported=len(done_before),
+        rows=lot_rows, packages=package_rows, now=now, already_imported=len(done_before),
         errors=[error for line, cells in lines.items() if line not in done_before for error in cells.errors])

@@ -10,6 +10,7 @@ JOB_LABELS = {
     "accounts.tasks.sessions_clear": gettext_lazy("Clear expired sessions"),
     "points.tasks.points_expire": gettext_lazy("Expire points and coupons"),
     "points.tasks.points_expiry_warn": gettext_lazy("Warn of expiring points"),
+    "packages.tasks.package_expiry_warn": gettext_lazy("Warn of expiring package sessions"),
     "tiers.tasks.tiers_evaluate_nightly": gettext_lazy("Tier evaluation"),
     "campaigns.tasks.birthday_offers_grant": gettext_lazy("Birthday offers"),
     "campaigns.tasks.campaigns_run_due": gettext_lazy("Campaigns: offers and messages due"),

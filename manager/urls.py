@@ -3,6 +3,7 @@ from django.urls import path
 from audit import views as audit_views
 from feedback import views as feedback_views
 from manager import coupon_views, import_views, messaging_views, portal_views, setup_views, views
+from packages import views as package_views
 
 app_name = "manager"
 
@@ -25,6 +26,10 @@ urlpatterns = [
     path("coupons/<int:pk>/", views.CouponTemplateFormView.as_view(), name="coupon_edit"),
     path("coupons/<int:pk>/active/", views.CouponTemplateActiveView.as_view(), name="coupon_active"),
     path("catalogue/", views.CatalogueView.as_view(), name="catalogue"),
+    path("packages/", package_views.PackageProductListView.as_view(), name="packages"),
+    path("packages/new/", package_views.PackageProductFormView.as_view(), name="package_create"),
+    path("packages/<int:pk>/", package_views.PackageProductFormView.as_view(), name="package_edit"),
+    path("packages/settings/", package_views.PackageSettingsView.as_view(), name="package_settings"),
     path("online-booking/", views.OnlineBookingView.as_view(), name="online_booking"),
     path("catalogue/items/new/", views.CatalogueItemFormView.as_view(), name="item_create"),
     path("catalogue/items/<int:pk>/", views.CatalogueItemFormView.as_view(), name="item_edit"),

@@ -122,6 +122,7 @@ class ConsentRecord(models.Model):
         NOTICE_APPOINTMENTS = "notice_appointments", _("Appointment reminders")
         NOTICE_POINTS_EXPIRY = "notice_points_expiry", _("Notices of points about to expire")
         SURVEYS = "surveys", _("Satisfaction surveys after visits")
+        NOTICE_PACKAGES = "notice_packages", _("Notices of package sessions about to expire")
 
     class Channel(models.TextChoices):
         FRONT_DESK = "front_desk", _("At the front desk")
@@ -150,7 +151,7 @@ class ConsentRecord(models.Model):
 # Service messages a member may turn off one kind at a time. Unlike the other purposes they are on
 # until withdrawn: only a withdrawal (the latest record says not granted) stops them.
 NOTICE_PURPOSES = frozenset({ConsentRecord.Purpose.NOTICE_APPOINTMENTS, ConsentRecord.Purpose.NOTICE_POINTS_EXPIRY,
-                             ConsentRecord.Purpose.SURVEYS})
+                             ConsentRecord.Purpose.SURVEYS, ConsentRecord.Purpose.NOTICE_PACKAGES})
 
 
 class MemberTagEvent(models.Model):

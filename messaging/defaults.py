@@ -44,6 +44,20 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "email": "Dear {name},\n\n{points} of your points at {clinic} expire on {expiry_date} "
                  "(your balance is {balance}). Redeem them for a reward or use them at checkout.",
     },
+    (Purpose.PACKAGE_EXPIRY_WARNING, "zh-hans"): {
+        "subject": "您的{package}还有{sessions}次将于{expiry_date}到期",
+        "sms": "【{clinic}】{name}您好，您的{package}还有{sessions}次未使用，有效期至{expiry_date}，"
+               "欢迎预约到店使用。",
+        "email": "{name}您好：\n\n您在{clinic}购买的{package}还有{sessions}次未使用，有效期至{expiry_date}。"
+                 "\n\n欢迎尽快预约到店使用。",
+    },
+    (Purpose.PACKAGE_EXPIRY_WARNING, "en"): {
+        "subject": "{sessions} sessions of your {package} expire after {expiry_date}",
+        "sms": "[{clinic}] {name}, {sessions} sessions of your {package} can be used until {expiry_date}. "
+               "Book now to use them.",
+        "email": "Dear {name},\n\n{sessions} sessions of your {package} at {clinic} can be used until "
+                 "{expiry_date}.\n\nBook an appointment to use them before then.",
+    },
     (Purpose.APPOINTMENT_REMINDER, "zh-hans"): {
         "subject": "预约提醒：{appointment_time}",
         "sms": "【{clinic}】{name}您好，提醒您{appointment_time}在{location}的预约（{practitioner}）。"
@@ -107,11 +121,11 @@ def default_template_text(*, purpose: str, channel: str, language: str) -> dict[
 # `clinic`). Dates are a few weeks from today, so they look like what a member would read.
 SAMPLE_TEXTS = {
     "zh-hans": {"name": "张小美", "gift": "200积分已存入您的账户。您的生日券“生日护理8折券”有效期至{until}。",
-                "coupon": "生日护理8折券", "practitioner": "李医生", "location": "总店"},
+                "coupon": "生日护理8折券", "practitioner": "李医生", "location": "总店", "package": "光子嫩肤10次卡"},
     "en": {"name": "Anna Li", "gift": "200 bonus points are in your account. Your birthday coupon "
                                       "“20% off a facial” is valid until {until}.",
            "coupon": "20% off a facial", "practitioner": "Dr Li", "location": "Main branch",
-           "campaign": "Member day"},
+           "campaign": "Member day", "package": "10 IPL sessions"},
 }
 
 
@@ -128,4 +142,5 @@ def sample_variables(*, language: str, clinic_name: str, zone) -> dict[str, obje
         "code": "482916", "minutes": 5,
         "visit_date": today - timedelta(days=1), "survey_link": "https://clinic.example/s/…/",
         "campaign": texts.get("campaign", "会员日"), "multiplier": 2, "valid_until": until,
+        "package": texts["package"], "sessions": 3,
     }

@@ -23,6 +23,7 @@ class Purpose(models.TextChoices):
     SIGN_IN_CODE = "sign_in_code", _("Portal sign-in code")
     SURVEY = "survey", _("Satisfaction survey")
     MARKETING = "marketing", _("Campaign")
+    PACKAGE_EXPIRY_WARNING = "package_expiry_warning", _("Package sessions about to expire")
 
 
 # Marketing needs the member's consent for the channel, respects quiet hours and the weekly cap.
@@ -39,6 +40,7 @@ SERVICE_OPT_OUT = {
     Purpose.APPOINTMENT_REMINDER: "notice_appointments",
     Purpose.POINTS_EXPIRY_WARNING: "notice_points_expiry",
     Purpose.SURVEY: "surveys",
+    Purpose.PACKAGE_EXPIRY_WARNING: "notice_packages",
 }
 
 # The consent purpose (members.ConsentRecord.Purpose) that marketing on each channel needs.
@@ -57,6 +59,7 @@ PURPOSE_VARIABLES = {
     Purpose.SURVEY: ("name", "clinic", "visit_date", "survey_link"),
     Purpose.MARKETING: ("name", "clinic", "campaign", "points", "coupon", "coupon_valid_until", "multiplier",
                         "valid_until"),
+    Purpose.PACKAGE_EXPIRY_WARNING: ("name", "clinic", "package", "sessions", "expiry_date"),
 }
 
 # What each variable stands for, as the template editor lists them.
@@ -67,7 +70,7 @@ VARIABLE_LABELS = {
     "points": _("the points given for the birthday, or the points about to expire"),
     "coupon": _("the coupon's name (empty when there is none)"),
     "coupon_valid_until": _("the coupon's last day"),
-    "expiry_date": _("the day the points expire"),
+    "expiry_date": _("the last day the points or package sessions can be used"),
     "balance": _("the member's points balance"),
     "appointment_time": _("the appointment's date and time"),
     "practitioner": _("the practitioner's name"),
@@ -79,6 +82,8 @@ VARIABLE_LABELS = {
     "campaign": _("the campaign's name"),
     "multiplier": _("the points multiplier during the offer (e.g. 2)"),
     "valid_until": _("the offer's last day"),
+    "package": _("the treatment package's name"),
+    "sessions": _("the package sessions about to expire"),
 }
 
 

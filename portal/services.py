@@ -31,6 +31,7 @@ PORTAL_CONSENT_PURPOSES = (
     ConsentRecord.Purpose.MARKETING_SMS, ConsentRecord.Purpose.MARKETING_EMAIL,
     ConsentRecord.Purpose.MARKETING_WECHAT, ConsentRecord.Purpose.NOTICE_APPOINTMENTS,
     ConsentRecord.Purpose.NOTICE_POINTS_EXPIRY, ConsentRecord.Purpose.SURVEYS,
+    ConsentRecord.Purpose.NOTICE_PACKAGES,
 )
 SETTINGS_FIELDS = ("join_enabled", "profile_edit_enabled")
 

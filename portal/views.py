@@ -16,6 +16,7 @@ from accounts.sign_in_guard import SignInRefused, sign_in_check, sign_in_record
 from clinic_loyalty.form_errors import apply_validation_error
 from members.models import NOTICE_PURPOSES
 from members.naming import phone_display
+from packages.selectors import member_packages
 from points.rules import clinic_zone
 from portal.auth import (
     COOKIE_PATH,
@@ -139,7 +140,8 @@ def signout(request):
 @member_required
 def home(request):
     return render(request, "portal/home.html", {"home": portal_home(member=request.member), "tz": clinic_zone(),
-                                                "card": card_balance(request.member)})
+                                                "card": card_balance(request.member),
+                                                "packages": member_packages(request.member, open_only=True)})
 
 
 @member_required

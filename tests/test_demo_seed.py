@@ -266,3 +266,20 @@ def test_demo_clinic_has_campaigns_one_finished_with_a_measured_difference(db):
         assert groups["treated"]["visit_rate"] > groups["control"]["visit_rate"]
         assert float(result.figures["incremental_revenue"]) > 0
         assert ledger_verify() == []
+
+
+def test_demo_seed_sells_treatment_packages_some_members_hold(db):
+    from packages.models import PackageProduct, PackagePurchase
+    from packages.selectors import member_packages, outstanding_sessions
+
+    clinic, _created = demo_seed(members=20)
+    portal_member = demo_portal_member(clinic)
+    with schema_context(DEMO_CLINIC_SLUG):
+        assert PackageProduct.objects.count() == 2
+        assert PackagePurchase.objects.count() == 12
+        assert member_packages(portal_member)
+        assert outstanding_sessions().sessions > 0
+        assert ledger_verify() == []
+    demo_seed(members=20)
+    with schema_context(DEMO_CLINIC_SLUG):
+        assert PackagePurchase.objects.count() == 12

@@ -73,6 +73,13 @@ EXPECTED = {
     "segments": {"/api/v1/segments/": {"get", "post"}, "/api/v1/segments/preview/": {"post"},
                  "/api/v1/segments/{id}/": {"get", "patch"}, "/api/v1/segments/{id}/count/": {"get"},
                  "/api/v1/segments/{id}/members/": {"get"}},
+    "packages": {"/api/v1/packages/products/": {"get", "post"}, "/api/v1/packages/products/{id}/": {"get", "patch"},
+                 "/api/v1/packages/members/{id}/": {"get"},
+                 "/api/v1/packages/purchases/{id}/refund-quote/": {"get"},
+                 "/api/v1/packages/purchases/{id}/refunds/": {"post"},
+                 "/api/v1/packages/purchases/{id}/transfer/": {"post"},
+                 "/api/v1/packages/outstanding/": {"get"}, "/api/v1/packages/figures/": {"get"},
+                 "/api/v1/packages/settings/": {"get", "put"}},
 }
 
 IDEMPOTENT_POSTS = {
@@ -83,6 +90,7 @@ IDEMPOTENT_POSTS = {
     "/api/v1/points/coupons/", "/api/v1/points/coupons/{code}/void/",
     "/api/v1/appointments/bookings/{id}/checkout/", "/api/v1/appointments/bookings/{id}/deposit/",
     "/api/v1/campaigns/{id}/launch/", "/api/v1/campaigns/{id}/cancel/",
+    "/api/v1/packages/purchases/{id}/refunds/", "/api/v1/packages/purchases/{id}/transfer/",
     "/api/v1/stored-value/members/{id}/top-ups/", "/api/v1/stored-value/members/{id}/cash-out/",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}

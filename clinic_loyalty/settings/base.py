@@ -62,6 +62,7 @@ TENANT_APPS = [
     "tiers",
     "points",
     "checkout",
+    "packages",
     "imports",
     "appointments",
     "campaigns",
@@ -360,6 +361,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clinics.tasks.clinics_fan_out",
         "schedule": crontab(minute=30),
         "args": ("points.tasks.points_expiry_warn",),
+        "kwargs": {"local_hour": 10},
+    },
+    "package-expiry-warnings": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=35),
+        "args": ("packages.tasks.package_expiry_warn",),
         "kwargs": {"local_hour": 10},
     },
     "messages-deliver": {
