@@ -69,6 +69,7 @@ TENANT_APPS = [
     "portal",
     "insights",
     "feedback",
+    "recommendations",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -318,6 +319,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clinics.tasks.clinics_fan_out",
         "schedule": crontab(minute=20),
         "args": ("insights.tasks.customer_value_fit_nightly",),
+        "kwargs": {"local_hour": 3},
+    },
+    "recommendations-learn": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=40),
+        "args": ("recommendations.tasks.recommendations_learn_nightly",),
         "kwargs": {"local_hour": 3},
     },
     "birthday-offers": {
