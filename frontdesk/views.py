@@ -70,6 +70,7 @@ from points.rewards import reward_redeem
 from points.rules import clinic_zone
 from points.selectors import adjustment_list, points_balance, reward_list, reward_offers
 from visits.models import Visit
+from recommendations.selectors import member_recommendations
 from visits.selectors import catalogue_list
 
 SEARCH_LIMIT = 20
@@ -197,6 +198,7 @@ def _member_page(request, pk: int, *, page_error: str | None = None, consent_err
                    "notice_purposes": NOTICE_PURPOSES,
                    "survey_answers": member_answers(member=member, limit=5),
                    "followups": followup_list(member_id=member.pk)[:10],
+                   "suggestions": member_recommendations(member=member),
                    "page_error": page_error, "consent_error": consent_error,
                    "restore_form": ConfirmForm()}, status=status)
 
@@ -404,7 +406,15 @@ class MemberMergeView(ManageMemberRequired, View):
         return self._render(request, survivor, duplicate, form=form, status=400)
 
 
-def _checkout_forms(request, member: Member, prefill: dict | None = None):
+LINE_FORMS = 10
+
+
+def _added_items(request) -> list[int]:
+    """Items put on the bill by the link of a suggestion (`?add=<item id>`, repeatable)."""
+    return [int(raw) for raw in request.GET.getlist("add")[:LINE_FORMS] if raw.isdigit()]
+
+
+def _checkout_forms(request, member: Member, prefill: dict | None = None, added: list[int] = ()):
     items = list(catalogue_list())
     choices = [(item.pk, f"{item.name} · ¥{item.price}") for item in items]
     data = request.POST if request.method == "POST" else None
@@ -413,6 +423,9 @@ def _checkout_forms(request, member: Member, prefill: dict | None = None):
         line_initial = [{"item": line["item_id"], "quantity": line["quantity"]} for line in prefill["lines"]]
         if prefill["deposit"]:
             payment_initial = [{"method": prefill["deposit"]["method"], "amount": prefill["deposit"]["amount"]}]
+    if data is None and added:
+        known = {item.pk for item in items}
+        line_initial = (line_initial or []) + [{"item": pk, "quantity": 1} for pk in added if pk in known]
     form = CheckoutForm(data)
     lines = LineFormSet(data, prefix="lines", initial=line_initial, form_kwargs={"item_choices": choices})
     payments = PaymentFormSet(data, prefix="payments", initial=payment_initial)
@@ -443,15 +456,16 @@ class CheckoutView(StaffPermissionRequired, View):
     def _render(self, request, member, form, lines, payments, items, *, booking=None, prefill=None, quote=None,
                 status=200):
         context = {"member": member, "form": form, "lines": lines, "payments": payments, "items": items,
-                   "quote": quote, "balance": points_balance(member), "booking": booking, "prefill": prefill}
+                   "quote": quote, "balance": points_balance(member), "booking": booking, "prefill": prefill,
+                   "suggestions": member_recommendations(member=member)}
         return render(request, self.template, context, status=status)
 
     def get(self, request, pk: int):
         member = _member(pk)
         booking = _checkout_booking(request, member)
         prefill = booking_checkout_prefill(booking) if booking else None
-        return self._render(request, member, *_checkout_forms(request, member, prefill), booking=booking,
-                            prefill=prefill)
+        return self._render(request, member, *_checkout_forms(request, member, prefill, _added_items(request)),
+                            booking=booking, prefill=prefill)
 
     def post(self, request, pk: int):
         member = _member(pk)

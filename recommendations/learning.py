@@ -16,6 +16,7 @@ Everything is a few set-based statements over one temporary table of distinct
 (member, item, local day) purchases, so the run costs seconds at a million visit lines. Lines
 refunded in full and lines without a catalogue item do not count.
 """
+# ruff: noqa: S608 - the SQL is built from this module's constant fragments; values are parameters
 
 import time
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from points.rules import clinic_zone
-from recommendations.models import ItemAssociation, ItemInterval, ItemPopularity, Learning
+from recommendations.models import Learning
 
 MIN_REPEATS = 5
 WINDOW_DAYS = 30
