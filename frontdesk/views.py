@@ -69,8 +69,8 @@ from points.models import PointsAdjustment, Reward
 from points.rewards import reward_redeem
 from points.rules import clinic_zone
 from points.selectors import adjustment_list, points_balance, reward_list, reward_offers
-from visits.models import Visit
 from recommendations.selectors import member_recommendations
+from visits.models import Visit
 from visits.selectors import catalogue_list
 
 SEARCH_LIMIT = 20

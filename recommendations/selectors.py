@@ -19,11 +19,13 @@ due.
 # ruff: noqa: S608, S611 - the SQL is built from this module's constant fragments; values are parameters
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
+import psycopg
+from django.db import connection, transaction
 from django.db.models import Expression, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
@@ -193,11 +195,28 @@ def member_recommendations(*, member: Member, limit: int = DEFAULT_LIMIT, as_of:
     if kind is not None:
         sql += " AND ci.kind = %(kind)s"
     sql += " ORDER BY b.score DESC, b.item_id LIMIT %(limit)s"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, _params(as_of, member=member.pk, limit=limit, kind=kind))
+    rows = _fetch_prepared(sql, _params(as_of, member=member.pk, limit=limit, kind=kind))
+    return [_recommendation(row, to_member=to_member) for row in rows]
+
+
+def _fetch_prepared(sql: str, params: dict) -> list[dict]:
+    """Run `sql` as a server-side prepared statement. Planning this query costs about ten times
+    running it (≈ 10 ms against ≈ 0.6 ms), so the connection keeps a generic plan (a custom plan
+    per call would plan it every time); PostgreSQL plans it
+    again by itself when the search path (the clinic) has changed since. Django's cursors bind
+    parameters on the client, so this uses the connection's driver directly, after a Django
+    cursor has set the clinic's search path, and logs the query where Django logs its own."""
+    with connection.cursor():
+        pass
+    started = time.monotonic()
+    with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(sql, params, prepare=True)
         columns = [column.name for column in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    return [_recommendation(row, to_member=to_member) for row in rows]
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    return rows
 
 
 def members_recommended(*, item: CatalogueItem, min_score: float = 0.0,
