@@ -55,8 +55,8 @@ from points.ledger import account_for, available_balance
 from points.models import CouponTemplate, Reward
 from points.rewards import reward_create, reward_redeem
 from points.rules import clinic_zone, local_date, loyalty_settings_update
-from recommendations.learning import recommendations_learn
 from portal.services import portal_settings_update
+from recommendations.learning import recommendations_learn
 from tiers.selectors import member_current_tier
 from visits.models import CatalogueItem, Category, Refund, Visit
 from visits.services import catalogue_item_create, category_create

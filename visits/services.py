@@ -60,7 +60,8 @@ def category_delete(*, category: Category, actor: User | None = None) -> None:
 def catalogue_item_create(*, kind: str, name: str, sku: str, category: Category, price: Decimal,
                           duration_minutes: int | None = None, buffer_minutes: int = 0,
                           recall_days: int | None = None, online_booking_enabled: bool = True,
-                          needs_clearance: bool = False, active: bool = True, actor: User | None = None) -> CatalogueItem:
+                          needs_clearance: bool = False, active: bool = True,
+                          actor: User | None = None) -> CatalogueItem:
     settings_change_check(actor)
     item = CatalogueItem(kind=kind, name=name.strip(), sku=sku.strip().upper(), category=category,
                          price=price, duration_minutes=duration_minutes, buffer_minutes=buffer_minutes,
