@@ -28,10 +28,10 @@ def test_the_member_page_suggests_with_the_reason_and_links_to_add_or_book(shop,
     ItemAssociation.objects.create(item=shop.laser, related=shop.botox, pair_members=6, item_members=10,
                                    related_members=12, confidence=0.6, lift=2.0)
 
-    page = staff_client(front_desk).get(f"/members/{member.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = staff_client(front_desk).get(f"/members/{member.pk}/").content.decode()
 
     assert 'id="member-suggestions"' in page
-    assert "Often bought with 光子嫩肤 by members like her" in page
+    assert "和她相似的会员常与光子嫩肤一起购买" in page  # the clinic's language
     assert f"/members/{member.pk}/checkout/?add={shop.aftercare.pk}" in page
     assert f"?member={member.pk}&amp;treatment={shop.botox.pk}" in page  # a treatment can be booked
     assert f"treatment={shop.aftercare.pk}" not in page  # a product cannot
@@ -45,16 +45,16 @@ def test_the_checkout_link_of_a_suggestion_puts_the_item_on_the_bill(shop, staff
     assert response.status_code == 200
     lines = response.context["lines"]
     assert [form.initial.get("item") for form in lines.forms if form.initial] == [shop.aftercare.pk]
-    assert "Often bought with" in response.content.decode()
+    assert "常与光子嫩肤一起购买" in response.content.decode()
 
 
 def test_the_portal_recommends_to_the_member_with_the_reason_in_her_words(shop, clinic):
     member = _suggest_aftercare(shop)
 
-    page = member_client(clinic, member).get("/m/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = member_client(clinic, member).get("/m/").content.decode()
 
     assert 'id="recommended"' in page and "修护面膜" in page
-    assert "Often bought with 光子嫩肤 by members like you" in page
+    assert "和您相似的会员常与光子嫩肤一起购买" in page
 
 
 def test_the_portal_shows_no_recommendations_card_without_any(shop, clinic):
