@@ -19,7 +19,9 @@ def test_a_members_recommendations_with_reasons_in_the_callers_language(shop, st
     [rec] = response.json()
     assert rec["item"]["id"] == shop.aftercare.pk and rec["signal"] == "with" and rec["score"] == 0.8
     assert rec["because"] == "光子嫩肤"
-    assert rec["reason"]
+    assert rec["reason"] == "Often bought with 光子嫩肤 by members like her"
+    chinese = client.get(f"/api/v1/members/{member.pk}/recommendations/", HTTP_ACCEPT_LANGUAGE="zh-Hans").json()
+    assert chinese[0]["reason"] == "和她相似的会员常与光子嫩肤一起购买"
 
 
 def test_bad_parameters_and_unknown_ids_are_4xx(shop, staff_client, front_desk):
