@@ -5,6 +5,8 @@
   demo clinic's history (clinics/demo.py, seeded afresh in a throwaway clinic);
 - the nightly learning at 100,000 members and about 1,000,000 visit lines of the synthetic
   history, and a member's recommendations (one query) at that size.
+
+BENCH_RECS_ONLY=scale leaves out the evaluations; BENCH_RECS_SCALE scales the members.
 """
 
 import os
@@ -21,7 +23,7 @@ from members.models import Member
 from recommendations import synthetic
 from recommendations.evaluation import K, recommendations_evaluate
 from recommendations.learning import recommendations_learn
-from recommendations.selectors import member_recommendations
+from recommendations.selectors import _params, _scores_sql, member_recommendations
 
 SCALE = float(os.environ.get("BENCH_RECS_SCALE", "1"))
 MEMBERS = int(100_000 * SCALE)
@@ -50,6 +52,22 @@ def _evaluation_figures(label: str, result) -> list[Figure]:
 
 def main() -> list[Figure]:
     figures = []
+    if os.environ.get("BENCH_RECS_ONLY") != "scale":
+        figures += _evaluations()
+    started = time.perf_counter()
+    clinic, visits, lines = _synthetic_clinic("benchrecs", MEMBERS, seed=2026)
+    print(f"  ({lines:,} visit lines in {visits:,} visits of {MEMBERS:,} members generated in "
+          f"{time.perf_counter() - started:.0f} s)", flush=True)
+    try:
+        with schema_context(clinic.schema_name):
+            figures += _measure(lines)
+    finally:
+        drop_clinic(clinic)
+    return figures
+
+
+def _evaluations() -> list[Figure]:
+    figures = []
     clinic, _visits, _lines = _synthetic_clinic("benchrecseval", EVAL_MEMBERS, seed=23)
     try:
         with schema_context(clinic.schema_name):
@@ -61,16 +79,6 @@ def main() -> list[Figure]:
         drop_clinic(clinic)
 
     figures += _demo_evaluation()
-
-    started = time.perf_counter()
-    clinic, visits, lines = _synthetic_clinic("benchrecs", MEMBERS, seed=2026)
-    print(f"  ({lines:,} visit lines in {visits:,} visits of {MEMBERS:,} members generated in "
-          f"{time.perf_counter() - started:.0f} s)", flush=True)
-    try:
-        with schema_context(clinic.schema_name):
-            figures += _measure(lines)
-    finally:
-        drop_clinic(clinic)
     return figures
 
 
@@ -104,10 +112,29 @@ def _measure(lines: int) -> list[Figure]:
         member_recommendations(member=member, as_of=END)
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
+    planning, execution = _server_times(members[:100])
     return [
         Figure(f"nightly learning, {MEMBERS:,} members, {lines:,} lines", learn_s, target=LEARN_TARGET_S),
         Figure("a member's recommendations, median", statistics.median(timings), unit="ms",
                target=QUERY_TARGET_MS),
         Figure("a member's recommendations, 95th percentile", timings[int(len(timings) * 0.95)], unit="ms",
                target=QUERY_TARGET_MS),
+        Figure("  in the server: planning, median", statistics.median(planning), unit="ms",
+               note="EXPLAIN ANALYZE; the prepared statement keeps its plan"),
+        Figure("  in the server: execution, median", statistics.median(execution), unit="ms",
+               note="EXPLAIN ANALYZE"),
     ]
+
+
+def _server_times(members: list[Member]) -> tuple[list[float], list[float]]:
+    """Planning and execution times as PostgreSQL measures them (EXPLAIN ANALYZE), which a busy
+    machine inflates less than the time seen by the client."""
+    sql = _scores_sql(one_member=True, one_item=False) + " ORDER BY b.score DESC, b.item_id LIMIT %(limit)s"
+    planning, execution = [], []
+    with connection.cursor() as cursor:
+        for member in members:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, _params(END, member=member.pk, limit=5, kind=None))
+            plan = cursor.fetchone()[0][0]
+            planning.append(plan["Planning Time"])
+            execution.append(plan["Execution Time"])
+    return planning, execution
