@@ -25,7 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import psycopg
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Expression, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
@@ -200,17 +200,18 @@ def member_recommendations(*, member: Member, limit: int = DEFAULT_LIMIT, as_of:
 
 
 def _fetch_prepared(sql: str, params: dict) -> list[dict]:
-    """Run `sql` as a server-side prepared statement. Planning this query costs about ten times
-    running it (≈ 10 ms against ≈ 0.6 ms), so the connection keeps a generic plan (a custom plan
-    per call would plan it every time); PostgreSQL plans it
-    again by itself when the search path (the clinic) has changed since. Django's cursors bind
-    parameters on the client, so this uses the connection's driver directly, after a Django
-    cursor has set the clinic's search path, and logs the query where Django logs its own."""
+    """Run `sql` as a server-side prepared statement. Planning this query costs several times
+    running it (EXPLAIN ANALYZE at 100,000 members: 2.3 ms against 0.55 ms), so the connection
+    keeps one generic plan (`plan_cache_mode`, which concerns only server-side prepared
+    statements, and Django prepares none: its cursors bind parameters on the client). PostgreSQL
+    plans it again by itself when the search path (the clinic) has changed since. This uses the
+    connection's driver directly, after a Django cursor has set the clinic's search path, and logs
+    the query where Django logs its own."""
     with connection.cursor():
         pass
     started = time.monotonic()
-    with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
         cursor.execute(sql, params, prepare=True)
         columns = [column.name for column in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
