@@ -31,6 +31,7 @@ from appointments.models import (
 )
 from members.models import Member
 from points.rules import clinic_zone
+from recommendations.selectors import interval_days_expression
 from visits.models import CatalogueItem, VisitLine
 
 
@@ -250,15 +251,16 @@ class RecallEntry:
 
 
 def recall_list(*, on: date | None = None, within_days: int = 0, treatment_id: int | None = None) -> list[RecallEntry]:
-    """Active members due for their next session of a treatment with a recall interval: the last
-    visit with that treatment (not fully refunded) plus the interval falls on or before `on` plus
-    `within_days`. Members who already have an upcoming booking for it are left out. Most
-    overdue first."""
+    """Active members due for their next session of a treatment with an interval (the manager's
+    recall interval, else the one learned from members' repeat visits: recommendations'
+    `interval_days_expression`): the last visit with that treatment (not fully refunded) plus the
+    interval falls on or before `on` plus `within_days`. Members who already have an upcoming
+    booking for it are left out. Most overdue first."""
     zone = clinic_zone()
     now = timezone.now()
     on = on or timezone.localtime(now, zone).date()
     cutoff = local_day_start(on + timedelta(days=within_days + 1), zone)
-    lines = VisitLine.objects.filter(item__kind=CatalogueItem.Kind.TREATMENT, item__recall_days__isnull=False,
+    lines = VisitLine.objects.filter(item__kind=CatalogueItem.Kind.TREATMENT,
                                      visit__member__status=Member.Status.ACTIVE,
                                      refunded_quantity__lt=F("quantity"))
     if treatment_id is not None:
@@ -267,7 +269,9 @@ def recall_list(*, on: date | None = None, within_days: int = 0, treatment_id: i
                                     status__in=ACTIVE_STATUSES, starts_at__gte=now)
     rows = (lines.filter(~Exists(booked))
             .values("visit__member_id", "item_id")
-            .annotate(last=Max("visit__visited_at"), days=Max("item__recall_days"))
+            .annotate(last=Max("visit__visited_at"),
+                      days=interval_days_expression(recall_days=Max("item__recall_days")))
+            .filter(days__isnull=False)
             .annotate(due_at=ExpressionWrapper(
                 F("last") + F("days") * Value(timedelta(days=1), output_field=DurationField()),
                 output_field=DateTimeField()))

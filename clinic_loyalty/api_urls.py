@@ -5,6 +5,7 @@ from django.urls import include, path
 from accounts import api as accounts_api
 from audit import api as audit_api
 from points import api as points_api
+from recommendations import api as recommendations_api
 from visits import api as visits_api
 
 urlpatterns = [
@@ -16,6 +17,9 @@ urlpatterns = [
     path("tiers/", include("tiers.urls")),
     path("members/<int:pk>/visits/", visits_api.MemberVisitsApi.as_view(), name="api-member-visits"),
     path("members/<int:pk>/referrals/", points_api.MemberReferralsApi.as_view(), name="api-member-referrals"),
+    path("members/<int:pk>/recommendations/", recommendations_api.MemberRecommendationsApi.as_view(),
+         name="api-member-recommendations"),
+    path("catalogue/items/<int:pk>/related/", recommendations_api.ItemRelatedApi.as_view(), name="api-item-related"),
     path("catalogue/", include("visits.urls")),
     path("visits/", include("checkout.urls")),
     path("imports/", include("imports.urls")),

@@ -60,6 +60,7 @@ from points.models import CouponTemplate, Reward
 from points.rewards import reward_create, reward_redeem
 from points.rules import clinic_zone, local_date, loyalty_settings_update
 from portal.services import portal_settings_update
+from recommendations.learning import recommendations_learn
 from segments.models import Segment
 from segments.scoring import member_scores_refresh
 from segments.services import segment_create
@@ -141,6 +142,18 @@ DEMO_CATALOGUE = (
     ("treatment", "FAC-02", "深层清洁护理", "skincare", "398.00", 60, 21),
     ("product", "PRD-01", "医用修护面膜（盒）", "products", "268.00", None, None),
     ("product", "PRD-02", "防晒霜 SPF50", "products", "198.00", None, None),
+    ("product", "PRD-03", "玻尿酸精华液", "products", "458.00", None, None),
+)
+# What makes the demo history look like a clinic's, so recommendations have something to learn
+# (docs/recommendations.md): members follow one or two of these habits. (treatment, typical days
+# between sessions, most sessions in the year, what is often bought with it and how often.)
+DEMO_HABITS = (
+    ("BTX-01", 120, 3, (("PRD-02", 0.15),)),
+    ("HA-01", 240, 2, ()),
+    ("LSR-01", 30, 5, (("PRD-01", 0.6),)),
+    ("LSR-02", 60, 4, (("PRD-01", 0.4), ("PRD-02", 0.5))),
+    ("FAC-01", 30, 6, (("PRD-03", 0.55),)),
+    ("FAC-02", 21, 6, (("PRD-03", 0.2),)),
 )
 DEMO_CATEGORIES = (("injectables", "注射美容"), ("laser", "光电项目"), ("skincare", "皮肤管理"),
                    ("products", "护肤产品"))
@@ -180,17 +193,37 @@ def demo_members_seed(clinic: Clinic, *, count: int = DEMO_MEMBERS, seed: int = 
                 referral_code=referrer.referral_code if referrer else "",
                 tags=rng.sample(TAGS, k=rng.randint(0, 2)), consents=consents,
                 joined_on=(now - timedelta(days=rng.randint(30, 720))).date()))
-        plan = sorted(
-            ((now - timedelta(days=rng.randint(1, 360), hours=rng.randint(0, 8)), member, rng.choice(items))
-             for member in members for _visit in range(rng.choice((0, 1, 1, 2, 3, 5, 8)))),
-            key=lambda visit: visit[0])
-        for at, member, item in plan:
-            quantity = 2 if item.kind == CatalogueItem.Kind.PRODUCT and rng.random() < 0.3 else 1
+        by_sku = {item.sku: item for item in items}
+        plan = sorted((visit for member in members for visit in _demo_member_visits(rng, member, by_sku, now)),
+                      key=lambda visit: visit[0])
+        for at, member, lines in plan:
             method = rng.choice(("wechat_pay", "alipay", "bank_card", "cash"))
             checkout_complete(member=member, actor=desk, at=at,
-                              lines=[LineInput(item_id=item.pk, quantity=quantity)],
+                              lines=[LineInput(item_id=item.pk, quantity=quantity) for item, quantity in lines],
                               payments=[PaymentInput(method, None)])
         return len(members)
+
+
+def _demo_member_visits(rng: random.Random, member: Member, items: dict[str, CatalogueItem], now):
+    """(time, member, [(item, quantity)]) of a member's year: one or two habits from DEMO_HABITS
+    (sessions about the habit's interval apart, ±15 %, each with the items often bought with it,
+    in the same visit), and now and then a visit for something else."""
+    visits = []
+    if rng.random() < 0.15:
+        return visits
+    for sku, interval, most, extras in rng.sample(DEMO_HABITS, k=rng.choice((1, 1, 2))):
+        day = rng.uniform(interval * 0.2, 330)
+        for _session in range(rng.randint(1, most)):
+            if day > 360:
+                break
+            lines = [(items[sku], 1)] + [(items[extra], 1) for extra, chance in extras if rng.random() < chance]
+            visits.append((now - timedelta(days=360 - day, hours=rng.randint(0, 8)), member, lines))
+            day += max(7.0, rng.gauss(interval, interval * 0.15))
+    for _visit in range(rng.choice((0, 0, 1, 2))):
+        item = rng.choice(list(items.values()))
+        quantity = 2 if item.kind == CatalogueItem.Kind.PRODUCT and rng.random() < 0.3 else 1
+        visits.append((now - timedelta(days=rng.randint(1, 360), hours=rng.randint(0, 8)), member, [(item, quantity)]))
+    return [visit for visit in visits if visit[0] < now - timedelta(hours=1)]
 
 
 # Practitioners beside the demo practitioner account: username, name, the categories they treat.
@@ -583,6 +616,12 @@ def demo_segments_seed(clinic: Clinic) -> int:
         return made
 
 
+def demo_recommendations_learn(clinic: Clinic) -> None:
+    """The recommendations' nightly learning, so member pages show suggestions from the start."""
+    with schema_context(clinic.schema_name):
+        recommendations_learn()
+
+
 def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     """Everything above; returns the demo clinic and whether it was created now."""
     demo_operator_ensure()
@@ -599,4 +638,5 @@ def demo_seed(*, members: int = DEMO_MEMBERS) -> tuple[Clinic, bool]:
     demo_customer_value_fit(clinic)
     demo_segments_seed(clinic)
     demo_campaigns_seed(clinic)
+    demo_recommendations_learn(clinic)
     return clinic, created

@@ -71,6 +71,7 @@ from points.models import PointsAdjustment, Reward
 from points.rewards import reward_redeem
 from points.rules import clinic_zone
 from points.selectors import adjustment_list, points_balance, reward_list, reward_offers
+from recommendations.selectors import member_recommendations
 from storedvalue.selectors import card_balance
 from visits.models import Visit
 from visits.selectors import catalogue_list
@@ -201,6 +202,7 @@ def _member_page(request, pk: int, *, page_error: str | None = None, consent_err
                    "survey_answers": member_answers(member=member, limit=5),
                    "followups": followup_list(member_id=member.pk)[:10],
                    "tag_history": member.tag_events.select_related("actor")[:10],
+                   "suggestions": member_recommendations(member=member),
                    "page_error": page_error, "consent_error": consent_error,
                    "restore_form": ConfirmForm(), "card": card_balance(member), "packages": member_packages(member),
                    "can_refund_packages": request.user.has_perm(PACKAGE_REFUND_PERMISSION)}, status=status)
@@ -409,7 +411,15 @@ class MemberMergeView(ManageMemberRequired, View):
         return self._render(request, survivor, duplicate, form=form, status=400)
 
 
-def _checkout_forms(request, member: Member, prefill: dict | None = None):
+LINE_FORMS = 10
+
+
+def _added_items(request) -> list[int]:
+    """Items put on the bill by the link of a suggestion (`?add=<item id>`, repeatable)."""
+    return [int(raw) for raw in request.GET.getlist("add")[:LINE_FORMS] if raw.isdigit()]
+
+
+def _checkout_forms(request, member: Member, prefill: dict | None = None, added: list[int] = ()):
     items = list(catalogue_list())
     choices = [(item.pk, f"{item.name} · ¥{item.price}") for item in items]
     data = request.POST if request.method == "POST" else None
@@ -418,6 +428,9 @@ def _checkout_forms(request, member: Member, prefill: dict | None = None):
         line_initial = [{"item": line["item_id"], "quantity": line["quantity"]} for line in prefill["lines"]]
         if prefill["deposit"]:
             payment_initial = [{"method": prefill["deposit"]["method"], "amount": prefill["deposit"]["amount"]}]
+    if data is None and added:
+        known = {item.pk for item in items}
+        line_initial = (line_initial or []) + [{"item": pk, "quantity": 1} for pk in added if pk in known]
     form = CheckoutForm(data)
     package_choices = [(option.product_id, _("%(name)s (%(left)s left)") % {"name": option.name, "left": option.left})
                        for option in member_package_options(member)]
@@ -453,15 +466,15 @@ class CheckoutView(StaffPermissionRequired, View):
                 status=200):
         context = {"member": member, "form": form, "lines": lines, "payments": payments, "items": items,
                    "quote": quote, "balance": points_balance(member), "card": card_balance(member),
-                   "booking": booking, "prefill": prefill}
+                   "booking": booking, "prefill": prefill, "suggestions": member_recommendations(member=member)}
         return render(request, self.template, context, status=status)
 
     def get(self, request, pk: int):
         member = _member(pk)
         booking = _checkout_booking(request, member)
         prefill = booking_checkout_prefill(booking) if booking else None
-        return self._render(request, member, *_checkout_forms(request, member, prefill), booking=booking,
-                            prefill=prefill)
+        return self._render(request, member, *_checkout_forms(request, member, prefill, _added_items(request)),
+                            booking=booking, prefill=prefill)
 
     def post(self, request, pk: int):
         member = _member(pk)

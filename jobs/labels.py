@@ -22,10 +22,15 @@ JOB_LABELS = {
     "feedback.tasks.recall_followups_create": gettext_lazy("Recall follow-ups"),
     "insights.tasks.customer_value_fit_nightly": gettext_lazy("Predictive CLV fit"),
     "segments.tasks.member_scores_nightly": gettext_lazy("RFM scores and lifecycle stages"),
+    "recommendations.tasks.recommendations_learn_nightly": gettext_lazy("Recommendations learning"),
 }
 
 COUNT_LABELS = {
     "clinics": gettext_lazy("clinics"),
+    "visit_lines": gettext_lazy("visit lines read"),
+    "intervals": gettext_lazy("item intervals"),
+    "associations": gettext_lazy("item pairs"),
+    "popular": gettext_lazy("popular items"),
     "deleted": gettext_lazy("deleted"),
     "sessions_deleted": gettext_lazy("member sessions deleted"),
     "codes_deleted": gettext_lazy("sign-in codes deleted"),

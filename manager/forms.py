@@ -160,7 +160,8 @@ class CatalogueItemForm(_model_form("CatalogueItemBase", CatalogueItem, list(ITE
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = category_list()
         self.fields["duration_minutes"].help_text = _("Treatments only.")
-        self.fields["recall_days"].help_text = _("When to invite the member back; empty: never.")
+        self.fields["recall_days"].help_text = _(
+            "When to invite the member back; empty: the interval learned from members' repeat visits, if any.")
 
 
 

@@ -176,11 +176,14 @@ class MemberTagEvent(models.Model):
 
 
 class MedicalProfile(models.Model):
-    """Allergies, contraindications and medical notes, encrypted at rest. `has_allergies` is
-    kept in clear as a safety flag any staff may see."""
+    """Allergies, contraindications and medical notes, encrypted at rest. `has_allergies` and
+    `has_contraindications` are kept in clear as safety flags (whether the text is empty, nothing
+    of what it says): any staff may see them, and recommendations leave out the treatments that
+    need medical clearance for a member with contraindications."""
 
     member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="medical")
     has_allergies = models.BooleanField(_("has allergies"), default=False)
+    has_contraindications = models.BooleanField(_("has contraindications"), default=False)
     allergies = EncryptedTextField(_("allergies"), blank=True)
     contraindications = EncryptedTextField(_("contraindications"), blank=True)
     medical_notes = EncryptedTextField(_("medical notes"), blank=True)

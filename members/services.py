@@ -277,6 +277,7 @@ def medical_profile_update(*, member: Member, actor: User, allergies: str | None
         if value is not None:
             setattr(profile, field, value.strip())
     profile.has_allergies = bool(profile.allergies)
+    profile.has_contraindications = bool(profile.contraindications)
     profile.updated_by = actor
     profile.save()
     MedicalAccessLog.objects.create(member=member, staff=actor, action=MedicalAccessLog.Action.UPDATE)
@@ -338,6 +339,7 @@ def _merge_medical(survivor: Member, duplicate: Member, actor: User | None) -> N
                                                       getattr(dup_profile, field)])))
         setattr(profile, field, merged)
     profile.has_allergies = bool(profile.allergies)
+    profile.has_contraindications = bool(profile.contraindications)
     profile.updated_by = actor
     profile.save()
     dup_profile.delete()

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.sign_in_guard import SignInRefused, sign_in_check, sign_in_record
+from appointments.online import treatments_bookable_online
 from clinic_loyalty.form_errors import apply_validation_error
 from members.models import NOTICE_PURPOSES
 from members.naming import phone_display
@@ -60,6 +61,7 @@ from portal.services import (
     portal_settings,
 )
 from portal.signin import sign_in_code_request, sign_in_code_verify
+from recommendations.selectors import member_recommendations
 from storedvalue.selectors import card_balance
 
 PHONE_SALT = "portal.verify.phone"
@@ -139,9 +141,13 @@ def signout(request):
 
 @member_required
 def home(request):
+    recommended = member_recommendations(member=request.member, to_member=True, limit=3)
+    bookable = set(treatments_bookable_online().filter(pk__in=[rec.item.pk for rec in recommended])
+                   .values_list("pk", flat=True)) if recommended else set()
     return render(request, "portal/home.html", {"home": portal_home(member=request.member), "tz": clinic_zone(),
                                                 "card": card_balance(request.member),
-                                                "packages": member_packages(request.member, open_only=True)})
+                                                "packages": member_packages(request.member, open_only=True),
+                                                "recommended": [(rec, rec.item.pk in bookable) for rec in recommended]})
 
 
 @member_required

@@ -68,6 +68,8 @@ EXPECTED = {
     "insights": {f"/api/v1/kpis/{panel}/": {"get"} for panel in (
         "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "satisfaction",
         "stored-value", "members")},
+    "recommendations": {"/api/v1/members/{id}/recommendations/": {"get"},
+                        "/api/v1/catalogue/items/{id}/related/": {"get"}},
     "insights-clv": {"/api/v1/kpis/clv/": {"get"}, "/api/v1/kpis/clv/members/": {"get"}},
     "audit": {"/api/v1/audit/settings-changes/": {"get"}},
     "segments": {"/api/v1/segments/": {"get", "post"}, "/api/v1/segments/preview/": {"post"},

@@ -29,7 +29,7 @@ class ItemOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = CatalogueItem
         fields = ["id", "kind", "name", "sku", "category", "category_name", "price", "duration_minutes",
-                  "buffer_minutes", "recall_days", "online_booking_enabled", "active"]
+                  "buffer_minutes", "recall_days", "online_booking_enabled", "needs_clearance", "active"]
 
 
 class ItemInputSerializer(serializers.Serializer):
@@ -42,6 +42,7 @@ class ItemInputSerializer(serializers.Serializer):
     buffer_minutes = serializers.IntegerField(min_value=0, default=0)
     recall_days = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
     online_booking_enabled = serializers.BooleanField(default=True)
+    needs_clearance = serializers.BooleanField(default=False)
     active = serializers.BooleanField(default=True)
 
 

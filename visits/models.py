@@ -46,6 +46,9 @@ class CatalogueItem(models.Model):
     online_booking_enabled = models.BooleanField(
         _("members may book it online"), default=True,
         help_text=_("Treatments only; online booking must also be on for the clinic."))
+    needs_clearance = models.BooleanField(
+        _("needs medical clearance"), default=False,
+        help_text=_("Never recommended to a member whose medical profile records contraindications."))
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

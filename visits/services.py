@@ -11,7 +11,7 @@ from audit.services import settings_change, settings_update
 from visits.models import CatalogueItem, Category, VisitLine
 
 ITEM_FIELDS = ("kind", "name", "sku", "category", "price", "duration_minutes", "buffer_minutes",
-               "recall_days", "online_booking_enabled", "active")
+               "recall_days", "online_booking_enabled", "needs_clearance", "active")
 CATEGORY_FIELDS = ("name", "code")
 
 
@@ -53,11 +53,12 @@ def category_delete(*, category: Category, actor: User | None = None) -> None:
 def catalogue_item_create(*, kind: str, name: str, sku: str, category: Category, price: Decimal,
                           duration_minutes: int | None = None, buffer_minutes: int = 0,
                           recall_days: int | None = None, online_booking_enabled: bool = True,
-                          active: bool = True, actor: User | None = None) -> CatalogueItem:
+                          needs_clearance: bool = False, active: bool = True,
+                          actor: User | None = None) -> CatalogueItem:
     item = CatalogueItem(kind=kind, name=name, sku=sku, category=category,
                          price=price, duration_minutes=duration_minutes, buffer_minutes=buffer_minutes,
                          recall_days=recall_days, online_booking_enabled=online_booking_enabled,
-                         active=active)
+                         needs_clearance=needs_clearance, active=active)
     return settings_update(actor=actor, obj=item, changes={}, fields=ITEM_FIELDS, validate=_validate,
                            full_clean=False)
 

@@ -73,6 +73,7 @@ TENANT_APPS = [
     "audit",
     "segments",
     "storedvalue",
+    "recommendations",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -338,6 +339,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clinics.tasks.clinics_fan_out",
         "schedule": crontab(minute=40),
         "args": ("segments.tasks.member_scores_nightly",),
+        "kwargs": {"local_hour": 3},
+    },
+    "recommendations-learn": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=40),
+        "args": ("recommendations.tasks.recommendations_learn_nightly",),
         "kwargs": {"local_hour": 3},
     },
     "birthday-offers": {

@@ -15,6 +15,23 @@
     var search = document.querySelector("input[type=search]");
     if (search) { event.preventDefault(); search.focus(); search.select(); }
   });
+  // A suggestion's "Add to bill" on the checkout page puts the item on the first empty line (the
+  // totals follow, as on any change); elsewhere, or with every line taken, the link opens the
+  // checkout with the item on the bill.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-add-item]");
+    var form = document.getElementById("checkout-form");
+    if (!link || !form) { return; }
+    var empty = Array.prototype.find.call(form.querySelectorAll("table.lines select"), function (select) {
+      return select.value === "";
+    });
+    if (!empty) { return; }
+    event.preventDefault();
+    empty.value = link.dataset.addItem;
+    empty.dispatchEvent(new Event("change", { bubbles: true }));
+    link.setAttribute("aria-disabled", "true");
+    link.closest(".suggestion").classList.add("added");
+  });
   // The schedule exception form shows only the field its kind needs (whose leave, which room or
   // device, which location); the server keeps only that one anyway.
   function showTargets(form) {
