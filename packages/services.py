@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.permissions import settings_change_check
+from audit.services import settings_update
 from checkout.services import _refund_payments
 from members.models import Member
 from packages.models import PackageProduct, PackagePurchase, PackageRefund, PackageSettings, package_asset
@@ -35,15 +35,18 @@ def package_settings() -> PackageSettings:
 @transaction.atomic
 def package_settings_update(*, actor: User | None, refund_rule: str, refund_fee_percent: int,
                             expiry_warning_days: int) -> PackageSettings:
-    settings_change_check(actor)
-    row = package_settings()
-    row.refund_rule, row.refund_fee_percent = refund_rule, refund_fee_percent
-    row.expiry_warning_days = expiry_warning_days
-    if expiry_warning_days > 365:
+    return settings_update(actor=actor, obj=PackageSettings.objects.select_for_update().get_or_create(pk=1)[0],
+                           changes={"refund_rule": refund_rule, "refund_fee_percent": refund_fee_percent,
+                                    "expiry_warning_days": expiry_warning_days},
+                           fields=SETTINGS_FIELDS, validate=_settings_check)
+
+
+SETTINGS_FIELDS = ("refund_rule", "refund_fee_percent", "expiry_warning_days")
+
+
+def _settings_check(row: PackageSettings) -> None:
+    if row.expiry_warning_days is not None and row.expiry_warning_days > 365:
         raise ValidationError({"expiry_warning_days": _("At most %(limit)s.") % {"limit": 365}})
-    row.full_clean()
-    row.save()
-    return row
 
 
 def validity_end(start: datetime, months: int | None) -> datetime | None:
@@ -69,6 +72,9 @@ def _product_check(product: PackageProduct) -> None:
     product.full_clean(exclude=["item", "treatments"])
 
 
+PRODUCT_FIELDS = ("sessions", "validity_months", "validity_start", "transferable")
+
+
 @transaction.atomic
 def package_product_create(*, name: str, sku: str, category: Category, price: Decimal, sessions: int,
                            treatments: list[CatalogueItem], validity_months: int | None = 12,
@@ -76,16 +82,14 @@ def package_product_create(*, name: str, sku: str, category: Category, price: De
                            transferable: bool = False, actor: User | None = None) -> PackageProduct:
     """A package product and the catalogue item the front desk sells it as (a product at the
     package's price)."""
-    settings_change_check(actor)
     _treatments_check(treatments)
     product = PackageProduct(sessions=sessions, validity_months=validity_months,
                              validity_start=validity_start, transferable=transferable)
     _product_check(product)
     product.item = catalogue_item_create(kind=CatalogueItem.Kind.PRODUCT, name=name, sku=sku, category=category,
                                          price=price, online_booking_enabled=False, actor=actor)
-    product.save()
-    product.treatments.set(treatments)
-    return product
+    return settings_update(actor=actor, obj=product, changes={}, fields=PRODUCT_FIELDS, full_clean=False,
+                           related={"treatments": treatments})
 
 
 @transaction.atomic
@@ -93,21 +97,14 @@ def package_product_update(*, product: PackageProduct, actor: User | None = None
                            treatments: list[CatalogueItem] | None = None, **changes) -> PackageProduct:
     """Change a package product. Purchases keep the sessions and validity they were sold with;
     name, price, category and `active` are the catalogue item's."""
-    settings_change_check(actor)
     product = PackageProduct.objects.select_for_update().select_related("item").get(pk=product.pk)
     item_changes = {key: changes.pop(key) for key in ("name", "sku", "category", "price", "active") if key in changes}
-    unknown = set(changes) - {"sessions", "validity_months", "validity_start", "transferable"}
-    if unknown:
-        raise ValidationError(_("These fields cannot be changed: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
-    for field, value in changes.items():
-        setattr(product, field, value)
-    _product_check(product)
-    product.save()
-    if item_changes:
-        product.item = catalogue_item_update(item=product.item, actor=actor, **item_changes)
     if treatments is not None:
         _treatments_check(treatments)
-        product.treatments.set(treatments)
+    product = settings_update(actor=actor, obj=product, changes=changes, fields=PRODUCT_FIELDS,
+                              validate=_product_check, full_clean=False, related={"treatments": treatments})
+    if item_changes:
+        product.item = catalogue_item_update(item=product.item, actor=actor, **item_changes)
     return product
 
 

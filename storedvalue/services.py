@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.permissions import settings_change_check
+from audit.services import settings_update
 from members.models import Member
 from points.ledger import Source, accounts_lock, available_balance, ledger_credit, ledger_debit, ledger_restore
 from points.models import STORED_VALUE_ASSETS, Account, Asset, Entry, Lot
@@ -79,15 +79,8 @@ SETTINGS_FIELDS = tuple(field.name for field in StoredValueSettings._meta.concre
 
 @transaction.atomic
 def stored_value_settings_update(*, actor: User, **changes) -> StoredValueSettings:
-    settings_change_check(actor)
-    row = StoredValueSettings.objects.select_for_update().filter(pk=1).first() or StoredValueSettings(pk=1)
-    for name, value in changes.items():
-        if name not in SETTINGS_FIELDS:
-            raise ValueError(f"unknown stored-value setting {name}")
-        setattr(row, name, value)
-    row.full_clean()
-    row.save()
-    return row
+    return settings_update(actor=actor, obj=StoredValueSettings.objects.select_for_update().get_or_create(pk=1)[0],
+                           changes=changes, fields=SETTINGS_FIELDS)
 
 
 def _plan_validate(plan: TopUpPlan) -> None:
@@ -104,30 +97,25 @@ def _plan_validate(plan: TopUpPlan) -> None:
     plan.full_clean()
 
 
+PLAN_FIELDS = ("name", "pay_amount", "bonus_amount", "bonus_valid_days", "bonus_points", "tier", "active")
+
+
 @transaction.atomic
 def top_up_plan_create(*, actor: User, name: str, pay_amount: Decimal, bonus_amount: Decimal = Decimal(0),
                        bonus_valid_days: int | None = None, bonus_points: int = 0, tier=None,
                        active: bool = True) -> TopUpPlan:
-    settings_change_check(actor)
     plan = TopUpPlan(name=name.strip(), pay_amount=pay_amount, bonus_amount=bonus_amount,
                      bonus_valid_days=bonus_valid_days, bonus_points=bonus_points, tier=tier, active=active)
-    _plan_validate(plan)
-    plan.save()
-    return plan
+    return settings_update(actor=actor, obj=plan, changes={}, fields=PLAN_FIELDS, validate=_plan_validate,
+                           full_clean=False)
 
 
 @transaction.atomic
 def top_up_plan_update(*, plan: TopUpPlan, actor: User, **changes) -> TopUpPlan:
     """Change a plan. Top-ups already made keep what they were given."""
-    settings_change_check(actor)
-    plan = TopUpPlan.objects.select_for_update().get(pk=plan.pk)
-    for name, value in changes.items():
-        if name not in {"name", "pay_amount", "bonus_amount", "bonus_valid_days", "bonus_points", "tier", "active"}:
-            raise ValueError(f"unknown plan field {name}")
-        setattr(plan, name, value.strip() if isinstance(value, str) else value)
-    _plan_validate(plan)
-    plan.save()
-    return plan
+    changes = {name: value.strip() if isinstance(value, str) else value for name, value in changes.items()}
+    return settings_update(actor=actor, obj=TopUpPlan.objects.select_for_update().get(pk=plan.pk), changes=changes,
+                           fields=PLAN_FIELDS, validate=_plan_validate, full_clean=False)
 
 
 # ---- top-up ---------------------------------------------------------------------------------
