@@ -7,8 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import BooleanField, Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, When
-from django.db.models.lookups import Contains, Exact
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, When
+from django.db.models.lookups import Contains
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -114,13 +114,14 @@ def consent_granted(*, member: Member, purpose: str) -> bool:
     return bool(record and record.granted)
 
 
-def consent_granted_at(*, purpose: str, at: datetime, member_ref: str = "pk") -> Exact:
-    """A condition on a members queryset (or one with the member's id in `member_ref`): the
-    member's latest record for `purpose` recorded by `at` grants it, by the same rule as
-    `consent_current`."""
-    latest = (ConsentRecord.objects.filter(member_id=OuterRef(member_ref), purpose=purpose, recorded_at__lte=at)
-              .order_by("-recorded_at", "-id").values("granted")[:1])
-    return Exact(Subquery(latest, output_field=BooleanField()), True)
+def consent_granted_member_ids(*, purpose: str, at: datetime) -> QuerySet:
+    """The ids of the members whose latest record for `purpose` recorded by `at` grants it, by
+    the same rule as `consent_current` (latest by time, then id), as a subquery for
+    `member__in`/`pk__in`: one pass over the records, not a lookup per member."""
+    records = ConsentRecord.objects.filter(purpose=purpose, recorded_at__lte=at)
+    later = records.filter(member_id=OuterRef("member_id")).filter(
+        Q(recorded_at__gt=OuterRef("recorded_at")) | Q(recorded_at=OuterRef("recorded_at"), id__gt=OuterRef("id")))
+    return records.filter(granted=True).exclude(Exists(later)).values("member_id")
 
 
 def consent_granted_members(*, member_ids: list[int], purpose: str) -> set[int]:

@@ -34,7 +34,7 @@ from feedback.models import FollowUpTask
 from insights.models import LifecycleStage, RfmCellName
 from insights.selectors import add_months, counted_visits
 from members.models import ConsentRecord, Member
-from members.selectors import consent_granted_at
+from members.selectors import consent_granted_member_ids
 from points.models import Account, Asset
 from points.rules import local_date, local_midnight
 from segments.models import MemberScore
@@ -453,7 +453,7 @@ def _consent_clean(p: dict) -> dict:
 
 
 def _consent_q(p: dict, ctx: Context) -> Q:
-    return Q(consent_granted_at(purpose=p["purpose"], at=ctx.at))
+    return Q(pk__in=consent_granted_member_ids(purpose=p["purpose"], at=ctx.at))
 
 
 # recall_due: {"within_days": N}: an open recall follow-up due by the end of today + N days

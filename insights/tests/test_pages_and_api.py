@@ -137,13 +137,16 @@ def test_the_members_behind_a_figure_are_listed_and_exported(manager, staff_clie
 def test_managers_change_the_lifecycle_thresholds(manager, staff_client):
     client = staff_client(manager)
 
-    refused = client.post("/manage/insights/", {"active_days": 120, "lapsed_days": 100, "rfm_months": 12})
-    saved = client.post("/manage/insights/", {"active_days": 60, "lapsed_days": 150, "rfm_months": 6})
+    refused = client.post("/manage/insights/", {"new_days": 90, "active_days": 120, "lapsed_days": 100,
+                                                "rfm_months": 12})
+    new_too_long = client.post("/manage/insights/", {"new_days": 90, "active_days": 60, "lapsed_days": 150,
+                                                     "rfm_months": 6})
+    saved = client.post("/manage/insights/", {"new_days": 30, "active_days": 60, "lapsed_days": 150, "rfm_months": 6})
 
-    assert refused.status_code == 400
+    assert refused.status_code == 400 and new_too_long.status_code == 400
     assert saved.status_code == 302
     row = insights_settings()
-    assert (row.active_days, row.lapsed_days, row.rfm_months) == (60, 150, 6)
+    assert (row.new_days, row.active_days, row.lapsed_days, row.rfm_months) == (30, 60, 150, 6)
 
 
 def test_the_front_desk_cannot_change_kpi_settings(front_desk, staff_client):

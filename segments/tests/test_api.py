@@ -3,8 +3,16 @@ members built here, bad definitions refused with a clear message and nothing cha
 
 
 
+from django.utils import translation
+
 from members.models import MemberTagEvent
 from segments.models import Segment, SegmentEvent
+
+
+def in_clinic_language(text: str) -> str:
+    with translation.override("zh-hans"):
+        return translation.gettext(text)
+
 
 DORMANT_SMS = {"all": [{"kind": "tag", "tags": ["vip"]},
                        {"any": [{"kind": "gender", "genders": ["female"]}, {"kind": "age", "min": 60}]}]}
@@ -50,7 +58,8 @@ def test_bad_definitions_get_a_clear_400_and_change_nothing(staff_client, manage
     unknown = client.post("/api/v1/segments/preview/", {"conditions": {"all": [{"kind": "horoscope"}]}},
                           content_type="application/json")
 
-    assert bad.status_code == 400 and "upper limit" in bad.json()["error"]["message"]
+    assert bad.status_code == 400 and in_clinic_language("The upper limit cannot be below the lower limit.") \
+        in bad.json()["error"]["message"]
     assert unknown.status_code == 400 and "horoscope" in unknown.json()["error"]["message"]
     assert not Segment.objects.exists()
 

@@ -113,3 +113,21 @@ def test_thresholds_are_clinic_settings(make_member, catalogue, visit):
     member_scores_refresh(end=END)
 
     assert MemberScore.objects.get(member=member).lifecycle == "dormant"
+
+
+def test_the_nightly_task_stores_yesterday_and_logs_its_run(make_member, catalogue, visit):
+    from django.utils import timezone
+
+    from jobs.models import JobRun
+    from points.rules import local_date
+    from segments.tasks import member_scores_nightly
+
+    member = make_member("Nightly")
+    visit(member, catalogue["cream"], timezone.now() - timedelta(days=3))
+
+    counts = member_scores_nightly.apply().get()
+
+    score = MemberScore.objects.get(member=member)
+    assert counts["members_scored"] == 1
+    assert score.computed_on == local_date(timezone.now()) - timedelta(days=1) and score.lifecycle == "new"
+    assert JobRun.objects.filter(job="segments.tasks.member_scores_nightly").exists()
