@@ -177,7 +177,7 @@ def test_the_templates_are_listed_as_on_the_page_and_filtered(boss):
     # One template per purpose, channel (3) and language (2), listed purpose by purpose.
     assert len(every) == len(Purpose) * 3 * 2
     assert [t["purpose"] for t in every[::6]] == ["birthday_offer", "points_expiry_warning", "appointment_reminder",
-                                                 "sign_in_code", "survey", "package_expiry_warning"]
+                                                 "sign_in_code", "survey", "marketing", "package_expiry_warning"]
     assert [(t["channel"], t["language"], t["in_use"]) for t in birthday_sms] == [
         ("sms", "zh-hans", True), ("sms", "en", False)]
     assert birthday_sms[0]["marketing"] is True and birthday_sms[0]["edited"] is False
