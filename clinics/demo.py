@@ -291,7 +291,9 @@ def _demo_bookings(rng: random.Random, treatments: list[CatalogueItem]) -> int:
     made = 0
     for offset in range(DEMO_BOOKING_DAYS):
         day = today + timedelta(days=offset)
-        booked_at = min(now, local_day_start(day, clinic_zone()))
+        # Booked two days ago, so every reminder is planned (none too late): those due now go on
+        # the reminder job's first run.
+        booked_at = now - timedelta(days=2)
         for n in range(5 if offset == 0 else 4):
             treatment = rng.choice(treatments)
             # Times still ahead (but today's first, which is checked in at once): their reminders
