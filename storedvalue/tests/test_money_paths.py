@@ -246,3 +246,22 @@ def test_paying_with_the_card_adds_a_bounded_number_of_statements_to_a_checkout(
     # the lots locked, the entry, the lot, the allocation and the balance, and the charge row
     assert CardCharge.objects.get(visit__in=member.visits.all(), bonus__gt=0)
     assert added <= 16, f"paying with the card adds {added} statements"
+
+
+def test_a_merge_moves_the_duplicates_card_and_a_refund_after_it_goes_to_the_survivor(
+        member, front_desk, manager, plan_5000, catalogue):
+    from members.services import member_merge, member_register
+
+    duplicate = member_register(name="张小美", phone="13812345670", actor=front_desk)
+    stored_value_top_up(member=duplicate, actor=front_desk, plan=plan_5000, method="cash")
+    result = pay_with_card(duplicate, front_desk, catalogue["cream"], card="333.33")
+    stored_value_top_up(member=member, actor=front_desk, paid=Decimal("100"), method="cash")
+
+    member_merge(survivor=member, duplicate=duplicate, actor=manager)
+
+    assert balances(duplicate) == (0, 0)
+    assert sum(balances(member)) == 10_000 + 550_000 - 33_333
+    visit_refund(visit=result.visit, lines=[(result.visit.lines.get().pk, 1)], reason="合并后退款", actor=manager)
+    assert balances(member) == (10_000 + 500_000, 50_000)
+    constraints_check()
+    assert ledger_verify() == []
