@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
+from django.utils import translation
 from django_tenants.utils import schema_context
 
 from accounts.models import User
@@ -50,7 +51,7 @@ def test_50_concurrent_card_payments_never_overdraw(race, django_db_blocker):
 
     def attempt() -> None:
         try:
-            with schema_context(race["slug"]):
+            with translation.override("en"), schema_context(race["slug"]):
                 member, actor = Member.objects.get(pk=race["member"]), User.objects.get(pk=race["owner"])
                 barrier.wait(timeout=60)
                 checkout_complete(member=member, actor=actor, lines=[LineInput(item_id=race["item"])],
