@@ -22,8 +22,9 @@ from points.rules import local_date
 from points.tests.factories import points_give
 
 # The member page's queries, with its survey answers and follow-ups (one query each).
-# 29 before the stored-value card, the treatment packages card and the suggestions (a query each).
-MEMBER_PAGE_MAX_QUERIES = 32
+# 29 before the stored-value card, the treatment packages card and the suggestions (a query each);
+# main measured 33 when the campaign offers card (one query) came, so 34.
+MEMBER_PAGE_MAX_QUERIES = 34
 
 
 def register_post(**fields) -> dict:
