@@ -43,8 +43,8 @@ def rules(db) -> LoyaltySettings:
 
 
 def member_day(owner, *, holdout_percent: int = 0) -> Campaign:
-    campaign = make_campaign(owner, starts_on=DAY, schedule=Campaign.Schedule.MONTHLY, day=8, validity_days=1, ends_on=date(2026, 12, 31),
-                             points_multiplier=Decimal("2"), holdout_percent=holdout_percent)
+    campaign = make_campaign(owner, starts_on=DAY, ends_on=date(2026, 12, 31), schedule=Campaign.Schedule.MONTHLY,
+                             day=8, validity_days=1, points_multiplier=Decimal("2"), holdout_percent=holdout_percent)
     campaign = launch_at(campaign, owner, at_local(DAY, 8))
     run_at(at_local(DAY, 10))  # the offers are given at the send time, 10:00
     return campaign
