@@ -15,6 +15,7 @@ from campaigns.campaign_services import campaign_cancel
 from campaigns.models import Campaign, CampaignMultiplierUse
 from campaigns.tests.helpers import at_local, launch_at, make_campaign, run_at
 from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote
+from frontdesk.tests.helpers import checkout_post
 from points.models import LoyaltySettings
 from points.selectors import ledger_verify
 from tiers.models import Tier
@@ -122,6 +123,9 @@ def test_receipt_api_and_member_page_show_the_campaign(owner, front_desk, make_m
     with time_machine.travel(when, tick=False):
         page = client.get(reverse("frontdesk:member_detail", args=[member.pk])).content.decode()
         assert 'id="member-campaign-offers"' in page and "points ×2 at checkout" in page
+        quote = client.post(reverse("frontdesk:checkout_quote", args=[member.pk]),
+                            checkout_post([(cream.pk, 1)])).content.decode()
+        assert "会员日: points ×2" in quote and '<dd class="points-line quote-multiplier">+500</dd>' in quote
         response = client.post("/api/v1/visits/", {
             "member_id": member.pk, "lines": [{"item_id": cream.pk}],
             "payments": [{"method": "cash", "amount": "500.00"}]},
