@@ -263,6 +263,20 @@ class CampaignGrant(models.Model):
         indexes = [models.Index(fields=["member", "valid_until"], name="campaign_grant_member_window")]
 
 
+class CampaignMultiplierUse(models.Model):
+    """The points a campaign's multiplier added to a visit (inside the visit's one earn entry, so a
+    refund takes them back with the rest): what the receipt shows as the campaign's own line."""
+
+    grant = models.ForeignKey(CampaignGrant, on_delete=models.PROTECT, related_name="multiplier_uses")
+    visit = models.OneToOneField("visits.Visit", on_delete=models.PROTECT, related_name="+")
+    multiplier = models.DecimalField(max_digits=4, decimal_places=2)
+    points = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(points__gt=0), name="campaign_multiplier_use_points")]
+
+
 class CampaignOccurrence(models.Model):
     """One run of the campaign for one day's occurrence, with its counts (targeted, treated,
     control, offers given, messages queued and skipped by reason, stopped by the budget)."""

@@ -136,15 +136,18 @@ def campaign_preview(campaign: Campaign, *, seed: int = 0) -> Preview:
     return preview
 
 
-def campaign_multiplier_for(*, member: Member, at: datetime) -> tuple[Decimal, Campaign] | None:
-    """The points multiplier of a campaign offer the member holds at `at` (the highest, if
-    several), with its campaign; None when there is none."""
+def campaign_multiplier_for(*, member: Member, at: datetime) -> CampaignGrant | None:
+    """The grant of the campaign points multiplier the member holds at `at`, with its campaign;
+    None when there is none. Only a treated member holds a grant (the control group gets none);
+    a cancelled campaign's grants stop multiplying. Several at once (the campaigns app refuses
+    overlapping multiplier campaigns, but a grant outlives its campaign's edits) do not stack:
+    the highest counts. One query, on the grants' (member, valid_until) index."""
     grant = (CampaignGrant.objects.select_related("campaign")
              .filter(member=member, offer=True, valid_from__lte=at, valid_until__gt=at,
                      campaign__points_multiplier__isnull=False)
              .exclude(campaign__status=Campaign.Status.CANCELLED)
              .order_by("-campaign__points_multiplier", "campaign_id").first())
-    return (grant.campaign.points_multiplier, grant.campaign) if grant else None
+    return grant
 
 
 def member_campaign_offers(*, member: Member, at: datetime | None = None) -> list[CampaignGrant]:

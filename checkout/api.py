@@ -1,7 +1,7 @@
 """Checkout and refund API. Both move value and accept an Idempotency-Key."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +28,12 @@ class CheckoutLineSerializer(serializers.Serializer):
                   "pay; one session per unit of quantity, soonest-expiring first).")
 
 
+class MultiplierPointsSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    multiplier = serializers.DecimalField(max_digits=4, decimal_places=2)
+    points = serializers.IntegerField()
+
+
 class CheckoutPaymentSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=Payment.Method.choices)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
@@ -52,7 +58,16 @@ class CheckoutApi(APIView):
         visit = VisitOutputSerializer()
         points_earned = serializers.IntegerField()
         bonuses = serializers.DictField(child=serializers.IntegerField())
+        multiplier_points = serializers.SerializerMethodField(
+            help_text="The points each extra multiplier in force added (a campaign's double points on 会员日), "
+                      "already included in `points_earned`: its label (the campaign's name), the multiplier and "
+                      "the points. Empty when none applied.")
         tier_change = serializers.SerializerMethodField()
+
+        @extend_schema_field(MultiplierPointsSerializer(many=True))
+        def get_multiplier_points(self, result) -> list:
+            return [{"label": extra.label, "multiplier": f"{extra.multiplier:.2f}", "points": points}
+                    for extra, points in result.extra_points]
 
         def get_tier_change(self, result) -> dict | None:
             change = result.tier_change

@@ -49,6 +49,9 @@ class BillPrice:
     points_discount: Decimal
     total: Decimal
     points_earned: int
+    # (ExtraMultiplier, points it added) for each extra multiplier in force (a campaign's double
+    # points); these points are inside points_earned and the lines' points.
+    extra_points: tuple = ()
 
 
 def cents(value: Decimal, rounding=ROUND_HALF_UP) -> Decimal:
@@ -144,7 +147,7 @@ def bill_price(*, member: Member, lines: list[LineInput], tier: Tier, coupon: Co
         line.points_earned = points
     return BillPrice(lines=visit_lines, subtotal=subtotal, line_discount=line_discount, tier_discount=tier_discount,
                      coupon_discount=coupon_discount, points_discount=points_discount, total=total,
-                     points_earned=earning.points)
+                     points_earned=earning.points, extra_points=tuple(earning.extras))
 
 
 def payments_complete(payments: list[PaymentInput], total: Decimal) -> list[PaymentInput]:

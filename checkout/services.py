@@ -52,6 +52,8 @@ class CheckoutResult:
     payments: list[Payment] = field(default_factory=list)
     points_earned: int = 0
     bonuses: dict[str, int] = field(default_factory=dict)
+    # (ExtraMultiplier, points) for each extra multiplier applied (inside points_earned).
+    extra_points: tuple = ()
     tier_change: TierChange | None = None
 
 
@@ -69,6 +71,9 @@ def _coupon_by_code(code: str, *, lock: bool) -> Coupon | None:
 # (after the checkout's points accounts are locked): packages sells and uses sessions.
 CHECKOUT_STEPS: list[Callable[..., None]] = []  # (member, visit, lines, visit_lines, actor, at)
 REFUND_STEPS: list[Callable[..., None]] = []  # (visit, visit_lines, requested, actor, at)
+# Run only when an extra multiplier (points.earning.EXTRA_MULTIPLIERS) added points to the visit:
+# campaigns records which campaign offer did, for the receipt and its results.
+EXTRA_POINTS_STEPS: list[Callable[..., None]] = []  # (member, visit, extra_points, actor, at)
 
 
 def _check_payments(payments: list[PaymentInput], total: Decimal) -> None:
@@ -169,6 +174,9 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
                       dedupe_key=f"earn:visit:{visit.pk}", key_unused=True, at=at,
                       available_from=lot_available_from(at, rules), expires_at=lot_expiry(at, rules))
         result.points_earned = earning_points
+        result.extra_points = tuple((extra, points) for extra, points in price.extra_points if points)
+        for step in EXTRA_POINTS_STEPS if result.extra_points else ():
+            step(member=member, visit=visit, extra_points=result.extra_points, actor=actor, at=at)
 
     bonuses_possible = rules.first_visit_bonus or (
         referrer is not None and (rules.referral_bonus_referee or rules.referral_bonus_referrer))

@@ -6,9 +6,11 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Max, Min, Prefetch, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from appointments.models import Booking
+from campaigns.models import CampaignMultiplierUse
 from frontdesk.appointment_selectors import appointments_on, member_appointments
 from members.models import Member
 from members.selectors import consent_current, member_has_allergies, member_referrals
@@ -162,7 +164,20 @@ def visit_receipt(*, visit_id: int, tier_change_id: int | None = None) -> Receip
     if tier_change_id is not None:
         change = (TierChange.objects.select_related("from_tier", "to_tier")
                   .filter(pk=tier_change_id, member_id=visit.member_id).first())
-    lines = tuple((entry_reason_text(entry), entry.amount) for entry in entries)
+    uses = list(CampaignMultiplierUse.objects.select_related("grant__campaign").filter(visit_id=visit.pk))
+    extra = sum(use.points for use in uses)
+    lines = []
+    for entry in entries:
+        if entry.kind == Entry.Kind.EARN and extra:
+            # The campaign's extra points are inside the visit's one earn entry (a refund takes
+            # them back with the rest); the receipt shows them as their own line.
+            lines.append((entry_reason_text(entry), entry.amount - extra))
+            lines += [(_("%(campaign)s: points ×%(multiplier)s") % {
+                "campaign": use.grant.campaign.name, "multiplier": use.multiplier.normalize()}, use.points)
+                for use in uses]
+        else:
+            lines.append((entry_reason_text(entry), entry.amount))
+    lines = tuple(lines)
     return Receipt(visit=visit, points_earned=earned, tier_change=change, points_lines=lines)
 
 

@@ -19,6 +19,7 @@ from django.views.generic import TemplateView
 from appointments.models import Booking
 from appointments.selectors import booking_checkout_prefill
 from appointments.services import booking_checkout
+from campaigns.selectors import member_campaign_offers
 from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote, visit_refund
 from clinic_loyalty.form_errors import apply_validation_error
 from clinics.context import current_clinic
@@ -203,6 +204,7 @@ def _member_page(request, pk: int, *, page_error: str | None = None, consent_err
                    "followups": followup_list(member_id=member.pk)[:10],
                    "tag_history": member.tag_events.select_related("actor")[:10],
                    "suggestions": member_recommendations(member=member),
+                   "campaign_offers": member_campaign_offers(member=member),
                    "page_error": page_error, "consent_error": consent_error,
                    "restore_form": ConfirmForm(), "card": card_balance(member), "packages": member_packages(member),
                    "can_refund_packages": request.user.has_perm(PACKAGE_REFUND_PERMISSION)}, status=status)

@@ -1,5 +1,6 @@
 """How many points a visit earns, and the bonuses around it, by the clinic's rules."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,11 +18,29 @@ class EarnLine:
     multiplier: Decimal | None = None
 
 
+@dataclass(frozen=True)
+class ExtraMultiplier:
+    """A multiplier another app puts on the member's points at an instant (a campaign's double
+    points): its label for the receipt, the multiplier, and what it came from (for the app that
+    records it; the earning engine never looks inside)."""
+
+    label: str
+    multiplier: Decimal
+    source: object = None
+
+
+# Hooks other apps add in AppConfig.ready() (points imports none of them): each returns the
+# multipliers the member holds at that instant; campaigns adds the campaign offer in force.
+EXTRA_MULTIPLIERS: list[Callable[[Member, datetime], list[ExtraMultiplier]]] = []
+
+
 @dataclass
 class Earning:
     points: int = 0
     breakdown: dict = field(default_factory=dict)
     per_line: list[int] = field(default_factory=list)
+    # The points each extra multiplier added (already inside `points`), in the hooks' order.
+    extras: list[tuple[ExtraMultiplier, int]] = field(default_factory=list)
 
 
 def _apportion(points: int, weights: list[Decimal]) -> list[int]:
@@ -47,7 +66,9 @@ def visit_points(*, member: Member, lines: list[EarnLine], tier_multiplier: Deci
                  rules: LoyaltySettings, at: datetime) -> Earning:
     """Points for what was actually paid (points used as cash earn nothing): per line, paid
     amount × base rate × category multiplier; then × tier multiplier × birthday-month
-    multiplier; rounded once, capped per visit."""
+    multiplier × the extra multipliers in force (a campaign's); rounded once, capped per visit.
+    Each extra multiplier's points are what it adds over the points without it (and without the
+    ones after it), both rounded and capped the same way, so they add up to the visit's points."""
     unknown = {line.category_id for line in lines if line.category_id and line.multiplier is None}
     multipliers = dict(CategoryMultiplier.objects.filter(category_id__in=unknown)
                        .values_list("category_id", "multiplier")) if unknown else {}
@@ -57,10 +78,22 @@ def visit_points(*, member: Member, lines: list[EarnLine], tier_multiplier: Deci
     base = sum(per_line_base, Decimal(0))
     birthday = rules.birthday_month_multiplier if _birthday_month(member, at) else Decimal(1)
     raw = base * tier_multiplier * birthday
-    points = max(points_round(raw, rules), 0)
-    capped = rules.max_points_per_visit is not None and points > rules.max_points_per_visit
-    if capped:
-        points = rules.max_points_per_visit
-    return Earning(points=points, per_line=_apportion(points, per_line_base), breakdown={
+
+    def rounded(value: Decimal) -> tuple[int, bool]:
+        points = max(points_round(value, rules), 0)
+        if rules.max_points_per_visit is not None and points > rules.max_points_per_visit:
+            return rules.max_points_per_visit, True
+        return points, False
+
+    points, capped = rounded(raw)
+    extras = []
+    if base > 0:
+        for extra in (extra for hook in EXTRA_MULTIPLIERS for extra in hook(member, at)):
+            raw *= extra.multiplier
+            before = points
+            points, capped = rounded(raw)
+            extras.append((extra, points - before))
+    return Earning(points=points, per_line=_apportion(points, per_line_base), extras=extras, breakdown={
         "base": str(base), "tier_multiplier": str(tier_multiplier),
-        "birthday_multiplier": str(birthday), "capped": capped})
+        "birthday_multiplier": str(birthday), "capped": capped,
+        "extra_multipliers": [str(extra.multiplier) for extra, _points in extras]})

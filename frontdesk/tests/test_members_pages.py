@@ -22,8 +22,9 @@ from points.rules import local_date
 from points.tests.factories import points_give
 
 # The member page's queries, with its survey answers, follow-ups and tag history (one query each).
-# 30 before the stored-value card, the treatment packages card and the suggestions (a query each).
-MEMBER_PAGE_MAX_QUERIES = 33
+# 30 before the stored-value card, the treatment packages card, the suggestions and the campaign
+# offers (a query each).
+MEMBER_PAGE_MAX_QUERIES = 34
 
 
 def register_post(**fields) -> dict:
