@@ -155,6 +155,7 @@ SERVICE_VARIABLES = {
                                    "location": "静安店"},
     Purpose.POINTS_EXPIRY_WARNING: {"points": 100, "expiry_date": "2026-06-30", "balance": 300},
     Purpose.SURVEY: {},
+    Purpose.PACKAGE_EXPIRY_WARNING: {"package": "面部护理10次卡", "sessions": 3, "expiry_date": "2026-06-30"},
 }
 
 
