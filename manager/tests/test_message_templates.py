@@ -43,11 +43,12 @@ def test_the_list_groups_every_template_by_purpose_with_its_channel_and_language
 
     headings = re.findall(r"<h2>(.*?) <span", content)
     assert headings == ["Birthday offer", "Points about to expire", "Appointment reminder", "Portal sign-in code",
-                        "Satisfaction survey"]
+                        "Satisfaction survey", "Campaign", "Package sessions about to expire"]
     for template in MessageTemplate.objects.all():
         assert f'href="{edit_url(template)}"' in content
     sections = content.split('class="card template-group"')[1:]
-    assert [section.count("data-template=") for section in sections] == [6, 6, 6, 6, 6]
+    assert [section.count("data-template=") for section in sections] == [
+        MessageTemplate.objects.filter(purpose=purpose).count() for purpose in Purpose.values]
     assert "SMS" in sections[0] and "WeChat" in sections[0] and "Email" in sections[0]
 
 
