@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -233,6 +233,7 @@ class OutstandingApi(APIView):
         return Response(data)
 
 
+@extend_schema_serializer(component_name="PackageSettings")
 class SettingsSerializer(serializers.ModelSerializer):
     expiry_warning_days = serializers.IntegerField(min_value=0, max_value=365)
     refund_fee_percent = serializers.IntegerField(min_value=0, max_value=100)
