@@ -152,7 +152,7 @@ def test_front_desk_corrects_a_phone_and_records_a_consent_withdrawal(browser_cl
     page.press("#id_phone", "Enter")
 
     expect(page).to_have_url(live_site.url(browser_clinic.host, f"/members/{member.pk}/"))
-    expect(page.locator("#member-profile")).to_contain_text("+8613911110044")
+    expect(page.locator("#member-profile")).to_contain_text("139 1111 0044")
     sms = page.locator("#member-consents tr[data-purpose=marketing_sms]")
     expect(sms).to_have_attribute("data-granted", "yes")
     page.click("#consent-withdraw-marketing_sms")
