@@ -122,7 +122,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         return {m.channel: {"subject": m.subject, "body": m.body} for m in campaign.messages.all()}
 
 
-class PreviewSerializer(serializers.Serializer):
+class CampaignPreviewSerializer(serializers.Serializer):
     targeted = serializers.IntegerField()
     treated = serializers.IntegerField()
     held_out = serializers.IntegerField()
@@ -231,10 +231,10 @@ class CampaignPreviewApi(APIView):
 
     permission_classes = [ManageSettings]
 
-    @extend_schema(responses={200: PreviewSerializer})
+    @extend_schema(responses={200: CampaignPreviewSerializer})
     def get(self, request, pk: int):
         preview = campaign_preview(_campaign(pk))
-        return Response(PreviewSerializer({**preview.__dict__, "estimated_cost": preview.estimated_cost}).data)
+        return Response(CampaignPreviewSerializer({**preview.__dict__, "estimated_cost": preview.estimated_cost}).data)
 
 
 class CampaignLaunchApi(APIView):

@@ -233,7 +233,7 @@ class OutstandingApi(APIView):
         return Response(data)
 
 
-class SettingsSerializer(serializers.ModelSerializer):
+class PackageSettingsSerializer(serializers.ModelSerializer):
     expiry_warning_days = serializers.IntegerField(min_value=0, max_value=365)
     refund_fee_percent = serializers.IntegerField(min_value=0, max_value=100)
 
@@ -246,17 +246,17 @@ class PackageSettingsApi(APIView):
     def get_permissions(self):
         return [FrontDesk() if self.request.method == "GET" else ManageSettings()]
 
-    @extend_schema(operation_id="packages_settings_retrieve", responses={200: SettingsSerializer})
+    @extend_schema(operation_id="packages_settings_retrieve", responses={200: PackageSettingsSerializer})
     def get(self, request):
-        return Response(SettingsSerializer(package_settings()).data)
+        return Response(PackageSettingsSerializer(package_settings()).data)
 
-    @extend_schema(operation_id="packages_settings_update", request=SettingsSerializer,
-                   responses={200: SettingsSerializer})
+    @extend_schema(operation_id="packages_settings_update", request=PackageSettingsSerializer,
+                   responses={200: PackageSettingsSerializer})
     def put(self, request):
-        serializer = SettingsSerializer(data=request.data)
+        serializer = PackageSettingsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = package_settings_update(actor=request.user, **serializer.validated_data)
-        return Response(SettingsSerializer(row).data)
+        return Response(PackageSettingsSerializer(row).data)
 
 
 class PurchaseTransferApi(APIView):

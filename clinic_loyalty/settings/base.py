@@ -271,6 +271,9 @@ SPECTACULAR_SETTINGS = {
         "FollowUpKindEnum": "feedback.models.FollowUpTask.Kind",
         "FollowUpStatusEnum": "feedback.models.FollowUpTask.Status",
         "FollowUpOutcomeKindEnum": "feedback.models.FollowUpOutcome.Kind",
+        "MethodEnum": "visits.models.Payment.Method",
+        "StoredValuePaymentMethodEnum": "storedvalue.models.PaymentMethod",
+        "RefundRuleEnum": "packages.models.PackageSettings.RefundRule",
     },
 }
 
