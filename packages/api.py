@@ -240,6 +240,7 @@ class PackageSettingsSerializer(serializers.ModelSerializer):
     class Meta:
         model = PackageSettings
         fields = ["refund_rule", "refund_fee_percent", "expiry_warning_days"]
+        extra_kwargs = {"refund_rule": {"required": True}}
 
 
 class PackageSettingsApi(APIView):
