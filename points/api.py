@@ -612,7 +612,8 @@ class LoyaltySettingsApi(APIView):
         def validate_category_multipliers(self, value):
             numeric = {k for k in value if k.isascii() and k.isdigit() and len(k) < 10}
             ids = dict(Category.objects.filter(pk__in=numeric).values_list("pk", "pk"))
-            ids.update(Category.objects.filter(code__in=[k for k in value if "\x00" not in k]).values_list("code", "pk"))
+            codes = [k for k in value if "\x00" not in k]
+            ids.update(Category.objects.filter(code__in=codes).values_list("code", "pk"))
             resolved = {key: ids.get(int(key) if key in numeric else key) for key in value}
             if unknown := sorted(key for key, pk in resolved.items() if pk is None):
                 raise serializers.ValidationError(_("Unknown category: %(keys)s.") % {"keys": ", ".join(unknown)})
