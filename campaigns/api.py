@@ -4,7 +4,7 @@ for owners and managers; the campaign offers a member holds for the front desk."
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -122,8 +122,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         return {m.channel: {"subject": m.subject, "body": m.body} for m in campaign.messages.all()}
 
 
-@extend_schema_serializer(component_name="CampaignPreview")
-class PreviewSerializer(serializers.Serializer):
+class CampaignPreviewSerializer(serializers.Serializer):
     targeted = serializers.IntegerField()
     treated = serializers.IntegerField()
     held_out = serializers.IntegerField()
@@ -232,10 +231,10 @@ class CampaignPreviewApi(APIView):
 
     permission_classes = [ManageSettings]
 
-    @extend_schema(responses={200: PreviewSerializer})
+    @extend_schema(responses={200: CampaignPreviewSerializer})
     def get(self, request, pk: int):
         preview = campaign_preview(_campaign(pk))
-        return Response(PreviewSerializer({**preview.__dict__, "estimated_cost": preview.estimated_cost}).data)
+        return Response(CampaignPreviewSerializer({**preview.__dict__, "estimated_cost": preview.estimated_cost}).data)
 
 
 class CampaignLaunchApi(APIView):

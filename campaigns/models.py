@@ -168,7 +168,7 @@ class Campaign(models.Model):
                                    name="campaign_ends_after_start"),
             models.CheckConstraint(condition=Q(points_multiplier__isnull=True) | Q(points_multiplier__gt=1),
                                    name="campaign_multiplier_above_one"),
-            models.CheckConstraint(condition=Q(status="draft") | Q(launched_at__isnull=False),
+            models.CheckConstraint(condition=Q(status__in=["draft", "cancelled"]) | Q(launched_at__isnull=False),
                                    name="campaign_launched_has_time"),
         ]
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -233,31 +233,31 @@ class OutstandingApi(APIView):
         return Response(data)
 
 
-@extend_schema_serializer(component_name="PackageSettings")
-class SettingsSerializer(serializers.ModelSerializer):
+class PackageSettingsSerializer(serializers.ModelSerializer):
     expiry_warning_days = serializers.IntegerField(min_value=0, max_value=365)
     refund_fee_percent = serializers.IntegerField(min_value=0, max_value=100)
 
     class Meta:
         model = PackageSettings
         fields = ["refund_rule", "refund_fee_percent", "expiry_warning_days"]
+        extra_kwargs = {"refund_rule": {"required": True}}
 
 
 class PackageSettingsApi(APIView):
     def get_permissions(self):
         return [FrontDesk() if self.request.method == "GET" else ManageSettings()]
 
-    @extend_schema(operation_id="packages_settings_retrieve", responses={200: SettingsSerializer})
+    @extend_schema(operation_id="packages_settings_retrieve", responses={200: PackageSettingsSerializer})
     def get(self, request):
-        return Response(SettingsSerializer(package_settings()).data)
+        return Response(PackageSettingsSerializer(package_settings()).data)
 
-    @extend_schema(operation_id="packages_settings_update", request=SettingsSerializer,
-                   responses={200: SettingsSerializer})
+    @extend_schema(operation_id="packages_settings_update", request=PackageSettingsSerializer,
+                   responses={200: PackageSettingsSerializer})
     def put(self, request):
-        serializer = SettingsSerializer(data=request.data)
+        serializer = PackageSettingsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = package_settings_update(actor=request.user, **serializer.validated_data)
-        return Response(SettingsSerializer(row).data)
+        return Response(PackageSettingsSerializer(row).data)
 
 
 class PurchaseTransferApi(APIView):

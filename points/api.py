@@ -610,9 +610,11 @@ class LoyaltySettingsApi(APIView):
             extra_kwargs = {field: {"max_value": limit} for field, limit in SETTINGS_LIMITS.items()}
 
         def validate_category_multipliers(self, value):
-            ids = dict(Category.objects.filter(pk__in=[k for k in value if k.isdigit()]).values_list("pk", "pk"))
-            ids.update(Category.objects.filter(code__in=list(value)).values_list("code", "pk"))
-            resolved = {key: ids.get(int(key) if key.isdigit() else key) for key in value}
+            numeric = {k for k in value if k.isascii() and k.isdigit() and len(k) < 10}
+            ids = dict(Category.objects.filter(pk__in=numeric).values_list("pk", "pk"))
+            codes = [k for k in value if "\x00" not in k]
+            ids.update(Category.objects.filter(code__in=codes).values_list("code", "pk"))
+            resolved = {key: ids.get(int(key) if key in numeric else key) for key in value}
             if unknown := sorted(key for key, pk in resolved.items() if pk is None):
                 raise serializers.ValidationError(_("Unknown category: %(keys)s.") % {"keys": ", ".join(unknown)})
             if len(set(resolved.values())) < len(resolved):

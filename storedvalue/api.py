@@ -12,7 +12,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -46,8 +45,7 @@ def _money(**kwargs):
     return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
-@extend_schema_serializer(component_name="StoredValueSettings")
-class SettingsSerializer(serializers.ModelSerializer):
+class StoredValueSettingsSerializer(serializers.ModelSerializer):
     class Meta:
         model = StoredValueSettings
         fields = ["split_rule", "top_up_earns_points", "spend_earns_points", "cash_out_charge_back_percent",
@@ -59,18 +57,18 @@ class SettingsSerializer(serializers.ModelSerializer):
 class StoredValueSettingsApi(APIView):
     permission_classes = [ManageSettings]
 
-    @extend_schema(operation_id="stored_value_settings_get", responses={200: SettingsSerializer})
+    @extend_schema(operation_id="stored_value_settings_get", responses={200: StoredValueSettingsSerializer})
     def get(self, request):
-        return Response(SettingsSerializer(stored_value_settings()).data)
+        return Response(StoredValueSettingsSerializer(stored_value_settings()).data)
 
-    @extend_schema(operation_id="stored_value_settings_update", request=SettingsSerializer,
-                   responses={200: SettingsSerializer},
+    @extend_schema(operation_id="stored_value_settings_update", request=StoredValueSettingsSerializer,
+                   responses={200: StoredValueSettingsSerializer},
                    description="Change the clinic's stored-value rules (all fields are sent).")
     def put(self, request):
-        serializer = SettingsSerializer(data=request.data)
+        serializer = StoredValueSettingsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = stored_value_settings_update(actor=request.user, **serializer.validated_data)
-        return Response(SettingsSerializer(row).data)
+        return Response(StoredValueSettingsSerializer(row).data)
 
 
 class PlanSerializer(serializers.ModelSerializer):

@@ -65,11 +65,14 @@ STATE_RULES = {
     "POST /api/v1/appointments/bookings/{id}/checkout/": "payments must add up to the bill",
     "POST /api/v1/appointments/bookings/{id}/complete/": "only a checked-in booking is completed",
     "POST /api/v1/appointments/bookings/{id}/no-show/": "only after the appointment has started",
+    "POST /api/v1/appointments/bookings/{id}/reschedule/": "only a booked or confirmed appointment, to a time to "
+                                                           "come that is free and the practitioner performs",
     "POST /api/v1/appointments/exceptions/": "leave needs a practitioner, a closure a location",
     "POST /api/v1/feedback/followups/{id}/outcomes/": "an open follow-up; call back needs a time to come, a "
                                                       "complaint notes, booked the member's appointment",
     "POST /api/v1/imports/{kind}/": "the file must be a CSV of the kind's columns",
     "POST /api/v1/members/{id}/status/": "archive an active member, restore an archived one",
+    "POST /api/v1/members/{id}/merge/": "an active survivor, an active or archived duplicate, not itself",
     "POST /api/v1/points/adjustments/{id}/approve/": "only a pending adjustment",
     "POST /api/v1/points/adjustments/{id}/reject/": "only a pending adjustment",
     "POST /api/v1/points/coupon-templates/": "each kind needs its amount, percent or item, and a validity",
@@ -84,6 +87,7 @@ STATE_RULES = {
     "POST /api/v1/tiers/members/{id}/set/": "only an active member's tier is set by hand",
     "POST /api/v1/visits/": "payments must add up to the bill",
     "POST /api/v1/visits/{id}/refunds/": "at most what was bought and not yet refunded",
+    "POST /api/v1/packages/products/": "an SKU the catalogue does not use yet; treatments of the treatment kind",
     "POST /api/v1/stored-value/members/{id}/top-ups/": "an active plan's own amount, or an amount without a plan",
     "POST /api/v1/stored-value/members/{id}/cash-out/": "a card with a balance; the refund of the current quote",
     "GET /api/v1/stored-value/liability/": "a day not in the future, the first day on or before it",

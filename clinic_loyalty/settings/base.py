@@ -271,9 +271,9 @@ SPECTACULAR_SETTINGS = {
         "FollowUpKindEnum": "feedback.models.FollowUpTask.Kind",
         "FollowUpStatusEnum": "feedback.models.FollowUpTask.Status",
         "FollowUpOutcomeKindEnum": "feedback.models.FollowUpOutcome.Kind",
-        "PackageRefundRuleEnum": "packages.models.PackageSettings.RefundRule",
-        "VisitPaymentMethodEnum": "visits.models.Payment.Method",
+        "MethodEnum": "visits.models.Payment.Method",
         "StoredValuePaymentMethodEnum": "storedvalue.models.PaymentMethod",
+        "RefundRuleEnum": "packages.models.PackageSettings.RefundRule",
     },
 }
 
