@@ -63,7 +63,7 @@ STATE_RULES = {
     "GET /api/v1/kpis/cohorts/": "the last cohort month is not before the first, and at most 59 months after it",
     "POST /api/v1/appointments/bookings/": "the time must be free for the practitioner, room and device",
     "POST /api/v1/appointments/bookings/{id}/checkout/": "payments must add up to the bill",
-    "POST /api/v1/appointments/bookings/{id}/confirm/": "only a booked appointment that has not started can be confirmed",
+    "POST /api/v1/appointments/bookings/{id}/confirm/": "only a booked appointment not yet started is confirmed",
     "POST /api/v1/appointments/bookings/{id}/complete/": "only a checked-in booking is completed",
     "POST /api/v1/appointments/bookings/{id}/no-show/": "only after the appointment has started",
     "POST /api/v1/appointments/bookings/{id}/reschedule/": "only a booked or confirmed appointment, to a time to "
