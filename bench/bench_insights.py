@@ -98,8 +98,8 @@ def _data() -> dict[str, float]:
             INSERT INTO appointments_location (name, address, active) VALUES ('基准店', '', true);
             INSERT INTO visits_category (name, code) VALUES ('基准', 'bench');
             INSERT INTO visits_catalogueitem (kind, name, sku, category_id, price, duration_minutes, buffer_minutes,
-                                              recall_days, active, online_booking_enabled)
-            SELECT 'treatment', '基准护理', 'BENCH', id, 500, 60, 0, NULL, true, false FROM visits_category;
+                                              recall_days, active, online_booking_enabled, needs_clearance)
+            SELECT 'treatment', '基准护理', 'BENCH', id, 500, 60, 0, NULL, true, false, false FROM visits_category;
             INSERT INTO appointments_practitioner (user_id, display_name, active)
             SELECT id, '基准医生', true FROM accounts_user WHERE username = 'owner';
             INSERT INTO appointments_workinghours (practitioner_id, location_id, weekday, starts, ends)
