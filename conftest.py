@@ -32,7 +32,7 @@ from accounts.services import staff_create
 from clinic_loyalty.celery import app as celery_app
 from clinics.context import clinic_host
 from clinics.models import Clinic
-from clinics.provisioning import OwnerSpec, clinic_create, platform_migrate
+from clinics.platform.provisioning import OwnerSpec, clinic_create, platform_migrate
 
 TEST_CLINIC_SLUG = "testclinic"
 TEST_PASSWORD = "Correct-horse-42"

@@ -3,7 +3,6 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -12,6 +11,7 @@ from django.views import View
 
 from accounts.forms import ThrottledLoginForm
 from accounts.models import User
+from accounts.page_permissions import PermissionRequired
 from accounts.roles import DEFAULT_INVITE_ROLE, Role
 from accounts.selectors import sign_in_failure_list, sign_in_lift_list, sign_in_lockout_list, staff_history, staff_list
 from accounts.services import sign_in_lockout_lift, staff_change_role, staff_create, staff_deactivate, staff_reactivate
@@ -33,14 +33,9 @@ class ProtectedLoginView(auth_views.LoginView):
         return response
 
 
-class StaffManagerRequired(LoginRequiredMixin, PermissionRequiredMixin):
+class StaffManagerRequired(PermissionRequired):
     permission_required = "accounts.manage_staff"
     raise_exception = False
-
-    def handle_no_permission(self):
-        if self.request.user.is_authenticated:
-            raise PermissionDenied
-        return super().handle_no_permission()
 
 
 class StaffInviteForm(forms.Form):

@@ -32,8 +32,8 @@ from django.db import connection
 
 from bench.figures import Figure
 from clinic_loyalty.celery import app as celery_app
-from clinics.provisioning import OwnerSpec, clinic_create
-from clinics.tasks import clinics_fan_out
+from clinics.platform.provisioning import OwnerSpec, clinic_create
+from clinics.platform.tasks import clinics_fan_out
 from jobs.models import JobRun
 
 CLINICS = int(os.environ.get("BENCH_FLEET_CLINICS", "1000"))

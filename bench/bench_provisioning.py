@@ -10,7 +10,7 @@ from django.db import connection
 
 from bench.figures import Figure
 from clinics.models import Clinic
-from clinics.provisioning import OwnerSpec, clinic_create
+from clinics.platform.provisioning import OwnerSpec, clinic_create
 
 CLINICS = 10
 TARGET_SECONDS = 3.0

@@ -83,7 +83,7 @@ def _evaluations() -> list[Figure]:
 
 
 def _demo_evaluation() -> list[Figure]:
-    from clinics.demo import DEMO_CLINIC_SLUG, demo_seed
+    from clinics.platform.demo import DEMO_CLINIC_SLUG, demo_seed
 
     connection.set_schema_to_public()
     started = time.perf_counter()

@@ -8,7 +8,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from clinics.models import Clinic
-from clinics.provisioning import OwnerSpec, clinic_create
+from clinics.platform.provisioning import OwnerSpec, clinic_create
 from members.naming import name_initials, name_pinyin
 
 SURNAMES = (

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from checkout.config import clinic_config
 from checkout.pricing import (
     BillPrice,
     LineInput,
@@ -38,7 +39,6 @@ from points.models import Account, Asset, Coupon, Entry
 from points.rules import lot_available_from, lot_expiry, loyalty_settings
 from storedvalue.rules import stored_value_settings
 from storedvalue.services import card_charge, card_refund
-from tiers.config import clinic_config
 from tiers.models import TierChange
 from tiers.selectors import TierMetrics, member_tier_metrics, tier_qualified
 from tiers.services import tier_standing_lock, tier_standing_read, tier_upgrade_check

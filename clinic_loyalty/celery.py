@@ -4,9 +4,11 @@ before the task starts, and back after it ends."""
 
 import functools
 import logging
+import logging.config
 import os
 from typing import Any
 
+from celery.signals import setup_logging
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import translation
@@ -49,6 +51,17 @@ class ClinicTask(TenantTask):
             return super().__call__(*args, **kwargs)
 
 
+@setup_logging.connect
+def logging_configure(loglevel: int | str | None = None, **kwargs: Any) -> None:
+    """Workers log as the web does, through `settings.LOGGING`: every line, task logs included,
+    starts with the schema of the clinic it was written in (django-tenants' `TenantContextFilter`).
+    A receiver of this signal keeps Celery from replacing the root logger's handlers with its own
+    format. The worker's `--loglevel` still sets the level."""
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
+
 class ClinicCeleryApp(CeleryApp):
     task_cls = ClinicTask
 
@@ -56,3 +69,4 @@ class ClinicCeleryApp(CeleryApp):
 app = ClinicCeleryApp("clinic_loyalty")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["clinics.platform"])  # the per-clinic dispatcher

@@ -44,7 +44,7 @@ ACTION_METHODS = {"GET": "get", "PATCH": "update", "PUT": "set", "DELETE": "dele
 def error_serializer() -> type[serializers.Serializer]:
     """The one error body, as a serializer (built on first use: the apps' APIs import this module
     through DRF's settings while they load)."""
-    from appointments.api import SlotSerializer
+    from appointments.api.availability import SlotSerializer
     from imports.api import ImportReportSerializer
     from members.api import ExistingMemberSerializer
 

@@ -6,7 +6,7 @@ from django.views.i18n import JavaScriptCatalog, set_language
 from clinic_loyalty.health import HealthView
 
 urlpatterns = [
-    path("", include("clinics.urls")),
+    path("", include("clinics.platform.urls")),
     path("health/", HealthView.as_view(), name="health"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -37,7 +37,7 @@ class Clinic(TenantMixin):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # Schemas are created by cloning the template in clinics.services.clinic_create.
+    # Schemas are created by cloning the template in clinics.platform.provisioning.clinic_create.
     auto_create_schema = False
 
     class Meta:

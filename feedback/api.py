@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.api import has_perm
 from accounts.models import User
-from appointments.api import ClinicDateTimeField
+from appointments.api.common import ClinicDateTimeField
 from appointments.models import Booking
 from clinic_loyalty.api_input import RefuseUnknownFields
 from clinic_loyalty.api_pages import page_serializer

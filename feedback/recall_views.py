@@ -8,7 +8,7 @@ from django.views import View
 
 from feedback.forms import RecallFilterForm
 from feedback.selectors import recall_board
-from frontdesk.views import StaffPermissionRequired
+from frontdesk.base_views import StaffPermissionRequired
 from points.rules import clinic_zone
 
 RECALL_PAGE_LIMIT = 300

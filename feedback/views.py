@@ -48,7 +48,7 @@ from feedback.services import (
     survey_settings,
     survey_settings_update,
 )
-from frontdesk.views import StaffPermissionRequired, _after
+from frontdesk.base_views import StaffPermissionRequired, _after
 from idempotency.forms import submit_once
 from manager.views import SettingsRequired, form_saved
 from members.models import Member

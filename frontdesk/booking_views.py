@@ -36,6 +36,7 @@ from frontdesk.appointment_selectors import (
     slots_offered,
     week_days,
 )
+from frontdesk.base_views import SEARCH_LIMIT, StaffPermissionRequired, _after, form_submitted
 from frontdesk.booking_forms import (
     BookingActionForm,
     BookingForm,
@@ -44,7 +45,6 @@ from frontdesk.booking_forms import (
     RescheduleForm,
     SlotSearchForm,
 )
-from frontdesk.views import SEARCH_LIMIT, StaffPermissionRequired, _after
 from idempotency.forms import idempotency_key_new, submit_once
 from members.models import Member
 from members.selectors import member_search
@@ -225,10 +225,8 @@ class CancelView(StaffPermissionRequired, View):
                     messages.warning(request, _("Cancelled late: the member cancelled after the clinic's window."))
                 return reverse("frontdesk:booking_detail", args=[booking.pk])
 
-            try:
-                return _after(request, submit_once(request, cancel), _("Appointment cancelled."))
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
+            if response := form_submitted(request, form, cancel, _("Appointment cancelled.")):
+                return response
         return self._render(request, pk, form, status=400)
 
 
@@ -288,10 +286,8 @@ class DepositView(StaffPermissionRequired, View):
                                        actor=request.user)
                 return reverse("frontdesk:booking_detail", args=[booking.pk])
 
-            try:
-                return _after(request, submit_once(request, record), _("Deposit recorded."))
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
+            if response := form_submitted(request, form, record, _("Deposit recorded.")):
+                return response
         form.fields["amount"].widget.attrs["autofocus"] = True
         return BookingDetailView()._render(request, pk, deposit_form=form, status=400)
 

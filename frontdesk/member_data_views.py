@@ -5,7 +5,6 @@ role and call `members.selectors.member_export`, `members.services.member_erase`
 
 import json
 
-from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -14,10 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from clinic_loyalty.form_errors import apply_validation_error
+from frontdesk.base_views import StaffPermissionRequired, _member, form_submitted
 from frontdesk.forms import EraseForm
-from frontdesk.views import StaffPermissionRequired, _after, _member
-from idempotency.forms import submit_once
 from members.models import Member
 from members.selectors import medical_access_log, member_export
 from members.services import member_erase
@@ -66,10 +63,8 @@ class MemberEraseView(StaffPermissionRequired, View):
                 member_erase(member=member, actor=request.user, reason=form.cleaned_data["reason"])
                 return reverse("frontdesk:member_detail", args=[member.pk])
 
-            try:
-                return _after(request, submit_once(request, erase), _("The member's personal data was erased."))
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
+            if response := form_submitted(request, form, erase, _("The member's personal data was erased.")):
+                return response
         return self._render(request, member, form, status=400)
 
 

@@ -13,8 +13,8 @@ from appointments.models import ScheduleException
 from appointments.schedule import ExceptionOverlapsBookings, schedule_exception_create, schedule_exception_delete
 from appointments.selectors import exceptions_upcoming
 from clinic_loyalty.form_errors import apply_validation_error
+from frontdesk.base_views import StaffPermissionRequired, _after
 from frontdesk.booking_forms import ScheduleExceptionForm
-from frontdesk.views import StaffPermissionRequired, _after
 from idempotency.forms import idempotency_key_new, submit_once
 from points.rules import clinic_zone
 

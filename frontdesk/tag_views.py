@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
-from frontdesk.views import StaffPermissionRequired
+from frontdesk.base_views import StaffPermissionRequired
 from members.models import Member
 from members.services import member_tag_add, member_tag_remove
 

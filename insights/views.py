@@ -5,8 +5,6 @@ call the selectors."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -15,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from accounts.page_permissions import PermissionRequired
 from appointments.models import Location
 from insights import selectors
 from insights.api import ClvMembersParams
@@ -28,15 +27,10 @@ from points.rules import local_date
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class ReportsRequired(LoginRequiredMixin, PermissionRequiredMixin):
+class ReportsRequired(PermissionRequired):
     """Owners and managers: anyone else signed in gets 403, a visitor the login page."""
 
     permission_required = "accounts.view_reports"
-
-    def handle_no_permission(self):
-        if self.request.user.is_authenticated:
-            raise PermissionDenied
-        return super().handle_no_permission()
 
 
 @dataclass

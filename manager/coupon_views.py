@@ -3,15 +3,15 @@ uploaded list (phones or member numbers, as in the import files). Both call
 `points.coupons.coupon_issue` (the batch through `coupon_issue_many`), so the per-member and the
 total limit of the template hold as everywhere else."""
 
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
+from accounts.page_permissions import PermissionRequired
 from clinic_loyalty.form_errors import apply_validation_error
-from frontdesk.views import _after
+from frontdesk.base_views import _after
 from idempotency.forms import idempotency_key_new, submit_once
 from imports.member_lookup import member_list_read
 from imports.reading import MAX_FILE_BYTES
@@ -23,13 +23,8 @@ from points.models import Coupon
 LIST_LIMIT = 5000
 
 
-class IssueCouponRequired(LoginRequiredMixin, PermissionRequiredMixin):
+class IssueCouponRequired(PermissionRequired):
     permission_required = "points.issue_coupon"
-
-    def handle_no_permission(self):
-        if self.request.user.is_authenticated:
-            raise PermissionDenied
-        return super().handle_no_permission()
 
 
 class CouponIssueView(IssueCouponRequired, View):

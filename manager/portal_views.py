@@ -2,12 +2,12 @@
 their data."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from accounts.page_permissions import PermissionRequired
 from clinic_loyalty.form_errors import apply_validation_error
 from manager import forms
 from manager.views import SettingsRequired, form_saved
@@ -31,13 +31,8 @@ class PortalSettingsView(SettingsRequired, View):
         return saved or self._render(request, form, status=400)
 
 
-class ManageMembersRequired(LoginRequiredMixin, PermissionRequiredMixin):
+class ManageMembersRequired(PermissionRequired):
     permission_required = "members.manage_member"
-
-    def handle_no_permission(self):
-        if self.request.user.is_authenticated:
-            raise PermissionDenied
-        return super().handle_no_permission()
 
 
 class ErasureRequestsView(ManageMembersRequired, View):

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -113,30 +112,17 @@ class PractitionerCreateView(_SetupFormPage):
         practitioner_create(actor=request.user, **form.cleaned_data)
 
 
-class PractitionerEditView(ScheduleRequired, View):
-    template = "manager/form_page.html"
+class PractitionerEditView(_SetupFormPage):
+    form_class = setup_forms.PractitionerEditForm
+    model = Practitioner
+    edit_heading = gettext_lazy("Edit practitioner")
+    saved_message = gettext_lazy("Practitioner saved.")
 
-    def _render(self, request, practitioner, form, status=200):
-        return render(request, self.template, {"form": form, "object": practitioner, "heading": _("Edit practitioner"),
-                                               "list_url": reverse("manager:clinic_setup")}, status=status)
+    def initial(self, obj) -> dict:
+        return setup_forms.practitioner_initial(obj)
 
-    def get(self, request, pk: int):
-        practitioner = get_object_or_404(Practitioner, pk=pk)
-        form = setup_forms.PractitionerEditForm(initial=setup_forms.practitioner_initial(practitioner))
-        return self._render(request, practitioner, form)
-
-    def post(self, request, pk: int):
-        practitioner = get_object_or_404(Practitioner, pk=pk)
-        form = setup_forms.PractitionerEditForm(request.POST)
-        if form.is_valid():
-            try:
-                practitioner_update(practitioner=practitioner, actor=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                messages.success(request, _("Practitioner saved."))
-                return redirect("manager:clinic_setup")
-        return self._render(request, practitioner, form, status=400)
+    def update(self, request, obj, form):
+        practitioner_update(practitioner=obj, actor=request.user, **form.cleaned_data)
 
 
 def _period_field(key: str) -> tuple[int | None, str]:

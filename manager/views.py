@@ -2,8 +2,7 @@
 managers); the views only adapt forms to the services in tiers, points and visits."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from accounts.page_permissions import PermissionRequired
 from appointments.schedule import appointment_policy, appointment_policy_update
 from clinic_loyalty.form_errors import apply_validation_error
 from insights.selectors import insights_settings
@@ -37,15 +37,10 @@ from visits.services import (
 )
 
 
-class SettingsRequired(LoginRequiredMixin, PermissionRequiredMixin):
+class SettingsRequired(PermissionRequired):
     """Owners and managers only: anyone else signed in gets 403, a visitor the login page."""
 
     permission_required = "accounts.manage_settings"
-
-    def handle_no_permission(self):
-        if self.request.user.is_authenticated:
-            raise PermissionDenied
-        return super().handle_no_permission()
 
 
 def form_saved(request, form, save, *, saved_message, url):
@@ -105,6 +100,9 @@ class _FormPage(SettingsRequired, View):
     def form_kwargs(self) -> dict:
         return {}
 
+    def initial(self, obj) -> dict:
+        return forms.initial_from(obj, self.form_class)
+
     def extra_context(self, obj) -> dict:
         return {}
 
@@ -118,7 +116,7 @@ class _FormPage(SettingsRequired, View):
         if pk is None:
             return self._render(request, self.form_class(**self.form_kwargs()), None, token=form_token_new())
         obj = self.get_object(pk)
-        form = self.form_class(initial=forms.initial_from(obj, self.form_class), **self.form_kwargs())
+        form = self.form_class(initial=self.initial(obj), **self.form_kwargs())
         return self._render(request, form, obj)
 
     def _save(self, request, form, obj):

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from clinic_loyalty.form_errors import apply_validation_error
-from frontdesk.views import StaffPermissionRequired, _after
+from frontdesk.base_views import StaffPermissionRequired, _after
 from idempotency.forms import submit_once
 from manager.views import SettingsRequired, _FormPage, form_saved
 from packages.forms import PackageProductForm, PackageRefundForm, PackageSettingsForm, product_initial

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import has_perm
-from appointments.api import ClinicDateTimeField
+from appointments.api.common import ClinicDateTimeField
 from members.models import Member
 from segments.conditions import conditions_clean
 from segments.models import Segment

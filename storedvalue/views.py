@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from clinic_loyalty.form_errors import apply_validation_error
-from frontdesk.views import StaffPermissionRequired
+from frontdesk.base_views import StaffPermissionRequired
 from idempotency.forms import submit_once
 from members.models import Member
 from points.rules import local_date

@@ -27,7 +27,7 @@ from appointments.models import Booking, Location, Practitioner, Resource, Resou
 from campaigns.campaign_services import campaign_create
 from campaigns.models import Campaign
 from clinics.context import clinic_host
-from clinics.demo import demo_members_seed, demo_schedule_seed, demo_staff_ensure
+from clinics.platform.demo import demo_members_seed, demo_schedule_seed, demo_staff_ensure
 from feedback.models import FollowUpTask, Survey
 from feedback.services import followup_create, surveys_plan
 from members.models import Member

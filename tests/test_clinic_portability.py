@@ -19,8 +19,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from clinics.models import Clinic, ClinicEvent
-from clinics.portability import schema_row_counts
-from clinics.provisioning import OwnerSpec, clinic_create
+from clinics.platform.portability import schema_row_counts
+from clinics.platform.provisioning import OwnerSpec, clinic_create
 from conftest import TEST_PASSWORD, _test_database_url, catalog_vacuum
 from members.services import member_register
 from points.ledger import Source, account_for, ledger_debit

@@ -12,7 +12,8 @@ from accounts.models import User
 from accounts.roles import Role
 from appointments.models import Booking, BookingEvent, Location, Practitioner, Resource, ResourceType, WorkingHours
 from clinics.context import clinic_host, local_midnight
-from clinics.demo import (
+from clinics.models import Clinic
+from clinics.platform.demo import (
     DEMO_CLINIC_NAME,
     DEMO_CLINIC_SLUG,
     DEMO_PASSWORD,
@@ -20,7 +21,6 @@ from clinics.demo import (
     demo_portal_member,
     demo_seed,
 )
-from clinics.models import Clinic
 from feedback.models import FollowUpTask, SurveyAnswer
 from feedback.selectors import member_open_surveys, nps
 from insights.models import CustomerValueFit

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from clinics.provisioning import (
+from clinics.platform.provisioning import (
     DEFAULTS_MARK,
     TEMPLATE_SCHEMA,
     platform_migrate,

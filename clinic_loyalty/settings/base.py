@@ -87,7 +87,7 @@ TENANT_BASE_SCHEMA = "clinic_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 PUBLIC_SCHEMA_URLCONF = "clinic_loyalty.urls_public"
 ROOT_URLCONF = "clinic_loyalty.urls_tenants"
-DEFAULT_NOT_FOUND_TENANT_VIEW = "clinics.views.UnknownClinicView"
+DEFAULT_NOT_FOUND_TENANT_VIEW = "clinics.platform.views.UnknownClinicView"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # Set the search path once per schema change instead of on every cursor.
 TENANT_LIMIT_SET_CALLS = True

@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context, schema_exists
 from accounts.models import StaffEvent, User
 from accounts.roles import Role
 from clinics.models import Clinic, ClinicEvent
-from clinics.services import clinic_suspend
+from clinics.platform.services import clinic_suspend
 from conftest import TEST_PASSWORD, console_client
 
 NEW_CLINIC = {"name": "新光诊所", "slug": "xinguang", "time_zone": "Asia/Shanghai", "language": "zh-hans",

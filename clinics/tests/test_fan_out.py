@@ -10,9 +10,9 @@ from django_tenants.utils import schema_context
 
 from accounts.tasks import sessions_clear
 from clinics.models import Clinic
-from clinics.selectors import clinics_active
-from clinics.services import clinic_suspend
-from clinics.tasks import clinics_at_local_hour, clinics_fan_out
+from clinics.platform.selectors import clinics_active
+from clinics.platform.services import clinic_suspend
+from clinics.platform.tasks import clinics_at_local_hour, clinics_fan_out
 from conftest import until
 from jobs.labels import fan_out_job
 from jobs.models import JobRun

@@ -6,7 +6,7 @@ from django_tenants.utils import schema_context, schema_exists
 from accounts.models import User
 from accounts.roles import Role
 from clinics.models import Clinic, ClinicEvent, Domain
-from clinics.provisioning import OwnerSpec, clinic_create
+from clinics.platform.provisioning import OwnerSpec, clinic_create
 
 OWNER = OwnerSpec(username="boss", email="boss@new.test", full_name="赵老板", password="Long-enough-9")
 

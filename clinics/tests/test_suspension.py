@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from clinics.models import Clinic
-from clinics.services import clinic_reactivate, clinic_suspend
+from clinics.platform.services import clinic_reactivate, clinic_suspend
 from conftest import TEST_PASSWORD, client_for
 
 SUSPENDED_MESSAGE = "This clinic's account is suspended. Please contact the clinic or Clinic Loyalty support."

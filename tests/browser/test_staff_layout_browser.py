@@ -17,7 +17,7 @@ from playwright.sync_api import expect, sync_playwright
 from accounts.models import User
 from appointments.models import ACTIVE_STATUSES, Booking, Location, Practitioner, Resource
 from clinics.context import clinic_host
-from clinics.demo import DEMO_PASSWORD, demo_seed
+from clinics.platform.demo import DEMO_PASSWORD, demo_seed
 from feedback.models import ComplaintCase, FollowUpTask
 from imports.uploads import import_upload_create
 from members.models import Member

@@ -4,7 +4,7 @@ from django.db import migrations
 # category multipliers, the tier programme and the tiers. Any statement writing one of those
 # tables gives the stamp a new random value in the same transaction (a statement trigger), so a
 # process may keep a copy of the configuration for as long as the stamp it read with it is
-# current (tiers/config.py). Random rather than a counter: a rolled-back change's stamp is never
+# current (checkout/config.py). Random rather than a counter: a rolled-back change's stamp is never
 # seen again, so nothing cached under it can be served later.
 
 TABLES = ("points_loyaltysettings", "points_categorymultiplier", "tiers_tierprogramme", "tiers_tier")

@@ -4,7 +4,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from clinics.models import Clinic
-from clinics.provisioning import TEMPLATE_SCHEMA, OwnerSpec, clinic_create
+from clinics.platform.provisioning import TEMPLATE_SCHEMA, OwnerSpec, clinic_create
 from conftest import TEST_CLINIC_SLUG, TEST_PASSWORD
 from tiers.models import Tier, TierProgramme
 from tiers.services import tier_programme_install_default, tier_update

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from clinics.models import Clinic
-from clinics.portability import PortabilityError, clinic_export
+from clinics.platform.portability import PortabilityError, clinic_export
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from clinics.portability import PortabilityError, clinic_import
+from clinics.platform.portability import PortabilityError, clinic_import
 
 
 class Command(BaseCommand):

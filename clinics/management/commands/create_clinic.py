@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from clinics.context import clinic_url
-from clinics.provisioning import OwnerSpec, clinic_create
+from clinics.platform.provisioning import OwnerSpec, clinic_create
 
 
 class Command(BaseCommand):

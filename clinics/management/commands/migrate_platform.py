@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from clinics.provisioning import platform_migrate
+from clinics.platform.provisioning import platform_migrate
 
 
 class Command(BaseCommand):

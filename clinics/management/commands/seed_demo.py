@@ -2,7 +2,14 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from clinics.context import clinic_url, platform_url
-from clinics.demo import DEMO_MEMBERS, DEMO_PASSWORD, DEMO_STAFF, OPERATOR_USERNAME, demo_portal_member, demo_seed
+from clinics.platform.demo import (
+    DEMO_MEMBERS,
+    DEMO_PASSWORD,
+    DEMO_STAFF,
+    OPERATOR_USERNAME,
+    demo_portal_member,
+    demo_seed,
+)
 from members.naming import phone_display
 
 

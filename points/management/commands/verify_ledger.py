@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
 from clinics.models import Clinic
-from clinics.selectors import clinic_list
+from clinics.platform.selectors import clinic_list
 from points.selectors import ledger_verify
 
 

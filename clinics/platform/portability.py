@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 from django_tenants.utils import schema_exists
 
 from clinics.models import Clinic, ClinicEvent, Domain
-from clinics.provisioning import (
+from clinics.platform.provisioning import (
     TEMPLATE_SCHEMA,
     clinic_defaults_install,
     clinic_schemas_migrate,

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
+from checkout.config import clinic_config
 from points.models import CategoryMultiplier, LoyaltySettings
 from points.rules import loyalty_settings_update
-from tiers.config import clinic_config
 from tiers.models import Tier
 from visits.services import category_create
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from clinics.models import Clinic
-from clinics.selectors import clinics_active
+from clinics.platform.selectors import clinics_active
 from jobs.labels import fan_out_job
 from jobs.recording import job_run_recorded
 
@@ -23,7 +23,9 @@ def clinics_at_local_hour(clinics: list[Clinic], *, hour: int | None, now: datet
     return [clinic for clinic in clinics if now.astimezone(clinic.zone).hour == hour]
 
 
-@shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+# The name beat and queued messages use, from before the platform had its own package.
+@shared_task(name="clinics.tasks.clinics_fan_out", bind=True, autoretry_for=(OperationalError,), retry_backoff=True,
+             max_retries=3)
 def clinics_fan_out(self: Task, task_name: str, kwargs: dict | None = None,
                     local_hour: int | None = None) -> int:
     """Send `task_name` with `kwargs` to every active clinic (to those where it is `local_hour`

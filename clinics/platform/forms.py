@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import CURRENCIES, Clinic
-from clinics.slugs import validate_clinic_slug
+from clinics.platform.slugs import validate_clinic_slug
 
 COMMON_ZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo",
                 "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles", "UTC"]

@@ -25,7 +25,7 @@ from appointments.schedule import appointment_defaults_install
 from campaigns.services import birthday_offer_install
 from clinics.context import clinic_host
 from clinics.models import Clinic, ClinicEvent, Domain
-from clinics.slugs import validate_clinic_slug
+from clinics.platform.slugs import validate_clinic_slug
 from feedback.services import feedback_defaults_install
 from messaging.services import messaging_defaults_install
 from points.rules import loyalty_settings_install

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts.views import ProtectedLoginView
-from clinics import views
+from clinics.platform import views
 
 app_name = "platform"
 

@@ -10,11 +10,11 @@ from django.views import View
 
 from clinic_loyalty.form_errors import apply_validation_error
 from clinics.context import clinic_url
-from clinics.forms import ClinicCreateForm, ClinicSuspendForm
 from clinics.models import Clinic
-from clinics.provisioning import OwnerSpec, clinic_create
-from clinics.selectors import clinic_list
-from clinics.services import clinic_reactivate, clinic_suspend
+from clinics.platform.forms import ClinicCreateForm, ClinicSuspendForm
+from clinics.platform.provisioning import OwnerSpec, clinic_create
+from clinics.platform.selectors import clinic_list
+from clinics.platform.services import clinic_reactivate, clinic_suspend
 from jobs.models import JobRun
 from jobs.selectors import job_run_list
 

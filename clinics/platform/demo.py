@@ -37,7 +37,7 @@ from appointments.services import (
 from campaigns.demo import demo_campaigns_seed
 from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote, visit_refund
 from clinics.models import Clinic
-from clinics.provisioning import OwnerSpec, clinic_create
+from clinics.platform.provisioning import OwnerSpec, clinic_create
 from feedback.models import FollowUpRule, FollowUpTask, Survey
 from feedback.services import (
     AnswerInput,
