@@ -30,12 +30,12 @@ def test_the_switch_is_a_recorded_setting_and_on_by_default(manager, card_rules)
 
 
 @pytest.mark.parametrize("counts", [True, False])
-def test_card_spend_toward_tiers_follows_the_setting_net_of_refunds(member, front_desk, manager, catalogue, counts):
+def test_card_spend_toward_tiers_follows_the_setting_net_of_refunds(member, front_desk, manager, cream_333, counts):
     stored_value_settings_update(actor=manager, spend_counts_toward_tiers=counts)
     stored_value_top_up(member=member, actor=front_desk, paid=Decimal("1000"), method="cash")
     # three creams, 999.99: 700.00 from the card, 299.99 cash; then one cream refunded, 333.33,
     # paid back to the card (the larger method)
-    result = pay(member, front_desk, catalogue["cream"], card="700", cash="299.99", quantity=3)
+    result = pay(member, front_desk, cream_333, card="700", cash="299.99", quantity=3)
     visit_refund(visit=result.visit, lines=[(result.visit.lines.get().pk, 1)], reason="过敏", actor=front_desk)
 
     visit = result.visit
