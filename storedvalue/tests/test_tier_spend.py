@@ -63,3 +63,16 @@ def test_checkout_moves_the_member_up_only_when_card_spend_counts(member, front_
     assert (member_current_tier(member) == silver) is reaches_silver
     assert member_tier_metrics(member, member.visits.latest("visited_at").visited_at).spend \
         == (Decimal("6000") if counts else Decimal("2000"))
+
+
+def test_the_settings_api_and_page_carry_the_switch(staff_client, manager, front_desk, card_rules):
+    url = "/api/v1/stored-value/settings/"
+    assert staff_client(front_desk).get(url).status_code == 403
+    client = staff_client(manager)
+    current = client.get(url).json()
+    assert current["spend_counts_toward_tiers"] is True
+    changed = client.put(url, {**current, "spend_counts_toward_tiers": False}, content_type="application/json")
+    assert changed.status_code == 200 and changed.json()["spend_counts_toward_tiers"] is False
+    card_rules.refresh_from_db()
+    assert card_rules.spend_counts_toward_tiers is False
+    assert 'name="spend_counts_toward_tiers"' in client.get("/stored-value/plans/").content.decode()
