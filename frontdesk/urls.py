@@ -41,6 +41,7 @@ urlpatterns = [
     path("visits/<int:pk>/receipt/", checkout_views.ReceiptView.as_view(), name="receipt"),
     path("visits/<int:pk>/refund/", checkout_views.RefundView.as_view(), name="refund"),
     path("packages/<int:pk>/refund/", package_views.PackageRefundView.as_view(), name="package_refund"),
+    path("packages/<int:pk>/transfer/", package_views.PackageTransferView.as_view(), name="package_transfer"),
     path("points/approvals/", points_views.ApprovalQueueView.as_view(), name="approvals"),
     path("points/approvals/<int:pk>/", points_views.ApprovalQueueView.as_view(), name="approval_decide"),
     path("appointments/", booking_views.DayCalendarView.as_view(), name="calendar"),

@@ -47,3 +47,9 @@ class PackageRefundForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount to refund (¥)"), min_value=0, max_digits=12, decimal_places=2,
                                 required=False, help_text=_("Empty: the amount by the clinic's rule."),
                                 widget=forms.NumberInput(attrs={"step": "0.01", "class": "money"}))
+
+
+class PackageTransferForm(forms.Form):
+    idempotency_key = IdempotencyKeyField()
+    to_member = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Reason"), max_length=255, widget=forms.TextInput(attrs={"autocomplete": "off"}))

@@ -1,5 +1,6 @@
-"""Package pages: the managers' package products and refund rule (under Settings), and the
-refund of a purchase's unused sessions at the front desk (owners and managers)."""
+"""Package pages: the managers' package products and refund rule (under Settings), the refund of a
+purchase's unused sessions at the front desk (owners and managers), and the transfer of a
+transferable package to another member (any desk staff)."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, render
@@ -12,7 +13,15 @@ from clinic_loyalty.form_errors import apply_validation_error
 from frontdesk.base_views import StaffPermissionRequired, _after
 from idempotency.forms import submit_once
 from manager.views import SettingsRequired, _FormPage, form_saved
-from packages.forms import PackageProductForm, PackageRefundForm, PackageSettingsForm, product_initial
+from members.models import Member
+from members.selectors import member_search
+from packages.forms import (
+    PackageProductForm,
+    PackageRefundForm,
+    PackageSettingsForm,
+    PackageTransferForm,
+    product_initial,
+)
 from packages.models import PackageProduct, PackagePurchase
 from packages.selectors import member_packages, package_products
 from packages.services import (
@@ -23,6 +32,7 @@ from packages.services import (
     package_refund_quote,
     package_settings,
     package_settings_update,
+    package_transfer,
 )
 
 
@@ -105,3 +115,55 @@ class PackageRefundView(StaffPermissionRequired, View):
                 form.add_error(None, str(exc))
         return self._render(request, purchase, form, status=400)
 
+
+
+class PackageTransferView(StaffPermissionRequired, View):
+    """Give a transferable package to another member: find the member, then confirm with the
+    reason what moves (the sessions left and their last day). Other packages are refused."""
+
+    SEARCH_LIMIT = 20
+
+    def _purchase(self, pk: int) -> PackagePurchase:
+        return get_object_or_404(PackagePurchase.objects.select_related("member", "product__item"), pk=pk)
+
+    def _render(self, request, purchase, *, form=None, status=200):
+        holding = next((h for h in member_packages(purchase.member) if h.purchase.pk == purchase.pk), None)
+        problem = None
+        if not purchase.product.transferable:
+            problem = _("“%(name)s” cannot be transferred to another member.") % {"name": purchase.product.item.name}
+        elif holding is None or not holding.usable:
+            problem = _("This package has no usable sessions to transfer.")
+        query = request.GET.get("q", "").strip()[:100]
+        results = ([m for m in member_search(query=query, limit=self.SEARCH_LIMIT + 1) if m.pk != purchase.member_id]
+                   [:self.SEARCH_LIMIT] if query and not problem else [])
+        to_member_id = form["to_member"].value() if form is not None else request.GET.get("to")
+        to_member = (Member.objects.filter(pk=to_member_id, status=Member.Status.ACTIVE)
+                     .exclude(pk=purchase.member_id).first()
+                     if str(to_member_id or "").isdigit() and not problem else None)
+        if to_member is not None and form is None:
+            form = PackageTransferForm(initial={"to_member": to_member.pk})
+        return render(request, "frontdesk/package_transfer.html",
+                      {"purchase": purchase, "holding": holding, "problem": problem, "query": query,
+                       "results": results, "to_member": to_member, "form": form}, status=status)
+
+    def get(self, request, pk: int):
+        return self._render(request, self._purchase(pk))
+
+    def post(self, request, pk: int):
+        purchase = self._purchase(pk)
+        form = PackageTransferForm(request.POST)
+        if form.is_valid():
+            to_member = Member.objects.filter(pk=form.cleaned_data["to_member"]).first()
+
+            def transfer() -> str:
+                if to_member is None:
+                    raise ValidationError({"to_member": _("Choose another, active member.")})
+                package_transfer(purchase=purchase, to_member=to_member, actor=request.user,
+                                 reason=form.cleaned_data["reason"])
+                return reverse("frontdesk:member_detail", args=[purchase.member_id])
+            try:
+                return _after(request, submit_once(request, transfer), _("The package was transferred to %(name)s.")
+                              % {"name": to_member.name if to_member else ""})
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+        return self._render(request, purchase, form=form, status=400)

@@ -48,8 +48,8 @@ def _money(**kwargs):
 class StoredValueSettingsSerializer(serializers.ModelSerializer):
     class Meta:
         model = StoredValueSettings
-        fields = ["split_rule", "top_up_earns_points", "spend_earns_points", "cash_out_charge_back_percent",
-                  "renewal_threshold", "renewal_days"]
+        fields = ["split_rule", "top_up_earns_points", "spend_earns_points", "spend_counts_toward_tiers",
+                  "cash_out_charge_back_percent", "renewal_threshold", "renewal_days"]
         extra_kwargs = {"cash_out_charge_back_percent": {"max_value": 100},
                         "renewal_threshold": {"min_value": 0}, "renewal_days": {"min_value": 1, "max_value": 3650}}
 

@@ -48,8 +48,8 @@ class PlanForm(forms.ModelForm):
 class SettingsForm(forms.ModelForm):
     class Meta:
         model = StoredValueSettings
-        fields = ["split_rule", "top_up_earns_points", "spend_earns_points", "cash_out_charge_back_percent",
-                  "renewal_threshold", "renewal_days"]
+        fields = ["split_rule", "top_up_earns_points", "spend_earns_points", "spend_counts_toward_tiers",
+                  "cash_out_charge_back_percent", "renewal_threshold", "renewal_days"]
 
 
 class LiabilityForm(forms.Form):

@@ -40,6 +40,10 @@ class StoredValueSettings(models.Model):
                     "paid with the card earns points later."))
     spend_earns_points = models.BooleanField(
         _("spend paid with the card earns points"), default=True)
+    spend_counts_toward_tiers = models.BooleanField(
+        _("spend paid with the card counts toward tiers"), default=True,
+        help_text=_("Off: the part of a visit paid with the card is left out of the spend a tier "
+                    "needs; the visit still counts as a visit."))
     cash_out_charge_back_percent = models.PositiveIntegerField(
         _("share of the bonus used that is charged back at cash-out (%)"), default=100,
         help_text=_("A member who cashes out gets the paid-in balance back less this share of the "

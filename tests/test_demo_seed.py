@@ -288,3 +288,30 @@ def test_demo_seed_sells_treatment_packages_some_members_hold(db):
     demo_seed(members=20)
     with schema_context(DEMO_CLINIC_SLUG):
         assert PackagePurchase.objects.count() == 12
+
+
+def test_demo_seed_has_top_up_plans_and_members_with_card_balances(db):
+    from storedvalue.models import CardCharge, TopUp, TopUpPlan
+    from storedvalue.rules import money
+    from storedvalue.selectors import card_balance
+
+    demo_seed(members=20)
+    with schema_context(DEMO_CLINIC_SLUG):
+        assert sorted(TopUpPlan.objects.values_list("pay_amount", "bonus_amount")) == [
+            (2000, 100), (5000, 500), (10000, 1500)]
+        top_ups = list(TopUp.objects.select_related("member"))
+        assert len(top_ups) >= 3
+        holders = {top_up.member for top_up in top_ups}
+        balances = [card_balance(member) for member in holders]
+        assert all(balance.principal + balance.bonus > 0 for balance in balances)
+        spent = CardCharge.objects.count()
+        assert spent > 0
+        # what is on the cards is what was topped up less what was paid with them
+        paid_in = sum(top_up.paid + top_up.bonus for top_up in top_ups)
+        paid_with = money(sum(charge.principal + charge.bonus - charge.principal_restored - charge.bonus_restored
+                              for charge in CardCharge.objects.all()))
+        assert sum(balance.principal + balance.bonus for balance in balances) == paid_in - paid_with
+        assert ledger_verify() == []
+    demo_seed(members=20)
+    with schema_context(DEMO_CLINIC_SLUG):
+        assert TopUp.objects.count() == len(top_ups) and TopUpPlan.objects.count() == 3

@@ -2,7 +2,8 @@
 next tier, and what keeps the current one.
 
 A visit counts when something was paid for it and not all of it was refunded: its net paid
-(total − refunded) is more than zero. Its spend is that net paid. Imported history counts like
+(total − refunded) is more than zero. Its spend is that net paid (less the stored-value card's
+share when the clinic does not count card spend toward tiers). Imported history counts like
 checkouts. With a window of N months, a visit on the clinic-local day D counts up to and
 including the day D + N months, and drops out the day after."""
 
@@ -13,6 +14,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db.models import (
+    Case,
     Count,
     DecimalField,
     Exists,
@@ -21,17 +23,21 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
+    Value,
+    When,
     Window,
 )
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import gettext as _
 
 from clinics.context import clinic_zone, local_date, local_midnight
 from members.models import Member
 from members.selectors import export_rows
+from storedvalue.models import StoredValueSettings
 from tiers.models import MemberTier, Tier, TierChange, TierProgramme
-from visits.models import ZERO, Visit
+from visits.models import ZERO, Payment, Visit
 
 Basis = TierProgramme.Basis
 
@@ -119,9 +125,22 @@ def visit_drops_out_on(*, programme: TierProgramme, visited_on: date) -> date:
     return months_add(visited_on, programme.window_months) + timedelta(days=1)
 
 
-def _net_paid() -> ExpressionWrapper:
-    return ExpressionWrapper(F("total") - F("refunded_total"),
-                             output_field=DecimalField(max_digits=12, decimal_places=2))
+MONEY_FIELD = DecimalField(max_digits=12, decimal_places=2)
+
+
+def _net_paid() -> Case:
+    """A visit's spend toward tiers: what it came to less refunds, less what the stored-value card
+    paid net of refunds when the clinic does not count card spend (the stored-value setting
+    `spend_counts_toward_tiers`). The setting is read in the same SQL statement (the CASE takes the
+    card's share only when it is off), so the default costs nothing and no query is added."""
+    net = ExpressionWrapper(F("total") - F("refunded_total"), output_field=MONEY_FIELD)
+    card_net = Subquery(Payment.objects.filter(visit=OuterRef("pk"), method=Payment.Method.STORED_VALUE)
+                        .values("visit").annotate(total=Sum("amount")).values("total")[:1],
+                        output_field=MONEY_FIELD)
+    card_left_out = Exists(StoredValueSettings.objects.filter(pk=1, spend_counts_toward_tiers=False))
+    return Case(When(card_left_out, then=ExpressionWrapper(net - Coalesce(card_net, Value(ZERO)),
+                                                          output_field=MONEY_FIELD)),
+                default=net, output_field=MONEY_FIELD)
 
 
 def counted_visits(*, programme: TierProgramme, at: datetime, on: date | None = None) -> QuerySet[Visit]:

@@ -2,24 +2,10 @@ from decimal import Decimal
 
 import pytest
 
-from members.services import member_register
+from frontdesk.tests.conftest import member, rules  # noqa: F401  (the front desk's clinic)
 from packages.models import PackageProduct
 from packages.services import package_product_create
-from points.models import LoyaltySettings
-from tiers.models import Tier
 from visits.services import catalogue_item_create, category_create
-
-
-@pytest.fixture
-def rules(db) -> LoyaltySettings:
-    rules, _created = LoyaltySettings.objects.get_or_create(pk=1)
-    rules.points_per_currency_unit = Decimal("1")
-    rules.signup_bonus = 0
-    rules.first_visit_bonus = 0
-    rules.pending_days = 0
-    rules.save()
-    Tier.objects.update(discount_percent=0, earn_multiplier=Decimal(1))
-    return rules
 
 
 @pytest.fixture
@@ -42,8 +28,3 @@ def ipl_package(catalogue) -> PackageProduct:
     return package_product_create(name="光子嫩肤3次卡", sku="PKG-IPL3", category=catalogue["category"],
                                   price=Decimal("1000.00"), sessions=3, treatments=[catalogue["ipl"]],
                                   validity_months=12)
-
-
-@pytest.fixture
-def member(front_desk, rules):
-    return member_register(name="张小美", phone="13812345678", actor=front_desk)

@@ -106,3 +106,41 @@ def test_the_portal_shows_sessions_and_the_last_usable_day(clinic, member, ipl_p
     html = client.get(reverse("portal:home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="packages"' in html and "光子嫩肤3次卡" in html
     assert holding_day is not None
+
+
+def test_the_portal_home_shows_card_and_packages_in_the_same_queries_however_many(clinic, member, ipl_package,
+                                                                                  catalogue, front_desk):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from packages.services import package_product_create
+    from storedvalue.services import stored_value_top_up
+    from tiers.models import Tier
+
+    for tier in Tier.objects.filter(rank__gt=0):  # the member stays in the entry tier throughout
+        tier.min_spend, tier.min_visits = D(1_000_000 * tier.rank), 1000 * tier.rank
+        tier.save()
+    client = member_client(clinic, member)
+
+    def queries() -> tuple[list[str], str]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("portal:home"), HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200
+        return [query["sql"] for query in captured.captured_queries], response.content.decode()
+
+    stored_value_top_up(member=member, actor=front_desk, paid=D("100"), method="cash")
+    sell(member, ipl_package, front_desk)
+    few, html = queries()
+    assert 'id="card-balance">¥100.00' in html and html.count("光子嫩肤3次卡") == 1
+
+    facial = package_product_create(name="水光护理5次卡", sku="PKG-HF5", category=catalogue["category"],
+                                    price=D("2000.00"), sessions=5, treatments=[catalogue["facial"]],
+                                    validity_months=6)
+    for _n in range(5):
+        stored_value_top_up(member=member, actor=front_desk, paid=D("100"), method="cash")
+    for product in (ipl_package, facial, facial):
+        sell(member, product, front_desk)
+    many, html = queries()
+    assert 'id="card-balance">¥600.00' in html
+    assert html.count("光子嫩肤3次卡") == 2 and html.count("水光护理5次卡") == 2
+    assert len(many) == len(few)

@@ -54,3 +54,48 @@ def test_a_merge_moves_the_duplicates_packages_to_the_survivor(member, ipl_packa
     with pytest.raises(ValidationError):
         use(duplicate, ipl_package, catalogue["ipl"], front_desk)
     assert ledger_verify() == []
+
+
+def test_the_desk_transfers_a_package_from_the_member_page_with_a_reason(staff_client, member, ipl_package,
+                                                                         catalogue, front_desk, manager):
+    from idempotency.forms import idempotency_key_new
+
+    sell(member, ipl_package, front_desk)
+    use(member, ipl_package, catalogue["ipl"], front_desk)
+    friend = member_register(name="王丽", phone="13812340000", actor=front_desk)
+    purchase = PackagePurchase.objects.get()
+    expires = purchase.lot.expires_at
+    client = staff_client(front_desk)
+    url = f"/packages/{purchase.pk}/transfer/"
+
+    # not transferable: no link on the member page, the page says why, a post changes nothing
+    assert url not in client.get(f"/members/{member.pk}/").content.decode()
+    page = client.get(url).content.decode()
+    assert 'id="transfer-problem"' in page and 'id="transfer-search"' not in page
+    refused = client.post(url, {"to_member": friend.pk, "reason": "送给朋友", "idempotency_key": idempotency_key_new()})
+    assert refused.status_code == 400
+    assert account(member, ipl_package).balance == 2 and PackagePurchase.objects.get().member == member
+
+    package_product_update(product=ipl_package, actor=manager, transferable=True)
+    assert url in client.get(f"/members/{member.pk}/").content.decode()
+    found = client.get(url, {"q": "13812340000"}).content.decode()
+    assert f'href="?to={friend.pk}"' in found and f'href="?to={member.pk}"' not in found
+    confirm = client.get(url, {"to": friend.pk}).content.decode()
+    assert 'id="transfer-summary"' in confirm and "王丽" in confirm and friend.member_number in confirm
+
+    # the reason is needed; without it nothing moves
+    key = idempotency_key_new()
+    missing = client.post(url, {"to_member": friend.pk, "reason": "", "idempotency_key": key})
+    assert missing.status_code == 400 and 'id="id_reason-error"' in missing.content.decode()
+    assert account(member, ipl_package).balance == 2
+
+    done = client.post(url, {"to_member": friend.pk, "reason": "送给朋友", "idempotency_key": key})
+    assert done.status_code == 302 and done["Location"] == f"/members/{member.pk}/"
+    again = client.post(url, {"to_member": friend.pk, "reason": "送给朋友", "idempotency_key": key})
+    assert again.status_code == 302
+    assert account(member, ipl_package).balance == 0 and account(friend, ipl_package).balance == 2
+    purchase.refresh_from_db()
+    assert purchase.member == friend and purchase.lot.expires_at == expires
+    friend_page = client.get(f"/members/{friend.pk}/").content.decode()
+    assert f'data-purchase="{purchase.pk}"' in friend_page and "2 / 3" in friend_page
+    assert ledger_verify() == []

@@ -64,10 +64,10 @@ def test_top_up_earns_points_when_the_clinic_says_so(member, front_desk, plan_50
 
 
 def test_proportional_split_rounds_the_bonus_share_to_the_nearest_cent_and_loses_nothing(
-        member, front_desk, plan_5000, catalogue):
+        member, front_desk, plan_5000, cream_333):
     # 5,000 paid in + 500 bonus; a 333.33 cream: bonus share 33333 × 500/5500 = 3030.27 -> 3030 cents
     stored_value_top_up(member=member, actor=front_desk, plan=plan_5000, method="cash")
-    result = pay_with_card(member, front_desk, catalogue["cream"], card="333.33")
+    result = pay_with_card(member, front_desk, cream_333, card="333.33")
 
     charge = CardCharge.objects.get(visit=result.visit)
     assert (charge.principal, charge.bonus) == (33333 - 3030, 3030)
@@ -90,19 +90,17 @@ def test_principal_first_and_bonus_first(member, front_desk, catalogue, card_rul
     from storedvalue.models import TopUpPlan
     plan = TopUpPlan.objects.create(name="充0.01送100", pay_amount=Decimal("0.01"), bonus_amount=Decimal("100"))
     stored_value_top_up(member=member, actor=front_desk, plan=plan, method="cash")
-    cream = catalogue["cream"]
-    cream.price = Decimal("500.00")
-    cream.save()
-    result = pay_with_card(member, front_desk, cream, card="500")
+    assert catalogue["cream"].price == Decimal("500.00")
+    result = pay_with_card(member, front_desk, catalogue["cream"], card="500")
     charge = CardCharge.objects.get(visit=result.visit)
     assert (charge.principal, charge.bonus) == expected
 
 
-def test_paying_more_than_the_card_holds_is_refused_and_changes_nothing(member, front_desk, catalogue):
+def test_paying_more_than_the_card_holds_is_refused_and_changes_nothing(member, front_desk, cream_333):
     stored_value_top_up(member=member, actor=front_desk, paid=Decimal("100"), method="cash")
     entries = Entry.objects.count()
     with pytest.raises(ValidationError) as refused:
-        pay_with_card(member, front_desk, catalogue["cream"], card="333.33")
+        pay_with_card(member, front_desk, cream_333, card="333.33")
     assert "Not enough stored value: 100.00 available, 333.33 to pay." in str(refused.value)
     assert balances(member) == (10_000, 0)
     assert Entry.objects.count() == entries
@@ -121,10 +119,10 @@ def test_spend_paid_with_the_card_earns_nothing_when_the_clinic_says_so(
 
 
 def test_refunds_give_back_exactly_the_principal_and_bonus_the_visit_took(member, front_desk, plan_5000,
-                                                                          catalogue):
+                                                                          cream_333):
     stored_value_top_up(member=member, actor=front_desk, plan=plan_5000, method="cash")
     # three creams (999.99): 700.00 from the card, 299.99 cash
-    result = pay_with_card(member, front_desk, catalogue["cream"], card="700", cash="299.99", quantity=3)
+    result = pay_with_card(member, front_desk, cream_333, card="700", cash="299.99", quantity=3)
     charge = CardCharge.objects.get(visit=result.visit)
     taken = (charge.principal, charge.bonus)
     assert sum(taken) == 70_000
@@ -229,7 +227,7 @@ def test_a_plan_with_a_tier_raises_the_member_and_never_lowers(member, front_des
     assert TierChange.objects.filter(member=member, to_tier=top).count() == 1
 
 
-def test_paying_with_the_card_adds_a_bounded_number_of_statements_to_a_checkout(member, front_desk, catalogue,
+def test_paying_with_the_card_adds_a_bounded_number_of_statements_to_a_checkout(member, front_desk, cream_333,
                                                                                plan_5000):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -237,10 +235,10 @@ def test_paying_with_the_card_adds_a_bounded_number_of_statements_to_a_checkout(
 
     stored_value_top_up(member=member, actor=front_desk, plan=plan_5000, method="cash")
     with CaptureQueriesContext(connection) as cash_run:
-        checkout_complete(member=member, actor=front_desk, lines=[LineInput(item_id=catalogue["cream"].pk)],
+        checkout_complete(member=member, actor=front_desk, lines=[LineInput(item_id=cream_333.pk)],
                           payments=[PaymentInput(method="cash", amount=Decimal("333.33"))])
     with CaptureQueriesContext(connection) as card_run:
-        pay_with_card(member, front_desk, catalogue["cream"], card="333.33")
+        pay_with_card(member, front_desk, cream_333, card="333.33")
     added = len(card_run.captured_queries) - len(cash_run.captured_queries)
     # settings, both card accounts locked in one statement, both balances in one, then per account
     # the lots locked, the entry, the lot, the allocation and the balance, and the charge row
@@ -249,12 +247,12 @@ def test_paying_with_the_card_adds_a_bounded_number_of_statements_to_a_checkout(
 
 
 def test_a_merge_moves_the_duplicates_card_and_a_refund_after_it_goes_to_the_survivor(
-        member, front_desk, manager, plan_5000, catalogue):
+        member, front_desk, manager, plan_5000, cream_333):
     from members.services import member_merge, member_register
 
     duplicate = member_register(name="张小美", phone="13812345670", actor=front_desk)
     stored_value_top_up(member=duplicate, actor=front_desk, plan=plan_5000, method="cash")
-    result = pay_with_card(duplicate, front_desk, catalogue["cream"], card="333.33")
+    result = pay_with_card(duplicate, front_desk, cream_333, card="333.33")
     stored_value_top_up(member=member, actor=front_desk, paid=Decimal("100"), method="cash")
 
     member_merge(survivor=member, duplicate=duplicate, actor=manager)

@@ -49,9 +49,9 @@ def test_liability_as_of_past_days_and_today_reconciles_with_the_ledger(member, 
     assert [line.amount for line in later.sections[0].lines] == [Decimal("2272.73"), Decimal("0.00")]
 
 
-def test_card_balance_and_statement(member, front_desk, plan_5000, catalogue):
+def test_card_balance_and_statement(member, front_desk, plan_5000, cream_333):
     stored_value_top_up(member=member, actor=front_desk, plan=plan_5000, method="cash")
-    pay_with_card(member, front_desk, catalogue["cream"], card="333.33")
+    pay_with_card(member, front_desk, cream_333, card="333.33")
     balance = card_balance(member)
     assert balance.total == Decimal("5500.00") - Decimal("333.33")
     assert balance.bonus_expiring[0].amount == balance.bonus

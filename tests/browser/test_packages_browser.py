@@ -97,3 +97,59 @@ def test_the_desk_sells_a_package_then_uses_a_session(browser_clinic, package_da
         return Account.objects.get(member_id=member_id, asset=f"package:{package_data.product.pk}").balance
 
     assert in_clinic(browser_clinic.clinic, balance) == 2
+
+
+TRANSFER_RUNS = [("zh-hans", 390), ("en", 1280)]
+
+
+@pytest.fixture(scope="module")
+def transfer_data(browser_clinic, package_data, django_db_blocker) -> dict:
+    """A transferable package sold to one member per run, and a friend to give it to."""
+    from checkout.services import LineInput, PaymentInput, checkout_complete
+
+    with django_db_blocker.unblock(), tenant_context(browser_clinic.clinic):
+        laser = package_data.treatment.category
+        product = package_product_create(name="光子嫩肤可转让卡", sku="PKG-IPL3-T", category=laser,
+                                         price=Decimal("900.00"), sessions=3, treatments=[package_data.treatment],
+                                         transferable=True)
+        runs = {}
+        for n, run in enumerate(TRANSFER_RUNS, start=40):
+            holder = member_register(name=f"转让会员{n}", phone=f"1392222{n:04d}", actor=None)
+            friend = member_register(name=f"受让会员{n}", phone=f"1393333{n:04d}", actor=None)
+            checkout_complete(member=holder, actor=browser_clinic.front_desk,
+                              lines=[LineInput(item_id=product.item_id)],
+                              payments=[PaymentInput(method="cash", amount=Decimal("900.00"))])
+            runs[run] = (holder.pk, friend.pk, friend.phone)
+    return {"product": product.pk, "runs": runs}
+
+
+@pytest.mark.parametrize(("language", "width"), TRANSFER_RUNS)
+def test_the_desk_transfers_a_package_to_another_member(browser_clinic, transfer_data, live_site, artifacts_dir,
+                                                         language, width, page: Page):
+    holder, friend, phone = transfer_data["runs"][(language, width)]
+    page.set_default_timeout(45_000)  # a loaded machine
+    page.set_viewport_size({"width": width, "height": 844 if width < 500 else 800})
+    log_in(page, live_site, browser_clinic, f"/members/{holder}/", language)
+    page.click("#member-packages .package-transfer-link")
+    expect(page).to_have_url(re.compile(r"/packages/\d+/transfer/$"))
+    page.fill("#transfer-search", phone)
+    page.press("#transfer-search", "Enter")
+    page.click("#transfer-candidates .transfer-choose")
+    expect(page.locator("#transfer-summary")).to_contain_text("受让会员")
+    page.fill("#id_reason", "送给朋友" if language == "zh-hans" else "A gift to a friend")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL), f"the transfer page scrolls sideways at {width} px"
+    page.screenshot(path=artifacts_dir / f"packages-transfer-{width}-{language}.png", full_page=True)
+    page.click("#package-transfer-submit")
+    expect(page).to_have_url(live_site.url(browser_clinic.host, f"/members/{holder}/"))
+    expect(page.locator("#member-packages .package-transfer-link")).to_have_count(0)
+
+    page.goto(live_site.url(browser_clinic.host, f"/members/{friend}/"))
+    expect(page.locator("#member-packages .package-left")).to_have_text("3 / 3")
+
+    def balances() -> tuple[int, int]:
+        asset = f"package:{transfer_data['product']}"
+        found = dict(Account.objects.filter(member_id__in=(holder, friend), asset=asset)
+                     .values_list("member_id", "balance"))
+        return found.get(holder, 0), found.get(friend, 0)
+
+    assert in_clinic(browser_clinic.clinic, balances) == (0, 3)
