@@ -730,11 +730,18 @@ def kpi_referrals(*, scope: Scope) -> ReferralFigures:
         WHERE m.referred_by_id IS NOT NULL AND m.status <> 'merged'
           AND m.joined_on >= %(start)s AND m.joined_on <= %(end)s""",
                   scope.params(start=period.start, end=period.end))[0]
-    revenue = _fetch(f"""
-        SELECT count(DISTINCT v.member_id), coalesce(sum(v.total - v.refunded_total), 0)
-        FROM {visits_from(scope.location_id)} JOIN members_member m ON m.id = v.member_id
-        WHERE m.referred_by_id IS NOT NULL AND v.visited_at >= %(lo)s AND v.visited_at < %(hi)s
-          AND {counted()}""", scope.params())[0]
+    if rollups_ready():
+        revenue = _fetch(f"""
+            SELECT count(DISTINCT md.member_id), coalesce(sum(md.revenue), 0)
+            FROM {member_days(scope.location_id)} JOIN members_member m ON m.id = md.member_id
+            WHERE m.referred_by_id IS NOT NULL AND md.day >= %(start)s AND md.day <= %(end)s""",
+                         scope.params(start=period.start, end=period.end))[0]
+    else:
+        revenue = _fetch(f"""
+            SELECT count(DISTINCT v.member_id), coalesce(sum(v.total - v.refunded_total), 0)
+            FROM {visits_from(scope.location_id)} JOIN members_member m ON m.id = v.member_id
+            WHERE m.referred_by_id IS NOT NULL AND v.visited_at >= %(lo)s AND v.visited_at < %(hi)s
+              AND {counted()}""", scope.params())[0]
     top = _fetch("""SELECT r.id, r.name, count(*), count(*) FILTER (WHERE EXISTS (
                         SELECT 1 FROM visits_visit v WHERE v.member_id = m.id AND v.visited_at < %(hi)s
                         AND v.total > v.refunded_total))
@@ -926,3 +933,112 @@ def members_visits_revenue(*, member_ids: list[int], lo: datetime, hi: datetime)
         GROUP BY v.member_id"""
     return {member_id: (visits, revenue) for member_id, visits, revenue in
             _fetch(sql, {"members": member_ids, "lo": lo, "hi": hi})}
+
+
+# --- panel 12: campaigns ------------------------------------------------------------------
+# The campaigns app measures each campaign once its measurement period is over (campaigns/
+# results.py: treated against the control group, incremental revenue with its 95 % interval, cost,
+# ROI) and stores the figures; this panel only reads them.
+
+@dataclass
+class CampaignRow:
+    campaign_id: int
+    name: str
+    measured_from: datetime
+    measured_until: datetime
+    treated: int
+    control: int
+    incremental_revenue: Decimal | None
+    incremental_revenue_low: Decimal | None
+    incremental_revenue_high: Decimal | None
+    significant: bool | None
+    cost: Decimal
+    incremental_margin: Decimal | None
+    roi: float | None
+
+
+@dataclass
+class CampaignFigures:
+    campaigns: list[CampaignRow]
+
+    @property
+    def measured(self) -> int:
+        return len(self.campaigns)
+
+    @property
+    def significant(self) -> int:
+        return sum(1 for row in self.campaigns if row.significant)
+
+    def _sum(self, name: str) -> Decimal:
+        return money(sum((getattr(row, name) for row in self.campaigns if getattr(row, name) is not None),
+                         Decimal(0)))
+
+    @property
+    def incremental_revenue(self) -> Decimal:
+        return self._sum("incremental_revenue")
+
+    @property
+    def incremental_margin(self) -> Decimal:
+        return self._sum("incremental_margin")
+
+    @property
+    def cost(self) -> Decimal:
+        return money(sum((row.cost for row in self.campaigns if row.incremental_margin is not None), Decimal(0)))
+
+    @property
+    def roi(self) -> float | None:
+        """(Σ incremental margin − Σ cost) / Σ cost over the campaigns with a control group."""
+        cost = self.cost
+        if not cost:
+            return None
+        return round(float((self.incremental_margin - cost) / cost), RATE_PLACES)
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value is None else money(Decimal(value))
+
+
+def kpi_campaigns(*, scope: Scope) -> CampaignFigures:
+    """The campaigns whose measurement period (as stored with their results) ends in the period,
+    with their stored results (campaigns have no location: the filter does not apply)."""
+    from campaigns.models import CampaignResult
+
+    results = (CampaignResult.objects.select_related("campaign")
+               .filter(measured_until__gte=scope.period.lo, measured_until__lt=scope.period.hi)
+               .order_by("measured_until", "campaign_id"))
+    rows = []
+    for result in results:
+        figures = result.figures
+        groups = figures.get("groups", {})
+        rows.append(CampaignRow(
+            campaign_id=result.campaign_id, name=result.campaign.name, measured_from=result.measured_from,
+            measured_until=result.measured_until, treated=groups.get("treated", {}).get("members", 0),
+            control=groups.get("control", {}).get("members", 0),
+            incremental_revenue=_decimal(figures.get("incremental_revenue")),
+            incremental_revenue_low=_decimal(figures.get("incremental_revenue_low")),
+            incremental_revenue_high=_decimal(figures.get("incremental_revenue_high")),
+            significant=figures.get("significant"),
+            cost=money(Decimal(figures.get("offer_cost") or 0) + Decimal(figures.get("message_cost") or 0)),
+            incremental_margin=_decimal(figures.get("incremental_margin")), roi=figures.get("roi")))
+    return CampaignFigures(rows)
+
+
+# --- panel 13: treatment packages -----------------------------------------------------------
+
+@dataclass
+class PackagePanel:
+    figures: object  # packages.selectors.PackageFigures of the period
+    outstanding_sessions: int
+    outstanding_value: Decimal
+
+
+def kpi_packages(*, scope: Scope) -> PackagePanel:
+    """Packages sold, sessions used, expired and refunded in the period with their recognised
+    value, and the sessions outstanding at the period's end at their recognised value: the
+    packages app's own selectors (packages.selectors.package_figures, outstanding_sessions, the
+    figures of its liability section). Packages have no location: the filter does not apply."""
+    from packages.selectors import outstanding_sessions, package_figures
+
+    outstanding = outstanding_sessions(scope.period.hi)
+    return PackagePanel(figures=package_figures(lo=scope.period.lo, hi=scope.period.hi),
+                        outstanding_sessions=outstanding.sessions, outstanding_value=money(outstanding.value))

@@ -49,7 +49,8 @@ def _history(world, owner) -> tuple[list[Record], list]:  # noqa: F811
     consult = CatalogueItem.objects.create(kind="treatment", name="面诊", sku="FREE", category=world.botox.category,
                                            price=Decimal("0.00"), duration_minutes=15)
     members = [world.member, world.member2] + [
-        member_register(name=f"随机{n}", phone=f"1381111{n:04d}", actor=owner, joined_on=date(2023, 11, 1))
+        member_register(name=f"随机{n}", phone=f"1381111{n:04d}", actor=owner, joined_on=date(2023, 11, 1),
+                        referral_code=world.member.referral_code if n % 3 == 0 else "")
         for n in range(10)]
     plan = []
     for _ in range(70):
@@ -154,6 +155,9 @@ def test_rollups_equal_direct_queries_and_a_plain_computation(world, owner, monk
             assert rolled_rfm == direct_rfm
             rolled_tiers, direct_tiers = _both(monkeypatch, lambda scope=scope: selectors.kpi_tiers(scope=scope))
             assert rolled_tiers == direct_tiers
+            rolled_referrals, direct_referrals = _both(monkeypatch,
+                                                       lambda scope=scope: selectors.kpi_referrals(scope=scope))
+            assert rolled_referrals == direct_referrals
         first = period.start.replace(day=1)
         rolled_cohorts, direct_cohorts = _both(monkeypatch, lambda first=first, period=period: selectors.kpi_cohorts(
             first_month=first, last_month=period.end.replace(day=1), months=6, today=date(2030, 1, 1)))
@@ -193,3 +197,19 @@ def test_after_a_time_zone_change_the_figures_stay_exact_until_the_rebuild(world
         Clinic.objects.filter(pk=connection.tenant.pk).update(time_zone="Asia/Shanghai")
         connection.tenant.time_zone = "Asia/Shanghai"
         rollups_rebuild()
+
+
+@pytest.mark.django_db
+def test_the_nightly_job_rebuilds_rollups_that_differ_from_the_visits(world, owner):  # noqa: F811
+    from insights.tasks import rollups_nightly
+
+    _history(world, owner)
+    assert rollups_nightly.apply().get()["rebuilt"] == 0
+    with connection.cursor() as cursor:  # as after loading visits with the triggers off
+        cursor.execute("DELETE FROM insights_memberday WHERE id IN (SELECT min(id) FROM insights_memberday)")
+    assert rollups_check() != []
+
+    result = rollups_nightly.apply().get()
+
+    assert result["rebuilt"] == 1 and result["differences"] >= 1
+    assert rollups_check() == []
