@@ -140,7 +140,8 @@ def campaigns_table(scope: Scope, **_kw) -> Table:
                  c.incremental_margin, _rate(c.roi)])
     return Table("campaigns", _("Campaign results"),
                  [_("Campaign"), _("Measured from"), _("Measured until"), _("Treated"), _("Control"),
-                  _("Incremental revenue"), _("95% interval, low"), _("95% interval, high"), _("Significant"),
+                  _("Incremental revenue"), _("95 percent interval, low"), _("95 percent interval, high"),
+                  _("Significant"),
                   _("Cost"), _("Incremental margin"), _("ROI")], rows)
 
 

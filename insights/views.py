@@ -188,7 +188,8 @@ def _campaigns_add(context: dict, scope: Scope) -> None:
         "high": [None if row.incremental_revenue_high is None else float(row.incremental_revenue_high)
                  for row in rows]}
     context["labels"].update({"incremental_revenue": _("Incremental revenue"),
-                              "interval_low": _("95% interval, low"), "interval_high": _("95% interval, high")})
+                              "interval_low": _("95 percent interval, low"),
+                              "interval_high": _("95 percent interval, high")})
 
 
 class DashboardView(ReportsRequired, View):
