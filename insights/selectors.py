@@ -742,10 +742,12 @@ def kpi_referrals(*, scope: Scope) -> ReferralFigures:
             FROM {visits_from(scope.location_id)} JOIN members_member m ON m.id = v.member_id
             WHERE m.referred_by_id IS NOT NULL AND v.visited_at >= %(lo)s AND v.visited_at < %(hi)s
               AND {counted()}""", scope.params())[0]
-    top = _fetch("""SELECT r.id, r.name, count(*), count(*) FILTER (WHERE EXISTS (
-                        SELECT 1 FROM visits_visit v WHERE v.member_id = m.id AND v.visited_at < %(hi)s
-                        AND v.total > v.refunded_total))
+    # A lateral lookup per referred member (through the member's visits index), not a hashed
+    # subplan over every visit.
+    top = _fetch("""SELECT r.id, r.name, count(*), count(paid.one)
                     FROM members_member m JOIN members_member r ON r.id = m.referred_by_id
+                    LEFT JOIN LATERAL (SELECT 1 AS one FROM visits_visit v WHERE v.member_id = m.id
+                                       AND v.visited_at < %(hi)s AND v.total > v.refunded_total LIMIT 1) paid ON true
                     WHERE m.status <> 'merged' AND m.joined_on >= %(start)s AND m.joined_on <= %(end)s
                     GROUP BY r.id, r.name ORDER BY count(*) DESC, r.id LIMIT 10""",
                  scope.params(start=period.start, end=period.end))
