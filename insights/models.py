@@ -174,7 +174,9 @@ class MemberDay(models.Model):
 
 
 class DayTotal(models.Model):
-    """The counted visits of a local day at a location (0: no location), and their revenue."""
+    """Changes of the counted visits of a local day at a location (0: no location) and of their
+    revenue: the sum of a day's rows is its total. The triggers only insert rows (so concurrent
+    checkouts never wait on one day's row); the nightly job compacts them to one row a day."""
 
     day = models.DateField()
     location_id = models.BigIntegerField(default=0)
@@ -182,7 +184,7 @@ class DayTotal(models.Model):
     revenue = models.DecimalField(max_digits=16, decimal_places=2)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "location_id"], name="insights_daytotal_unique")]
+        indexes = [models.Index(fields=["day", "location_id"], name="insights_daytotal_day")]
 
 
 class MemberFirst(models.Model):

@@ -4,8 +4,9 @@ from django.db import migrations, models
 
 # The triggers that keep the rollups exact (insights/rollups.py). insights_rollup_refresh recomputes
 # the member-day rows of the given (member, instant) pairs from the visits with the counted rule
-# (insights.selectors.counted), moves the day totals by the difference and recomputes those
-# members' first visit day. It does nothing until the rollups are built (insights_rollupstate).
+# (insights.selectors.counted), appends the difference to the day totals (rows are only ever
+# inserted there, so concurrent checkouts of one day never wait for each other; readers sum them
+# and the nightly job compacts them) and recomputes those members' first visit day. It does nothing until the rollups are built (insights_rollupstate).
 REFRESH = r"""
 CREATE OR REPLACE FUNCTION insights_rollup_refresh(members bigint[], instants timestamptz[]) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -30,10 +31,7 @@ BEGIN
         RETURNING md.day, md.location_id, md.visits, md.revenue),
     delta AS (SELECT day, location_id, -sum(visits) AS visits, -sum(revenue) AS revenue FROM old GROUP BY 1, 2)
     INSERT INTO insights_daytotal (day, location_id, visits, revenue)
-    SELECT day, location_id, visits, revenue FROM delta
-    ON CONFLICT (day, location_id) DO UPDATE
-        SET visits = insights_daytotal.visits + excluded.visits,
-            revenue = insights_daytotal.revenue + excluded.revenue;
+    SELECT day, location_id, visits, revenue FROM delta;
     WITH fresh AS (
         INSERT INTO insights_memberday (member_id, day, location_id, visits, revenue)
         SELECT v.member_id, k.d, coalesce(b.location_id, 0), count(*), sum(v.total - v.refunded_total)
@@ -49,12 +47,7 @@ BEGIN
         RETURNING day, location_id, visits, revenue),
     delta AS (SELECT day, location_id, sum(visits) AS visits, sum(revenue) AS revenue FROM fresh GROUP BY 1, 2)
     INSERT INTO insights_daytotal (day, location_id, visits, revenue)
-    SELECT day, location_id, visits, revenue FROM delta
-    ON CONFLICT (day, location_id) DO UPDATE
-        SET visits = insights_daytotal.visits + excluded.visits,
-            revenue = insights_daytotal.revenue + excluded.revenue;
-    DELETE FROM insights_daytotal t USING (SELECT DISTINCT d FROM unnest(kd) AS d) k
-    WHERE t.day = k.d AND t.visits = 0 AND t.revenue = 0;
+    SELECT day, location_id, visits, revenue FROM delta;
     DELETE FROM insights_memberfirst f WHERE f.member_id = ANY(km);
     INSERT INTO insights_memberfirst (member_id, first_day)
     SELECT md.member_id, min(md.day) FROM insights_memberday md
@@ -155,7 +148,7 @@ class Migration(migrations.Migration):
                 ('revenue', models.DecimalField(decimal_places=2, max_digits=16)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('day', 'location_id'), name='insights_daytotal_unique')],
+                'indexes': [models.Index(fields=['day', 'location_id'], name='insights_daytotal_day')],
             },
         ),
         migrations.CreateModel(
