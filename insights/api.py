@@ -2,6 +2,7 @@
 decimals, null when the denominator is 0), money is a string with two decimals."""
 
 from django.core.paginator import Paginator
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -358,6 +359,22 @@ class RenewalSerializer(serializers.Serializer):
     days = serializers.IntegerField()
 
 
+class PackagesSerializer(serializers.Serializer):
+    sold = serializers.IntegerField(source="figures.sold", help_text="Packages sold at checkout in the period.")
+    sales = _money(source="figures.sales", help_text="Money collected for them (deferred revenue).")
+    sessions_used = serializers.IntegerField(source="figures.sessions_used",
+                                             help_text="Sessions used, net of sessions given back by refunds.")
+    used_value = _money(source="figures.used_value", help_text="Their recognised value.")
+    sessions_expired = serializers.IntegerField(source="figures.sessions_expired")
+    expired_value = _money(source="figures.expired_value")
+    sessions_refunded = serializers.IntegerField(source="figures.sessions_refunded",
+                                                 help_text="Unused sessions refunded.")
+    refunded_money = _money(source="figures.refunded_money")
+    recognised = _money(source="figures.recognised", help_text="Revenue recognised from packages in the period.")
+    outstanding_sessions = serializers.IntegerField(help_text="Sessions outstanding at the period's end.")
+    outstanding_value = _money(help_text="Their recognised value: the package liability at the period's end.")
+
+
 class StoredValueSerializer(serializers.Serializer):
     topped_up = _money()
     bonus_granted = _money()
@@ -366,6 +383,7 @@ class StoredValueSerializer(serializers.Serializer):
     outstanding_bonus = _money()
     outstanding = _money(help_text="Prepaid stored-value liability at the period's end.")
     renewal = RenewalSerializer()
+    packages = PackagesSerializer(help_text="Treatment packages (疗程卡) of the period.")
 
 
 class StoredValueApi(APIView):
@@ -374,8 +392,54 @@ class StoredValueApi(APIView):
     @extend_schema(parameters=[PeriodParams], responses={200: StoredValueSerializer},
                    summary="Stored value: top-ups, spend, outstanding liability and renewal rate (续费率)")
     def get(self, request):
-        return Response(StoredValueSerializer(
-            selectors.kpi_stored_value(scope=_params(PeriodParams, request).scope())).data)
+        scope = _params(PeriodParams, request).scope()
+        figures = selectors.kpi_stored_value(scope=scope)
+        data = {name: getattr(figures, name) for name in (
+            "topped_up", "bonus_granted", "spent", "outstanding_principal", "outstanding_bonus", "outstanding",
+            "renewal")}
+        data["packages"] = selectors.kpi_packages(scope=scope)
+        return Response(StoredValueSerializer(data).data)
+
+
+class CampaignRowSerializer(serializers.Serializer):
+    campaign = serializers.IntegerField(source="campaign_id")
+    name = serializers.CharField()
+    measured_from = serializers.DateTimeField()
+    measured_until = serializers.DateTimeField()
+    treated = serializers.IntegerField(help_text="Members in the treated group.")
+    control = serializers.IntegerField(help_text="Members in the control group.")
+    incremental_revenue = _money()
+    incremental_revenue_low = _money(help_text="Lower end of the 95 % interval.")
+    incremental_revenue_high = _money(help_text="Upper end of the 95 % interval.")
+    significant = serializers.BooleanField(allow_null=True,
+                                           help_text="False: the 95 % interval includes 0 (not significant).")
+    cost = _money(help_text="Offer cost + message cost.")
+    incremental_margin = _money()
+    roi = _rate(help_text="(incremental margin − cost) / cost.")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, obj) -> str:
+        return reverse("campaigns:detail", args=[obj.campaign_id])
+
+
+class CampaignsSerializer(serializers.Serializer):
+    measured = serializers.IntegerField(help_text="Campaigns whose measurement period ends in the period.")
+    significant = serializers.IntegerField(help_text="Of them, those whose 95 % interval excludes 0.")
+    incremental_revenue = _money()
+    incremental_margin = _money()
+    cost = _money(help_text="Cost of the campaigns with a control group.")
+    roi = _rate(help_text="(Σ incremental margin − Σ cost) / Σ cost.")
+    campaigns = CampaignRowSerializer(many=True)
+
+
+class CampaignsApi(APIView):
+    permission_classes = [ViewReports]
+
+    @extend_schema(parameters=[PeriodParams], responses={200: CampaignsSerializer},
+                   summary="Campaigns: measured results of the campaigns whose measurement ends in the period")
+    def get(self, request):
+        return Response(CampaignsSerializer(
+            selectors.kpi_campaigns(scope=_params(PeriodParams, request).scope())).data)
 
 
 class SegmentSerializer(serializers.Serializer):

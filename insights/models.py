@@ -137,3 +137,58 @@ class MemberValuePrediction(models.Model):
                                    name="insights_prediction_probability_range"),
         ]
         indexes = [models.Index(fields=["fit", "-clv"], name="insights_prediction_by_clv")]
+
+
+# --- the daily rollups -------------------------------------------------------------------------
+# The counted visits (selectors.counted) summed per member and local day, per local day and per
+# member's first visit, so that the dashboard reads a few thousand narrow rows instead of every
+# visit. Database triggers on the visits, their lines and refunds and the bookings keep them exact
+# inside the transaction that changes a visit, whatever changes it (checkout, refund, package
+# refund, merge, import); `insights.rollups.rollups_rebuild` rebuilds them from the visits (nightly,
+# and when the clinic's time zone changes). docs/operations.md#kpi-rollups.
+
+class RollupState(models.Model):
+    """One row: the time zone whose local days the rollups are in, and when they were built. No
+    row (or another zone than the clinic's) means the rollups are not usable: the triggers do
+    nothing and the selectors read the visits directly."""
+
+    zone = models.CharField(max_length=64)
+    built_at = models.DateTimeField()
+
+
+class MemberDay(models.Model):
+    """A member's counted visits on a local day at a location (0: no location), and their revenue."""
+
+    member_id = models.BigIntegerField()
+    day = models.DateField()
+    location_id = models.BigIntegerField(default=0)
+    visits = models.IntegerField()
+    revenue = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"], include=["member_id", "location_id", "visits", "revenue"],
+                         name="insights_memberday_day"),
+            models.Index(fields=["member_id", "day"], name="insights_memberday_member"),
+        ]
+
+
+class DayTotal(models.Model):
+    """Changes of the counted visits of a local day at a location (0: no location) and of their
+    revenue: the sum of a day's rows is its total. The triggers only insert rows (so concurrent
+    checkouts never wait on one day's row); the nightly job compacts them to one row a day."""
+
+    day = models.DateField()
+    location_id = models.BigIntegerField(default=0)
+    visits = models.IntegerField()
+    revenue = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "location_id"], name="insights_daytotal_day")]
+
+
+class MemberFirst(models.Model):
+    """The local day of a member's first counted visit (any location)."""
+
+    member_id = models.BigIntegerField(primary_key=True)
+    first_day = models.DateField(db_index=True)

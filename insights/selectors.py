@@ -3,8 +3,11 @@ inclusive in the clinic's time zone; a visit counts when it is checked out and n
 `COUNTED`); revenue is what was paid for the period's visits minus what has been refunded of them.
 
 The reads are hand-written SQL over the visits, the ledger, tiers and appointments, each one
-statement (or a few) shaped to use the indexes; nothing is copied into other tables, so every
-figure is exact at the moment it is read.
+statement (or a few) shaped to use the indexes. The visit figures read the daily rollups
+(insights/rollups.py: the counted visits per member and local day, per day, and each member's first
+visit day) when they are built in the clinic's time zone: database triggers keep them exact in the
+transaction that changes a visit, so a figure read from them equals the direct query (a test
+proves it on random data). Otherwise they read the visits directly.
 
 The SQL is assembled only from the constant fragments below (`counted`, `visits_from`); every
 value is a query parameter."""
@@ -22,6 +25,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from feedback import selectors as feedback_selectors
 from insights.models import InsightsSettings, LifecycleStage, RfmCellName
+from insights.rollups import rollups_ready
 from points.rules import clinic_zone, loyalty_settings
 from storedvalue.selectors import StoredValueFigures, stored_value_figures
 from visits.models import Refund, Visit, VisitLine
@@ -77,6 +81,14 @@ def rate(numerator, denominator) -> float | None:
 
 def money(value) -> Decimal:
     return Decimal(value or 0).quantize(CENTS, rounding=ROUND_HALF_UP)
+
+
+def member_days(location_id: int | None, alias: str = "md") -> str:
+    """The rollup of counted visits per member, local day and location, restricted to one
+    location's rows when `location_id` is given."""
+    if location_id is None:
+        return f"insights_memberday {alias}"
+    return f"(SELECT * FROM insights_memberday WHERE location_id = %(location)s) {alias}"
 
 
 def _fetch(sql: str, params: dict) -> list[tuple]:
@@ -184,6 +196,22 @@ class Summary:
 
 def _activity(scope: Scope) -> tuple:
     previous = scope.period.previous()
+    if rollups_ready():
+        sql = f"""
+            WITH per_member AS (
+                SELECT md.member_id,
+                       sum(md.visits) FILTER (WHERE md.day >= %(start)s) AS visits,
+                       sum(md.revenue) FILTER (WHERE md.day >= %(start)s) AS revenue,
+                       bool_or(md.day < %(start)s) AS was_active
+                FROM {member_days(scope.location_id)}
+                WHERE md.day >= %(prev_start)s AND md.day <= %(end)s
+                GROUP BY md.member_id)
+            SELECT coalesce(sum(visits), 0), coalesce(sum(revenue), 0),
+                   count(*) FILTER (WHERE visits > 0), count(*) FILTER (WHERE visits >= 2),
+                   count(*) FILTER (WHERE was_active), count(*) FILTER (WHERE was_active AND visits > 0)
+            FROM per_member"""
+        return _fetch(sql, scope.params(start=scope.period.start, end=scope.period.end,
+                                        prev_start=previous.start))[0]
     sql = f"""
         WITH per_member AS (
             SELECT v.member_id,
@@ -203,6 +231,8 @@ def _activity(scope: Scope) -> tuple:
 def _history(scope: Scope, settings_row: InsightsSettings) -> tuple:
     """Up to the end of the period: members with a visit, all revenue, and the lifecycle stage
     of each member by the local day of their last visit."""
+    if rollups_ready():
+        return _history_rollups(scope, settings_row)
     sql = f"""
         WITH per_member AS (
             SELECT v.member_id, max(v.visited_at) AS last_at, sum(v.total - v.refunded_total) AS spent
@@ -216,6 +246,34 @@ def _history(scope: Scope, settings_row: InsightsSettings) -> tuple:
         FROM per_member"""
     bounds = lifecycle_bounds(end=scope.period.end, settings_row=settings_row)
     return _fetch(sql, scope.params(active_from=bounds.active_from, lapsed_from=bounds.lapsed_from))[0]
+
+
+def _history_rollups(scope: Scope, settings_row: InsightsSettings) -> tuple:
+    """`_history` from the rollups: a member's last visit up to `to` is on or after a day exactly
+    when they have a visit between that day and `to`, so the stages need only the last
+    `lapsed_days` days; the members with a visit and the revenue up to `to` come from the first
+    visit days and the day totals."""
+    end = scope.period.end
+    params = scope.params(end=end, active_day=end - timedelta(days=settings_row.active_days),
+                          lapsed_day=end - timedelta(days=settings_row.lapsed_days))
+    where_location = " AND location_id = %(location)s" if scope.location_id else ""
+    if scope.location_id is None:
+        members_sql = "SELECT count(*) FROM insights_memberfirst WHERE first_day <= %(end)s"
+    else:
+        members_sql = ("SELECT count(DISTINCT member_id) FROM insights_memberday "
+                       "WHERE day <= %(end)s AND location_id = %(location)s")
+    sql = f"""
+        WITH recent AS (
+            SELECT md.member_id, max(md.day) AS last_day
+            FROM {member_days(scope.location_id)}
+            WHERE md.day >= %(lapsed_day)s AND md.day <= %(end)s
+            GROUP BY md.member_id)
+        SELECT ({members_sql}),
+               (SELECT coalesce(sum(revenue), 0) FROM insights_daytotal WHERE day <= %(end)s{where_location}),
+               (SELECT count(*) FILTER (WHERE last_day >= %(active_day)s) FROM recent),
+               (SELECT count(*) FILTER (WHERE last_day < %(active_day)s) FROM recent)"""
+    with_visits, revenue, active, dormant = _fetch(sql, params)[0]
+    return with_visits, revenue, active, dormant, with_visits - active - dormant
 
 
 def _members(period: Period) -> tuple:
@@ -275,13 +333,17 @@ class SeriesPoint:
 def kpi_series(*, scope: Scope, unit: str) -> list[SeriesPoint]:
     """Visits, revenue and members with a visit per local day, ISO week (from Monday) or month;
     the first and last buckets hold only the period's days."""
-    sql = f"""
-        SELECT date_trunc(%(unit)s, v.visited_at AT TIME ZONE %(tz)s)::date AS bucket, count(*),
-               sum(v.total - v.refunded_total), count(DISTINCT v.member_id)
-        FROM {visits_from(scope.location_id)}
-        WHERE v.visited_at >= %(lo)s AND v.visited_at < %(hi)s AND {counted()}
-        GROUP BY 1"""
-    found = {row[0]: row for row in _fetch(sql, scope.params(unit=unit))}
+    if rollups_ready():
+        sql = f"""
+            SELECT date_trunc(%(unit)s, md.day)::date AS bucket, sum(md.visits), sum(md.revenue),
+                   count(DISTINCT md.member_id)
+            FROM {member_days(scope.location_id)}
+            WHERE md.day >= %(start)s AND md.day <= %(end)s
+            GROUP BY 1"""
+        params = scope.params(unit=unit, start=scope.period.start, end=scope.period.end)
+    else:
+        sql, params = _series_direct(scope), scope.params(unit=unit)
+    found = {row[0]: row for row in _fetch(sql, params)}
     points = []
     bucket = _bucket_start(scope.period.start, unit)
     while bucket <= scope.period.end:
@@ -289,6 +351,15 @@ def kpi_series(*, scope: Scope, unit: str) -> list[SeriesPoint]:
         points.append(SeriesPoint(bucket, row[1] if row else 0, money(row[2] if row else 0), row[3] if row else 0))
         bucket = _bucket_next(bucket, unit)
     return points
+
+
+def _series_direct(scope: Scope) -> str:
+    return f"""
+        SELECT date_trunc(%(unit)s, v.visited_at AT TIME ZONE %(tz)s)::date AS bucket, count(*),
+               sum(v.total - v.refunded_total), count(DISTINCT v.member_id)
+        FROM {visits_from(scope.location_id)}
+        WHERE v.visited_at >= %(lo)s AND v.visited_at < %(hi)s AND {counted()}
+        GROUP BY 1"""
 
 
 # --- panel 4: cohorts ---------------------------------------------------------------------
@@ -311,7 +382,55 @@ def kpi_cohorts(*, first_month: date, last_month: date, months: int = 12, locati
     cohort_lo = local_start(first_month)
     cohort_hi = local_start(add_months(last_month, 1))
     activity_hi = local_start(add_months(last_month, months + 1))
-    sql = f"""
+    if rollups_ready():
+        sql = _cohorts_rollups_sql(location_id)
+    else:
+        sql = _cohorts_direct_sql(location_id)
+    rows = _fetch(sql, {"clo": cohort_lo, "chi": cohort_hi, "ahi": activity_hi, "tz": clinic_zone().key,
+                        "location": location_id, "cfirst": first_month, "clast": add_months(last_month, 1),
+                        "alast": add_months(last_month, months + 1)})
+    counts = {(month, k): n for month, k, n in rows}
+    current_month = today.replace(day=1)
+    cohorts = []
+    month = first_month
+    while month <= last_month:
+        returning = [None if add_months(month, k) > current_month else counts.get((month, k), 0)
+                     for k in range(1, months + 1)]
+        cohorts.append(Cohort(month, counts.get((month, 0), 0), returning))
+        month = add_months(month, 1)
+    return cohorts
+
+
+COHORT_COUNTS = """
+        SELECT c.month, 0 AS k, count(*) FROM cohort c GROUP BY c.month
+        UNION ALL
+        SELECT c.month, ((extract(year FROM a.month) - extract(year FROM c.month)) * 12
+                         + extract(month FROM a.month) - extract(month FROM c.month))::int AS k, count(*)
+        FROM cohort c JOIN activity a ON a.member_id = c.member_id AND a.month > c.month
+        GROUP BY 1, 2"""
+
+
+def _cohorts_rollups_sql(location_id: int | None) -> str:
+    """The cohorts from the rollups: the first visit days (at one location: the first day among
+    that location's member days), and the months with a member day."""
+    if location_id is None:
+        firsts = ("SELECT member_id, first_day FROM insights_memberfirst "
+                  "WHERE first_day >= %(cfirst)s AND first_day < %(clast)s")
+    else:
+        firsts = ("SELECT member_id, min(day) AS first_day FROM insights_memberday WHERE location_id = %(location)s "
+                  "GROUP BY member_id HAVING min(day) >= %(cfirst)s AND min(day) < %(clast)s")
+    return f"""
+        WITH cohort AS (
+            SELECT f.member_id, date_trunc('month', f.first_day)::date AS month FROM ({firsts}) f),
+        activity AS (
+            SELECT DISTINCT md.member_id, date_trunc('month', md.day)::date AS month
+            FROM {member_days(location_id)} JOIN cohort c ON c.member_id = md.member_id
+            WHERE md.day >= %(cfirst)s AND md.day < %(alast)s)
+        {COHORT_COUNTS}"""
+
+
+def _cohorts_direct_sql(location_id: int | None) -> str:
+    return f"""
         WITH firsts AS (
             SELECT v.member_id, min(v.visited_at) AS first_at
             FROM {visits_from(location_id)}
@@ -326,24 +445,7 @@ def kpi_cohorts(*, first_month: date, last_month: date, months: int = 12, locati
             SELECT DISTINCT v.member_id, date_trunc('month', v.visited_at AT TIME ZONE %(tz)s)::date AS month
             FROM {visits_from(location_id)} JOIN cohort c ON c.member_id = v.member_id
             WHERE v.visited_at >= %(clo)s AND v.visited_at < %(ahi)s AND {counted()})
-        SELECT c.month, 0 AS k, count(*) FROM cohort c GROUP BY c.month
-        UNION ALL
-        SELECT c.month, ((extract(year FROM a.month) - extract(year FROM c.month)) * 12
-                         + extract(month FROM a.month) - extract(month FROM c.month))::int AS k, count(*)
-        FROM cohort c JOIN activity a ON a.member_id = c.member_id AND a.month > c.month
-        GROUP BY 1, 2"""
-    rows = _fetch(sql, {"clo": cohort_lo, "chi": cohort_hi, "ahi": activity_hi, "tz": clinic_zone().key,
-                        "location": location_id})
-    counts = {(month, k): n for month, k, n in rows}
-    current_month = today.replace(day=1)
-    cohorts = []
-    month = first_month
-    while month <= last_month:
-        returning = [None if add_months(month, k) > current_month else counts.get((month, k), 0)
-                     for k in range(1, months + 1)]
-        cohorts.append(Cohort(month, counts.get((month, 0), 0), returning))
-        month = add_months(month, 1)
-    return cohorts
+        {COHORT_COUNTS}"""
 
 
 # --- panel 6: RFM, and the lifecycle stages ------------------------------------------------
@@ -398,13 +500,22 @@ def rfm_sql(*, end: date, location_id: int | None = None) -> tuple[str, dict]:
     quintile among those members: ceil(5 × rank / n), where rank counts the members whose value is
     no better than theirs (ties share the score)."""
     window_start = rfm_window_start(end=end, settings_row=insights_settings())
-    sql = f"""
-        WITH per_member AS (
+    if rollups_ready():
+        per_member = f"""
+            SELECT md.member_id, %(end)s - max(md.day) AS recency_days, sum(md.visits) AS frequency,
+                   sum(md.revenue) AS monetary
+            FROM {member_days(location_id)}
+            WHERE md.day >= %(wstart)s AND md.day <= %(end)s
+            GROUP BY md.member_id"""
+    else:
+        per_member = f"""
             SELECT v.member_id, %(end)s - max((v.visited_at AT TIME ZONE %(tz)s)::date) AS recency_days,
                    count(*) AS frequency, sum(v.total - v.refunded_total) AS monetary
             FROM {visits_from(location_id)}
             WHERE v.visited_at >= %(wlo)s AND v.visited_at < %(hi)s AND {counted()}
-            GROUP BY v.member_id),
+            GROUP BY v.member_id"""
+    sql = f"""
+        WITH per_member AS ({per_member}),
         ranked AS (
             SELECT member_id, recency_days, frequency, monetary, count(*) OVER () AS n,
                    count(*) OVER (ORDER BY recency_days DESC) AS r_rank,
@@ -419,7 +530,7 @@ def rfm_sql(*, end: date, location_id: int | None = None) -> tuple[str, dict]:
         SELECT member_id, recency_days, frequency, monetary, r, f, m, {_rfm_cell_case()} AS cell
         FROM scored"""
     return sql, {"end": end, "wlo": local_start(window_start), "hi": local_start(end + timedelta(days=1)),
-                 "location": location_id, "tz": clinic_zone().key}
+                 "wstart": window_start, "location": location_id, "tz": clinic_zone().key}
 
 
 def kpi_rfm(*, scope: Scope) -> list[RfmCell]:
@@ -497,20 +608,35 @@ def kpi_tiers(*, scope: Scope) -> list[TierRow]:
             SELECT to_tier_id AS tier_id, count(*) FILTER (WHERE kind = 'upgrade') AS up,
                    count(*) FILTER (WHERE kind = 'downgrade') AS down
             FROM tiers_tierchange WHERE created_at >= %(lo)s AND created_at < %(hi)s GROUP BY to_tier_id),
-        spend AS (
+        spend AS ({_tier_spend(scope)})
+        SELECT t.id, t.name, t.rank, coalesce(h.n, 0), coalesce(mv.up, 0), coalesce(mv.down, 0),
+               coalesce(s.active, 0), coalesce(s.revenue, 0)
+        FROM tiers_tier t LEFT JOIN holders h ON h.tier_id = t.id LEFT JOIN moves mv ON mv.tier_id = t.id
+        LEFT JOIN spend s ON s.tier_id = t.id
+        ORDER BY t.rank"""
+    return [TierRow(*row[:7], money(row[7]))
+            for row in _fetch(sql, scope.params(start=scope.period.start, end=scope.period.end))]
+
+
+def _tier_spend(scope: Scope) -> str:
+    """Members with a visit and revenue in the period by their current tier."""
+    if rollups_ready():
+        return f"""
+            SELECT coalesce(mt.tier_id, entry.id) AS tier_id, count(DISTINCT md.member_id) AS active,
+                   sum(md.revenue) AS revenue
+            FROM {member_days(scope.location_id)}
+            LEFT JOIN tiers_membertier mt ON mt.member_id = md.member_id
+            CROSS JOIN (SELECT id FROM tiers_tier ORDER BY rank LIMIT 1) entry
+            WHERE md.day >= %(start)s AND md.day <= %(end)s
+            GROUP BY 1"""
+    return f"""
             SELECT coalesce(mt.tier_id, entry.id) AS tier_id, count(DISTINCT v.member_id) AS active,
                    sum(v.total - v.refunded_total) AS revenue
             FROM {visits_from(scope.location_id)}
             LEFT JOIN tiers_membertier mt ON mt.member_id = v.member_id
             CROSS JOIN (SELECT id FROM tiers_tier ORDER BY rank LIMIT 1) entry
             WHERE v.visited_at >= %(lo)s AND v.visited_at < %(hi)s AND {counted()}
-            GROUP BY 1)
-        SELECT t.id, t.name, t.rank, coalesce(h.n, 0), coalesce(mv.up, 0), coalesce(mv.down, 0),
-               coalesce(s.active, 0), coalesce(s.revenue, 0)
-        FROM tiers_tier t LEFT JOIN holders h ON h.tier_id = t.id LEFT JOIN moves mv ON mv.tier_id = t.id
-        LEFT JOIN spend s ON s.tier_id = t.id
-        ORDER BY t.rank"""
-    return [TierRow(*row[:7], money(row[7])) for row in _fetch(sql, scope.params())]
+            GROUP BY 1"""
 
 
 # --- panel 8: points ----------------------------------------------------------------------
@@ -604,15 +730,24 @@ def kpi_referrals(*, scope: Scope) -> ReferralFigures:
         WHERE m.referred_by_id IS NOT NULL AND m.status <> 'merged'
           AND m.joined_on >= %(start)s AND m.joined_on <= %(end)s""",
                   scope.params(start=period.start, end=period.end))[0]
-    revenue = _fetch(f"""
-        SELECT count(DISTINCT v.member_id), coalesce(sum(v.total - v.refunded_total), 0)
-        FROM {visits_from(scope.location_id)} JOIN members_member m ON m.id = v.member_id
-        WHERE m.referred_by_id IS NOT NULL AND v.visited_at >= %(lo)s AND v.visited_at < %(hi)s
-          AND {counted()}""", scope.params())[0]
-    top = _fetch("""SELECT r.id, r.name, count(*), count(*) FILTER (WHERE EXISTS (
-                        SELECT 1 FROM visits_visit v WHERE v.member_id = m.id AND v.visited_at < %(hi)s
-                        AND v.total > v.refunded_total))
+    if rollups_ready():
+        revenue = _fetch(f"""
+            SELECT count(DISTINCT md.member_id), coalesce(sum(md.revenue), 0)
+            FROM {member_days(scope.location_id)} JOIN members_member m ON m.id = md.member_id
+            WHERE m.referred_by_id IS NOT NULL AND md.day >= %(start)s AND md.day <= %(end)s""",
+                         scope.params(start=period.start, end=period.end))[0]
+    else:
+        revenue = _fetch(f"""
+            SELECT count(DISTINCT v.member_id), coalesce(sum(v.total - v.refunded_total), 0)
+            FROM {visits_from(scope.location_id)} JOIN members_member m ON m.id = v.member_id
+            WHERE m.referred_by_id IS NOT NULL AND v.visited_at >= %(lo)s AND v.visited_at < %(hi)s
+              AND {counted()}""", scope.params())[0]
+    # A lateral lookup per referred member (through the member's visits index), not a hashed
+    # subplan over every visit.
+    top = _fetch("""SELECT r.id, r.name, count(*), count(paid.one)
                     FROM members_member m JOIN members_member r ON r.id = m.referred_by_id
+                    LEFT JOIN LATERAL (SELECT 1 AS one FROM visits_visit v WHERE v.member_id = m.id
+                                       AND v.visited_at < %(hi)s AND v.total > v.refunded_total LIMIT 1) paid ON true
                     WHERE m.status <> 'merged' AND m.joined_on >= %(start)s AND m.joined_on <= %(end)s
                     GROUP BY r.id, r.name ORDER BY count(*) DESC, r.id LIMIT 10""",
                  scope.params(start=period.start, end=period.end))
@@ -800,3 +935,112 @@ def members_visits_revenue(*, member_ids: list[int], lo: datetime, hi: datetime)
         GROUP BY v.member_id"""
     return {member_id: (visits, revenue) for member_id, visits, revenue in
             _fetch(sql, {"members": member_ids, "lo": lo, "hi": hi})}
+
+
+# --- panel 12: campaigns ------------------------------------------------------------------
+# The campaigns app measures each campaign once its measurement period is over (campaigns/
+# results.py: treated against the control group, incremental revenue with its 95 % interval, cost,
+# ROI) and stores the figures; this panel only reads them.
+
+@dataclass
+class CampaignRow:
+    campaign_id: int
+    name: str
+    measured_from: datetime
+    measured_until: datetime
+    treated: int
+    control: int
+    incremental_revenue: Decimal | None
+    incremental_revenue_low: Decimal | None
+    incremental_revenue_high: Decimal | None
+    significant: bool | None
+    cost: Decimal
+    incremental_margin: Decimal | None
+    roi: float | None
+
+
+@dataclass
+class CampaignFigures:
+    campaigns: list[CampaignRow]
+
+    @property
+    def measured(self) -> int:
+        return len(self.campaigns)
+
+    @property
+    def significant(self) -> int:
+        return sum(1 for row in self.campaigns if row.significant)
+
+    def _sum(self, name: str) -> Decimal:
+        return money(sum((getattr(row, name) for row in self.campaigns if getattr(row, name) is not None),
+                         Decimal(0)))
+
+    @property
+    def incremental_revenue(self) -> Decimal:
+        return self._sum("incremental_revenue")
+
+    @property
+    def incremental_margin(self) -> Decimal:
+        return self._sum("incremental_margin")
+
+    @property
+    def cost(self) -> Decimal:
+        return money(sum((row.cost for row in self.campaigns if row.incremental_margin is not None), Decimal(0)))
+
+    @property
+    def roi(self) -> float | None:
+        """(Σ incremental margin − Σ cost) / Σ cost over the campaigns with a control group."""
+        cost = self.cost
+        if not cost:
+            return None
+        return round(float((self.incremental_margin - cost) / cost), RATE_PLACES)
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value is None else money(Decimal(value))
+
+
+def kpi_campaigns(*, scope: Scope) -> CampaignFigures:
+    """The campaigns whose measurement period (as stored with their results) ends in the period,
+    with their stored results (campaigns have no location: the filter does not apply)."""
+    from campaigns.models import CampaignResult
+
+    results = (CampaignResult.objects.select_related("campaign")
+               .filter(measured_until__gte=scope.period.lo, measured_until__lt=scope.period.hi)
+               .order_by("measured_until", "campaign_id"))
+    rows = []
+    for result in results:
+        figures = result.figures
+        groups = figures.get("groups", {})
+        rows.append(CampaignRow(
+            campaign_id=result.campaign_id, name=result.campaign.name, measured_from=result.measured_from,
+            measured_until=result.measured_until, treated=groups.get("treated", {}).get("members", 0),
+            control=groups.get("control", {}).get("members", 0),
+            incremental_revenue=_decimal(figures.get("incremental_revenue")),
+            incremental_revenue_low=_decimal(figures.get("incremental_revenue_low")),
+            incremental_revenue_high=_decimal(figures.get("incremental_revenue_high")),
+            significant=figures.get("significant"),
+            cost=money(Decimal(figures.get("offer_cost") or 0) + Decimal(figures.get("message_cost") or 0)),
+            incremental_margin=_decimal(figures.get("incremental_margin")), roi=figures.get("roi")))
+    return CampaignFigures(rows)
+
+
+# --- panel 13: treatment packages -----------------------------------------------------------
+
+@dataclass
+class PackagePanel:
+    figures: object  # packages.selectors.PackageFigures of the period
+    outstanding_sessions: int
+    outstanding_value: Decimal
+
+
+def kpi_packages(*, scope: Scope) -> PackagePanel:
+    """Packages sold, sessions used, expired and refunded in the period with their recognised
+    value, and the sessions outstanding at the period's end at their recognised value: the
+    packages app's own selectors (packages.selectors.package_figures, outstanding_sessions, the
+    figures of its liability section). Packages have no location: the filter does not apply."""
+    from packages.selectors import outstanding_sessions, package_figures
+
+    outstanding = outstanding_sessions(scope.period.hi)
+    return PackagePanel(figures=package_figures(lo=scope.period.lo, hi=scope.period.hi),
+                        outstanding_sessions=outstanding.sessions, outstanding_value=money(outstanding.value))

@@ -130,11 +130,46 @@ def satisfaction_table(scope: Scope, **_kw) -> Table:
     return Table("satisfaction", _("Satisfaction"), [_("Figure"), _("Value"), _("Answers")], rows)
 
 
+def campaigns_table(scope: Scope, **_kw) -> Table:
+    c = selectors.kpi_campaigns(scope=scope)
+    rows = [[row.name, row.measured_from.date(), row.measured_until.date(), row.treated, row.control,
+             _blank(row.incremental_revenue), _blank(row.incremental_revenue_low), _blank(row.incremental_revenue_high),
+             "" if row.significant is None else (_("yes") if row.significant else _("not significant")),
+             row.cost, _blank(row.incremental_margin), _rate(row.roi)] for row in c.campaigns]
+    rows.append([_("All campaigns"), "", "", "", "", c.incremental_revenue, "", "", c.significant, c.cost,
+                 c.incremental_margin, _rate(c.roi)])
+    return Table("campaigns", _("Campaign results"),
+                 [_("Campaign"), _("Measured from"), _("Measured until"), _("Treated"), _("Control"),
+                  _("Incremental revenue"), _("95 percent interval, low"), _("95 percent interval, high"),
+                  _("Significant"),
+                  _("Cost"), _("Incremental margin"), _("ROI")], rows)
+
+
+def stored_value_table(scope: Scope, **_kw) -> Table:
+    sv = selectors.kpi_stored_value(scope=scope)
+    p = selectors.kpi_packages(scope=scope)
+    f = p.figures
+    rows = [[_("Topped up"), sv.topped_up], [_("Bonus granted"), sv.bonus_granted],
+            [_("Spent with cards"), sv.spent], [_("Outstanding prepaid liability"), sv.outstanding],
+            [_("Cards that fell below the threshold"), sv.renewal.fell_below],
+            [_("Of them, topped up in time"), sv.renewal.renewed], [_("Renewal rate (续费率)"), _rate(sv.renewal.rate)],
+            [_("Packages sold"), f.sold], [_("Package sales"), f.sales], [_("Sessions used"), f.sessions_used],
+            [_("Value of sessions used"), f.used_value], [_("Sessions expired"), f.sessions_expired],
+            [_("Unused sessions refunded"), f.sessions_refunded], [_("Money refunded for packages"), f.refunded_money],
+            [_("Package revenue recognised"), f.recognised], [_("Sessions outstanding"), p.outstanding_sessions],
+            [_("Outstanding sessions at recognised value"), p.outstanding_value]]
+    return Table("storedvalue", _("Stored value and packages"), [_("Figure"), _("Value")], rows)
+
+
+def _blank(value):
+    return "" if value is None else value
+
+
 TABLES: dict[str, Callable[..., Table]] = {
     "summary": summary_table, "series": series_table, "cohorts": cohorts_table, "rfm": rfm_table,
     "tiers": tiers_table, "points": points_table, "referrals": referrals_table,
     "appointments": appointments_table, "clv": clv_table,
-    "satisfaction": satisfaction_table,
+    "satisfaction": satisfaction_table, "campaigns": campaigns_table, "storedvalue": stored_value_table,
 }
 
 

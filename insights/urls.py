@@ -12,6 +12,7 @@ urlpatterns = [
     path("referrals/", api.ReferralsApi.as_view(), name="api-kpi-referrals"),
     path("appointments/", api.AppointmentsApi.as_view(), name="api-kpi-appointments"),
     path("satisfaction/", api.SatisfactionApi.as_view(), name="api-kpi-satisfaction"),
+    path("campaigns/", api.CampaignsApi.as_view(), name="api-kpi-campaigns"),
     path("stored-value/", api.StoredValueApi.as_view(), name="api-kpi-stored-value"),
     path("members/", api.SegmentApi.as_view(), name="api-kpi-members"),
     path("clv/", api.PredictiveClvApi.as_view(), name="api-kpi-clv"),

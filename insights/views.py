@@ -159,6 +159,33 @@ def _satisfaction_add(context: dict, scope: Scope) -> None:
                               "detractors": _("Detractors (0-6)"), "answers": _("Answers")})
 
 
+CAMPAIGNS_COMPARED = ("measured", "incremental_revenue", "roi")
+
+
+def _campaigns_add(context: dict, scope: Scope) -> None:
+    """Panel 12: the stored results of the campaigns whose measurement ends in the period, compared
+    with the previous period and the same period last year, and the chart."""
+    figures = selectors.kpi_campaigns(scope=scope)
+    previous = selectors.kpi_campaigns(scope=scope.shifted(scope.period.previous()))
+    last_year = selectors.kpi_campaigns(scope=scope.shifted(scope.period.last_year()))
+    context["campaigns"] = figures
+    context["campaigns_compare"] = {
+        name: {"previous": getattr(previous, name), "last_year": getattr(last_year, name),
+               "vs_previous": change(getattr(figures, name), getattr(previous, name)),
+               "vs_last_year": change(getattr(figures, name), getattr(last_year, name))}
+        for name in CAMPAIGNS_COMPARED}
+    rows = figures.campaigns
+    context["charts"]["campaigns"] = {
+        "names": [row.name for row in rows],
+        "incremental": [None if row.incremental_revenue is None else float(row.incremental_revenue) for row in rows],
+        "low": [None if row.incremental_revenue_low is None else float(row.incremental_revenue_low) for row in rows],
+        "high": [None if row.incremental_revenue_high is None else float(row.incremental_revenue_high)
+                 for row in rows]}
+    context["labels"].update({"incremental_revenue": _("Incremental revenue"),
+                              "interval_low": _("95 percent interval, low"),
+                              "interval_high": _("95 percent interval, high")})
+
+
 class DashboardView(ReportsRequired, View):
     def get(self, request):
         chosen, _params = _chosen(request)
@@ -177,6 +204,7 @@ class DashboardView(ReportsRequired, View):
         referrals = selectors.kpi_referrals(scope=scope)
         appointments = selectors.kpi_appointments(scope=scope)
         stored_value = selectors.kpi_stored_value(scope=scope)
+        packages = selectors.kpi_packages(scope=scope)
         context = {
             "chosen": chosen, "period": scope.period, "presets": PRESETS, "unit": unit,
             "units": [("day", _("By day")), ("week", _("By week")), ("month", _("By month"))],
@@ -184,11 +212,17 @@ class DashboardView(ReportsRequired, View):
             "compare": _comparisons(scope, summary), "previous": scope.period.previous(),
             "last_year": scope.period.last_year(), "cohorts": cohorts, "rfm": rfm, "tiers": tiers,
             "points": points, "referrals": referrals, "appointments": appointments, "stored_value": stored_value,
-            "settings_row": selectors.insights_settings(), "customer_value": customer_value_panel(),
-            "labels": _labels(),
+            "packages": packages, "settings_row": selectors.insights_settings(),
+            "customer_value": customer_value_panel(), "labels": _labels(),
             "charts": _chart_data(scope, summary, series, cohorts, rfm, tiers, points, appointments),
         }
         _satisfaction_add(context, scope)
+        _campaigns_add(context, scope)
+        context["charts"]["packages"] = {"sessions_used": packages.figures.sessions_used,
+                                         "sessions_expired": packages.figures.sessions_expired,
+                                         "sessions_refunded": packages.figures.sessions_refunded}
+        context["labels"].update({"sessions_used": _("Sessions used"), "sessions_expired": _("Sessions expired"),
+                                  "sessions_refunded": _("Unused sessions refunded")})
         return render(request, "insights/dashboard.html", context, status=400 if chosen.errors else 200)
 
 

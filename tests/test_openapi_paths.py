@@ -67,7 +67,7 @@ EXPECTED = {
                     "/api/v1/stored-value/liability/": {"get"}},
     "insights": {f"/api/v1/kpis/{panel}/": {"get"} for panel in (
         "summary", "series", "cohorts", "rfm", "tiers", "points", "referrals", "appointments", "satisfaction",
-        "stored-value", "members")},
+        "campaigns", "stored-value", "members")},
     "recommendations": {"/api/v1/members/{id}/recommendations/": {"get"},
                         "/api/v1/catalogue/items/{id}/related/": {"get"}},
     "insights-clv": {"/api/v1/kpis/clv/": {"get"}, "/api/v1/kpis/clv/members/": {"get"}},

@@ -332,6 +332,12 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("tiers.tasks.tiers_evaluate_nightly",),
         "kwargs": {"local_hour": 2},
     },
+    "insights-rollups": {
+        "task": "clinics.tasks.clinics_fan_out",
+        "schedule": crontab(minute=25),
+        "args": ("insights.tasks.rollups_nightly",),
+        "kwargs": {"local_hour": 2},
+    },
     "customer-value-fit": {
         "task": "clinics.tasks.clinics_fan_out",
         "schedule": crontab(minute=20),

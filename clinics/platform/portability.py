@@ -30,6 +30,7 @@ from clinics.platform.provisioning import (
     schema_defaults_mark_copy,
     schemas_behind,
 )
+from insights.rollups import rollups_rebuild
 
 FORMAT = 1
 CLINIC_FIELDS = ("name", "time_zone", "language", "currency", "status", "status_reason")
@@ -173,6 +174,9 @@ def clinic_import(path: Path, *, actor: str) -> Clinic:
     with transaction.atomic():
         connection.set_tenant(clinic)
         clinic_defaults_install()
+        # The restore loaded the visits and the rollups in some order, with the triggers on:
+        # build the rollups again from the visits.
+        rollups_rebuild(clinic.time_zone)
         connection.set_schema_to_public()
         schema_defaults_mark_copy(schema_name)
     return clinic

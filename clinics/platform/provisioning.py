@@ -27,6 +27,7 @@ from clinics.context import clinic_host
 from clinics.models import Clinic, ClinicEvent, Domain
 from clinics.platform.slugs import validate_clinic_slug
 from feedback.services import feedback_defaults_install
+from insights.rollups import rollups_rebuild
 from messaging.services import messaging_defaults_install
 from points.rules import loyalty_settings_install
 from tiers.services import tier_programme_install_default
@@ -267,6 +268,7 @@ def clinic_create(*, slug: str, name: str, owner: OwnerSpec, actor: str,
         CloneSchema().clone_schema(TEMPLATE_SCHEMA, slug, "DATA")
         with schema_context(slug):
             clinic_defaults_install()
+            rollups_rebuild(clinic.time_zone)
             tier_programme_install_default(language=clinic.language)
             staff_create(username=owner.username, email=owner.email, full_name=owner.full_name,
                          password=owner.password, role=Role.OWNER)

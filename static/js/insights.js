@@ -73,6 +73,21 @@
       return { tooltip: { trigger: "axis" }, grid: grid,
         xAxis: { type: "category", data: c.labels, axisLabel: { rotate: 30 } }, yAxis: { type: "value" },
         series: [{ name: c.name, type: "bar", data: c.members }] };
+    case "campaigns":
+      /* Incremental revenue per campaign, with its 95 % interval as a line from low to high. */
+      return { tooltip: { trigger: "axis" }, grid: grid, legend: {},
+        xAxis: { type: "category", data: d.campaigns.names, axisLabel: { rotate: 20 } },
+        yAxis: { type: "value", name: t.revenue_axis },
+        series: [{ name: t.incremental_revenue, type: "bar", data: d.campaigns.incremental },
+          { name: t.interval_low, type: "scatter", symbol: "triangle", data: d.campaigns.low },
+          { name: t.interval_high, type: "scatter", symbol: "triangle", symbolRotate: 180, data: d.campaigns.high }] };
+    case "packages":
+      var keys = ["sessions_used", "sessions_expired", "sessions_refunded"];
+      return { tooltip: { trigger: "axis" }, grid: grid,
+        xAxis: { type: "category", data: keys.map(function (k) { return t[k]; }) },
+        yAxis: { type: "value", minInterval: 1 },
+        series: [{ type: "bar", label: { show: true, position: "top" },
+          data: keys.map(function (k) { return d.packages[k]; }) }] };
     case "appointments":
       return { tooltip: { trigger: "axis", valueFormatter: percent }, grid: grid,
         xAxis: { type: "category", data: d.appointments.names }, yAxis: { type: "value", max: 1, axisLabel: { formatter: percent } },

@@ -1,0 +1,122 @@
+"""The daily rollups of the counted visits (insights.models: MemberDay, DayTotal, MemberFirst).
+
+Database triggers keep them exact: every statement that inserts, updates or deletes visits, visit
+lines, refunds or bookings recomputes, in the same transaction, the (member, local day) rows of the
+visits it touched from the visits themselves, with the `selectors.counted` rule, adjusts the day
+totals by the difference and recomputes those members' first visit day. Recomputing from the
+visits makes every path exact: checkout, refunds, package refunds,
+voids, merges moving visits, imports, links of visits to bookings.
+
+The day totals are change rows, only ever inserted (concurrent checkouts of one day do not
+wait for each other), summed by the readers and compacted nightly (`rollups_compact`).
+
+`rollups_rebuild` rebuilds everything from the visits in the clinic's current time zone; the
+nightly job calls it when the zone changed or the rollups are missing, and `manage.py
+insights_rollups --rebuild` on request. While the rollups are not in the clinic's zone
+(`rollups_ready` is False) the selectors read the visits directly, so the figures stay exact."""
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from clinics.context import clinic_zone
+from insights.models import RollupState
+
+# The rule of selectors.counted, for the visit `v` (the triggers' copy is in migration 0005; a test
+# proves the rollups equal direct queries).
+COUNTED = ("(v.total > v.refunded_total OR (v.total = 0 AND ("
+           "NOT EXISTS (SELECT 1 FROM visits_refund r WHERE r.visit_id = v.id) "
+           "OR EXISTS (SELECT 1 FROM visits_visitline l WHERE l.visit_id = v.id "
+           "AND l.refunded_quantity < l.quantity))))")
+
+
+def rollups_ready() -> bool:
+    """Whether the rollups are built in the clinic's current time zone."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT zone FROM insights_rollupstate WHERE id = 1")
+        row = cursor.fetchone()
+    return row is not None and row[0] == clinic_zone().key
+
+
+def rollups_rebuild(zone: str | None = None) -> dict[str, int]:
+    """Rebuild the rollups from the visits, in `zone` (the clinic's time zone by default), in one
+    transaction that locks the visits against writes meanwhile."""
+    zone = zone or clinic_zone().key
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE visits_visit, visits_refund, visits_visitline, appointments_booking "
+                       "IN SHARE MODE")
+        cursor.execute("TRUNCATE insights_memberday, insights_daytotal, insights_memberfirst")
+        cursor.execute(f"""
+            INSERT INTO insights_memberday (member_id, day, location_id, visits, revenue)
+            SELECT v.member_id, (v.visited_at AT TIME ZONE %(tz)s)::date, coalesce(b.location_id, 0), count(*),
+                   sum(v.total - v.refunded_total)
+            FROM visits_visit v LEFT JOIN appointments_booking b ON b.visit_id = v.id
+            WHERE {COUNTED}
+            GROUP BY 1, 2, 3""", {"tz": zone})
+        member_days = cursor.rowcount
+        cursor.execute("""
+            INSERT INTO insights_daytotal (day, location_id, visits, revenue)
+            SELECT day, location_id, sum(visits), sum(revenue) FROM insights_memberday GROUP BY 1, 2""")
+        cursor.execute("""
+            INSERT INTO insights_memberfirst (member_id, first_day)
+            SELECT member_id, min(day) FROM insights_memberday GROUP BY 1""")
+        members = cursor.rowcount
+        RollupState.objects.update_or_create(pk=1, defaults={"zone": zone, "built_at": timezone.now()})
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE insights_memberday; ANALYZE insights_daytotal; ANALYZE insights_memberfirst")
+    return {"member_days": member_days, "members": members}
+
+
+def rollups_compact() -> int:
+    """Fold the day totals' change rows into one row per day and location; returns the rows
+    removed. Safe beside checkouts: rows inserted meanwhile are not in this statement's snapshot
+    and stay as they are."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("""
+            WITH gone AS (DELETE FROM insights_daytotal RETURNING day, location_id, visits, revenue),
+            kept AS (INSERT INTO insights_daytotal (day, location_id, visits, revenue)
+                     SELECT day, location_id, sum(visits), sum(revenue) FROM gone GROUP BY 1, 2
+                     HAVING sum(visits) <> 0 OR sum(revenue) <> 0 RETURNING 1)
+            SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept)""")
+        return cursor.fetchone()[0]
+
+
+def rollups_check() -> list[str]:
+    """The differences between the rollups and the visits (empty when they agree)."""
+    zone = clinic_zone().key
+    problems = []
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            WITH direct AS (
+                SELECT v.member_id, (v.visited_at AT TIME ZONE %(tz)s)::date AS day,
+                       coalesce(b.location_id, 0) AS location_id, count(*) AS visits,
+                       sum(v.total - v.refunded_total) AS revenue
+                FROM visits_visit v LEFT JOIN appointments_booking b ON b.visit_id = v.id
+                WHERE {COUNTED} GROUP BY 1, 2, 3),
+            stored AS (SELECT member_id, day, location_id, visits, revenue FROM insights_memberday)
+            SELECT count(*) FROM ((SELECT * FROM direct EXCEPT ALL SELECT * FROM stored)
+                                  UNION ALL (SELECT * FROM stored EXCEPT ALL SELECT * FROM direct)) d""",
+                       {"tz": zone})
+        if n := cursor.fetchone()[0]:
+            problems.append(f"member days: {n} rows differ")
+        cursor.execute("""
+            WITH stored AS (SELECT day, location_id, sum(visits) AS visits, sum(revenue) AS revenue
+                            FROM insights_daytotal GROUP BY 1, 2 HAVING sum(visits) <> 0 OR sum(revenue) <> 0),
+                 direct AS (SELECT day, location_id, sum(visits) AS visits, sum(revenue) AS revenue
+                            FROM insights_memberday GROUP BY 1, 2)
+            SELECT count(*) FROM ((SELECT * FROM direct EXCEPT SELECT * FROM stored)
+                                  UNION ALL (SELECT * FROM stored EXCEPT SELECT * FROM direct)) d""")
+        if n := cursor.fetchone()[0]:
+            problems.append(f"day totals: {n} rows differ")
+        cursor.execute("""
+            SELECT count(*) FROM (
+                (SELECT member_id, min(day) FROM insights_memberday GROUP BY 1
+                 EXCEPT SELECT member_id, first_day FROM insights_memberfirst)
+                UNION ALL
+                (SELECT member_id, first_day FROM insights_memberfirst
+                 EXCEPT SELECT member_id, min(day) FROM insights_memberday GROUP BY 1)) d""")
+        if n := cursor.fetchone()[0]:
+            problems.append(f"first visits: {n} rows differ")
+    return problems
