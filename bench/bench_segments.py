@@ -42,8 +42,8 @@ def _data() -> None:
         cursor.execute("""
             INSERT INTO visits_category (name, code) VALUES ('光电类', 'laser'), ('注射类', 'inject');
             INSERT INTO visits_catalogueitem (kind, name, sku, category_id, price, duration_minutes, buffer_minutes,
-                                              recall_days, active, online_booking_enabled)
-            SELECT 'treatment', n, n, c.id, 800, 60, 0, NULL, true, false
+                                              recall_days, active, online_booking_enabled, needs_clearance)
+            SELECT 'treatment', n, n, c.id, 800, 60, 0, NULL, true, false, false
             FROM (VALUES ('光子嫩肤', 'laser'), ('皮秒', 'laser'), ('玻尿酸', 'inject'),
                          ('肉毒素', 'inject')) v(n, code)
             JOIN visits_category c ON c.code = v.code""")

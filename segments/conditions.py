@@ -20,11 +20,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
-from django.db.models.lookups import In
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DateTimeField,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThanOrEqual, In, LessThan, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -39,7 +53,7 @@ from points.models import Account, Asset
 from points.rules import local_date, local_midnight
 from segments.models import MemberScore
 from tiers.models import MemberTier, Tier, TierChange
-from visits.models import CatalogueItem, Category, VisitLine
+from visits.models import CatalogueItem, Category, Visit, VisitLine
 
 MAX_ITEMS = 30
 MAX_GROUP = 20
@@ -233,21 +247,34 @@ def _spend_clean(p: dict) -> dict:
     return {"min": low, "max": high, "days": _int(p, "days", low=1, high=MAX_DAYS)}
 
 
-def _aggregate_q(p: dict, ctx: Context, aggregate) -> Q:
-    # Uncorrelated: the window's visits are grouped once and the members looked up in the result
-    # (a hashed semi- or anti-join), so the cost is bounded by the visits in the window whatever
-    # the other conditions leave.
-    per_member = _window(counted_visits(), p, ctx).values("member_id").annotate(value=aggregate)
+def _range_q(value, p: dict) -> Q:
+    """`value` (never NULL) within the condition's min and max."""
     q = Q()
     if p["min"] is not None and float(p["min"]) > 0:
-        q &= Q(pk__in=per_member.filter(value__gte=p["min"]).values("member_id"))
+        q &= Q(GreaterThanOrEqual(value, Value(Decimal(p["min"]))))
     if p["max"] is not None:
-        q &= ~Q(pk__in=per_member.filter(value__gt=p["max"]).values("member_id"))
+        q &= Q(LessThanOrEqual(value, Value(Decimal(p["max"]))))
     return q
 
 
+def _per_member(visits, aggregate, output_field):
+    """One member's aggregate over `visits` (correlated on the member), 0 when there are none.
+    Correlated on purpose: PostgreSQL evaluates it after the cheaper tests of the same row, as an
+    index-only scan of `visit_member_time` (its INCLUDE columns), so a segment whose other
+    conditions leave few members reads only their visits; alone it reads each member's visits
+    once, like a grouping of the whole window would."""
+    value = Subquery(visits.order_by().values("member_id").annotate(value=aggregate).values("value"),
+                     output_field=output_field)
+    return Coalesce(value, Value(0, output_field=output_field))
+
+
 def _spend_q(p: dict, ctx: Context) -> Q:
-    return _aggregate_q(p, ctx, Sum(F("total") - F("refunded_total")))
+    # A visit not counted is refunded in full (total = refunded_total, a check constraint keeps
+    # refunded_total <= total) or free: either adds 0, so the paid-and-not-refunded visits give
+    # the same sum, and their test reads only columns of the index.
+    visits = _window(Visit.objects.filter(member_id=OuterRef("pk"), total__gt=F("refunded_total")), p, ctx)
+    return _range_q(_per_member(visits, Sum(F("total") - F("refunded_total")),
+                                DecimalField(max_digits=16, decimal_places=2)), p)
 
 
 # visit_count: {"min": int, "max": int, "days": N or null}
@@ -258,7 +285,7 @@ def _count_clean(p: dict) -> dict:
 
 
 def _count_q(p: dict, ctx: Context) -> Q:
-    return _aggregate_q(p, ctx, Count("id"))
+    return _range_q(_per_member(_window(_visits(), p, ctx), Count("id"), BigIntegerField()), p)
 
 
 # last_visit: {"op": "within_days" | "more_than_days" | "on_or_after" | "before", "days": N, "date": "…"}
@@ -275,14 +302,26 @@ def _last_visit_clean(p: dict) -> dict:
     return {"op": op, "date": day}
 
 
+# Stand-ins for "no visit" in comparisons of the latest or first visit, so that a member without
+# one gives true or false (never NULL) and "negate" turns exactly those members around.
+NEVER_BEFORE = datetime.min.replace(tzinfo=UTC)
+NEVER_AFTER = datetime.max.replace(tzinfo=UTC)
+
+
+def _visit_time(ctx: Context, order: str, none):
+    """The member's latest (order "-visited_at") or first ("visited_at") counted visit by `at`,
+    `none` if there is none: one probe of `visit_member_time` per member."""
+    visits = _visits().filter(visited_at__lte=ctx.at).order_by(order).values("visited_at")[:1]
+    return Coalesce(Subquery(visits, output_field=DateTimeField()), Value(none, output_field=DateTimeField()))
+
+
 def _last_visit_q(p: dict, ctx: Context) -> Q:
-    visits = _visits().filter(visited_at__lte=ctx.at)
     since = (ctx.days_ago(p["days"]) if p["op"] in ("within_days", "more_than_days")
              else local_midnight(date.fromisoformat(p["date"])))
-    recent = Q(Exists(visits.filter(visited_at__gte=since)))
     if p["op"] in ("within_days", "on_or_after"):
-        return recent
-    return Q(Exists(visits.filter(visited_at__lt=since))) & ~recent
+        return Q(GreaterThanOrEqual(_visit_time(ctx, "-visited_at", NEVER_BEFORE), since))
+    # Some visit, and the latest before `since`: a member who never visited compares as never after.
+    return Q(LessThan(_visit_time(ctx, "-visited_at", NEVER_AFTER), since))
 
 
 # first_visit: {"op": "within_days", "days": N} (new members) or {"op": "never"}
@@ -294,11 +333,9 @@ def _first_visit_clean(p: dict) -> dict:
 
 
 def _first_visit_q(p: dict, ctx: Context) -> Q:
-    visits = _visits().filter(visited_at__lte=ctx.at)
     if p["op"] == "never":
-        return ~Q(Exists(visits))
-    since = ctx.days_ago(p["days"])
-    return Q(Exists(visits.filter(visited_at__gte=since))) & ~Q(Exists(visits.filter(visited_at__lt=since)))
+        return ~Q(Exists(_visits().filter(visited_at__lte=ctx.at)))
+    return Q(GreaterThanOrEqual(_visit_time(ctx, "visited_at", NEVER_BEFORE), ctx.days_ago(p["days"])))
 
 
 # bought: {"items": [id…], "categories": [id…], "item_kind": "treatment" | "product" | null, "days": N or null}
@@ -530,6 +567,10 @@ KINDS: dict[str, Kind] = {kind.code: kind for kind in [
 ]}
 
 
+# Kinds that test only the member's own row.
+COLUMN_KINDS = frozenset({"tag", "gender", "age", "birthday_month", "joined", "referral", "source"})
+
+
 # --- the whole definition -----------------------------------------------------------------
 
 def _condition_clean(raw, where: str) -> dict:
@@ -596,7 +637,9 @@ def conditions_q(conditions: dict, *, at: datetime | None = None) -> Q:
     for item in conditions.get("all", []):
         if "any" in item:
             group = Q()
-            for condition in item["any"]:
+            # PostgreSQL tests an OR's arms in the order written and stops at the first true one:
+            # the tests of the member's own columns first, the reads of other tables after.
+            for condition in sorted(item["any"], key=lambda c: c["kind"] not in COLUMN_KINDS):
                 group |= _one(condition, ctx)
             q &= ~group if item.get("negate") else group
         else:
