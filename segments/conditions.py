@@ -354,9 +354,12 @@ def _bought_clean(p: dict) -> dict:
 def _bought_q(p: dict, ctx: Context) -> Q:
     # A line not refunded in full is on a counted visit exactly when the visit was paid and not
     # refunded in full, or was free (insights.selectors.counted).
+    # Uncorrelated, as a set of member ids: at the top level PostgreSQL joins it like EXISTS (a
+    # hashed semi-join), and in an "any of" group it is computed once and looked up per member
+    # (a hashed subplan) instead of reading each member's visit lines.
     lines = VisitLine.objects.filter(
         Q(visit__total__gt=F("visit__refunded_total")) | Q(visit__total=0),
-        visit__member_id=OuterRef("pk"), refunded_quantity__lt=F("quantity"), visit__visited_at__lte=ctx.at)
+        refunded_quantity__lt=F("quantity"), visit__visited_at__lte=ctx.at)
     if p["days"] is not None:
         lines = lines.filter(visit__visited_at__gte=ctx.days_ago(p["days"]))
     what = Q()
@@ -368,7 +371,7 @@ def _bought_q(p: dict, ctx: Context) -> Q:
         lines = lines.filter(what)
     if p["item_kind"]:
         lines = lines.filter(item__kind=p["item_kind"])
-    return Q(Exists(lines))
+    return Q(pk__in=lines.values("visit__member_id"))
 
 
 # tag: {"tags": [str…], "match": "any" | "all"}

@@ -16,8 +16,7 @@ from segments.selectors import segment_preview
 
 def _since(at: datetime, days: int) -> datetime:
     """Local midnight `days` local days before the local date of `at`."""
-    return datetime.combine(at.astimezone(clinic_zone()).date() - timedelta(days=days), time.min,
-                            tzinfo=clinic_zone())
+    return datetime.combine(at.astimezone(clinic_zone()).date() - timedelta(days=days), time.min, tzinfo=clinic_zone())
 
 
 def _matches(condition: dict, member, visits: list[tuple[datetime, Decimal, str]], at: datetime) -> bool:
@@ -31,8 +30,9 @@ def _matches(condition: dict, member, visits: list[tuple[datetime, Decimal, str]
             result = any(category in condition["categories"] for _at, _total, category in window)
         else:
             value = sum(total for _at, total, _c in window) if kind == "spend" else len(window)
-            result = ((condition.get("min") is None or value >= Decimal(str(condition["min"])))
-                      and (condition.get("max") is None or value <= Decimal(str(condition["max"]))))
+            result = (condition.get("min") is None or value >= Decimal(str(condition["min"]))) and (
+                condition.get("max") is None or value <= Decimal(str(condition["max"]))
+            )
     elif kind == "last_visit":
         last = max((v[0] for v in seen), default=None)
         since = _since(at, condition["days"])
@@ -63,11 +63,17 @@ def _random_condition(rng: random.Random, categories: list[int]) -> dict:
         low, high = rng.choice([(None, 1), (2, None), (1, 3), (3, None), (None, 0)])
         condition = {"kind": kind, "min": low, "max": high, "days": days}
     elif kind == "last_visit":
-        condition = {"kind": kind, "op": rng.choice(["within_days", "more_than_days"]),
-                     "days": rng.choice([0, 10, 45, 120])}
+        condition = {
+            "kind": kind,
+            "op": rng.choice(["within_days", "more_than_days"]),
+            "days": rng.choice([0, 10, 45, 120]),
+        }
     elif kind == "first_visit":
-        condition = ({"kind": kind, "op": "never"} if rng.random() < 0.3
-                     else {"kind": kind, "op": "within_days", "days": rng.choice([30, 100, 250])})
+        condition = (
+            {"kind": kind, "op": "never"}
+            if rng.random() < 0.3
+            else {"kind": kind, "op": "within_days", "days": rng.choice([30, 100, 250])}
+        )
     elif kind == "bought":
         condition = {"kind": kind, "categories": rng.sample(categories, rng.choice([1, 2])), "days": days}
     else:
@@ -107,9 +113,14 @@ def test_compiled_counts_equal_a_python_count(seed, make_member, catalogue, visi
                 items_.append(_random_condition(rng, categories))
         definition = {"all": items_}
         expected = sum(
-            1 for m in members
-            if all((any(_matches(c, m, visits[m.pk], at) for c in item["any"]) != item["negate"])
-                   if "any" in item else _matches(item, m, visits[m.pk], at)
-                   for item in items_))
+            1
+            for m in members
+            if all(
+                (any(_matches(c, m, visits[m.pk], at) for c in item["any"]) != item["negate"])
+                if "any" in item
+                else _matches(item, m, visits[m.pk], at)
+                for item in items_
+            )
+        )
         count, _sample = segment_preview(conditions=conditions_clean(definition), at=at, limit=1)
         assert count == expected, definition

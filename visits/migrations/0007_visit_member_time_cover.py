@@ -4,18 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('visits', '0006_merge_needs_clearance_and_card'),
+        ("visits", "0006_merge_needs_clearance_and_card"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='visit',
-            name='visit_member_time',
+            model_name="visit",
+            name="visit_member_time",
         ),
         migrations.AddIndex(
-            model_name='visit',
-            index=models.Index(fields=['member', '-visited_at'], include=('total', 'refunded_total', 'id'), name='visit_member_time_cover'),
+            model_name="visit",
+            index=models.Index(
+                fields=["member", "-visited_at"],
+                include=("total", "refunded_total", "id"),
+                name="visit_member_time_cover",
+            ),
         ),
     ]
