@@ -3,6 +3,7 @@ held out, stratified by tier) and the first occurrence (guard rows, bonus points
 ledger, a coupon, an SMS each), compared with the plain SQL doing the same inserts in one
 transaction with the triggers off (no batches, no locks, no guard checks, no consent rules)."""
 
+import os
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,7 +22,9 @@ from messaging.services import messaging_settings_update
 from points.coupons import coupon_template_create
 from points.models import CouponTemplate
 
-MEMBERS = 100_000
+# BENCH_CAMPAIGNS_SCALE=0.01 runs the same at a hundredth of the volume, to try the benchmark out.
+SCALE = float(os.environ.get("BENCH_CAMPAIGNS_SCALE", "1"))
+MEMBERS = int(100_000 * SCALE)
 TARGET_S = 60.0
 MAX_RATIO = 3.0
 
