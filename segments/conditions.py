@@ -260,7 +260,7 @@ def _range_q(value, p: dict) -> Q:
 def _per_member(visits, aggregate, output_field):
     """One member's aggregate over `visits` (correlated on the member), 0 when there are none.
     Correlated on purpose: PostgreSQL evaluates it after the cheaper tests of the same row, as an
-    index-only scan of `visit_member_time` (its INCLUDE columns), so a segment whose other
+    index-only scan of `visit_member_time_cover` (its INCLUDE columns), so a segment whose other
     conditions leave few members reads only their visits; alone it reads each member's visits
     once, like a grouping of the whole window would."""
     value = Subquery(visits.order_by().values("member_id").annotate(value=aggregate).values("value"),
@@ -310,7 +310,7 @@ NEVER_AFTER = datetime.max.replace(tzinfo=UTC)
 
 def _visit_time(ctx: Context, order: str, none):
     """The member's latest (order "-visited_at") or first ("visited_at") counted visit by `at`,
-    `none` if there is none: one probe of `visit_member_time` per member."""
+    `none` if there is none: one probe of `visit_member_time_cover` per member."""
     visits = _visits().filter(visited_at__lte=ctx.at).order_by(order).values("visited_at")[:1]
     return Coalesce(Subquery(visits, output_field=DateTimeField()), Value(none, output_field=DateTimeField()))
 
