@@ -31,6 +31,8 @@ from django.db.models import (
     DecimalField,
     Exists,
     F,
+    Max,
+    Min,
     OuterRef,
     Q,
     Subquery,
@@ -632,19 +634,150 @@ def _one(condition: dict, ctx: Context) -> Q:
     return ~q if condition.get("negate") else q
 
 
+# --- the grouped form of the per-member visit aggregates ----------------------------------
+#
+# Correlated (the kinds above): each aggregate condition is a subquery probing the member's visits
+# in `visit_member_time_cover`, run only for the members the cheaper tests leave. Grouped: all the
+# aggregate conditions of one place in the definition (the top level, or the aggregate options of
+# one "any of" group) are answered by ONE `GROUP BY member_id` over the counted visits of their
+# widest window, with each condition's window as a FILTER of its aggregate; its member ids are
+# joined once (a hashed semi- or anti-join). The rule (`_grouped_wanted`): grouped when the
+# definition has at least two aggregate conditions and no plain top-level condition that narrows
+# the members first (docs/segments.md, Performance).
+
+AGGREGATE_KINDS = frozenset({"spend", "visit_count", "last_visit", "first_visit"})
+
+
+def _aggregate_test(condition: dict, ctx: Context, name: str) -> tuple[dict, Q, bool]:
+    """One aggregate condition as (annotations named from `name`, a test of them over a member's
+    counted visits, whether a member with no counted visit by `ctx.at` matches), negation applied."""
+    kind, p = condition["kind"], condition
+    since = ctx.days_ago(p["days"]) if p.get("days") is not None else None
+    window = Q(visited_at__gte=since) if since is not None else None
+    money = DecimalField(max_digits=16, decimal_places=2)
+    if kind == "spend":
+        # Counted visits not paid add 0 (see _spend_q), so the sum over counted visits is the same.
+        value = Coalesce(Sum(F("total") - F("refunded_total"), filter=window, output_field=money),
+                         Value(0, output_field=money))
+        test, absent = _range_q(F(name), p), not (p["min"] is not None and float(p["min"]) > 0)
+    elif kind == "visit_count":
+        value = Count("id", filter=window)
+        test, absent = _range_q(F(name), p), not p["min"]
+    elif kind == "last_visit":
+        since = (ctx.days_ago(p["days"]) if p["op"] in ("within_days", "more_than_days")
+                 else local_midnight(date.fromisoformat(p["date"])))
+        if p["op"] in ("within_days", "on_or_after"):
+            value = Coalesce(Max("visited_at"), Value(NEVER_BEFORE, output_field=DateTimeField()))
+            test = Q(GreaterThanOrEqual(F(name), since))
+        else:
+            value = Coalesce(Max("visited_at"), Value(NEVER_AFTER, output_field=DateTimeField()))
+            test = Q(LessThan(F(name), since))
+        absent = False
+    elif kind == "first_visit":
+        if p["op"] == "never":
+            value, test, absent = Count("id"), Q(**{name: 0}), True
+        else:
+            value = Coalesce(Min("visited_at"), Value(NEVER_BEFORE, output_field=DateTimeField()))
+            test, absent = Q(GreaterThanOrEqual(F(name), ctx.days_ago(p["days"]))), False
+    else:
+        raise ValueError(kind)
+    if condition.get("negate"):
+        test, absent = ~test, not absent
+    return {name: value}, test, absent
+
+
+def _window_start(conditions: list[dict], ctx: Context) -> datetime | None:
+    """The first instant any of these conditions reads, None for all of a member's history."""
+    starts = []
+    for c in conditions:
+        if c["kind"] not in ("spend", "visit_count") or c.get("days") is None:
+            return None
+        starts.append(ctx.days_ago(c["days"]))
+    return min(starts)
+
+
+class _Grouped:
+    """Builds the member-id sets of the grouped form; names the annotations uniquely."""
+
+    def __init__(self, ctx: Context):
+        self.ctx, self.names = ctx, 0
+
+    def test(self, condition: dict) -> tuple[dict, Q, bool]:
+        self.names += 1
+        return _aggregate_test(condition, self.ctx, f"agg_{self.names}")
+
+    def members(self, annotations: dict, test: Q, absent: bool, conditions: list[dict]) -> Q:
+        """Members for whom `test` holds over their counted visits, given whether it holds for a
+        member with none: one grouping, joined as a set of ids (or its complement)."""
+        visits = counted_visits().filter(visited_at__lte=self.ctx.at)
+        if (start := _window_start(conditions, self.ctx)) is not None:
+            visits = visits.filter(visited_at__gte=start)
+        grouped = visits.order_by().values("member_id").annotate(**annotations)
+        if absent:
+            # Members without a visit in the window match: all but those grouped that fail.
+            return ~Q(pk__in=grouped.filter(~test).values("member_id"))
+        return Q(pk__in=grouped.filter(test).values("member_id"))
+
+
+def _grouped_wanted(items: list[dict]) -> bool:
+    """The rule choosing the grouped form: at least two aggregate conditions in the definition,
+    and no top-level condition (not negated) of another kind than those and "bought". Such a
+    condition (a tag, birthday month, consent, stored stage…) usually leaves few members, for
+    whom the correlated probes are cheaper than grouping every visit; a negated one, or a
+    "bought", usually leaves most of them."""
+    aggregates = sum(1 for item in items for c in item.get("any", [item]) if c["kind"] in AGGREGATE_KINDS)
+    narrowing = any("any" not in item and not item.get("negate")
+                    and item["kind"] not in AGGREGATE_KINDS | {"bought"} for item in items)
+    return aggregates >= 2 and not narrowing
+
+
+def _group_q(item: dict, ctx: Context, grouped: _Grouped | None) -> Q:
+    group = Q()
+    # PostgreSQL tests an OR's arms in the order written and stops at the first true one:
+    # the tests of the member's own columns first, the reads of other tables after.
+    arms = sorted(item["any"], key=lambda c: c["kind"] not in COLUMN_KINDS)
+    aggregates = [c for c in arms if c["kind"] in AGGREGATE_KINDS] if grouped else []
+    for condition in arms:
+        if condition not in aggregates:
+            group |= _one(condition, ctx)
+    if aggregates:
+        annotations, test, absent = {}, Q(), False
+        for condition in aggregates:
+            names, one, one_absent = grouped.test(condition)
+            annotations |= names
+            test |= one
+            absent = absent or one_absent
+        group |= grouped.members(annotations, test, absent, aggregates)
+    return ~group if item.get("negate") else group
+
+
 def conditions_q(conditions: dict, *, at: datetime | None = None) -> Q:
     """The definition as one condition over members, evaluated at `at` (now if None). The
     definition must have passed `conditions_clean`."""
     ctx = Context.of(at)
+    items = conditions.get("all", [])
+    grouped = _Grouped(ctx) if _grouped_wanted(items) else None
     q = Q()
-    for item in conditions.get("all", []):
-        if "any" in item:
-            group = Q()
-            # PostgreSQL tests an OR's arms in the order written and stops at the first true one:
-            # the tests of the member's own columns first, the reads of other tables after.
-            for condition in sorted(item["any"], key=lambda c: c["kind"] not in COLUMN_KINDS):
-                group |= _one(condition, ctx)
-            q &= ~group if item.get("negate") else group
-        else:
-            q &= _one(item, ctx)
+    # Top-level aggregate conditions and groups made only of them: one grouping for all.
+    top = [item for item in items if grouped
+           and all(c["kind"] in AGGREGATE_KINDS for c in item.get("any", [item]))]
+    for item in items:
+        if item in top:
+            continue
+        q &= _group_q(item, ctx, grouped) if "any" in item else _one(item, ctx)
+    if top:
+        annotations, test, absent, read = {}, Q(), True, []
+        for item in top:
+            item_test, item_absent = Q(), False
+            for condition in item.get("any", [item]):
+                names, one, one_absent = grouped.test(condition)
+                annotations |= names
+                item_test |= one
+                item_absent = item_absent or one_absent
+                read.append(condition)
+            if "any" in item and item.get("negate"):
+                item_test, item_absent = ~item_test, not item_absent
+            test &= item_test
+            absent = absent and item_absent
+        q &= grouped.members(annotations, test, absent, read)
     return q

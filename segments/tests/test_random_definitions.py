@@ -9,6 +9,9 @@ from decimal import Decimal
 
 import pytest
 
+import segments.conditions
+from checkout.services import visit_refund
+
 from points.rules import clinic_zone
 from segments.conditions import conditions_clean
 from segments.selectors import segment_preview
@@ -84,8 +87,12 @@ def _random_condition(rng: random.Random, categories: list[int]) -> dict:
     return condition
 
 
+@pytest.mark.parametrize("form", ["correlated", "grouped"])
 @pytest.mark.parametrize("seed", [11, 29])
-def test_compiled_counts_equal_a_python_count(seed, make_member, catalogue, visit, at):
+def test_compiled_counts_equal_a_python_count(seed, form, make_member, catalogue, visit, at, front_desk,
+                                              monkeypatch):
+    # The same definitions through each form, whichever the rule would choose.
+    monkeypatch.setattr(segments.conditions, "_grouped_wanted", lambda items: form == "grouped")
     rng = random.Random(seed)
     items = [catalogue["ipl"], catalogue["peel"], catalogue["cream"]]
     members, visits = [], {}
@@ -101,11 +108,22 @@ def test_compiled_counts_equal_a_python_count(seed, make_member, catalogue, visi
             when = at - timedelta(minutes=rng.randint(-3000, 300 * 24 * 60))
             quantity = rng.choice([1, 1, 2])
             made = visit(member, item, when, quantity=quantity)
+            refund = rng.random()
+            if refund < 0.15:
+                # Refunded in full: the visit is not counted at all.
+                visit_refund(visit=made, lines=[(made.lines.get().pk, quantity)], reason="退款", actor=front_desk,
+                             at=when + timedelta(minutes=5))
+                continue
+            if refund < 0.3 and quantity == 2:
+                # One of two refunded: counted, with half the spend.
+                visit_refund(visit=made, lines=[(made.lines.get().pk, 1)], reason="退一个", actor=front_desk,
+                             at=when + timedelta(minutes=5))
+                made.refresh_from_db()
             visits[member.pk].append((when, made.total - made.refunded_total, item.category_id))
     categories = [catalogue["lasers"].pk, catalogue["skincare"].pk]
-    for _ in range(25):
+    for _ in range(30):
         items_ = []
-        for _ in range(rng.choice([1, 2, 3])):
+        for _ in range(rng.choice([1, 2, 3, 4])):
             if rng.random() < 0.3:
                 group = [_random_condition(rng, categories) for _ in range(rng.choice([2, 3]))]
                 items_.append({"any": group, "negate": rng.random() < 0.2})
