@@ -151,3 +151,18 @@ def test_compiled_counts_equal_a_python_count(seed, form, make_member, catalogue
         )
         count, _sample = segment_preview(conditions=conditions_clean(definition), at=at, limit=1)
         assert count == expected, definition
+
+
+def test_the_rule_choosing_the_grouped_form():
+    spend = {"kind": "spend", "min": "100.00", "max": None, "days": 30}
+    last = {"kind": "last_visit", "op": "more_than_days", "days": 60}
+    count = {"kind": "visit_count", "min": 5, "max": None, "days": 365}
+    bought = {"kind": "bought", "items": [], "categories": [1], "item_kind": None, "days": 365}
+    vip = {"kind": "tag", "tags": ["vip"], "match": "any"}
+    wanted = segments.conditions._grouped_wanted
+    # One aggregate condition: correlated.
+    assert not wanted([spend, bought])
+    # Two, one of them inside an "any of" group, with a "bought" and a negated tag: grouped.
+    assert wanted([bought, last, {"any": [vip, count], "negate": False}, {**vip, "negate": True}])
+    # Two, but a plain top-level condition narrows the members first: correlated.
+    assert not wanted([spend, last, vip])
