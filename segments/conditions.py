@@ -638,12 +638,10 @@ def _one(condition: dict, ctx: Context) -> Q:
 #
 # Correlated (the kinds above): each aggregate condition is a subquery probing the member's visits
 # in `visit_member_time_cover`, run only for the members the cheaper tests leave. Grouped: all the
-# aggregate conditions of one place in the definition (the top level, or the aggregate options of
-# one "any of" group) are answered by ONE `GROUP BY member_id` over the counted visits of their
-# widest window, with each condition's window as a FILTER of its aggregate; its member ids are
-# joined once (a hashed semi- or anti-join). The rule (`_grouped_wanted`): grouped when the
-# definition has at least two aggregate conditions and no plain top-level condition that narrows
-# the members first (docs/segments.md, Performance).
+# top-level aggregate conditions (alone or in groups made only of them) are answered by ONE
+# `GROUP BY member_id` over the counted visits of their widest window, with each condition's
+# window as a FILTER of its aggregate; its member ids are joined once (a semi- or anti-join).
+# The rule choosing between them is `_grouped_wanted` (docs/segments.md, Performance).
 
 AGGREGATE_KINDS = frozenset({"spend", "visit_count", "last_visit", "first_visit"})
 
@@ -719,35 +717,31 @@ class _Grouped:
         return Q(pk__in=grouped.filter(test).values("member_id"))
 
 
+def _pure(item: dict) -> bool:
+    """An aggregate condition, or an "any of" group made only of them."""
+    return all(c["kind"] in AGGREGATE_KINDS for c in item.get("any", [item]))
+
+
 def _grouped_wanted(items: list[dict]) -> bool:
-    """The rule choosing the grouped form: at least two aggregate conditions in the definition,
-    and no top-level condition (not negated) of another kind than those and "bought". Such a
-    condition (a tag, birthday month, consent, stored stage…) usually leaves few members, for
-    whom the correlated probes are cheaper than grouping every visit; a negated one, or a
-    "bought", usually leaves most of them."""
-    aggregates = sum(1 for item in items for c in item.get("any", [item]) if c["kind"] in AGGREGATE_KINDS)
+    """The rule choosing the grouped form: at least two aggregate conditions at the top level
+    (alone or in "any of" groups made only of them), so that one grouping replaces two or more
+    probes per member, and no top-level condition (not negated) of another kind than those and
+    "bought". Such a condition (a tag, birthday month, consent, stored stage…) usually leaves few
+    members, for whom the correlated probes read less than a grouping of every visit; a negated
+    one, or a "bought", usually leaves most of them. Aggregate options of a group that also has
+    other options stay correlated: they are tested only for the members the other options leave."""
+    aggregates = sum(len(item.get("any", [item])) for item in items if _pure(item))
     narrowing = any("any" not in item and not item.get("negate")
                     and item["kind"] not in AGGREGATE_KINDS | {"bought"} for item in items)
     return aggregates >= 2 and not narrowing
 
 
-def _group_q(item: dict, ctx: Context, grouped: _Grouped | None) -> Q:
+def _group_q(item: dict, ctx: Context) -> Q:
     group = Q()
     # PostgreSQL tests an OR's arms in the order written and stops at the first true one:
     # the tests of the member's own columns first, the reads of other tables after.
-    arms = sorted(item["any"], key=lambda c: c["kind"] not in COLUMN_KINDS)
-    aggregates = [c for c in arms if c["kind"] in AGGREGATE_KINDS] if grouped else []
-    for condition in arms:
-        if condition not in aggregates:
-            group |= _one(condition, ctx)
-    if aggregates:
-        annotations, test, absent = {}, Q(), False
-        for condition in aggregates:
-            names, one, one_absent = grouped.test(condition)
-            annotations |= names
-            test |= one
-            absent = absent or one_absent
-        group |= grouped.members(annotations, test, absent, aggregates)
+    for condition in sorted(item["any"], key=lambda c: c["kind"] not in COLUMN_KINDS):
+        group |= _one(condition, ctx)
     return ~group if item.get("negate") else group
 
 
@@ -759,12 +753,11 @@ def conditions_q(conditions: dict, *, at: datetime | None = None) -> Q:
     grouped = _Grouped(ctx) if _grouped_wanted(items) else None
     q = Q()
     # Top-level aggregate conditions and groups made only of them: one grouping for all.
-    top = [item for item in items if grouped
-           and all(c["kind"] in AGGREGATE_KINDS for c in item.get("any", [item]))]
+    top = [item for item in items if grouped and _pure(item)]
     for item in items:
         if item in top:
             continue
-        q &= _group_q(item, ctx, grouped) if "any" in item else _one(item, ctx)
+        q &= _group_q(item, ctx) if "any" in item else _one(item, ctx)
     if top:
         annotations, test, absent, read = {}, Q(), True, []
         for item in top:

@@ -162,7 +162,10 @@ def test_the_rule_choosing_the_grouped_form():
     wanted = segments.conditions._grouped_wanted
     # One aggregate condition: correlated.
     assert not wanted([spend, bought])
-    # Two, one of them inside an "any of" group, with a "bought" and a negated tag: grouped.
-    assert wanted([bought, last, {"any": [vip, count], "negate": False}, {**vip, "negate": True}])
+    # Two at the top level (one in a group made only of them), with a "bought" and a negated
+    # tag: grouped.
+    assert wanted([bought, last, {"any": [spend, count], "negate": True}, {**vip, "negate": True}])
+    # The second in a group with other options (tested only for members those leave): correlated.
+    assert not wanted([bought, last, {"any": [vip, count], "negate": False}])
     # Two, but a plain top-level condition narrows the members first: correlated.
     assert not wanted([spend, last, vip])
