@@ -121,6 +121,11 @@ def _segments(owner: User) -> list:
             {"kind": "last_visit", "op": "more_than_days", "days": 60},
             {"any": [{"kind": "tag", "tags": ["vip"]}, {"kind": "visit_count", "min": 5, "days": 365},
                      {"kind": "bought", "items": injectables}]}]}),
+        # Three aggregate conditions and nothing narrowing: counted in the grouped form.
+        segment_create(actor=owner, name="高消费常客待回访", conditions={"all": [
+            {"kind": "spend", "min": "1000", "days": 365},
+            {"kind": "visit_count", "min": 2, "days": 365},
+            {"kind": "last_visit", "op": "more_than_days", "days": 60}]}),
         segment_create(actor=owner, name="重要价值本月生日", conditions={"all": [
             {"kind": "rfm_cell", "cells": ["important_value", "important_keep"]},
             {"kind": "birthday_month", "relative": "current"},
