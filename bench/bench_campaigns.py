@@ -1,8 +1,12 @@
 """Launching a campaign to 100,000 members: the launch (control group chosen and stored, 10 %
 held out, stratified by tier) and the first occurrence (guard rows, bonus points through the
 ledger, a coupon, an SMS each), compared with the plain SQL doing the same inserts in one
-transaction with the triggers off (no batches, no locks, no guard checks, no consent rules)."""
+statement (no batches, no locks, no guard checks, no consent rules, no rendering), but with the
+same database checks as the launch: the triggers on (the ledger's chain and balance bookkeeping)
+and the deferred checks the launch pays at its commits (foreign keys, the ledger's balance check)
+run before the anchor's roll-back (`SET CONSTRAINTS ALL IMMEDIATE`)."""
 
+import os
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,7 +25,9 @@ from messaging.services import messaging_settings_update
 from points.coupons import coupon_template_create
 from points.models import CouponTemplate
 
-MEMBERS = 100_000
+# BENCH_CAMPAIGNS_SCALE=0.01 runs the same at a hundredth of the volume, to try the benchmark out.
+SCALE = float(os.environ.get("BENCH_CAMPAIGNS_SCALE", "1"))
+MEMBERS = int(100_000 * SCALE)
 TARGET_S = 60.0
 MAX_RATIO = 3.0
 
@@ -85,8 +91,9 @@ def _plain(params: dict) -> float:
     started = time.perf_counter()
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = replica")
             cursor.execute(_PLAIN_SQL, params)
+            # What a commit would check: the deferred foreign keys and the ledger's balance check.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             elapsed = time.perf_counter() - started
             raise Rollback
     except Rollback:
@@ -122,7 +129,7 @@ def main() -> list[Figure]:
             Figure(f"campaign launch to {MEMBERS:,} members: control group stored", launched, note="part of below"),
             Figure(f"campaign launch and first occurrence to {MEMBERS:,} members (points, coupon, SMS)", elapsed,
                    target=min(TARGET_S, plain * MAX_RATIO)),
-            Figure("  the same inserts as one plain SQL statement, triggers off", plain, note="reference"),
+            Figure("  the same inserts as one plain SQL statement, with the same checks", plain, note="reference"),
         ]
     finally:
         drop_clinic(clinic)

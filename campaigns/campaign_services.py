@@ -21,6 +21,7 @@ from members.services import consent_record
 from messaging.models import MARKETING_CONSENT, Channel, Message, Purpose
 from messaging.rendering import template_texts_validate
 from points.rules import local_date
+from segments.selectors import segment_planning
 
 CAMPAIGN_FIELDS = ("name", "kind", "schedule", "starts_on", "ends_on", "send_time", "month", "day", "trigger_days",
                    "validity_days", "bonus_points", "coupon_template", "points_multiplier", "min_tier",
@@ -214,7 +215,8 @@ def campaign_launch(*, campaign: Campaign, actor: User | None, now: datetime | N
     if errors:
         raise ValidationError(errors)
     seed = secrets.randbits(62)
-    preview = campaign_preview(campaign, seed=seed)
+    with segment_planning():
+        preview = campaign_preview(campaign, seed=seed)
     if preview.targeted == 0:
         raise ValidationError(_("No member matches the campaign's segment; there is no one to launch it to."),
                               code="empty_audience")
@@ -230,7 +232,7 @@ def campaign_launch(*, campaign: Campaign, actor: User | None, now: datetime | N
             % {"needed": preview.offer_members, "budget": campaign.budget_coupons}})
     campaign.seed = seed
     strata, params = strata_sql(campaign, seed)
-    with connection.cursor() as cursor:
+    with segment_planning(), connection.cursor() as cursor:
         cursor.execute(_AUDIENCE_INSERT_SQL.format(strata=strata), [campaign.pk, now, *params])
     campaign.status = Campaign.Status.SCHEDULED
     campaign.launched_at = now

@@ -11,7 +11,6 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
-from scipy import stats
 
 from campaigns.models import Campaign, CampaignAudience, CampaignEvent, CampaignResult
 from campaigns.selectors import campaign_settings
@@ -43,6 +42,8 @@ def welch_interval(treated: list[float], control: list[float], *, confidence: fl
     if se == 0:
         return Welch(m1 - m2, m1 - m2, m1 - m2, None)
     df = (a + b) ** 2 / (a ** 2 / (n1 - 1) + b ** 2 / (n2 - 1))
+    from scipy import stats  # imported when needed: it takes seconds, and launching a campaign imports this module
+
     t = float(stats.t.ppf(1 - (1 - confidence) / 2, df))
     return Welch(m1 - m2, m1 - m2 - t * se, m1 - m2 + t * se, df)
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, CampaignEvent, CampaignOccurrence
 from campaigns.schedules import TRIGGERED, occurrences_between
 from campaigns.selectors import audience_sql, campaign_audience_members, tier_ranks
+from clinic_loyalty.sql_arrays import any_of
 from clinics.context import clinic_url, current_clinic
 from insights.selectors import insights_settings
 from messaging.models import Channel, Purpose
@@ -24,6 +25,7 @@ from points.ledger import BulkCredit, ledger_credit_many
 from points.models import Coupon
 from points.rules import clinic_zone, local_date, local_midnight, lot_available_from, lot_expiry, loyalty_settings
 from points.selectors import lot_last_day
+from segments.selectors import segment_planning
 
 BATCH_SIZE = 5000
 CATCH_UP_DAYS = 2
@@ -118,7 +120,7 @@ def _targets(campaign: Campaign, on: date, now: datetime) -> list[tuple[int, int
         if not members:
             return []
         _audience_add(campaign, now, members)
-        query = campaign.audience.filter(member_id__in=members)
+        query = campaign.audience.filter(member_id__in=any_of(members, "bigint"))
     else:
         if campaign.schedule != Campaign.Schedule.ONCE:
             _audience_add(campaign, now)
@@ -145,6 +147,8 @@ WHERE g.campaign_id = %(campaign)s AND g.occurrence = %(on)s AND g.member_id = t
 
 
 def _budget_left(campaign: Campaign) -> tuple[int | None, int | None]:
+    if campaign.budget_points is None and campaign.budget_coupons is None:
+        return None, None  # nothing to add up (the sum over every grant so far grows batch by batch)
     given = campaign.grants.aggregate(points=Sum("points"), coupons=Count("coupon"))
     points = None if campaign.budget_points is None else max(campaign.budget_points - (given["points"] or 0), 0)
     coupons = None if campaign.budget_coupons is None else max(campaign.budget_coupons - given["coupons"], 0)
@@ -161,7 +165,7 @@ def _grant_batch(campaign_id: int, on: date, targets: list[tuple[int, int | None
         if campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.RUNNING):
             return False
         members = [member_id for member_id, _tier in targets]
-        held = dict(campaign.grants.filter(member_id__in=members, offer=True).values("member_id")
+        held = dict(campaign.grants.filter(member_id__in=any_of(members, "bigint"), offer=True).values("member_id")
                     .annotate(n=Count("id")).values_list("member_id", "n"))
         ranks = tier_ranks()
         min_rank = ranks.get(campaign.min_tier_id) if campaign.min_tier_id else None
@@ -271,7 +275,7 @@ def campaign_occurrence_run(*, campaign: Campaign, on: date, now: datetime | Non
     was given is not given twice, and a run that died halfway is completed."""
     now = now or timezone.now()
     counts = _new_counts()
-    with transaction.atomic():
+    with segment_planning():
         targets = _targets(campaign, on, now)
     counts["targeted"] = len(targets)
     for start in range(0, len(targets), batch_size):

@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignGrant, CampaignSettings
+from clinic_loyalty.sql_arrays import any_of
 from members.models import Member
 from members.selectors import consent_granted_members
 from messaging.models import MARKETING_CONSENT, Channel
@@ -126,8 +127,9 @@ def campaign_preview(campaign: Campaign, *, seed: int = 0) -> Preview:
             value = coupon_face_value(campaign.coupon_template)
             preview.coupon_value = None if value is None else value * coupons
     rules = campaign_settings()
-    contacts = dict(Member.objects.filter(pk__in=treated).values_list("pk", "phone")) if treated else {}
-    emails = dict(Member.objects.filter(pk__in=treated).exclude(email="").values_list("pk", "email")) if treated else {}
+    treated_members = Member.objects.filter(pk__in=any_of(treated, "bigint"))
+    contacts = dict(treated_members.values_list("pk", "phone")) if treated else {}
+    emails = dict(treated_members.exclude(email="").values_list("pk", "email")) if treated else {}
     for message in campaign.messages.all():
         addressed = [m for m in treated if (emails.get(m) if message.channel == Channel.EMAIL else contacts.get(m))]
         reachable = len(consent_granted_members(member_ids=addressed, purpose=MARKETING_CONSENT[message.channel]))

@@ -12,6 +12,7 @@ from django.db.models.lookups import Contains
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from clinic_loyalty.sql_arrays import any_of
 from members.models import PINYIN_COMPACT, ConsentRecord, MedicalAccessLog, MedicalProfile, Member, MemberEvent
 from members.naming import has_cjk, phone_normalize
 
@@ -127,7 +128,7 @@ def consent_granted_member_ids(*, purpose: str, at: datetime) -> QuerySet:
 def consent_granted_members(*, member_ids: list[int], purpose: str) -> set[int]:
     """Of these members, those whose latest record for `purpose` grants it (one query for a
     whole batch, by the same rule as `consent_current`)."""
-    latest = (ConsentRecord.objects.filter(member_id__in=member_ids, purpose=purpose)
+    latest = (ConsentRecord.objects.filter(member_id__in=any_of(member_ids, "bigint"), purpose=purpose)
               .order_by("member_id", "-recorded_at", "-id").distinct("member_id")
               .values_list("member_id", "granted"))
     return {member_id for member_id, granted in latest if granted}
@@ -136,7 +137,7 @@ def consent_granted_members(*, member_ids: list[int], purpose: str) -> set[int]:
 def consent_withdrawn_members(*, member_ids: list[int], purpose: str) -> set[int]:
     """Of these members, those whose latest record for `purpose` withdraws it (for purposes that
     hold until withdrawn, such as appointment reminders)."""
-    latest = (ConsentRecord.objects.filter(member_id__in=member_ids, purpose=purpose)
+    latest = (ConsentRecord.objects.filter(member_id__in=any_of(member_ids, "bigint"), purpose=purpose)
               .order_by("member_id", "-recorded_at", "-id").distinct("member_id")
               .values_list("member_id", "granted"))
     return {member_id for member_id, granted in latest if not granted}

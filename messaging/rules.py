@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from clinic_loyalty.sql_arrays import any_of
 from clinics.context import clinic_zone
 from members.models import Member
 from members.selectors import consent_granted_members, consent_withdrawn_members
@@ -78,7 +79,7 @@ def message_skip_reasons(*, members: list[dict], purpose: str, channel: str, at:
         return reasons
     consenting = consent_granted_members(member_ids=candidates, purpose=MARKETING_CONSENT[channel])
     quiet = in_quiet_hours(at, start=rules.quiet_hours_start, end=rules.quiet_hours_end)
-    recent = dict(Message.objects.filter(member_id__in=candidates, marketing=True,
+    recent = dict(Message.objects.filter(member_id__in=any_of(candidates, "bigint"), marketing=True,
                                          status__in=[Message.Status.QUEUED, Message.Status.SENT],
                                          created_at__gt=at - CAP_WINDOW)
                   .values("member_id").annotate(n=Count("id")).values_list("member_id", "n"))

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.permissions import settings_change_check
 from audit.services import settings_update
+from clinic_loyalty.sql_arrays import any_of
 from clinics.context import clinic_key, current_clinic
 from members.models import Member
 from messaging import tasks
@@ -110,12 +111,12 @@ def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | Non
     marketing = purpose in MARKETING_PURPOSES
     with transaction.atomic():
         keys = [item.guard_key for item in outgoing if item.guard_key]
-        used = set(Message.objects.filter(guard_key__in=keys).values_list("guard_key", flat=True))
+        used = set(Message.objects.filter(guard_key__in=any_of(keys, "text")).values_list("guard_key", flat=True))
         outgoing = [item for item in outgoing if not item.guard_key or item.guard_key not in used]
         if not outgoing:
             return []
         ids = sorted({item.member_id for item in outgoing})
-        members_query = Member.objects.filter(pk__in=ids).order_by("pk")
+        members_query = Member.objects.filter(pk__in=any_of(ids, "bigint")).order_by("pk")
         if marketing:
             members_query = members_query.select_for_update()
         members = {row["id"]: row for row in members_query.values("id", "status", "phone", "email", "name")}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,7 +51,13 @@ def coupon_code_normalize(code: str) -> str:
 
 
 def _code_generate() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    # The alphabet has 32 characters, so the low 5 bits of a random byte choose one uniformly:
+    # one call for the random bytes instead of one per character (a batch issues thousands).
+    return "".join(CODE_ALPHABET[byte & 31] for byte in secrets.token_bytes(CODE_LENGTH))
+
+
+if len(CODE_ALPHABET) != 32:
+    raise ImproperlyConfigured("_code_generate needs an alphabet of 32 characters")
 
 
 def coupon_validity(*, template: CouponTemplate, issued_at: datetime) -> tuple[datetime, datetime]:

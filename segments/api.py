@@ -16,7 +16,7 @@ from appointments.api.common import ClinicDateTimeField
 from members.models import Member
 from segments.conditions import conditions_clean
 from segments.models import Segment
-from segments.selectors import members_matching, segment_count, segment_list, segment_members
+from segments.selectors import segment_count, segment_list, segment_members, segment_planning, segment_preview
 from segments.services import segment_archive, segment_create, segment_update
 
 ViewReports = has_perm("accounts.view_reports")
@@ -159,7 +159,8 @@ class SegmentMembersApi(APIView):
         self.FilterSerializer(data=request.query_params).is_valid(raise_exception=True)
         members = segment_members(segment).order_by("member_number", "id")
         paginator = Pagination()
-        page = paginator.paginate_queryset(members, request, view=self)
+        with segment_planning():
+            page = paginator.paginate_queryset(members, request, view=self)
         return paginator.get_paginated_response(SegmentMemberSerializer(page, many=True).data)
 
 
@@ -183,6 +184,5 @@ class SegmentPreviewApi(APIView):
         data.is_valid(raise_exception=True)
         conditions = conditions_clean(data.validated_data["conditions"])
         at = timezone.now()
-        members = members_matching(conditions=conditions, at=at)
-        sample = list(members.order_by("-joined_on", "-id")[:10])
-        return Response(self.OutputSerializer({"count": members.count(), "at": at, "sample": sample}).data)
+        count, sample = segment_preview(conditions=conditions, at=at, limit=10)
+        return Response(self.OutputSerializer({"count": count, "at": at, "sample": sample}).data)

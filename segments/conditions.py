@@ -20,11 +20,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
-from django.db.models.lookups import In
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DateTimeField,
+    DecimalField,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThanOrEqual, In, LessThan, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -39,7 +55,7 @@ from points.models import Account, Asset
 from points.rules import local_date, local_midnight
 from segments.models import MemberScore
 from tiers.models import MemberTier, Tier, TierChange
-from visits.models import CatalogueItem, Category, VisitLine
+from visits.models import CatalogueItem, Category, Visit, VisitLine
 
 MAX_ITEMS = 30
 MAX_GROUP = 20
@@ -233,21 +249,34 @@ def _spend_clean(p: dict) -> dict:
     return {"min": low, "max": high, "days": _int(p, "days", low=1, high=MAX_DAYS)}
 
 
-def _aggregate_q(p: dict, ctx: Context, aggregate) -> Q:
-    # Uncorrelated: the window's visits are grouped once and the members looked up in the result
-    # (a hashed semi- or anti-join), so the cost is bounded by the visits in the window whatever
-    # the other conditions leave.
-    per_member = _window(counted_visits(), p, ctx).values("member_id").annotate(value=aggregate)
+def _range_q(value, p: dict) -> Q:
+    """`value` (never NULL) within the condition's min and max."""
     q = Q()
     if p["min"] is not None and float(p["min"]) > 0:
-        q &= Q(pk__in=per_member.filter(value__gte=p["min"]).values("member_id"))
+        q &= Q(GreaterThanOrEqual(value, Value(Decimal(p["min"]))))
     if p["max"] is not None:
-        q &= ~Q(pk__in=per_member.filter(value__gt=p["max"]).values("member_id"))
+        q &= Q(LessThanOrEqual(value, Value(Decimal(p["max"]))))
     return q
 
 
+def _per_member(visits, aggregate, output_field):
+    """One member's aggregate over `visits` (correlated on the member), 0 when there are none.
+    Correlated on purpose: PostgreSQL evaluates it after the cheaper tests of the same row, as an
+    index-only scan of `visit_member_time_cover` (its INCLUDE columns), so a segment whose other
+    conditions leave few members reads only their visits; alone it reads each member's visits
+    once, like a grouping of the whole window would."""
+    value = Subquery(visits.order_by().values("member_id").annotate(value=aggregate).values("value"),
+                     output_field=output_field)
+    return Coalesce(value, Value(0, output_field=output_field))
+
+
 def _spend_q(p: dict, ctx: Context) -> Q:
-    return _aggregate_q(p, ctx, Sum(F("total") - F("refunded_total")))
+    # A visit not counted is refunded in full (total = refunded_total, a check constraint keeps
+    # refunded_total <= total) or free: either adds 0, so the paid-and-not-refunded visits give
+    # the same sum, and their test reads only columns of the index.
+    visits = _window(Visit.objects.filter(member_id=OuterRef("pk"), total__gt=F("refunded_total")), p, ctx)
+    return _range_q(_per_member(visits, Sum(F("total") - F("refunded_total")),
+                                DecimalField(max_digits=16, decimal_places=2)), p)
 
 
 # visit_count: {"min": int, "max": int, "days": N or null}
@@ -258,7 +287,7 @@ def _count_clean(p: dict) -> dict:
 
 
 def _count_q(p: dict, ctx: Context) -> Q:
-    return _aggregate_q(p, ctx, Count("id"))
+    return _range_q(_per_member(_window(_visits(), p, ctx), Count("id"), BigIntegerField()), p)
 
 
 # last_visit: {"op": "within_days" | "more_than_days" | "on_or_after" | "before", "days": N, "date": "…"}
@@ -275,14 +304,26 @@ def _last_visit_clean(p: dict) -> dict:
     return {"op": op, "date": day}
 
 
+# Stand-ins for "no visit" in comparisons of the latest or first visit, so that a member without
+# one gives true or false (never NULL) and "negate" turns exactly those members around.
+NEVER_BEFORE = datetime.min.replace(tzinfo=UTC)
+NEVER_AFTER = datetime.max.replace(tzinfo=UTC)
+
+
+def _visit_time(ctx: Context, order: str, none):
+    """The member's latest (order "-visited_at") or first ("visited_at") counted visit by `at`,
+    `none` if there is none: one probe of `visit_member_time_cover` per member."""
+    visits = _visits().filter(visited_at__lte=ctx.at).order_by(order).values("visited_at")[:1]
+    return Coalesce(Subquery(visits, output_field=DateTimeField()), Value(none, output_field=DateTimeField()))
+
+
 def _last_visit_q(p: dict, ctx: Context) -> Q:
-    visits = _visits().filter(visited_at__lte=ctx.at)
     since = (ctx.days_ago(p["days"]) if p["op"] in ("within_days", "more_than_days")
              else local_midnight(date.fromisoformat(p["date"])))
-    recent = Q(Exists(visits.filter(visited_at__gte=since)))
     if p["op"] in ("within_days", "on_or_after"):
-        return recent
-    return Q(Exists(visits.filter(visited_at__lt=since))) & ~recent
+        return Q(GreaterThanOrEqual(_visit_time(ctx, "-visited_at", NEVER_BEFORE), since))
+    # Some visit, and the latest before `since`: a member who never visited compares as never after.
+    return Q(LessThan(_visit_time(ctx, "-visited_at", NEVER_AFTER), since))
 
 
 # first_visit: {"op": "within_days", "days": N} (new members) or {"op": "never"}
@@ -294,11 +335,9 @@ def _first_visit_clean(p: dict) -> dict:
 
 
 def _first_visit_q(p: dict, ctx: Context) -> Q:
-    visits = _visits().filter(visited_at__lte=ctx.at)
     if p["op"] == "never":
-        return ~Q(Exists(visits))
-    since = ctx.days_ago(p["days"])
-    return Q(Exists(visits.filter(visited_at__gte=since))) & ~Q(Exists(visits.filter(visited_at__lt=since)))
+        return ~Q(Exists(_visits().filter(visited_at__lte=ctx.at)))
+    return Q(GreaterThanOrEqual(_visit_time(ctx, "visited_at", NEVER_BEFORE), ctx.days_ago(p["days"])))
 
 
 # bought: {"items": [id…], "categories": [id…], "item_kind": "treatment" | "product" | null, "days": N or null}
@@ -317,9 +356,12 @@ def _bought_clean(p: dict) -> dict:
 def _bought_q(p: dict, ctx: Context) -> Q:
     # A line not refunded in full is on a counted visit exactly when the visit was paid and not
     # refunded in full, or was free (insights.selectors.counted).
+    # Uncorrelated, as a set of member ids: at the top level PostgreSQL joins it like EXISTS (a
+    # hashed semi-join), and in an "any of" group it is computed once and looked up per member
+    # (a hashed subplan) instead of reading each member's visit lines.
     lines = VisitLine.objects.filter(
         Q(visit__total__gt=F("visit__refunded_total")) | Q(visit__total=0),
-        visit__member_id=OuterRef("pk"), refunded_quantity__lt=F("quantity"), visit__visited_at__lte=ctx.at)
+        refunded_quantity__lt=F("quantity"), visit__visited_at__lte=ctx.at)
     if p["days"] is not None:
         lines = lines.filter(visit__visited_at__gte=ctx.days_ago(p["days"]))
     what = Q()
@@ -331,7 +373,7 @@ def _bought_q(p: dict, ctx: Context) -> Q:
         lines = lines.filter(what)
     if p["item_kind"]:
         lines = lines.filter(item__kind=p["item_kind"])
-    return Q(Exists(lines))
+    return Q(pk__in=lines.values("visit__member_id"))
 
 
 # tag: {"tags": [str…], "match": "any" | "all"}
@@ -530,6 +572,10 @@ KINDS: dict[str, Kind] = {kind.code: kind for kind in [
 ]}
 
 
+# Kinds that test only the member's own row.
+COLUMN_KINDS = frozenset({"tag", "gender", "age", "birthday_month", "joined", "referral", "source"})
+
+
 # --- the whole definition -----------------------------------------------------------------
 
 def _condition_clean(raw, where: str) -> dict:
@@ -588,17 +634,143 @@ def _one(condition: dict, ctx: Context) -> Q:
     return ~q if condition.get("negate") else q
 
 
+# --- the grouped form of the per-member visit aggregates ----------------------------------
+#
+# Correlated (the kinds above): each aggregate condition is a subquery probing the member's visits
+# in `visit_member_time_cover`, run only for the members the cheaper tests leave. Grouped: all the
+# top-level aggregate conditions (alone or in groups made only of them) are answered by ONE
+# `GROUP BY member_id` over the counted visits of their widest window, with each condition's
+# window as a FILTER of its aggregate; its member ids are joined once (a semi- or anti-join).
+# The rule choosing between them is `_grouped_wanted` (docs/segments.md, Performance).
+
+AGGREGATE_KINDS = frozenset({"spend", "visit_count", "last_visit", "first_visit"})
+
+
+def _aggregate_test(condition: dict, ctx: Context, name: str) -> tuple[dict, Q, bool]:
+    """One aggregate condition as (annotations named from `name`, a test of them over a member's
+    counted visits, whether a member with no counted visit by `ctx.at` matches), negation applied."""
+    kind, p = condition["kind"], condition
+    since = ctx.days_ago(p["days"]) if p.get("days") is not None else None
+    window = Q(visited_at__gte=since) if since is not None else None
+    money = DecimalField(max_digits=16, decimal_places=2)
+    if kind == "spend":
+        # Counted visits not paid add 0 (see _spend_q), so the sum over counted visits is the same.
+        value = Coalesce(Sum(F("total") - F("refunded_total"), filter=window, output_field=money),
+                         Value(0, output_field=money))
+        test, absent = _range_q(F(name), p), not (p["min"] is not None and float(p["min"]) > 0)
+    elif kind == "visit_count":
+        value = Count("id", filter=window)
+        test, absent = _range_q(F(name), p), not p["min"]
+    elif kind == "last_visit":
+        since = (ctx.days_ago(p["days"]) if p["op"] in ("within_days", "more_than_days")
+                 else local_midnight(date.fromisoformat(p["date"])))
+        if p["op"] in ("within_days", "on_or_after"):
+            value = Coalesce(Max("visited_at"), Value(NEVER_BEFORE, output_field=DateTimeField()))
+            test = Q(GreaterThanOrEqual(F(name), since))
+        else:
+            value = Coalesce(Max("visited_at"), Value(NEVER_AFTER, output_field=DateTimeField()))
+            test = Q(LessThan(F(name), since))
+        absent = False
+    elif kind == "first_visit":
+        if p["op"] == "never":
+            value, test, absent = Count("id"), Q(**{name: 0}), True
+        else:
+            value = Coalesce(Min("visited_at"), Value(NEVER_BEFORE, output_field=DateTimeField()))
+            test, absent = Q(GreaterThanOrEqual(F(name), ctx.days_ago(p["days"]))), False
+    else:
+        raise ValueError(kind)
+    if condition.get("negate"):
+        test, absent = ~test, not absent
+    return {name: value}, test, absent
+
+
+def _window_start(conditions: list[dict], ctx: Context) -> datetime | None:
+    """The first instant any of these conditions reads, None for all of a member's history."""
+    starts = []
+    for c in conditions:
+        if c["kind"] not in ("spend", "visit_count") or c.get("days") is None:
+            return None
+        starts.append(ctx.days_ago(c["days"]))
+    return min(starts)
+
+
+class _Grouped:
+    """Builds the member-id sets of the grouped form; names the annotations uniquely."""
+
+    def __init__(self, ctx: Context):
+        self.ctx, self.names = ctx, 0
+
+    def test(self, condition: dict) -> tuple[dict, Q, bool]:
+        self.names += 1
+        return _aggregate_test(condition, self.ctx, f"agg_{self.names}")
+
+    def members(self, annotations: dict, test: Q, absent: bool, conditions: list[dict]) -> Q:
+        """Members for whom `test` holds over their counted visits, given whether it holds for a
+        member with none: one grouping, joined as a set of ids (or its complement)."""
+        visits = counted_visits().filter(visited_at__lte=self.ctx.at)
+        if (start := _window_start(conditions, self.ctx)) is not None:
+            visits = visits.filter(visited_at__gte=start)
+        grouped = visits.order_by().values("member_id").annotate(**annotations)
+        if absent:
+            # Members without a visit in the window match: all but those grouped that fail.
+            return ~Q(pk__in=grouped.filter(~test).values("member_id"))
+        return Q(pk__in=grouped.filter(test).values("member_id"))
+
+
+def _pure(item: dict) -> bool:
+    """An aggregate condition, or an "any of" group made only of them."""
+    return all(c["kind"] in AGGREGATE_KINDS for c in item.get("any", [item]))
+
+
+def _grouped_wanted(items: list[dict]) -> bool:
+    """The rule choosing the grouped form: at least two aggregate conditions at the top level
+    (alone or in "any of" groups made only of them), so that one grouping replaces two or more
+    probes per member, and no top-level condition (not negated) of another kind than those and
+    "bought". Such a condition (a tag, birthday month, consent, stored stage…) usually leaves few
+    members, for whom the correlated probes read less than a grouping of every visit; a negated
+    one, or a "bought", usually leaves most of them. Aggregate options of a group that also has
+    other options stay correlated: they are tested only for the members the other options leave."""
+    aggregates = sum(len(item.get("any", [item])) for item in items if _pure(item))
+    narrowing = any("any" not in item and not item.get("negate")
+                    and item["kind"] not in AGGREGATE_KINDS | {"bought"} for item in items)
+    return aggregates >= 2 and not narrowing
+
+
+def _group_q(item: dict, ctx: Context) -> Q:
+    group = Q()
+    # PostgreSQL tests an OR's arms in the order written and stops at the first true one:
+    # the tests of the member's own columns first, the reads of other tables after.
+    for condition in sorted(item["any"], key=lambda c: c["kind"] not in COLUMN_KINDS):
+        group |= _one(condition, ctx)
+    return ~group if item.get("negate") else group
+
+
 def conditions_q(conditions: dict, *, at: datetime | None = None) -> Q:
     """The definition as one condition over members, evaluated at `at` (now if None). The
     definition must have passed `conditions_clean`."""
     ctx = Context.of(at)
+    items = conditions.get("all", [])
+    grouped = _Grouped(ctx) if _grouped_wanted(items) else None
     q = Q()
-    for item in conditions.get("all", []):
-        if "any" in item:
-            group = Q()
-            for condition in item["any"]:
-                group |= _one(condition, ctx)
-            q &= ~group if item.get("negate") else group
-        else:
-            q &= _one(item, ctx)
+    # Top-level aggregate conditions and groups made only of them: one grouping for all.
+    top = [item for item in items if grouped and _pure(item)]
+    for item in items:
+        if item in top:
+            continue
+        q &= _group_q(item, ctx) if "any" in item else _one(item, ctx)
+    if top:
+        annotations, test, absent, read = {}, Q(), True, []
+        for item in top:
+            item_test, item_absent = Q(), False
+            for condition in item.get("any", [item]):
+                names, one, one_absent = grouped.test(condition)
+                annotations |= names
+                item_test |= one
+                item_absent = item_absent or one_absent
+                read.append(condition)
+            if "any" in item and item.get("negate"):
+                item_test, item_absent = ~item_test, not item_absent
+            test &= item_test
+            absent = absent and item_absent
+        q &= grouped.members(annotations, test, absent, read)
     return q

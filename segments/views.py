@@ -21,7 +21,7 @@ from points.rules import local_date
 from segments.conditions import KINDS, conditions_clean
 from segments.forms import SegmentForm, blank_row, conditions_from_post, kind_choices, rows_of
 from segments.models import Segment
-from segments.selectors import members_matching, segment_count, segment_list, segment_members
+from segments.selectors import segment_count, segment_list, segment_members, segment_planning, segment_preview
 from segments.services import segment_archive, segment_create, segment_update
 
 SAMPLE = 10
@@ -121,9 +121,9 @@ class SegmentPreviewView(SettingsRequired, View):
             conditions = conditions_clean(conditions_from_post(request.POST))
         except ValidationError as exc:
             return render(request, "manager/segments/_preview.html", {"error": " ".join(exc.messages)})
-        members = members_matching(conditions=conditions, at=at)
+        count, sample = segment_preview(conditions=conditions, at=at, limit=SAMPLE)
         return render(request, "manager/segments/_preview.html", {
-            "count": members.count(), "sample": members.order_by("-joined_on", "-id")[:SAMPLE], "at": at,
+            "count": count, "sample": sample, "at": at,
             "empty": not conditions["all"]})
 
 
@@ -163,10 +163,11 @@ class SegmentExportView(SettingsRequired, View):
 
         def rows():
             yield "\ufeff" + writer.writerow(self.COLUMNS)
-            for row in members.iterator(chunk_size=2000):
-                values = list(row)
-                values[7] = "|".join(values[7] or [])
-                yield writer.writerow(["" if v is None else v for v in values])
+            with segment_planning():
+                for row in members.iterator(chunk_size=2000):
+                    values = list(row)
+                    values[7] = "|".join(values[7] or [])
+                    yield writer.writerow(["" if v is None else v for v in values])
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         filename = f"segment-{segment.pk}-{local_date(timezone.now()):%Y%m%d}.csv"

@@ -94,7 +94,10 @@ class Visit(models.Model):
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
         ordering = ["-visited_at", "-id"]
-        indexes = [models.Index(fields=["member", "-visited_at"], name="visit_member_time")]
+        # Covering: a member's visits in a window, their spend and whether they count are read
+        # from the index alone (segments.conditions; insights.selectors.counted needs the id).
+        indexes = [models.Index(fields=["member", "-visited_at"], include=["total", "refunded_total", "id"],
+                                name="visit_member_time_cover")]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="visit_total_not_negative"),
             models.CheckConstraint(condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=F("total")),
