@@ -318,9 +318,9 @@ def test_the_demo_history_has_aftercare_after_lasers_repeat_injectables_and_seru
         return followed / sessions
 
     # Aftercare (修护面膜, 修复凝胶) after lasers, the serum after 水光针: on the day or within two weeks.
-    assert followed_by("LSR-01", ("PRD-01",)) > 0.5
-    assert followed_by("LSR-02", ("PRD-04",)) > 0.4
-    assert followed_by("FAC-01", ("PRD-03",)) > 0.45
+    assert followed_by("LSR-01", ("PRD-01",)) > 0.45  # bought with it 60 % of the time
+    assert followed_by("LSR-02", ("PRD-04",)) > 0.3  # 50 %
+    assert followed_by("FAC-01", ("PRD-03",)) > 0.4  # 55 %
     assert followed_by("BTX-01", ("PRD-01", "PRD-04")) < 0.2  # no aftercare kit after Botox
     # Repeat injectables with their cycles: the median gap between a member's sessions.
     for sku, cycle in (("BTX-01", 120), ("BTX-02", 150)):
