@@ -65,6 +65,7 @@ hist AS (
     SELECT v.member_id, l.item_id, max(v.visited_at) AS last_at
     FROM visits_visit v JOIN visits_visitline l ON l.visit_id = v.id
     WHERE {{members_v}} AND v.visited_at < %(as_of)s AND l.item_id IS NOT NULL AND l.refunded_quantity < l.quantity
+      {{items_l}}
     GROUP BY 1, 2),
 h AS (
     SELECT hist.member_id, hist.item_id, hist.last_at, ci.kind,
@@ -97,7 +98,9 @@ candidates AS (
           SELECT 1 FROM recommendations_itempopularity own WHERE own.tier_id = {MEMBER_TIER_SQL.format(alias="t")}))
     WHERE {{members_m}} {{items_p}}),
 best AS (
-    SELECT DISTINCT ON (member_id, item_id) * FROM candidates ORDER BY member_id, item_id, score DESC)
+    SELECT DISTINCT ON (member_id, item_id) member_id, item_id, signal, because_id, days_since, interval_days,
+           popular_tier_id, max(score) OVER (PARTITION BY member_id, item_id) AS score
+    FROM candidates c ORDER BY member_id, item_id, c.signal = 'due' DESC, c.score DESC)
 SELECT b.member_id, b.item_id, b.score, b.signal, b.because_id, b.days_since, b.interval_days,
        ci.name, ci.kind, ci.price, ci.sku, bi.name AS because_name, tr.name AS tier_name, m.gender,
        b.popular_tier_id
@@ -121,6 +124,9 @@ def _params(as_of: datetime | None, **extra) -> dict:
 def _scores_sql(*, one_member: bool, one_item: bool) -> str:
     return _SCORES.format(
         members_v="v.member_id = %(member)s" if one_member else "TRUE",
+        # For one item, only the member's purchases of it and of the items it is bought with.
+        items_l=("AND (l.item_id = %(item)s OR l.item_id IN (SELECT a.item_id FROM recommendations_itemassociation a"
+                 " WHERE a.related_id = %(item)s))") if one_item else "",
         members_m="m.id = %(member)s" if one_member else "m.status = 'active'",
         items_h="AND item_id = %(item)s" if one_item else "",
         items_a="AND a.related_id = %(item)s" if one_item else "",
@@ -220,26 +226,38 @@ def _fetch_prepared(sql: str, params: dict) -> list[dict]:
     return rows
 
 
-def members_recommended(*, item: CatalogueItem, min_score: float = 0.0,
-                        as_of: datetime | None = None) -> QuerySet[Member]:
-    """Active members to whom `item` would be recommended with at least `min_score` (for a
-    campaign segment "recommended item X with score ≥ s"). A subquery: chain it, count it."""
+def recommended_member_ids(*, item_id: int, min_score: float = 0.0, as_of: datetime | None = None) -> RawSQL:
+    """The ids of the active members to whom item `item_id` would be recommended with at least
+    `min_score`, as a subquery: the per-member query of `member_recommendations`, run for every
+    member and this one item, with the same signals, scores and exclusions (whatever the item's
+    rank among the member's suggestions)."""
     sql = f"SELECT s.member_id FROM ({_scores_sql(one_member=False, one_item=True)}) s WHERE s.score >= %(min_score)s"
-    raw, values = _positional(sql, _params(as_of, item=item.pk, min_score=min_score))
-    return Member.objects.filter(pk__in=RawSQL(raw, values))
+    return RawSQL(*_positional(sql, _params(as_of, item=item_id, min_score=min_score)))
 
 
-def members_due_for(*, item: CatalogueItem, within_days: int = 0, as_of: datetime | None = None) -> QuerySet[Member]:
-    """Active members due for `item` (for a campaign segment "due for X"): their last purchase of
-    it was at least its interval ago (or will be within `within_days`), and nothing bars them
-    from it. A subquery."""
-    sql = f"""WITH {_HISTORY.format(members_v="TRUE")}
+def due_member_ids(*, item_id: int, within_days: int = 0, as_of: datetime | None = None) -> RawSQL:
+    """The ids of the active members due for item `item_id`, as a subquery: their last purchase of
+    it was at least its interval ago (or will be within `within_days`), and nothing bars them from
+    it. With `within_days` 0, exactly the members whose recommendations show the item as "due
+    again"."""
+    sql = f"""WITH {_HISTORY.format(members_v="TRUE", items_l="AND l.item_id = %(item)s")}
         SELECT h.member_id FROM h JOIN visits_catalogueitem ci ON ci.id = h.item_id
         JOIN members_member m ON m.id = h.member_id
         WHERE h.item_id = %(item)s AND h.interval_days IS NOT NULL
           AND h.days_since + %(within)s >= h.interval_days AND {_ALLOWED}"""
-    raw, values = _positional(sql, _params(as_of, item=item.pk, within=within_days))
-    return Member.objects.filter(pk__in=RawSQL(raw, values))
+    return RawSQL(*_positional(sql, _params(as_of, item=item_id, within=within_days)))
+
+
+def members_recommended(*, item: CatalogueItem, min_score: float = 0.0,
+                        as_of: datetime | None = None) -> QuerySet[Member]:
+    """Active members to whom `item` would be recommended with at least `min_score` (the segment
+    condition "recommended"). A subquery: chain it, count it."""
+    return Member.objects.filter(pk__in=recommended_member_ids(item_id=item.pk, min_score=min_score, as_of=as_of))
+
+
+def members_due_for(*, item: CatalogueItem, within_days: int = 0, as_of: datetime | None = None) -> QuerySet[Member]:
+    """Active members due for `item` (the segment condition "due for"). A subquery."""
+    return Member.objects.filter(pk__in=due_member_ids(item_id=item.pk, within_days=within_days, as_of=as_of))
 
 
 @dataclass(frozen=True)

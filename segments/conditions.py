@@ -53,6 +53,7 @@ from members.models import ConsentRecord, Member
 from members.selectors import consent_granted_member_ids
 from points.models import Account, Asset
 from points.rules import local_date, local_midnight
+from recommendations.selectors import due_member_ids, recommended_member_ids
 from segments.models import MemberScore
 from tiers.models import MemberTier, Tier, TierChange
 from visits.models import CatalogueItem, Category, Visit, VisitLine
@@ -191,6 +192,8 @@ class Kind:
     label: object
     clean: Callable[[dict], dict]
     compile: Callable[[dict, Context], Q]
+    # False for kinds whose complement would select members by their medical flag.
+    negatable: bool = True
 
 
 def _visits(member_ref: str = "pk"):
@@ -572,6 +575,58 @@ KINDS: dict[str, Kind] = {kind.code: kind for kind in [
 ]}
 
 
+# --- from the recommendations' nightly tables (docs/recommendations.md) ----------------------
+
+def _item(params: dict, name: str) -> int:
+    value = params.get(name)
+    if value is None or value == "":
+        raise Problem(_("“%(name)s” is required.") % {"name": name})
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise Problem(_("“%(name)s” must be an id.") % {"name": name})
+    if not CatalogueItem.objects.filter(pk=int(value)).exists():
+        raise Problem(_("These ids of “%(name)s” do not exist: %(ids)s.") % {"name": name, "ids": value})
+    return int(value)
+
+
+def _score(params: dict, name: str) -> float:
+    value = params.get(name)
+    if value is None or value == "":
+        raise Problem(_("“%(name)s” is required.") % {"name": name})
+    try:
+        number = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not 0 <= number <= 1:
+        raise Problem(_("“%(name)s” must be a number from 0 to 1.") % {"name": name})
+    return round(number, 4)
+
+
+# recommended: {"item": id, "min_score": 0..1}: the item would be recommended with at least that score
+def _recommended_clean(p: dict) -> dict:
+    return {"item": _item(p, "item"), "min_score": _score(p, "min_score")}
+
+
+def _recommended_q(p: dict, ctx: Context) -> Q:
+    return Q(pk__in=recommended_member_ids(item_id=p["item"], min_score=p["min_score"], as_of=ctx.at))
+
+
+# due_for: {"item": id, "within_days": N}: the item's interval has passed since the last purchase
+def _due_for_clean(p: dict) -> dict:
+    return {"item": _item(p, "item"), "within_days": _int(p, "within_days", high=365) or 0}
+
+
+def _due_for_q(p: dict, ctx: Context) -> Q:
+    return Q(pk__in=due_member_ids(item_id=p["item"], within_days=p["within_days"], as_of=ctx.at))
+
+
+KINDS.update({kind.code: kind for kind in [
+    # Not negatable: both leave out members with contraindications for an item needing clearance,
+    # and "not" would then select them (docs/segments.md).
+    Kind("recommended", gettext_lazy("Recommended item"), _recommended_clean, _recommended_q, negatable=False),
+    Kind("due_for", gettext_lazy("Due for an item"), _due_for_clean, _due_for_q, negatable=False),
+]})
+
+
 # Kinds that test only the member's own row.
 COLUMN_KINDS = frozenset({"tag", "gender", "age", "birthday_month", "joined", "referral", "source"})
 
@@ -588,6 +643,8 @@ def _condition_clean(raw, where: str) -> dict:
     try:
         params = kind.clean({k: v for k, v in raw.items() if k not in ("kind", "negate")})
         negate = _bool(raw, "negate", default=False)
+        if negate and not kind.negatable:
+            raise Problem(_("This condition cannot be turned around with “not”."))
     except Problem as problem:
         raise ValidationError(_("%(where)s (%(kind)s): %(problem)s")
                               % {"where": where, "kind": kind.label, "problem": problem}) from None
@@ -622,6 +679,8 @@ def conditions_clean(raw) -> dict:
                 raise ValidationError(f"{where}: {problem}") from None
             inner = [_condition_clean(c, _("%(where)s, option %(n)s") % {"where": where, "n": k})
                      for k, c in enumerate(group, start=1)]
+            if negate and not all(KINDS[c["kind"]].negatable for c in inner):
+                raise ValidationError(_("%(where)s: this group cannot be turned around with “not”.") % {"where": where})
             items.append({"any": inner, "negate": negate})
         else:
             items.append(_condition_clean(item, where))

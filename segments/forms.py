@@ -26,7 +26,7 @@ SPLIT = re.compile(r"[,，;；\s]+")
 class Param:
     name: str
     label: object
-    input: str  # "number", "money", "date", "select", "checks", "tags"
+    input: str  # "number", "money", "score", "date", "select", "checks", "tags"
     choices: object = None  # a list of (value, label) or a callable giving one
 
     def options(self) -> list[tuple]:
@@ -94,6 +94,12 @@ PARAMS: dict[str, list[Param]] = {
                   Param("m", pgettext_lazy("RFM", "Spend"), "checks", SCORES)],
     "lifecycle": [Param("stages", _("Stages"), "checks", [*LifecycleStage.choices, (NO_VISIT, _("No visit yet"))])],
 }
+PARAMS.update({
+    "recommended": [Param("item", _("Treatment or product"), "select", _items),
+                    Param("min_score", _("with a score of at least (0 to 1)"), "score")],
+    "due_for": [Param("item", _("Treatment or product"), "select", _items),
+                Param("within_days", _("due today or within … days"), "number")],
+})
 ID_PARAMS = {"tiers", "items", "categories", "locations", "months", "r", "f", "m"}
 
 

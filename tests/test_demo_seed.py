@@ -1,6 +1,10 @@
+import random
 import re
-from datetime import timedelta
+import statistics
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from io import StringIO
+from types import SimpleNamespace
 
 from django.core.management import call_command
 from django.db.models import F
@@ -14,10 +18,12 @@ from appointments.models import Booking, BookingEvent, Location, Practitioner, R
 from clinics.context import clinic_host, local_midnight
 from clinics.models import Clinic
 from clinics.platform.demo import (
+    DEMO_CATALOGUE,
     DEMO_CLINIC_NAME,
     DEMO_CLINIC_SLUG,
     DEMO_PASSWORD,
     OPERATOR_USERNAME,
+    _demo_member_visits,
     demo_portal_member,
     demo_seed,
 )
@@ -315,3 +321,37 @@ def test_demo_seed_has_top_up_plans_and_members_with_card_balances(db):
     demo_seed(members=20)
     with schema_context(DEMO_CLINIC_SLUG):
         assert TopUp.objects.count() == len(top_ups) and TopUpPlan.objects.count() == 3
+
+
+def test_the_demo_history_has_aftercare_after_lasers_repeat_injectables_and_serum_after_facials():
+    items = {sku: SimpleNamespace(sku=sku, kind=kind) for kind, sku, *_rest in DEMO_CATALOGUE}
+    now = datetime(2026, 12, 1, 4, tzinfo=UTC)
+    rng = random.Random(2026)
+    bought = defaultdict(list)  # (member, sku) -> times
+    for member in range(300):
+        for at, _member, lines in _demo_member_visits(rng, member, items, now):
+            for item, _quantity in lines:
+                bought[member, item.sku].append(at)
+
+    def followed_by(first: str, then: tuple[str, ...]) -> float:
+        sessions = followed = 0
+        for (member, sku), times in bought.items():
+            if sku != first:
+                continue
+            for at in times:
+                sessions += 1
+                followed += any(timedelta(0) <= later - at <= timedelta(days=14)
+                                for other in then for later in bought.get((member, other), []))
+        return followed / sessions
+
+    # Aftercare (修护面膜, 修复凝胶) after lasers, the serum after 水光针: on the day or within two weeks.
+    assert followed_by("LSR-01", ("PRD-01",)) > 0.45  # bought with it 60 % of the time
+    assert followed_by("LSR-02", ("PRD-04",)) > 0.3  # 50 %
+    assert followed_by("FAC-01", ("PRD-03",)) > 0.4  # 55 %
+    assert followed_by("BTX-01", ("PRD-01", "PRD-04")) < 0.2  # no aftercare kit after Botox
+    # Repeat injectables with their cycles: the median gap between a member's sessions.
+    for sku, cycle in (("BTX-01", 120), ("BTX-02", 150)):
+        gaps = [(b - a).days for (member, s), times in bought.items() if s == sku
+                for a, b in zip(sorted(times), sorted(times)[1:], strict=False)]
+        assert len(gaps) >= 10 and abs(statistics.median(gaps) - cycle) < 0.2 * cycle, (sku, gaps)
+    assert len({sku for _member, sku in bought}) == len(DEMO_CATALOGUE)

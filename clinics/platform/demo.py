@@ -133,28 +133,58 @@ def demo_staff_ensure(clinic: Clinic) -> None:
 
 
 DEMO_CATALOGUE = (
-    # kind, sku, name, category code, price, minutes, recall days
+    # kind, sku, name, category code, price, minutes, recall days (None: the interval is learned)
     ("treatment", "BTX-01", "肉毒素除皱（额纹）", "injectables", "2800.00", 30, 120),
+    ("treatment", "BTX-02", "瘦脸针（咬肌）", "injectables", "3200.00", 30, None),
     ("treatment", "HA-01", "玻尿酸填充（苹果肌）", "injectables", "4800.00", 45, 270),
+    ("treatment", "HA-02", "玻尿酸丰唇", "injectables", "3800.00", 40, None),
     ("treatment", "LSR-01", "光子嫩肤", "laser", "1280.00", 40, 30),
     ("treatment", "LSR-02", "皮秒祛斑", "laser", "3600.00", 50, 60),
+    ("treatment", "LSR-03", "激光脱毛（腋下）", "laser", "680.00", 20, None),
+    ("treatment", "LSR-04", "热玛吉紧致", "laser", "16800.00", 90, None),
+    ("treatment", "LSR-05", "超声炮提升", "laser", "9800.00", 60, None),
     ("treatment", "FAC-01", "水光针补水", "skincare", "1680.00", 40, 30),
     ("treatment", "FAC-02", "深层清洁护理", "skincare", "398.00", 60, 21),
+    ("treatment", "FAC-03", "小气泡清洁", "skincare", "298.00", 45, None),
+    ("treatment", "FAC-04", "果酸焕肤", "skincare", "680.00", 40, None),
+    ("treatment", "FAC-05", "舒缓修护护理", "skincare", "480.00", 50, None),
     ("product", "PRD-01", "医用修护面膜（盒）", "products", "268.00", None, None),
     ("product", "PRD-02", "防晒霜 SPF50", "products", "198.00", None, None),
     ("product", "PRD-03", "玻尿酸精华液", "products", "458.00", None, None),
+    ("product", "PRD-04", "术后修复凝胶", "products", "328.00", None, None),
+    ("product", "PRD-05", "维C亮肤精华", "products", "520.00", None, None),
+    ("product", "PRD-06", "氨基酸洁面乳", "products", "128.00", None, None),
+    ("product", "PRD-07", "舒缓保湿喷雾", "products", "158.00", None, None),
 )
 # What makes the demo history look like a clinic's, so recommendations have something to learn
-# (docs/recommendations.md): members follow one or two of these habits. (treatment, typical days
-# between sessions, most sessions in the year, what is often bought with it and how often.)
+# (docs/recommendations.md): each member who visits follows one or two of these habits, chosen
+# by how common the habit is. A habit is a treatment repeated about its interval apart (±15 %),
+# with a 30 % chance of stopping after each session, and what is often bought with it: the
+# aftercare after a laser, the serum after a facial. (treatment, how common, typical days between
+# sessions, ((item bought with it, how often), …).) An item bought with a session is bought in the
+# same visit, or in a visit of its own 2 to 14 days later (AFTERCARE_LATER of the time).
 DEMO_HABITS = (
-    ("BTX-01", 120, 3, (("PRD-02", 0.15),)),
-    ("HA-01", 240, 2, ()),
-    ("LSR-01", 30, 5, (("PRD-01", 0.6),)),
-    ("LSR-02", 60, 4, (("PRD-01", 0.4), ("PRD-02", 0.5))),
-    ("FAC-01", 30, 6, (("PRD-03", 0.55),)),
-    ("FAC-02", 21, 6, (("PRD-03", 0.2),)),
+    ("BTX-01", 8, 120, (("PRD-02", 0.15),)),
+    ("BTX-02", 5, 150, ()),
+    ("HA-01", 4, 270, (("PRD-04", 0.3),)),
+    ("HA-02", 3, 240, (("PRD-04", 0.3),)),
+    ("LSR-01", 10, 30, (("PRD-01", 0.6), ("PRD-02", 0.3))),
+    ("LSR-02", 7, 60, (("PRD-04", 0.5), ("PRD-02", 0.5))),
+    ("LSR-03", 5, 40, (("PRD-07", 0.3),)),
+    ("LSR-04", 2, 365, (("PRD-01", 0.4),)),
+    ("LSR-05", 2, 365, ()),
+    ("FAC-01", 10, 30, (("PRD-03", 0.55),)),
+    ("FAC-02", 8, 21, (("PRD-06", 0.25), ("PRD-03", 0.2))),
+    ("FAC-03", 8, 21, (("PRD-05", 0.3),)),
+    ("FAC-04", 5, 28, (("PRD-02", 0.4), ("PRD-07", 0.3))),
+    ("FAC-05", 3, 30, (("PRD-07", 0.3),)),
 )
+HABIT_STOP = 0.3
+AFTERCARE_LATER = 0.35
+# Now and then a visit for something else (noise), chosen by how much the item is bought at all.
+DEMO_APPEAL = {"BTX-01": 4, "BTX-02": 2, "HA-01": 2, "HA-02": 1, "LSR-01": 4, "LSR-02": 3, "LSR-03": 2,
+               "LSR-04": 1, "LSR-05": 1, "FAC-01": 4, "FAC-02": 5, "FAC-03": 5, "FAC-04": 2, "FAC-05": 2,
+               "PRD-01": 3, "PRD-02": 4, "PRD-03": 3, "PRD-04": 1, "PRD-05": 2, "PRD-06": 3, "PRD-07": 2}
 DEMO_CATEGORIES = (("injectables", "注射美容"), ("laser", "光电项目"), ("skincare", "皮肤管理"),
                    ("products", "护肤产品"))
 DEMO_MEMBERS = 300
@@ -205,22 +235,33 @@ def demo_members_seed(clinic: Clinic, *, count: int = DEMO_MEMBERS, seed: int = 
 
 
 def _demo_member_visits(rng: random.Random, member: Member, items: dict[str, CatalogueItem], now):
-    """(time, member, [(item, quantity)]) of a member's year: one or two habits from DEMO_HABITS
-    (sessions about the habit's interval apart, ±15 %, each with the items often bought with it,
-    in the same visit), and now and then a visit for something else."""
+    """(time, member, [(item, quantity)]) of a member's year: one or two habits of DEMO_HABITS
+    (sessions about the habit's interval apart, what is often bought with each, in the same visit
+    or a few days later), and now and then a visit for something else."""
     visits = []
     if rng.random() < 0.15:
         return visits
-    for sku, interval, most, extras in rng.sample(DEMO_HABITS, k=rng.choice((1, 1, 2))):
-        day = rng.uniform(interval * 0.2, 330)
-        for _session in range(rng.randint(1, most)):
-            if day > 360:
+    weights = [habit[1] for habit in DEMO_HABITS]
+    chosen = {rng.choices(DEMO_HABITS, weights=weights)[0] for _habit in range(rng.choice((1, 1, 1, 2)))}
+    for sku, _common, interval, extras in sorted(chosen):
+        day = rng.uniform(0, min(interval, 330))
+        while day < 360:
+            at = now - timedelta(days=360 - day, hours=rng.randint(0, 8))
+            lines = [(items[sku], 1)]
+            for extra, chance in extras:
+                if rng.random() >= chance:
+                    continue
+                if rng.random() < AFTERCARE_LATER:
+                    visits.append((at + timedelta(days=rng.randint(2, 14)), member, [(items[extra], 1)]))
+                else:
+                    lines.append((items[extra], 1))
+            visits.append((at, member, lines))
+            if rng.random() < HABIT_STOP:
                 break
-            lines = [(items[sku], 1)] + [(items[extra], 1) for extra, chance in extras if rng.random() < chance]
-            visits.append((now - timedelta(days=360 - day, hours=rng.randint(0, 8)), member, lines))
             day += max(7.0, rng.gauss(interval, interval * 0.15))
+    skus = list(DEMO_APPEAL)
     for _visit in range(rng.choice((0, 0, 1, 2))):
-        item = rng.choice(list(items.values()))
+        item = items[rng.choices(skus, weights=list(DEMO_APPEAL.values()))[0]]
         quantity = 2 if item.kind == CatalogueItem.Kind.PRODUCT and rng.random() < 0.3 else 1
         visits.append((now - timedelta(days=rng.randint(1, 360), hours=rng.randint(0, 8)), member, [(item, quantity)]))
     return [visit for visit in visits if visit[0] < now - timedelta(hours=1)]

@@ -46,6 +46,11 @@ class Shop:
 
 @pytest.fixture
 def shop(db) -> Shop:
+    return shop_make()
+
+
+def shop_make() -> Shop:
+    """Six catalogue items: treatments without a recall interval, products."""
     treatments = category_create(name="项目", code="treatments")
     products = category_create(name="产品", code="products")
 

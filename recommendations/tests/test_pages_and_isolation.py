@@ -4,9 +4,11 @@ and the nightly tables of one clinic never mixing with another's."""
 from datetime import timedelta
 
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from appointments.schedule import practitioner_create
 from members.services import member_register
 from portal.tests.conftest import member_client
 from recommendations.learning import recommendations_learn
@@ -55,6 +57,23 @@ def test_the_portal_recommends_to_the_member_with_the_reason_in_her_words(shop, 
 
     assert 'id="recommended"' in page and "修护面膜" in page
     assert "和您相似的会员常与光子嫩肤一起购买" in page
+
+
+def test_the_portal_links_a_recommended_treatment_to_booking_it_online(shop, clinic, practitioner):
+    practitioner_create(user=practitioner, treatments=[shop.facial])
+    ItemInterval.objects.create(item=shop.facial, days=30, repeats=30, members=10)
+    ItemInterval.objects.create(item=shop.botox, days=100, repeats=30, members=10)
+    member = new_member("王小美", gender="female")
+    buy(member, [shop.facial], timezone.now() - timedelta(days=40))
+    buy(member, [shop.botox], timezone.now() - timedelta(days=130))  # due, but nobody performs it
+
+    page = member_client(clinic, member).get("/m/").content.decode()
+
+    card = page[page.index('id="recommended"'):]
+    assert "该做了：您上次做水光针是 40 天前，通常每 30 天做一次" in card
+    assert "该做了：您上次做肉毒素是 130 天前，通常每 100 天做一次" in card
+    assert f'href="{reverse("portal:book")}?treatment={shop.facial.pk}"' in card
+    assert f"?treatment={shop.botox.pk}" not in card  # not bookable online: no link
 
 
 def test_the_portal_shows_no_recommendations_card_without_any(shop, clinic):
