@@ -11,7 +11,8 @@ from django.forms.models import fields_for_model, model_to_dict
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import AppointmentPolicy
-from campaigns.models import BirthdayOffer
+from campaigns.campaign_services import SETTINGS_FIELDS as CAMPAIGN_SETTINGS_FIELDS
+from campaigns.models import BirthdayOffer, CampaignSettings
 from campaigns.services import OFFER_FIELDS
 from idempotency.forms import IdempotencyKeyField
 from imports.models import ImportRun
@@ -52,6 +53,8 @@ def initial_from(instance, form_class: type[forms.Form]) -> dict:
 
 InsightsSettingsForm = _model_form("InsightsSettingsForm", InsightsSettings,
                                   ["new_days", "active_days", "lapsed_days", "rfm_months"])
+
+CampaignSettingsForm = _model_form("CampaignSettingsForm", CampaignSettings, list(CAMPAIGN_SETTINGS_FIELDS))
 
 ProgrammeForm = _model_form(
     "ProgrammeForm", TierProgramme, ["basis", "window_months", "grace_days", "downgrade_mode"],
