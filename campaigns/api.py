@@ -6,7 +6,6 @@ import hmac
 from decimal import Decimal
 
 from django.conf import settings
-
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field

@@ -312,7 +312,8 @@ class SmsReply(models.Model):
     received_at = models.DateTimeField()
     member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     text = models.CharField(max_length=160, blank=True)
-    opted_out = models.BooleanField(default=False, help_text=_("The reply withdrew the member's SMS marketing consent."))
+    opted_out = models.BooleanField(default=False,
+                                    help_text=_("The reply withdrew the member's SMS marketing consent."))
 
     class Meta:
         ordering = ["-received_at", "-id"]
