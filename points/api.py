@@ -654,8 +654,10 @@ class CouponBulkIssueApi(APIView):
     permission_classes = [IssueCoupon]
 
     class InputSerializer(RefuseUnknownFields, serializers.Serializer):
-        segment_id = serializers.IntegerField(required=False, help_text="A saved segment: its members now.")
-        member_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=BULK_LIMIT)
+        segment_id = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1,
+                                              help_text="A saved segment: its members now.")
+        member_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                           required=False, max_length=BULK_LIMIT)
         phones = serializers.ListField(child=serializers.CharField(max_length=40), required=False,
                                        max_length=BULK_LIMIT)
         member_numbers = serializers.ListField(child=serializers.CharField(max_length=32), required=False,
