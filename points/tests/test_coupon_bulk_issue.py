@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import translation
 
 from members.services import member_archive, member_tag_add
 from points.coupons import coupon_issue, coupon_template_create, coupons_bulk_issue, coupons_bulk_plan
@@ -136,10 +137,15 @@ def test_the_api_refuses_over_the_cap_and_issues_nothing(staff_client, owner, ma
     api = staff_client(owner)
     preview = api.post(url(template), {"member_ids": [m.pk for m in members], "dry_run": True},
                        content_type="application/json")
-    assert preview.status_code == 200 and "only 1 of its 1 coupons are left" in preview.json()["refused"]
+    with translation.override("zh-hans"):
+        expected = translation.gettext(
+            "%(count)s members would get the coupon “%(name)s”, but only %(room)s of its %(limit)s coupons are left. "
+            "Nothing was issued: choose fewer members or raise the total limit.") % {
+            "count": 2, "name": template.name, "room": 1, "limit": 1}
+    assert preview.status_code == 200 and preview.json()["refused"] == expected
     refused = api.post(url(template), {"member_ids": [m.pk for m in members]}, content_type="application/json",
                        HTTP_IDEMPOTENCY_KEY="cap-1")
-    assert refused.status_code == 400 and "only 1 of its 1" in refused.json()["error"]["message"]
+    assert refused.status_code == 400 and expected in refused.json()["error"]["message"]
     assert not Coupon.objects.exists()
 
 
