@@ -1,11 +1,17 @@
 """Campaigns API: campaigns (CRUD, preview, launch, cancel, results) and the clinic's birthday offer
 for owners and managers; the campaign offers a member holds for the front desk."""
 
+import hashlib
+import hmac
 from decimal import Decimal
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,6 +24,7 @@ from campaigns.campaign_services import (
     campaign_launch,
     campaign_settings_update,
     campaign_update,
+    sms_reply_receive,
 )
 from campaigns.models import BirthdayOffer, Campaign, CampaignGrant, CampaignResult, CampaignSettings
 from campaigns.selectors import campaign_given, campaign_preview, campaign_settings, member_campaign_offers
@@ -321,3 +328,59 @@ class CampaignSettingsApi(APIView):
         serializer.is_valid(raise_exception=True)
         return Response(CampaignSettingsSerializer(
             campaign_settings_update(actor=request.user, **serializer.validated_data)).data)
+
+
+SIGNATURE_HEADER = "X-Signature"
+
+
+def _signature_ok(body: bytes, header: str) -> bool:
+    """The provider signs the raw body: `X-Signature: sha256=<hex HMAC-SHA256 of the body>` with
+    the shared secret SMS_INBOUND_SECRET. Compared in constant time; no secret, no entry."""
+    secret = settings.SMS_INBOUND_SECRET
+    if not secret:
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), (header or "").strip().encode())
+
+
+class SmsReplySerializer(RefuseUnknownFields, serializers.Serializer):
+    message_id = serializers.CharField(max_length=100, help_text="The provider's id of the message: a "
+                                       "delivery repeated with the same id does nothing twice.")
+    phone = serializers.CharField(max_length=40, help_text="The number the reply came from.")
+    text = serializers.CharField(max_length=1000, allow_blank=True, trim_whitespace=False)
+    received_at = serializers.DateTimeField(required=False, help_text="When the provider received it; now if "
+                                            "absent.")
+
+
+class SmsReplyAnswerSerializer(serializers.Serializer):
+    received = serializers.BooleanField(help_text="Always true: the answer says nothing about the number.")
+
+
+class SmsReplyWebhookApi(APIView):
+    """The SMS provider's webhook for replies to the clinic's messages (on the clinic's host).
+    A reply TD, T, 退订, STOP or UNSUBSCRIBE (any case, full-width letters too) from a member's
+    number withdraws the member's SMS marketing consent (consent records, channel `sms_reply`).
+    Signed by the provider with the shared secret (`X-Signature: sha256=<hex HMAC-SHA256 of the
+    raw body>`); a missing or wrong signature is 403. Every signed, well-formed reply is answered
+    200 `{"received": true}`, from a member's number or not, and once per `message_id`."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request) -> str:
+        return "Signature"
+
+    @extend_schema(operation_id="campaigns_sms_replies_receive", request=SmsReplySerializer, auth=[],
+                   parameters=[OpenApiParameter(SIGNATURE_HEADER, str, OpenApiParameter.HEADER, required=True,
+                                                description="sha256=<hex HMAC-SHA256 of the raw body with the "
+                                                            "shared secret>")],
+                   responses={200: SmsReplyAnswerSerializer})
+    def post(self, request):
+        if not _signature_ok(request.body, request.headers.get(SIGNATURE_HEADER, "")):
+            raise PermissionDenied(_("The signature of the request is missing or wrong."))
+        serializer = SmsReplySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        sms_reply_receive(provider_message_id=data["message_id"], phone=data["phone"], text=data["text"],
+                          at=data.get("received_at"))
+        return Response({"received": True})

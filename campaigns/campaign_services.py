@@ -2,10 +2,11 @@
 control group chosen and stored), cancel it. Every change is an event with its actor."""
 
 import secrets
+import unicodedata
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,10 +14,11 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.permissions import settings_change_check
 from audit.services import settings_update
-from campaigns.models import Campaign, CampaignEvent, CampaignMessage, CampaignSettings
+from campaigns.models import Campaign, CampaignEvent, CampaignMessage, CampaignSettings, SmsReply
 from campaigns.schedules import TRIGGERED, first_occurrence, occurrences_between, shortest_gap_days
 from campaigns.selectors import campaign_given, campaign_preview, campaign_settings, strata_sql
 from members.models import ConsentRecord, Member
+from members.naming import phone_normalize
 from members.services import consent_record
 from messaging.models import MARKETING_CONSENT, Channel, Message, Purpose
 from messaging.rendering import template_texts_validate
@@ -269,6 +271,15 @@ def campaign_cancel(*, campaign: Campaign, actor: User | None, reason: str = "",
 
 
 OPT_OUT_REPLIES = frozenset({"TD", "T", "退订", "STOP", "UNSUBSCRIBE"})
+# Around the word a member may type: spaces, quotes and the ASCII and full-width punctuation.
+_REPLY_STRIP = " \t\r\n.,;:!?'\"。，；：！？、“”‘’"
+
+
+def sms_reply_is_opt_out(text: str) -> bool:
+    """TD, T, 退订, STOP or UNSUBSCRIBE, in any case, in full-width letters too (ＴＤ), with
+    punctuation or spaces around it."""
+    word = unicodedata.normalize("NFKC", text or "").strip(_REPLY_STRIP).upper()
+    return word in OPT_OUT_REPLIES
 
 
 def marketing_opt_out(*, member: Member, channel: str, via: str, at: datetime | None = None) -> None:
@@ -277,16 +288,46 @@ def marketing_opt_out(*, member: Member, channel: str, via: str, at: datetime | 
     consent_record(member=member, purpose=MARKETING_CONSENT[channel], granted=False, channel=via, actor=None, at=at)
 
 
+def _member_by_phone(phone: str) -> Member | None:
+    try:
+        e164 = phone_normalize(phone or "")
+    except ValidationError:
+        return None
+    return Member.objects.filter(phone=e164, status__in=[Member.Status.ACTIVE, Member.Status.ARCHIVED]).first()
+
+
 def marketing_sms_reply(*, phone: str, text: str, at: datetime | None = None) -> bool:
     """An SMS reply from a member: TD (退订) withdraws their SMS marketing consent. True when it
     was an opt-out from a known member."""
-    if text.strip().upper() not in OPT_OUT_REPLIES:
+    if not sms_reply_is_opt_out(text):
         return False
-    member = Member.objects.filter(phone=phone.strip()).first()
+    member = _member_by_phone(phone)
     if member is None:
         return False
     marketing_opt_out(member=member, channel=Channel.SMS, via=ConsentRecord.Channel.SMS_REPLY, at=at)
     return True
+
+
+def sms_reply_receive(*, provider_message_id: str, phone: str, text: str, at: datetime | None = None) -> bool:
+    """An SMS reply delivered by the provider's webhook, once per provider message id: a second
+    delivery of the same message does nothing (and answers as the first did). An opt-out word
+    from a member's number withdraws their SMS marketing consent (consent records, channel
+    `sms_reply`). True when the reply was an opt-out from a member."""
+    at = at or timezone.now()
+    try:
+        with transaction.atomic():
+            reply = SmsReply.objects.create(provider_message_id=provider_message_id, received_at=at)
+            reply.member = _member_by_phone(phone)
+            if reply.member is not None:
+                reply.text = (text or "")[:160]
+                if sms_reply_is_opt_out(text):
+                    marketing_opt_out(member=reply.member, channel=Channel.SMS,
+                                      via=ConsentRecord.Channel.SMS_REPLY, at=at)
+                    reply.opted_out = True
+            reply.save(update_fields=["member", "text", "opted_out"])
+    except IntegrityError:
+        reply = SmsReply.objects.get(provider_message_id=provider_message_id)
+    return reply.opted_out
 
 
 SETTINGS_FIELDS = ("gross_margin_rate", "sms_cost", "email_cost", "wechat_cost", "point_cost", "after_window_days",

@@ -300,3 +300,20 @@ class CampaignResult(models.Model):
     measured_from = models.DateTimeField()
     measured_until = models.DateTimeField()
     figures = models.JSONField()
+
+
+class SmsReply(models.Model):
+    """An SMS a member sent back to the clinic's number, as the provider's webhook delivered it:
+    one row per provider message id, so a delivery repeated by the provider does nothing twice.
+    The number is kept only when it belongs to a member (`member`); for an unknown number only
+    the fact that a reply came."""
+
+    provider_message_id = models.CharField(max_length=100, unique=True)
+    received_at = models.DateTimeField()
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.CharField(max_length=160, blank=True)
+    opted_out = models.BooleanField(default=False,
+                                    help_text=_("The reply withdrew the member's SMS marketing consent."))
+
+    class Meta:
+        ordering = ["-received_at", "-id"]

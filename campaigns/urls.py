@@ -5,6 +5,7 @@ from campaigns import api
 urlpatterns = [
     path("birthday-offer/", api.BirthdayOfferApi.as_view(), name="api-birthday-offer"),
     path("settings/", api.CampaignSettingsApi.as_view(), name="api-campaign-settings"),
+    path("sms-replies/", api.SmsReplyWebhookApi.as_view(), name="api-campaign-sms-replies"),
     path("", api.CampaignListApi.as_view(), name="api-campaigns"),
     path("<int:pk>/", api.CampaignDetailApi.as_view(), name="api-campaign"),
     path("<int:pk>/preview/", api.CampaignPreviewApi.as_view(), name="api-campaign-preview"),

@@ -1,8 +1,9 @@
-"""Issuing coupons by hand: to one member from the member page, and to every member of an
-uploaded list (phones or member numbers, as in the import files). Both call
-`points.coupons.coupon_issue` (the batch through `coupon_issue_many`), so the per-member and the
-total limit of the template hold as everywhere else."""
+"""Issuing coupons by hand: to one member from the member page (`points.coupons.coupon_issue`),
+and to every member of a saved segment or an uploaded list (phones or member numbers, as in the
+import files) through `points.coupons.coupons_bulk_issue`, all or nothing within the template's
+total limit."""
 
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -17,10 +18,9 @@ from imports.member_lookup import member_list_read
 from imports.reading import MAX_FILE_BYTES
 from manager.forms import CouponBulkIssueForm, CouponIssueForm
 from members.models import Member
-from points.coupons import coupon_issue, coupon_issue_many
-from points.models import Coupon
-
-LIST_LIMIT = 5000
+from points.coupons import BULK_LIMIT, coupon_issue, coupons_bulk_issue, coupons_bulk_plan
+from points.models import Coupon, CouponTemplate
+from segments.selectors import segment_members
 
 
 class IssueCouponRequired(PermissionRequired):
@@ -55,37 +55,69 @@ class CouponIssueView(IssueCouponRequired, View):
 
 
 class CouponBulkIssueView(IssueCouponRequired, View):
-    """A coupon to every member of an uploaded list; the page then shows, member by member, who
-    received one and why the others did not."""
+    """A coupon to every member of a saved segment or of an uploaded list, in two steps: the
+    preview (how many get one, who does not and why, the list's lines that name no member; over
+    the template's total limit it is refused and nothing can be issued), then the confirmation,
+    which issues all of them at once or none (`points.coupons.coupons_bulk_issue`). The members
+    are fixed at the preview (signed into the confirmation form); sending the confirmation again
+    issues nothing twice."""
 
     template = "manager/coupon_bulk_issue.html"
 
     def _render(self, request, form, status=200, **context):
-        return render(request, self.template, {"form": form, "limit": LIST_LIMIT, **context}, status=status)
+        return render(request, self.template, {"form": form, "limit": BULK_LIMIT, **context}, status=status)
+
+    def _fresh_form(self):
+        return CouponBulkIssueForm(initial={"idempotency_key": idempotency_key_new(), "source": "segment"})
 
     def get(self, request):
-        return self._render(request, CouponBulkIssueForm(initial={"idempotency_key": idempotency_key_new()}))
+        return self._render(request, self._fresh_form())
 
     def post(self, request):
+        if "plan" in request.POST:
+            return self._confirm(request)
         form = CouponBulkIssueForm(request.POST, request.FILES)
         if not form.is_valid():
             return self._render(request, form, status=400)
-        upload = form.cleaned_data["members_file"]
-        listed = member_list_read(upload.read(MAX_FILE_BYTES + 1))
-        if not listed.member_ids:
-            form.add_error("members_file", _("The list names no member that can receive a coupon."))
-            return self._render(request, form, status=400, list_errors=listed.errors)
-        if len(listed.member_ids) > LIST_LIMIT:
-            form.add_error("members_file", _("At most %(limit)s members at once; this list has %(count)s.")
-                           % {"limit": LIST_LIMIT, "count": len(listed.member_ids)})
-            return self._render(request, form, status=400)
-        members = Member.objects.in_bulk(listed.member_ids)
-        outcomes = coupon_issue_many(members=[members[pk] for pk in listed.member_ids],
-                                     template=form.cleaned_data["template"], actor=request.user,
-                                     batch_key=f"{request.user.pk}:{form.cleaned_data['idempotency_key']}")
-        issued = [o for o in outcomes if o.coupon is not None and not o.repeated]
-        return self._render(request, CouponBulkIssueForm(initial={"idempotency_key": idempotency_key_new()}),
-                            outcomes=outcomes, issued=len(issued),
-                            repeated=sum(1 for o in outcomes if o.repeated),
-                            refused=[o for o in outcomes if o.error], list_errors=listed.errors,
-                            template_used=form.cleaned_data["template"])
+        list_errors = []
+        if form.cleaned_data["source"] == CouponBulkIssueForm.SEGMENT:
+            segment = form.cleaned_data["segment"]
+            member_ids = list(segment_members(segment).order_by("id").values_list("pk", flat=True)[:BULK_LIMIT + 1])
+            if not member_ids:
+                form.add_error("segment", _("No member matches this segment now."))
+                return self._render(request, form, status=400)
+        else:
+            segment = None
+            listed = member_list_read(form.cleaned_data["members_file"].read(MAX_FILE_BYTES + 1))
+            member_ids, list_errors = listed.member_ids, listed.errors
+            if not member_ids:
+                form.add_error("members_file", _("The list names no member that can receive a coupon."))
+                return self._render(request, form, status=400, list_errors=list_errors)
+        template = form.cleaned_data["template"]
+        plan = coupons_bulk_plan(template=template, member_ids=member_ids)
+        token = signing.dumps({"t": template.pk, "m": plan.member_ids, "k": form.cleaned_data["idempotency_key"],
+                               "s": segment.pk if segment else None}, salt=_plan_salt(request), compress=True)
+        return self._render(request, form, status=400 if plan.error else 200, plan=plan, plan_token=token,
+                            list_errors=list_errors, segment=segment)
+
+    def _confirm(self, request):
+        try:
+            data = signing.loads(request.POST["plan"], salt=_plan_salt(request), max_age=PLAN_MAX_AGE)
+        except signing.BadSignature:
+            return self._render(request, self._fresh_form(), status=400,
+                                error=_("This preview has expired or is not valid; start again."))
+        template = get_object_or_404(CouponTemplate, pk=data["t"])
+        try:
+            result = coupons_bulk_issue(template=template, member_ids=data["m"], actor=request.user,
+                                        run_key=data["k"])
+        except ValidationError as exc:
+            return self._render(request, self._fresh_form(), status=400, error=" ".join(exc.messages))
+        return self._render(request, self._fresh_form(), result=result, template_used=template,
+                            issued=len(result.issued), repeated=result.repeated)
+
+
+PLAN_MAX_AGE = 3600
+
+
+def _plan_salt(request) -> str:
+    return f"manager.coupon_bulk_issue:{request.tenant.schema_name}:{request.user.pk}"

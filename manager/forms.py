@@ -11,7 +11,8 @@ from django.forms.models import fields_for_model, model_to_dict
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import AppointmentPolicy
-from campaigns.models import BirthdayOffer
+from campaigns.campaign_services import SETTINGS_FIELDS as CAMPAIGN_SETTINGS_FIELDS
+from campaigns.models import BirthdayOffer, CampaignSettings
 from campaigns.services import OFFER_FIELDS
 from idempotency.forms import IdempotencyKeyField
 from imports.models import ImportRun
@@ -25,6 +26,8 @@ from points.models import CouponTemplate, LoyaltySettings, Reward
 from points.rewards import REWARD_FIELDS
 from points.selectors import coupon_template_list
 from portal.models import PortalSettings
+from segments.models import Segment
+from segments.selectors import segment_list
 from tiers.models import Tier, TierProgramme
 from tiers.services import TIER_FIELDS
 from visits.models import CatalogueItem, Category
@@ -52,6 +55,8 @@ def initial_from(instance, form_class: type[forms.Form]) -> dict:
 
 InsightsSettingsForm = _model_form("InsightsSettingsForm", InsightsSettings,
                                   ["new_days", "active_days", "lapsed_days", "rfm_months"])
+
+CampaignSettingsForm = _model_form("CampaignSettingsForm", CampaignSettings, list(CAMPAIGN_SETTINGS_FIELDS))
 
 ProgrammeForm = _model_form(
     "ProgrammeForm", TierProgramme, ["basis", "window_months", "grace_days", "downgrade_mode"],
@@ -265,12 +270,35 @@ class CouponIssueForm(forms.Form):
 
 
 class CouponBulkIssueForm(CouponIssueForm):
+    """Step one of a bulk issue: the coupon and whom to (a saved segment or an uploaded list)."""
+
+    SEGMENT, LIST = "segment", "list"
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    source = forms.ChoiceField(label=_("To whom"), initial="segment", widget=forms.RadioSelect,
+                               choices=[("segment", _("The members of a segment")),
+                                        ("list", _("An uploaded list of members"))])
+    segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False)
     members_file = forms.FileField(
-        label=_("List of members (CSV)"),
+        label=_("List of members (CSV)"), required=False,
         help_text=_("A CSV file with a header row and a “phone” or “member_number” column (or both), one member "
                     "per line; UTF-8, as Excel saves it."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = segment_list()
+        if self.data.get("source") is None and (self.files or {}).get("members_file") is not None:
+            # A form sent without the choice but with a file (an older page): the list.
+            self.data = self.data.copy()
+            self.data["source"] = self.LIST
+
+    def clean(self):
+        data = super().clean()
+        if data.get("source") == self.SEGMENT and not data.get("segment"):
+            self.add_error("segment", _("Choose a segment."))
+        if data.get("source") == self.LIST and not data.get("members_file"):
+            self.add_error("members_file", _("Upload the list of members."))
+        return data
 
 
 class ImportUploadForm(forms.Form):

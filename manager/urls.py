@@ -15,6 +15,7 @@ urlpatterns = [
     path("tiers/<int:pk>/delete/", views.TierDeleteView.as_view(), name="tier_delete"),
     path("points/", views.LoyaltySettingsView.as_view(), name="points"),
     path("insights/", views.InsightsSettingsView.as_view(), name="insights_settings"),
+    path("campaign-settings/", views.CampaignSettingsView.as_view(), name="campaign_settings"),
     path("rewards/", views.RewardListView.as_view(), name="rewards"),
     path("rewards/new/", views.RewardFormView.as_view(), name="reward_create"),
     path("rewards/<int:pk>/", views.RewardFormView.as_view(), name="reward_edit"),

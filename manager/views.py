@@ -12,6 +12,8 @@ from django.views import View
 
 from accounts.page_permissions import PermissionRequired
 from appointments.schedule import appointment_policy, appointment_policy_update
+from campaigns.campaign_services import campaign_settings_update
+from campaigns.selectors import campaign_settings
 from clinic_loyalty.form_errors import apply_validation_error
 from insights.selectors import insights_settings
 from insights.services import insights_settings_update
@@ -260,6 +262,24 @@ class InsightsSettingsView(SettingsRequired, View):
         form = forms.InsightsSettingsForm(request.POST)
         saved = form_saved(request, form, lambda: insights_settings_update(actor=request.user, **form.cleaned_data),
                            saved_message=_("KPI settings saved."), url="manager:insights_settings")
+        return saved or self._render(request, form, status=400)
+
+
+class CampaignSettingsView(SettingsRequired, View):
+    """What campaign results are measured with (gross margin rate, the price of a message per
+    channel, the cost of a point, the days after the window) and the default control group."""
+
+    def _render(self, request, form, status=200):
+        return render(request, "manager/campaign_settings.html", {"form": form}, status=status)
+
+    def get(self, request):
+        return self._render(request, forms.CampaignSettingsForm(
+            initial=forms.initial_from(campaign_settings(), forms.CampaignSettingsForm)))
+
+    def post(self, request):
+        form = forms.CampaignSettingsForm(request.POST)
+        saved = form_saved(request, form, lambda: campaign_settings_update(actor=request.user, **form.cleaned_data),
+                           saved_message=_("Campaign settings saved."), url="manager:campaign_settings")
         return saved or self._render(request, form, status=400)
 
 

@@ -2,6 +2,7 @@
 catalogue and redemption, coupon templates and coupons. Each POST that moves value is one
 service call, so an Idempotency-Key guard can wrap it."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -16,13 +17,17 @@ from clinic_loyalty.api_input import RefuseUnknownFields
 from clinic_loyalty.api_writes import created, deleted, updated
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import Member
+from members.naming import phone_normalize
 from points.adjustments import points_adjust, points_adjustment_approve, points_adjustment_reject
 from points.coupons import (
+    BULK_LIMIT,
     coupon_issue,
     coupon_template_create,
     coupon_template_delete,
     coupon_template_update,
     coupon_void,
+    coupons_bulk_issue,
+    coupons_bulk_plan,
 )
 from points.models import (
     CategoryMultiplier,
@@ -631,3 +636,101 @@ class LoyaltySettingsApi(APIView):
         serializer.is_valid(raise_exception=True)
         rules = loyalty_settings_update(actor=request.user, **serializer.validated_data)
         return Response(LoyaltySettingsSerializer(rules).data)
+
+
+class BulkIssueSkippedSerializer(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=["not_active", "at_limit"])
+
+
+class CouponBulkIssueApi(APIView):
+    """One coupon of the template to each member of a saved segment or of a list (member ids,
+    phones or member numbers; at most 5,000), all or nothing: active members below the
+    template's per-member limit get one; if they are more than the template's total limit
+    leaves, nothing is issued (400). `dry_run: true` only answers what would happen (the
+    preview). A real issue needs an `Idempotency-Key`: it is the run's key, so sending it again
+    issues nothing twice (`repeated: true`)."""
+
+    permission_classes = [IssueCoupon]
+
+    class InputSerializer(RefuseUnknownFields, serializers.Serializer):
+        segment_id = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1,
+                                              help_text="A saved segment: its members now.")
+        member_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                           required=False, max_length=BULK_LIMIT)
+        phones = serializers.ListField(child=serializers.CharField(max_length=40), required=False,
+                                       max_length=BULK_LIMIT)
+        member_numbers = serializers.ListField(child=serializers.CharField(max_length=32), required=False,
+                                               max_length=BULK_LIMIT)
+        dry_run = serializers.BooleanField(default=False)
+
+        def validate(self, data):
+            given = [name for name in ("segment_id", "member_ids", "phones", "member_numbers") if name in data]
+            if len(given) != 1:
+                raise serializers.ValidationError(
+                    {"segment_id": [_("Give exactly one of: a segment, member ids, phones or member numbers.")]})
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        dry_run = serializers.BooleanField()
+        members = serializers.IntegerField(help_text="Members named (each once).")
+        to_issue = serializers.IntegerField(help_text="Members who get (or would get) a coupon.")
+        room = serializers.IntegerField(allow_null=True, help_text="Coupons the total limit leaves; null: no limit.")
+        refused = serializers.CharField(help_text="Why nothing can be issued; empty when it can.")
+        skipped = BulkIssueSkippedSerializer(many=True, help_text="Members named who get none, and why.")
+        unknown = serializers.ListField(child=serializers.CharField(),
+                                        help_text="Member ids, phones or member numbers that name no member.")
+        issued = serializers.IntegerField(help_text="Coupons issued by this run (0 for a dry run).")
+        repeated = serializers.BooleanField(help_text="This run was sent before; nothing was issued again.")
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 404: UNKNOWN_MEMBER},
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
+    def post(self, request, pk: int):
+        template = get_object_or_404(CouponTemplate, pk=pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        member_ids, unknown = _bulk_members(data)
+        plan = coupons_bulk_plan(template=template, member_ids=member_ids)
+        answer = {"dry_run": data["dry_run"], "members": len(plan.member_ids), "to_issue": len(plan.to_issue),
+                  "room": plan.room, "refused": plan.error, "unknown": unknown, "issued": 0, "repeated": False,
+                  "skipped": [{"member_id": m.pk, "reason": "not_active"} for m in plan.not_active]
+                  + [{"member_id": m.pk, "reason": "at_limit"} for m in plan.at_limit]}
+        if data["dry_run"]:
+            return Response(answer)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            raise serializers.ValidationError({"dry_run": [_("Issuing needs an Idempotency-Key header.")]})
+        result = coupons_bulk_issue(template=template, member_ids=member_ids, actor=request.user, run_key=key)
+        answer.update(issued=len(result.issued), repeated=result.repeated,
+                      to_issue=len(result.plan.to_issue), room=result.plan.room, refused="")
+        return Response(answer)
+
+
+def _bulk_members(data: dict) -> tuple[list[int], list[str]]:
+    """The member ids a bulk issue names, in order, and what named no member."""
+    from segments.models import Segment
+    from segments.selectors import segment_members
+
+    if "segment_id" in data:
+        segment = get_object_or_404(Segment, pk=data["segment_id"])
+        return list(segment_members(segment).order_by("id").values_list("pk", flat=True)[:BULK_LIMIT + 1]), []
+    if "member_ids" in data:
+        found = set(Member.objects.filter(pk__in=data["member_ids"]).values_list("pk", flat=True))
+        return ([pk for pk in data["member_ids"] if pk in found],
+                [str(pk) for pk in data["member_ids"] if pk not in found])
+    if "phones" in data:
+        normalized = {}
+        for raw in data["phones"]:
+            try:
+                normalized[raw] = phone_normalize(raw)
+            except DjangoValidationError:
+                normalized[raw] = None
+        by_phone = dict(Member.objects.filter(phone__in=[p for p in normalized.values() if p])
+                        .values_list("phone", "pk"))
+        return ([by_phone[normalized[raw]] for raw in data["phones"] if normalized[raw] in by_phone],
+                [raw for raw in data["phones"] if normalized[raw] not in by_phone])
+    numbers = [number.strip().upper() for number in data["member_numbers"]]
+    by_number = dict(Member.objects.filter(member_number__in=numbers).values_list("member_number", "pk"))
+    return [by_number[n] for n in numbers if n in by_number], [n for n in numbers if n not in by_number]

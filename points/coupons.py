@@ -5,12 +5,12 @@ recorded as a coupon event with its actor."""
 import hashlib
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -353,9 +353,9 @@ def coupons_expire(*, now: datetime | None = None) -> int:
 
 _ISSUE_MANY_SQL = """
 WITH issued AS (
-    INSERT INTO points_coupon (code, template_id, member_id, status, source, issued_at,
+    INSERT INTO points_coupon (code, template_id, member_id, status, source, issued_at, issued_by_id,
                                valid_from, valid_until, dedupe_key)
-    SELECT c, %(template)s, m, 'issued', %(source)s, %(at)s, %(valid_from)s, %(valid_until)s, k
+    SELECT c, %(template)s, m, 'issued', %(source)s, %(at)s, %(actor)s, %(valid_from)s, %(valid_until)s, k
     FROM unnest(%(codes)s::text[], %(members)s::bigint[], %(keys)s::text[]) AS t(c, m, k)
     WHERE %(limit)s::int IS NULL OR (
         SELECT COUNT(*) FROM points_coupon held
@@ -365,15 +365,15 @@ WITH issued AS (
     RETURNING id, member_id
 ),
 events AS (
-    INSERT INTO points_couponevent (coupon_id, kind, at, detail)
-    SELECT id, 'issued', %(at)s, jsonb_build_object('source', %(source)s::text) FROM issued
+    INSERT INTO points_couponevent (coupon_id, kind, at, actor_id, detail)
+    SELECT id, 'issued', %(at)s, %(actor)s, jsonb_build_object('source', %(source)s::text) FROM issued
 )
 SELECT member_id, id FROM issued
 """
 
 
 def coupons_issue_many(*, template: CouponTemplate, member_ids: list[int], source: str, dedupe_keys: list[str],
-                       at: datetime) -> dict[int, int]:
+                       at: datetime, actor: User | None = None) -> dict[int, int]:
     """Issue the template's coupon to many members at once (a job's way, in the caller's
     transaction): one coupon per member, each with its dedupe key and an `issued` event; members
     at the template's per-member limit, and keys used before, are left out. Nothing is issued
@@ -387,6 +387,109 @@ def coupons_issue_many(*, template: CouponTemplate, member_ids: list[int], sourc
     with connection.cursor() as cursor:
         cursor.execute(_ISSUE_MANY_SQL, {
             "template": template.pk, "source": source, "at": at, "valid_from": valid_from,
-            "valid_until": valid_until, "limit": template.per_member_limit,
+            "valid_until": valid_until, "limit": template.per_member_limit, "actor": actor.pk if actor else None,
             "codes": [_code_generate() for _member in member_ids], "members": member_ids, "keys": dedupe_keys})
         return dict(cursor.fetchall())
+
+
+# Bulk issue: a coupon to every member of a segment or a list, all or nothing ----------------
+
+BULK_LIMIT = 5000
+
+
+@dataclass
+class BulkIssuePlan:
+    """What issuing `template` to a list of members would do: who gets one, who does not and
+    why, and whether it fits the template's total limit. `error` says why nothing can be issued."""
+
+    template: CouponTemplate
+    member_ids: list[int]
+    to_issue: list[int] = field(default_factory=list)
+    not_active: list[Member] = field(default_factory=list)
+    at_limit: list[Member] = field(default_factory=list)
+    room: int | None = None
+    error: str = ""
+
+    @property
+    def skipped(self) -> int:
+        return len(self.not_active) + len(self.at_limit)
+
+
+@dataclass(frozen=True)
+class BulkIssueResult:
+    plan: BulkIssuePlan
+    issued: dict[int, int]
+    repeated: bool = False
+
+
+def bulk_run_prefix(*, actor: User | None, run_key: str) -> str:
+    """The dedupe-key prefix of one bulk run (one form or one API `Idempotency-Key`)."""
+    digest = hashlib.sha256(f"{actor.pk if actor else 0}:{run_key}".encode()).hexdigest()[:32]
+    return f"bulk:{digest}:"
+
+
+def coupons_bulk_plan(*, template: CouponTemplate, member_ids: list[int], lock: bool = False) -> BulkIssuePlan:
+    """Who of `member_ids` (each once, in order) would get a coupon of `template`: active
+    members below the template's per-member limit. Nothing at all is issued when they are more
+    than the coupons the template's total limit leaves, when there are more than BULK_LIMIT, or
+    when the template is inactive or its validity has ended (`error`)."""
+    member_ids = list(dict.fromkeys(member_ids))
+    plan = BulkIssuePlan(template=template, member_ids=member_ids)
+    if lock:
+        plan.room = coupon_template_room(template)
+    else:
+        issued, limit = CouponTemplate.objects.filter(pk=template.pk).values_list("issued_count", "total_limit").get()
+        plan.room = None if limit is None else max(limit - issued, 0)
+    members = Member.objects.in_bulk(member_ids)
+    held: dict[int, int] = {}
+    if template.per_member_limit is not None:
+        held = dict(Coupon.objects.filter(template=template, member_id__in=member_ids)
+                    .exclude(status=Coupon.Status.VOID).values("member_id").annotate(n=models.Count("id"))
+                    .values_list("member_id", "n"))
+    for pk in member_ids:
+        member = members.get(pk)
+        if member is None:
+            continue
+        if not member.is_active:
+            plan.not_active.append(member)
+        elif template.per_member_limit is not None and held.get(pk, 0) >= template.per_member_limit:
+            plan.at_limit.append(member)
+        else:
+            plan.to_issue.append(pk)
+    valid_from, valid_until = coupon_validity(template=template, issued_at=timezone.now())
+    if not template.active:
+        plan.error = _("The coupon “%(name)s” is no longer issued.") % {"name": template.name}
+    elif valid_until <= valid_from:
+        plan.error = _("The coupon “%(name)s” can no longer be used, so it cannot be issued.") % {
+            "name": template.name}
+    elif not plan.to_issue:
+        plan.error = _("None of these members can receive the coupon.")
+    elif len(plan.to_issue) > BULK_LIMIT:
+        plan.error = _("At most %(limit)s members at once; this is %(count)s.") % {
+            "limit": BULK_LIMIT, "count": len(plan.to_issue)}
+    elif plan.room is not None and len(plan.to_issue) > plan.room:
+        plan.error = _("%(count)s members would get the coupon “%(name)s”, but only %(room)s of its %(limit)s "
+                       "coupons are left. Nothing was issued: choose fewer members or raise the total limit.") % {
+            "count": len(plan.to_issue), "name": template.name, "room": plan.room, "limit": template.total_limit}
+    return plan
+
+
+@transaction.atomic
+def coupons_bulk_issue(*, template: CouponTemplate, member_ids: list[int], actor: User | None, run_key: str,
+                       at: datetime | None = None) -> BulkIssueResult:
+    """Issue one coupon of `template` to each member the plan allows, in one statement, all or
+    nothing: over the template's total limit (or any other `coupons_bulk_plan` error) nothing is
+    issued (ValidationError). The run's `run_key` makes every coupon's dedupe key, so sending the
+    same run again issues nothing and answers with the coupons issued the first time."""
+    at = at or timezone.now()
+    template = CouponTemplate.objects.get(pk=template.pk)
+    prefix = bulk_run_prefix(actor=actor, run_key=run_key)
+    plan = coupons_bulk_plan(template=template, member_ids=member_ids, lock=True)
+    done = dict(Coupon.objects.filter(dedupe_key__startswith=prefix).values_list("member_id", "id"))
+    if done:
+        return BulkIssueResult(plan=plan, issued=done, repeated=True)
+    if plan.error:
+        raise ValidationError(plan.error, code="coupon_bulk_refused")
+    issued = coupons_issue_many(template=template, member_ids=plan.to_issue, source=Coupon.Source.MANUAL,
+                                dedupe_keys=[f"{prefix}{pk}" for pk in plan.to_issue], at=at, actor=actor)
+    return BulkIssueResult(plan=plan, issued=issued)

@@ -17,6 +17,8 @@ urlpatterns = [
     path("redemptions/<int:pk>/cancel/", api.RedemptionCancelApi.as_view(), name="api-redemption-cancel"),
     path("coupon-templates/", api.CouponTemplateListApi.as_view(), name="api-coupon-templates"),
     path("coupon-templates/<int:pk>/", api.CouponTemplateDetailApi.as_view(), name="api-coupon-template"),
+    path("coupon-templates/<int:pk>/bulk-issue/", api.CouponBulkIssueApi.as_view(),
+         name="api-coupon-template-bulk-issue"),
     path("coupons/", api.CouponListApi.as_view(), name="api-coupons"),
     path("coupons/<str:code>/", api.CouponDetailApi.as_view(), name="api-coupon"),
     path("coupons/<str:code>/void/", api.CouponVoidApi.as_view(), name="api-coupon-void"),

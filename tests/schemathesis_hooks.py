@@ -32,7 +32,7 @@ FIELDS = {
     "resource_type": "resource_types", "resource_types": "resource_types",
     "tier": "tiers", "allowed_tiers": "tiers", "user": "users",
     "template_id": "coupon_templates", "coupon_template": "coupon_templates",
-    "line_id": "visit_lines", "plan": "top_up_plans",
+    "line_id": "visit_lines", "plan": "top_up_plans", "segment_id": "segments", "member_ids": "members",
 }
 # The path segment before `{id}` -> the kind of record.
 PATHS = {

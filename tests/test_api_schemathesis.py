@@ -58,6 +58,10 @@ STATE_RULES = {
     "POST /api/v1/campaigns/{id}/launch/": "only a draft, with members to target, from today on, within its budget",
     "POST /api/v1/campaigns/{id}/cancel/": "only a draft, scheduled or running campaign",
     "DELETE /api/v1/points/coupon-templates/{id}/": "a template that coupons or rewards use cannot be deleted",
+    "POST /api/v1/points/coupon-templates/{id}/bulk-issue/": ("exactly one of segment, member ids, phones, member "
+                                                              "numbers; an Idempotency-Key unless a dry run; "
+                                                              "within the template's total limit"),
+    "POST /api/v1/campaigns/sms-replies/": "only a body signed with the SMS provider's shared secret is taken",
     "DELETE /api/v1/points/rewards/{id}/": "a reward already redeemed cannot be deleted",
     "DELETE /api/v1/tiers/{id}/": "the entry tier and a tier members hold cannot be deleted",
     "GET /api/v1/kpis/cohorts/": "the last cohort month is not before the first, and at most 59 months after it",

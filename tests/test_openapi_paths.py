@@ -90,6 +90,7 @@ IDEMPOTENT_POSTS = {
     "/api/v1/points/adjustments/{id}/approve/", "/api/v1/points/adjustments/{id}/reject/",
     "/api/v1/points/rewards/{id}/redeem/", "/api/v1/points/redemptions/{id}/cancel/",
     "/api/v1/points/coupons/", "/api/v1/points/coupons/{code}/void/",
+    "/api/v1/points/coupon-templates/{id}/bulk-issue/",
     "/api/v1/appointments/bookings/{id}/checkout/", "/api/v1/appointments/bookings/{id}/deposit/",
     "/api/v1/campaigns/{id}/launch/", "/api/v1/campaigns/{id}/cancel/",
     "/api/v1/packages/purchases/{id}/refunds/", "/api/v1/packages/purchases/{id}/transfer/",

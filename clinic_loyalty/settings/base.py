@@ -408,6 +408,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The shared secret the SMS provider signs its reply webhook with (POST
+# /api/v1/campaigns/sms-replies/ on the clinic's host, see docs/api.md). Empty: the webhook
+# refuses every request (403).
+SMS_INBOUND_SECRET = env("SMS_INBOUND_SECRET", "")
+
 # The backend of each messaging channel (see messaging/backends). The development default
 # records messages in the message log only; production sets SMS_BACKEND to
 # messaging.backends.http.SmsHttpBackend with the provider's URL and key.

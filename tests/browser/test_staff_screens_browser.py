@@ -15,9 +15,10 @@ from appointments.models import Location
 from conftest import TEST_PASSWORD
 from imports.models import ImportRun
 from members.models import Member
-from members.services import member_register
+from members.services import member_register, member_tag_add
 from points.coupons import coupon_template_create
 from points.models import Coupon, CouponTemplate
+from segments.services import segment_create
 from tests.browser.test_portal_browser import in_thread
 
 pytestmark = pytest.mark.browser
@@ -28,6 +29,9 @@ class Screens:
     erasable_id: int
     listed_phones: list[str]
     template_id: int
+    segment_id: int
+    segment_template_id: int
+    segment_member_ids: list[int]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +43,16 @@ def screens(browser_clinic, django_db_blocker) -> Screens:
         listed = [member_register(name=f"名单会员{n}", phone=f"1370000800{n}", actor=None) for n in range(3)]
         template = coupon_template_create(name="名单专享券", kind=CouponTemplate.Kind.FIXED, amount=30, valid_days=30,
                                           total_limit=2)
-    return Screens(erasable_id=erasable.pk, listed_phones=[m.phone for m in listed], template_id=template.pk)
+        tagged = [member_register(name=f"分群会员{n}", phone=f"1370000810{n}", actor=None) for n in range(2)]
+        for member in tagged:
+            member_tag_add(member=member, actor=None, tag="分群专享")
+        segment = segment_create(actor=None, name="分群专享会员",
+                                 conditions={"all": [{"kind": "tag", "tags": ["分群专享"]}]})
+        segment_template = coupon_template_create(name="分群专享券", kind=CouponTemplate.Kind.FIXED, amount=20,
+                                                  valid_days=30, total_limit=5)
+    return Screens(erasable_id=erasable.pk, listed_phones=[m.phone for m in listed], template_id=template.pk,
+                   segment_id=segment.pk, segment_template_id=segment_template.pk,
+                   segment_member_ids=[m.pk for m in tagged])
 
 
 def zh(text: str) -> str:
@@ -81,24 +94,57 @@ def test_a_manager_erases_a_members_data_after_the_confirmation(browser_clinic, 
     assert in_thread(number_if_active) is None
 
 
-def test_a_manager_issues_coupons_to_an_uploaded_list_up_to_the_limit(browser_clinic, screens, live_site,
-                                                                      artifacts_dir, page: Page):
+def test_a_list_over_the_templates_total_limit_is_refused_whole(browser_clinic, screens, live_site,
+                                                                artifacts_dir, page: Page):
     log_in(page, live_site, browser_clinic)
     page.goto(live_site.url(browser_clinic.host, "/manage/coupons/"))
     page.click("#coupon-bulk-issue")
     page.select_option("#id_template", str(screens.template_id))
+    page.check("#id_source_1")
     csv = "phone\n" + "\n".join(screens.listed_phones) + "\n"
     page.set_input_files("#id_members_file", files=[{"name": "名单.csv", "mimeType": "text/csv",
                                                     "buffer": csv.encode("utf-8")}])
     page.click("#bulk-submit")
-    expect(page.locator("#bulk-result")).to_be_visible()
-    expect(page.locator("#bulk-refused tr")).to_have_count(1)
-    page.screenshot(path=artifacts_dir / "staff-coupon-list-issued.png", full_page=True)
+    expect(page.locator("#bulk-refused-all")).to_be_visible()
+    expect(page.locator("#preview-to-issue")).to_have_text("3")
+    expect(page.locator("#bulk-confirm")).to_have_count(0)
+    page.screenshot(path=artifacts_dir / "staff-coupon-list-refused.png", full_page=True)
+
     def issued():
         with tenant_context(browser_clinic.clinic):
             return Coupon.objects.filter(template_id=screens.template_id).count()
 
-    assert in_thread(issued) == 2
+    assert in_thread(issued) == 0
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 1280, "height": 800}])
+def test_a_manager_issues_coupons_to_a_segment_after_the_preview(browser_clinic, screens, live_site, artifacts_dir,
+                                                                 page: Page, viewport):
+    page.set_viewport_size(viewport)
+    log_in(page, live_site, browser_clinic)
+    page.goto(live_site.url(browser_clinic.host, "/manage/coupons/issue/"))
+    page.select_option("#id_template", str(screens.segment_template_id))
+    page.check("#id_source_0")
+    page.select_option("#id_segment", str(screens.segment_id))
+    page.click("#bulk-submit")
+    expect(page.locator("#bulk-preview")).to_be_visible()
+    expect(page.locator("#preview-listed")).to_have_text("2")
+    expect(page.locator("#preview-to-issue")).to_have_text("2")
+    width = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width[0] <= width[1], f"the preview scrolls sideways at {viewport['width']} px"
+    page.click("#bulk-confirm")
+    expect(page.locator("#bulk-result")).to_be_visible()
+    page.screenshot(path=artifacts_dir / f"staff-coupon-segment-issued-{viewport['width']}.png", full_page=True)
+
+    def issued():
+        with tenant_context(browser_clinic.clinic):
+            return sorted(Coupon.objects.filter(template_id=screens.segment_template_id)
+                          .values_list("member_id", flat=True))
+
+    # Each run is a new form: the first viewport's run issues 2, the second run 2 more (the
+    # template allows 5), one per member per run.
+    got = in_thread(issued)
+    assert set(got) == set(screens.segment_member_ids) and len(got) in (2, 4)
 
 
 def test_a_manager_imports_members_and_sees_the_result(browser_clinic, screens, live_site, artifacts_dir,
