@@ -140,11 +140,13 @@ def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | Non
                       or ("" if template or text else Message.SkipReason.NO_TEMPLATE))
             variables = {**base, "name": member["name"], **item.variables}
             subject, body = text or ((template.subject, template.body) if template else ("", ""))
+            message_language = template.language if template else language
             messages.append(Message(
                 member_id=item.member_id, recipient=recipient_of(member, channel), channel=channel,
                 purpose=purpose, marketing=marketing, template=template,
-                language=template.language if template else language,
-                subject=template_render(subject, variables), body=template_render(body, variables),
+                language=message_language,
+                subject=template_render(subject, variables, language=message_language),
+                body=template_render(body, variables, language=message_language),
                 status=Message.Status.SKIPPED if reason else Message.Status.QUEUED, skip_reason=reason,
                 guard_key=item.guard_key, created_at=at, next_attempt_at=None if reason else send_at))
         _messages_insert(messages)

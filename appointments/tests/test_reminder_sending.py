@@ -22,6 +22,11 @@ from messaging.services import messaging_settings_update
 NOTHING = {"reminders_sent": 0, "reminders_skipped": 0, "reminders_cancelled": 0, "reminders_failed": 0}
 
 
+def shown(day, clock: str) -> str:
+    """A moment as the clinic's Chinese messages show it: "12月7日 周一 10:00"."""
+    return f"{day.month}月{day.day}日 周{'一二三四五六日'[day.weekday()]} {clock}"
+
+
 def book(world, start, member=None, **kwargs) -> Booking:
     return booking_create(member=member or world.member, treatment=world.facial, starts_at=start, actor=None,
                           practitioner=world.dr_a, **kwargs)
@@ -47,7 +52,7 @@ def test_a_due_reminder_is_sent_and_one_not_yet_due_waits(world, monday):
     assert message.status == Message.Status.QUEUED
     assert message.guard_key == reminder_guard_key(reminder(booking, "24h"))
     assert message.recipient == world.member.phone
-    assert f"{monday:%Y-%m-%d} 10:00" in message.body
+    assert shown(monday, "10:00") in message.body
     assert "静安店" in message.body and "李医生" in message.body and "张小美" in message.body
     sent = reminder(booking, "24h")
     assert (sent.status, sent.sent_at, sent.message_id, sent.reason) == (Reminder.Status.SENT, now, message.pk, "")
@@ -136,8 +141,8 @@ def test_a_rescheduled_booking_is_reminded_of_its_new_time_only(world, monday):
     assert at_new_time == {**NOTHING, "reminders_sent": 2}
     messages = reminders_of(booking)
     assert len(messages) == 2
-    assert all(f"{new_day:%Y-%m-%d} 15:00" in m.body for m in messages)
-    assert not any(f"{monday:%Y-%m-%d} 10:00" in m.body for m in messages)
+    assert all(shown(new_day, "15:00") in m.body for m in messages)
+    assert not any(shown(monday, "10:00") in m.body for m in messages)
 
 
 def test_a_reminder_sent_before_a_reschedule_is_sent_again_for_the_new_time(world, monday):
@@ -150,8 +155,8 @@ def test_a_reminder_sent_before_a_reschedule_is_sent_again_for_the_new_time(worl
 
     assert counts == {**NOTHING, "reminders_sent": 1}
     first, second = reminders_of(booking)
-    assert f"{monday:%Y-%m-%d} 10:00" in first.body
-    assert f"{new_day:%Y-%m-%d} 11:00" in second.body
+    assert shown(monday, "10:00") in first.body
+    assert shown(new_day, "11:00") in second.body
     assert first.guard_key != second.guard_key
 
 
@@ -232,7 +237,7 @@ def test_the_appointment_time_is_shown_in_shanghai_time(world, monday, clinic):
     appointment_reminders_send(now=local(monday, 8, 5))
 
     for message in reminders_of(booking):
-        assert f"{monday:%Y-%m-%d} 10:00" in message.body
+        assert shown(monday, "10:00") in message.body
         assert "02:00" not in message.body
 
 
@@ -253,7 +258,7 @@ def test_a_reminder_sent_before_a_berlin_dst_change_shows_the_local_time_after_i
 
     assert counts["reminders_sent"] == 1
     [message] = reminders_of(booking)
-    assert f"{monday_after:%Y-%m-%d} 10:00" in message.body
+    assert shown(monday_after, "10:00") in message.body
     assert due.astimezone(berlin.zone).date() == change - timedelta(days=1)
 
 
