@@ -99,7 +99,7 @@ class StaffListApi(APIView):
         full_name = serializers.CharField(max_length=150)
         phone = serializers.CharField(max_length=32, required=False, default="", allow_blank=True)
         role = serializers.ChoiceField(choices=Role.choices, required=False, default=DEFAULT_INVITE_ROLE.value,
-                                       help_text="The role with the fewest permissions unless given.")
+                                       help_text="The least privileged role (front_desk) unless given.")
 
     @extend_schema(responses={200: StaffOutputSerializer(many=True)})
     def get(self, request):

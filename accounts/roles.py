@@ -11,8 +11,15 @@ class Role(models.TextChoices):
     PRACTITIONER = "practitioner", _("Practitioner")
 
 
-# New staff get the role with the fewest permissions unless the inviter chooses another.
-DEFAULT_INVITE_ROLE = Role.PRACTITIONER
+# Permissions that open members' health data or the clinic's administration. A role holding one of
+# them is never the default for new staff, however few permissions it has otherwise.
+SENSITIVE_PERMISSIONS = frozenset({"accounts.view_medical", "accounts.manage_staff", "accounts.manage_settings",
+                                   "members.export_member", "points.approve_adjustment"})
+
+# New staff get the least privileged role unless the inviter chooses another: the role with the
+# fewest permissions among those holding no sensitive one. That is the front desk: a practitioner
+# has fewer permissions but reads medical notes.
+DEFAULT_INVITE_ROLE = Role.FRONT_DESK
 
 ROLE_PERMISSIONS: dict[Role, set[str]] = {
     Role.OWNER: {

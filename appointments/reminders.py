@@ -10,10 +10,14 @@ from django.utils import timezone
 
 from appointments.models import Booking, Reminder
 from appointments.schedule import appointment_policy
-from messaging.models import Message, Purpose
-from messaging.services import message_send
+from messaging.models import Message, MessagingSettings, Purpose
+from messaging.rules import in_quiet_hours, quiet_hours_began, quiet_hours_over
+from messaging.services import message_send, messaging_settings
 
 REMINDER_BATCH = 100
+# A reminder that quiet hours would hold back past the appointment's start goes this long before
+# they begin, so the job (every 5 minutes) reaches it while sending is still allowed.
+QUIET_HOURS_LEAD = timedelta(minutes=30)
 
 
 def reminder_kind(minutes: int) -> str:
@@ -24,21 +28,39 @@ def reminder_kind(minutes: int) -> str:
     return f"{minutes}m"
 
 
+def reminder_due_at(starts_at: datetime, minutes: int, *, rules: MessagingSettings) -> datetime:
+    """When the reminder `minutes` before `starts_at` goes: then, unless that falls in quiet hours
+    that end only at or after the start (a 2 h reminder of a 07:30 appointment with quiet hours
+    21:00–09:00); such a reminder goes `QUIET_HOURS_LEAD` before those quiet hours begin."""
+    due_at = starts_at - timedelta(minutes=minutes)
+    start, end = rules.quiet_hours_start, rules.quiet_hours_end
+    if in_quiet_hours(due_at, start=start, end=end) and quiet_hours_over(due_at, start=start, end=end) >= starts_at:
+        return quiet_hours_began(due_at, start=start, end=end) - QUIET_HOURS_LEAD
+    return due_at
+
+
 @transaction.atomic
 def reminders_plan(*, booking: Booking, now: datetime | None = None) -> list[Reminder]:
     """Make the booking's reminders match the plan and its start time. A reminder whose time has
-    already passed is skipped, not sent late. On a reschedule every reminder, sent or not, is
-    planned again for the new time; kinds no longer in the plan are cancelled."""
+    already passed is skipped, not sent late (`quiet_hours` if only the move to before quiet hours
+    put it in the past). On a reschedule every reminder, sent or not, is planned again for the new
+    time; kinds no longer in the plan are cancelled."""
     now = now or timezone.now()
+    rules = messaging_settings()
     existing = {reminder.kind: reminder for reminder in Reminder.objects.select_for_update().filter(booking=booking)}
     planned = []
     for minutes in appointment_policy().reminder_minutes:
         kind = reminder_kind(minutes)
-        due_at = booking.starts_at - timedelta(minutes=minutes)
+        due_at = reminder_due_at(booking.starts_at, minutes, rules=rules)
         status = Reminder.Status.PENDING if due_at > now else Reminder.Status.SKIPPED
         reminder = existing.pop(kind, None) or Reminder(booking=booking, kind=kind)
         reminder.minutes_before, reminder.due_at, reminder.status, reminder.sent_at = minutes, due_at, status, None
-        reminder.reason = "" if status == Reminder.Status.PENDING else Reminder.Reason.TOO_LATE
+        if status == Reminder.Status.PENDING:
+            reminder.reason = ""
+        elif booking.starts_at - timedelta(minutes=minutes) > now:
+            reminder.reason = Message.SkipReason.QUIET_HOURS
+        else:
+            reminder.reason = Reminder.Reason.TOO_LATE
         reminder.message = None
         reminder.save()
         planned.append(reminder)
@@ -76,12 +98,13 @@ def reminder_guard_key(reminder: Reminder) -> str:
     return f"appointment-reminder:{reminder.booking_id}:{reminder.kind}:{starts_at:%Y%m%dT%H%MZ}"
 
 
-def _stale_reason(reminder: Reminder, *, now: datetime) -> str:
+def _stale_reason(reminder: Reminder, *, now: datetime, rules: MessagingSettings) -> str:
     """Why a due reminder must not go out any more, or "" if it may."""
     booking = reminder.booking
     if booking.status not in (Booking.Status.BOOKED, Booking.Status.CONFIRMED):
         return Reminder.Reason.BOOKING_INACTIVE
-    if reminder.due_at != booking.starts_at - timedelta(minutes=reminder.minutes_before):
+    if reminder.due_at not in (booking.starts_at - timedelta(minutes=reminder.minutes_before),
+                               reminder_due_at(booking.starts_at, reminder.minutes_before, rules=rules)):
         return Reminder.Reason.TIME_CHANGED
     if booking.starts_at <= now:
         return Reminder.Reason.APPOINTMENT_STARTED
@@ -103,16 +126,17 @@ def _reminder_close(reminder: Reminder, *, status: str, reason: str = "", messag
         sent_at=at if status == Reminder.Status.SENT else None))
 
 
-def _reminder_send(reminder: Reminder, *, now: datetime) -> str:
-    """Send one locked, due reminder or close it as stale; returns the status it ends in."""
-    stale = _stale_reason(reminder, now=now)
+def _reminder_send(reminder: Reminder, *, now: datetime, rules: MessagingSettings) -> str:
+    """Send one locked, due reminder or close it as stale; returns the status it ends in. One that
+    quiet hours would hold back until the appointment has started is skipped (`quiet_hours`)."""
+    stale = _stale_reason(reminder, now=now, rules=rules)
     if stale:
         status = Reminder.Status.SKIPPED if stale == Reminder.Reason.APPOINTMENT_STARTED else Reminder.Status.CANCELLED
         _reminder_close(reminder, status=status, reason=stale, at=now)
         return status
     booking = reminder.booking
     message = message_send(member=booking.member, purpose=Purpose.APPOINTMENT_REMINDER, at=now,
-                           guard_key=reminder_guard_key(reminder),
+                           guard_key=reminder_guard_key(reminder), deadline=booking.starts_at,
                            variables={"appointment_time": booking.starts_at,
                                       "practitioner": str(booking.practitioner),
                                       "location": booking.location.name})
@@ -131,6 +155,7 @@ def appointment_reminders_send(*, now: datetime | None = None, batch: int = REMI
     whole batches and the next run does the rest, never twice."""
     # One moment for the whole run, as message delivery does.
     now = now or timezone.now()
+    rules = messaging_settings()
     counts = {"reminders_sent": 0, "reminders_skipped": 0, "reminders_cancelled": 0, "reminders_failed": 0}
     while True:
         with transaction.atomic():
@@ -141,4 +166,4 @@ def appointment_reminders_send(*, now: datetime | None = None, batch: int = REMI
             if not due:
                 return counts
             for reminder in due:
-                counts[f"reminders_{_reminder_send(reminder, now=now)}"] += 1
+                counts[f"reminders_{_reminder_send(reminder, now=now, rules=rules)}"] += 1

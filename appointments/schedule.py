@@ -9,8 +9,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -28,7 +26,7 @@ from appointments.models import (
 )
 from appointments.selectors import exception_overlapping_bookings
 from audit.services import settings_update
-from clinics.context import clinic_zone
+from clinics.formatting import stamp_text
 from visits.models import CatalogueItem
 
 DEFAULT_REMINDER_MINUTES = [24 * 60, 2 * 60]
@@ -252,7 +250,7 @@ def schedule_exception_create(*, kind: str, starts_at: datetime, ends_at: dateti
 
 
 def _local_text(at: datetime) -> str:
-    return date_format(timezone.localtime(at, clinic_zone()), "SHORT_DATETIME_FORMAT")
+    return stamp_text(at)
 
 
 def _target_word(exception: ScheduleException) -> str:

@@ -236,11 +236,11 @@ def _messages(campaign: Campaign, on: date, granted: list[tuple[int, bool]], cou
         return
     clinic = current_clinic()
     language = clinic.language if clinic else "zh-hans"
-    last_day = lot_last_day(valid_until).isoformat()
+    last_day = lot_last_day(valid_until)
     template = campaign.coupon_template
     coupon_until = ""
     if template is not None and coupons:
-        coupon_until = lot_last_day(Coupon.objects.get(pk=next(iter(coupons.values()))).valid_until).isoformat()
+        coupon_until = lot_last_day(Coupon.objects.get(pk=next(iter(coupons.values()))).valid_until)
     for text in texts:
         footer = opt_out_footer(text.channel, language)
         outgoing = []

@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.permissions import settings_change_check
 from campaigns.birthdays import Celebration, birthdays_on, catch_up_days
 from campaigns.models import BirthdayGrant, BirthdayOffer
+from clinics.formatting import day_text
 from messaging.models import Purpose
 from messaging.services import Outgoing, messages_queue
 from points.coupons import CODE_ALPHABET, CODE_LENGTH, coupon_template_room, coupon_validity
@@ -161,7 +162,7 @@ def _grant_batch(*, celebrations: list[Celebration], offer: BirthdayOffer, now: 
                     "years": [year for _member, year in granted]})
                 with_coupon = {row[0] for row in cursor.fetchall()}
                 counts["coupons"] = len(with_coupon)
-                valid_until_text = lot_last_day(valid_until).isoformat()
+                valid_until_text = day_text(lot_last_day(valid_until))
         if offer.send_message:
             outgoing = []
             for member_id, year in granted:

@@ -1,5 +1,7 @@
 """Checkout and refund API. Both move value and accept an Idempotency-Key."""
 
+from decimal import Decimal
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -34,6 +36,15 @@ class MultiplierPointsSerializer(serializers.Serializer):
     points = serializers.IntegerField()
 
 
+class RuleMultiplierPointsSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["category", "tier", "birthday"])
+    key = serializers.CharField(help_text="The category's id for kind `category` (the key of `category_multipliers` "
+                                          "in the loyalty settings); empty otherwise.")
+    name = serializers.CharField(help_text="The category's or the tier's name; empty for `birthday`.")
+    multiplier = serializers.DecimalField(max_digits=5, decimal_places=2)
+    points = serializers.IntegerField()
+
+
 class CheckoutPaymentSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=Payment.Method.choices)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
@@ -62,7 +73,16 @@ class CheckoutApi(APIView):
             help_text="The points each extra multiplier in force added (a campaign's double points on 会员日), "
                       "already included in `points_earned`: its label (the campaign's name), the multiplier and "
                       "the points. Empty when none applied.")
+        rule_multiplier_points = serializers.SerializerMethodField(
+            help_text="The points each multiplier of the loyalty rules added (a category's, the tier's, the "
+                      "birthday month's, in that order), already included in `points_earned`, each over the points "
+                      "without it and the ones after it. Empty when none applied.")
         tier_change = serializers.SerializerMethodField()
+
+        @extend_schema_field(RuleMultiplierPointsSerializer(many=True))
+        def get_rule_multiplier_points(self, result) -> list:
+            return [{**part, "multiplier": f"{Decimal(part['multiplier']):.2f}"}
+                    for part in result.visit.points_parts if part["points"]]
 
         @extend_schema_field(MultiplierPointsSerializer(many=True))
         def get_multiplier_points(self, result) -> list:

@@ -52,6 +52,9 @@ class BillPrice:
     # (ExtraMultiplier, points it added) for each extra multiplier in force (a campaign's double
     # points); these points are inside points_earned and the lines' points.
     extra_points: tuple = ()
+    # points.earning.EarnPart for each multiplier of the rules that added points (category, tier,
+    # birthday month), inside points_earned too.
+    points_parts: tuple = ()
 
 
 def cents(value: Decimal, rounding=ROUND_HALF_UP) -> Decimal:
@@ -69,7 +72,8 @@ def _unit_price(item: CatalogueItem, line: LineInput) -> Decimal:
 def bill_lines(lines: list[LineInput]) -> list[VisitLine]:
     if not lines:
         raise ValidationError({"lines": _("Add at least one treatment or product.")})
-    items = (CatalogueItem.objects.annotate(points_multiplier=F("category__points_multiplier__multiplier"))
+    items = (CatalogueItem.objects.annotate(points_multiplier=F("category__points_multiplier__multiplier"),
+                                            category_name=F("category__name"))
              .in_bulk({line.item_id for line in lines}))
     built = []
     for index, line in enumerate(lines, start=1):
@@ -140,14 +144,17 @@ def bill_price(*, member: Member, lines: list[LineInput], tier: Tier, coupon: Co
         due -= coupon_discount
     points_discount = points_cash(points_to_use, due, rules)
     total = due - points_discount
-    earn_lines = [EarnLine(category_id=line.category_id, paid=paid, multiplier=_multiplier(line))
+    earn_lines = [EarnLine(category_id=line.category_id, paid=paid, multiplier=_multiplier(line),
+                           category_name=getattr(line.item, "category_name", None) or "")
                   for line, paid in zip(visit_lines, paid_per_line(visit_lines, total - unearned), strict=True)]
-    earning = visit_points(member=member, lines=earn_lines, tier_multiplier=tier.earn_multiplier, rules=rules, at=at)
+    earning = visit_points(member=member, lines=earn_lines, tier_multiplier=tier.earn_multiplier, rules=rules, at=at,
+                           tier_name=tier.name)
     for line, points in zip(visit_lines, earning.per_line, strict=True):
         line.points_earned = points
     return BillPrice(lines=visit_lines, subtotal=subtotal, line_discount=line_discount, tier_discount=tier_discount,
                      coupon_discount=coupon_discount, points_discount=points_discount, total=total,
-                     points_earned=earning.points, extra_points=tuple(earning.extras))
+                     points_earned=earning.points, extra_points=tuple(earning.extras),
+                     points_parts=tuple(part for part in earning.parts if part.points))
 
 
 def payments_complete(payments: list[PaymentInput], total: Decimal) -> list[PaymentInput]:

@@ -148,7 +148,8 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     visit = Visit.objects.create(
         member=member, visited_at=at, staff=actor, subtotal=subtotal, line_discount=line_discount,
         tier_discount=tier_discount, coupon_discount=coupon_discount, points_used=points_to_use,
-        points_discount=points_discount, total=total, external_ref=external_ref)
+        points_discount=points_discount, total=total, external_ref=external_ref,
+        points_parts=[part.as_record() for part in price.points_parts])
     for line in visit_lines:
         line.visit = visit
     VisitLine.objects.bulk_create(visit_lines)

@@ -1,6 +1,8 @@
 """Dates and times as people read them, the same way on every page in both languages:
 "Sat 5 Dec 11:00" / "12月5日 周六 11:00" for a moment, "Sat 5 Dec 2026" / "2026年12月5日 周六"
-for a day, always in the clinic's time zone."""
+for a day, "Sat 5 Dec 2026 11:00" / "2026年12月5日 周六 11:00" for a moment in a record or log (where the
+year matters), always in the clinic's time zone. Pages (template filters in
+`clinics.templatetags.clinic_time`) and messages (`messaging.rendering`) use these and nothing else."""
 
 from datetime import date, datetime
 
@@ -30,6 +32,14 @@ def moment_text(at: datetime | None) -> str:
     if _chinese():
         return f"{local.month}月{local.day}日 {_weekday(local)} {local:%H:%M}"
     return f"{_weekday(local)} {local.day} {date_format(local, 'M')} {local:%H:%M}"
+
+
+def stamp_text(at: datetime | None) -> str:
+    """A moment with its year, for records and logs: "Sat 5 Dec 2026 11:00" / "2026年12月5日 周六 11:00"."""
+    if at is None:
+        return ""
+    local = timezone.localtime(at, clinic_zone())
+    return f"{day_text(local.date())} {local:%H:%M}"
 
 
 def day_text(day: date | datetime | None) -> str:

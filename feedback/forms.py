@@ -1,20 +1,19 @@
 """Feedback forms. They check the shape of the input; the services check the rules."""
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from appointments.models import Booking, Practitioner
+from clinics.formatting import moment_text
 from feedback.models import FollowUpOutcome, FollowUpTask, SurveyAnswer, SurveySettings
 from idempotency.forms import IdempotencyKeyField
-from points.rules import clinic_zone
 from visits.models import CatalogueItem, Category
 
 
 class BookingChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Booking) -> str:
-        return f"{timezone.localtime(obj.starts_at, clinic_zone()):%Y-%m-%d %H:%M} {obj.treatment}"
+        return f"{moment_text(obj.starts_at)} {obj.treatment}"
 
 
 NPS_CHOICES = [(n, str(n)) for n in range(11)]

@@ -21,6 +21,7 @@ from points.selectors import (
     PointsStatement,
     adjustment_list,
     coupon_list,
+    earn_part_text,
     entry_reason_text,
     points_balance,
     points_statement,
@@ -166,12 +167,15 @@ def visit_receipt(*, visit_id: int, tier_change_id: int | None = None) -> Receip
                   .filter(pk=tier_change_id, member_id=visit.member_id).first())
     uses = list(CampaignMultiplierUse.objects.select_related("grant__campaign").filter(visit_id=visit.pk))
     extra = sum(use.points for use in uses)
+    parts = [part for part in visit.points_parts if part["points"]]
     lines = []
     for entry in entries:
-        if entry.kind == Entry.Kind.EARN and extra:
-            # The campaign's extra points are inside the visit's one earn entry (a refund takes
-            # them back with the rest); the receipt shows them as their own line.
-            lines.append((entry_reason_text(entry), entry.amount - extra))
+        if entry.kind == Entry.Kind.EARN and (extra or parts):
+            # What the multipliers added (the category's, the tier's, the birthday month's, a
+            # campaign's) is inside the visit's one earn entry (a refund takes it back with the
+            # rest); the receipt shows each as its own line after the points without them.
+            lines.append((entry_reason_text(entry), entry.amount - extra - sum(part["points"] for part in parts)))
+            lines += [(earn_part_text(part), part["points"]) for part in parts]
             lines += [(_("%(campaign)s: points ×%(multiplier)s") % {
                 "campaign": use.grant.campaign.name, "multiplier": use.multiplier.normalize()}, use.points)
                 for use in uses]

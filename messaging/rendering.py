@@ -1,15 +1,17 @@
 """Templates with variables in braces ({name}). Only the variables of the template's purpose are
-allowed, and only plain names (no attribute or index access). Times are shown in the clinic's
-time zone."""
+allowed, and only plain names (no attribute or index access). Times and days are shown in the
+clinic's time zone and the message's language, as on the pages (`clinics.formatting`): "Sat 5 Dec
+11:00" / "12月5日 周六 11:00", "Thu 31 Dec 2026" / "2026年12月31日 周四"."""
 
 import string
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from clinics.context import clinic_zone, current_clinic
+from clinics.formatting import day_text, moment_text
 from messaging.defaults import sample_variables
 from messaging.models import PURPOSE_VARIABLES
 
@@ -53,20 +55,23 @@ def template_preview(*, purpose: str, language: str, body: str, subject: str = "
     clinic = current_clinic()
     variables = sample_variables(language=language, clinic_name=clinic.name if clinic else "",
                                  zone=clinic_zone())
-    return template_render(subject, variables), template_render(body, variables)
+    return (template_render(subject, variables, language=language),
+            template_render(body, variables, language=language))
 
 
 def variable_display(value: object) -> str:
     if isinstance(value, datetime):
-        return timezone.localtime(value, clinic_zone()).strftime("%Y-%m-%d %H:%M")
+        return moment_text(value)
     if isinstance(value, date):
-        return value.isoformat()
+        return day_text(value)
     return "" if value is None else str(value)
 
 
-def template_render(text: str, variables: dict[str, object]) -> str:
-    """Fill in the variables; one the caller did not give renders as empty text."""
-    values = {name: variable_display(value) for name, value in variables.items()}
+def template_render(text: str, variables: dict[str, object], *, language: str | None = None) -> str:
+    """Fill in the variables, times and days in `language` (the active one if None); one the caller
+    did not give renders as empty text."""
+    with translation.override(language or translation.get_language()):
+        values = {name: variable_display(value) for name, value in variables.items()}
     return "".join(
         literal + (values.get(field, "") if field is not None else "")
         for literal, field, _spec, _conv in _FORMATTER.parse(text))

@@ -46,6 +46,17 @@ def quiet_hours_over(at: datetime, *, start: time, end: time) -> datetime:
     return over
 
 
+def quiet_hours_began(at: datetime, *, start: time, end: time) -> datetime:
+    """The instant the quiet hours containing `at` began, in the clinic's time zone (`at` must be in
+    quiet hours)."""
+    zone = clinic_zone()
+    local = timezone.localtime(at, zone)
+    began = datetime.combine(local.date(), start, tzinfo=zone)
+    if began > local:
+        began = datetime.combine(local.date() - timedelta(days=1), start, tzinfo=zone)
+    return began
+
+
 def recipient_of(member: Member | dict, channel: str) -> str:
     get = member.get if isinstance(member, dict) else lambda name: getattr(member, name)
     return (get("email") if channel == Channel.EMAIL else get("phone")) or ""

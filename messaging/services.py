@@ -99,12 +99,15 @@ class Outgoing:
 
 
 def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | None = None,
-                   at: datetime | None = None, text: tuple[str, str] | None = None) -> list[Message]:
+                   at: datetime | None = None, text: tuple[str, str] | None = None,
+                   deadline: datetime | None = None) -> list[Message]:
     """Record a message to each member: queued if the rules allow it, skipped with the reason if
     not. Messages whose guard key was used before are left out. Runs in the caller's transaction
     (or its own); the queued ones are delivered after the commit. For marketing, the members'
     rows are locked so two batches cannot both pass the weekly cap. `text` (subject, body) is
-    the sender's own text (a campaign's), used instead of the clinic's template for the purpose."""
+    the sender's own text (a campaign's), used instead of the clinic's template for the purpose.
+    `deadline`: a service message that would wait for the end of quiet hours until then or later
+    (a reminder of an appointment starting before they end) is skipped (`quiet_hours`), not sent late."""
     at = at or timezone.now()
     rules = messaging_settings()
     channel = channel or rules.default_channel
@@ -126,6 +129,7 @@ def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | Non
         # marketing in quiet hours is skipped above; essential ones (a sign-in code) go at once.
         send_at = at if marketing or purpose in ESSENTIAL_PURPOSES else quiet_hours_over(
             at, start=rules.quiet_hours_start, end=rules.quiet_hours_end)
+        too_late = deadline is not None and send_at >= deadline
         language = _clinic_language()
         template = None if text else _template_for(purpose, channel, language)
         clinic = current_clinic()
@@ -133,14 +137,17 @@ def messages_queue(*, purpose: str, outgoing: list[Outgoing], channel: str | Non
         messages = []
         for item in outgoing:
             member = members[item.member_id]
-            reason = reasons[item.member_id] or ("" if template or text else Message.SkipReason.NO_TEMPLATE)
+            reason = (reasons[item.member_id] or (Message.SkipReason.QUIET_HOURS if too_late else "")
+                      or ("" if template or text else Message.SkipReason.NO_TEMPLATE))
             variables = {**base, "name": member["name"], **item.variables}
             subject, body = text or ((template.subject, template.body) if template else ("", ""))
+            message_language = template.language if template else language
             messages.append(Message(
                 member_id=item.member_id, recipient=recipient_of(member, channel), channel=channel,
                 purpose=purpose, marketing=marketing, template=template,
-                language=template.language if template else language,
-                subject=template_render(subject, variables), body=template_render(body, variables),
+                language=message_language,
+                subject=template_render(subject, variables, language=message_language),
+                body=template_render(body, variables, language=message_language),
                 status=Message.Status.SKIPPED if reason else Message.Status.QUEUED, skip_reason=reason,
                 guard_key=item.guard_key, created_at=at, next_attempt_at=None if reason else send_at))
         _messages_insert(messages)
@@ -175,14 +182,15 @@ def _messages_insert(messages: list[Message]) -> None:
 
 def message_send(*, member: Member, purpose: str, variables: dict | None = None,
                  channel: str | None = None, guard_key: str | None = None,
-                 at: datetime | None = None) -> Message:
+                 at: datetime | None = None, deadline: datetime | None = None) -> Message:
     """Queue one message to a member (delivered after the commit), or record why it is skipped.
-    With `guard_key` it happens once: a second call returns the first message."""
+    With `guard_key` it happens once: a second call returns the first message. `deadline`: see
+    `messages_queue`."""
     if guard_key:
         existing = Message.objects.filter(guard_key=guard_key).first()
         if existing is not None:
             return existing
-    queued = messages_queue(purpose=purpose, channel=channel, at=at,
+    queued = messages_queue(purpose=purpose, channel=channel, at=at, deadline=deadline,
                             outgoing=[Outgoing(member_id=member.pk, variables=variables or {},
                                                guard_key=guard_key)])
     return queued[0] if queued else Message.objects.get(guard_key=guard_key)

@@ -487,6 +487,19 @@ _BONUS_KEYS = (
 )
 
 
+def earn_part_text(part) -> str:
+    """A line of the receipt or the quote for what one multiplier of the rules added
+    (`points.earning.EarnPart` or its record on the visit), in the request's language:
+    "护肤品: points ×2" / "Gold tier: points ×1.5" / "Birthday month: points ×2"."""
+    record = part.as_record() if hasattr(part, "as_record") else part
+    multiplier = Decimal(record["multiplier"]).normalize()
+    if record["kind"] == "tier":
+        return _("%(tier)s tier: points ×%(multiplier)s") % {"tier": record["name"], "multiplier": multiplier}
+    if record["kind"] == "birthday":
+        return _("Birthday month: points ×%(multiplier)s") % {"multiplier": multiplier}
+    return _("%(category)s: points ×%(multiplier)s") % {"category": record["name"], "multiplier": multiplier}
+
+
 def entry_reason_text(entry: Entry) -> str:
     """Why an entry was written, for staff, in the request's language: the system's reasons
     (visits, bonuses, points as cash, expiry, merges) are worded now; what staff typed (an

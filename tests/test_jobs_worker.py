@@ -257,7 +257,8 @@ def test_appointment_reminders_run_on_a_real_worker_once_per_booking_and_kind(ce
                                      started_at__gte=second_sent).exists()
     # The worker delivers them after the commit (development log backend).
     until(lambda: reminders.filter(status=Message.Status.SENT).count() == 2)
-    assert all(f"{day:%Y-%m-%d} 1" in message.body for message in reminders.all())
+    assert all(f"{day.month}月{day.day}日 周{'一二三四五六日'[day.weekday()]} 1" in message.body
+               for message in reminders.all())
 
     later = book(late, 10, days_later=1)
     third = run_and_wait(appointment_reminders_send, in_clinic)

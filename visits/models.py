@@ -88,6 +88,9 @@ class Visit(models.Model):
     total = models.DecimalField(_("amount paid"), **MONEY)
     refunded_total = models.DecimalField(_("refunded"), **MONEY, default=ZERO)
     external_ref = models.CharField(max_length=64, blank=True, db_index=True)
+    # What each multiplier of the loyalty rules (category, tier, birthday month) added to the
+    # points earned, as checkout priced it (points.earning.EarnPart.as_record), for the receipt.
+    points_parts = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -22,6 +22,11 @@ from messaging.services import messaging_settings_update
 NOTHING = {"reminders_sent": 0, "reminders_skipped": 0, "reminders_cancelled": 0, "reminders_failed": 0}
 
 
+def shown(day, clock: str) -> str:
+    """A moment as the clinic's Chinese messages show it: "12月7日 周一 10:00"."""
+    return f"{day.month}月{day.day}日 周{'一二三四五六日'[day.weekday()]} {clock}"
+
+
 def book(world, start, member=None, **kwargs) -> Booking:
     return booking_create(member=member or world.member, treatment=world.facial, starts_at=start, actor=None,
                           practitioner=world.dr_a, **kwargs)
@@ -47,7 +52,7 @@ def test_a_due_reminder_is_sent_and_one_not_yet_due_waits(world, monday):
     assert message.status == Message.Status.QUEUED
     assert message.guard_key == reminder_guard_key(reminder(booking, "24h"))
     assert message.recipient == world.member.phone
-    assert f"{monday:%Y-%m-%d} 10:00" in message.body
+    assert shown(monday, "10:00") in message.body
     assert "静安店" in message.body and "李医生" in message.body and "张小美" in message.body
     sent = reminder(booking, "24h")
     assert (sent.status, sent.sent_at, sent.message_id, sent.reason) == (Reminder.Status.SENT, now, message.pk, "")
@@ -136,8 +141,8 @@ def test_a_rescheduled_booking_is_reminded_of_its_new_time_only(world, monday):
     assert at_new_time == {**NOTHING, "reminders_sent": 2}
     messages = reminders_of(booking)
     assert len(messages) == 2
-    assert all(f"{new_day:%Y-%m-%d} 15:00" in m.body for m in messages)
-    assert not any(f"{monday:%Y-%m-%d} 10:00" in m.body for m in messages)
+    assert all(shown(new_day, "15:00") in m.body for m in messages)
+    assert not any(shown(monday, "10:00") in m.body for m in messages)
 
 
 def test_a_reminder_sent_before_a_reschedule_is_sent_again_for_the_new_time(world, monday):
@@ -150,8 +155,8 @@ def test_a_reminder_sent_before_a_reschedule_is_sent_again_for_the_new_time(worl
 
     assert counts == {**NOTHING, "reminders_sent": 1}
     first, second = reminders_of(booking)
-    assert f"{monday:%Y-%m-%d} 10:00" in first.body
-    assert f"{new_day:%Y-%m-%d} 11:00" in second.body
+    assert shown(monday, "10:00") in first.body
+    assert shown(new_day, "11:00") in second.body
     assert first.guard_key != second.guard_key
 
 
@@ -232,7 +237,7 @@ def test_the_appointment_time_is_shown_in_shanghai_time(world, monday, clinic):
     appointment_reminders_send(now=local(monday, 8, 5))
 
     for message in reminders_of(booking):
-        assert f"{monday:%Y-%m-%d} 10:00" in message.body
+        assert shown(monday, "10:00") in message.body
         assert "02:00" not in message.body
 
 
@@ -253,7 +258,7 @@ def test_a_reminder_sent_before_a_berlin_dst_change_shows_the_local_time_after_i
 
     assert counts["reminders_sent"] == 1
     [message] = reminders_of(booking)
-    assert f"{monday_after:%Y-%m-%d} 10:00" in message.body
+    assert shown(monday_after, "10:00") in message.body
     assert due.astimezone(berlin.zone).date() == change - timedelta(days=1)
 
 
@@ -278,3 +283,71 @@ def test_the_task_logs_its_run_with_counts_and_a_run_with_nothing_due_logs_nothi
     assert job_label(run.job) == "Appointment reminders"
     assert set(counts_label(run.counts).split(", ")) == {
         "reminders sent: 1", "reminders skipped: 0", "stale reminders cancelled: 0", "reminders failed: 0"}
+
+
+def test_a_reminder_quiet_hours_would_hold_past_the_start_goes_before_they_begin(world, monday):
+    """Quiet hours 21:00–09:00 in the clinic's time zone (Asia/Shanghai): the 2 h reminder of a 09:00
+    appointment falls at 07:00, when waiting for 09:00 would deliver it as the appointment starts.
+    It is planned for 20:30 the evening before instead, and delivered at once then."""
+    sunday = monday - timedelta(days=1)
+    booking = book(world, local(monday, 9))
+    assert reminder(booking, "2h").due_at == local(sunday, 20, 30) == local(monday, 9) - timedelta(hours=12, minutes=30)
+    assert reminder(booking, "24h").due_at == local(sunday, 9)  # 09:00 is outside quiet hours: unchanged
+
+    counts = appointment_reminders_send(now=local(sunday, 20, 31))
+
+    assert counts == {**NOTHING, "reminders_sent": 2}
+    messages = reminders_of(booking)
+    assert [m.status for m in messages] == [Message.Status.QUEUED] * 2
+    assert all(m.next_attempt_at == local(sunday, 20, 31) < booking.starts_at for m in messages)
+    assert {r.status for r in Reminder.objects.filter(booking=booking)} == {Reminder.Status.SENT}
+
+
+def test_a_reminder_reached_in_quiet_hours_that_end_after_the_start_is_skipped_not_sent_late(world, monday):
+    """The job reaches the reminders only at 21:10, in quiet hours that end at 09:00 when the
+    appointment starts: both are skipped with the reason, no message waits to go out after the start."""
+    sunday = monday - timedelta(days=1)
+    booking = book(world, local(monday, 9))
+
+    counts = appointment_reminders_send(now=local(sunday, 21, 10))
+
+    assert counts == {**NOTHING, "reminders_skipped": 2}
+    assert {(m.status, m.skip_reason, m.next_attempt_at) for m in reminders_of(booking)} == {
+        (Message.Status.SKIPPED, Message.SkipReason.QUIET_HOURS, None)}
+    assert {(r.status, r.reason) for r in Reminder.objects.filter(booking=booking)} == {
+        (Reminder.Status.SKIPPED, Message.SkipReason.QUIET_HOURS)}
+
+
+def test_a_reminder_reached_in_quiet_hours_that_end_before_the_start_waits_for_their_end(world, monday):
+    sunday = monday - timedelta(days=1)
+    booking = book(world, local(monday, 10))
+
+    appointment_reminders_send(now=local(sunday, 23))
+
+    [message] = reminders_of(booking)
+    assert (message.status, message.next_attempt_at) == (Message.Status.QUEUED, local(monday, 9))
+    assert message.next_attempt_at < booking.starts_at
+
+
+def test_a_reminder_moved_before_quiet_hours_that_already_began_is_skipped_when_planned(world, monday):
+    from appointments.reminders import reminders_plan
+
+    sunday = monday - timedelta(days=1)
+    booking = book(world, local(monday, 9))
+
+    reminders_plan(booking=booking, now=local(sunday, 22))
+
+    assert (reminder(booking, "2h").status, reminder(booking, "2h").reason) == (
+        Reminder.Status.SKIPPED, Message.SkipReason.QUIET_HOURS)
+    assert (reminder(booking, "24h").status, reminder(booking, "24h").reason) == (
+        Reminder.Status.SKIPPED, Reminder.Reason.TOO_LATE)
+    assert appointment_reminders_send(now=local(sunday, 22, 5)) == NOTHING
+
+
+def test_quiet_hours_are_the_clinics_local_hours_for_reminders(world, monday, berlin):
+    """In Europe/Berlin the same 09:00 appointment's 2 h reminder goes at 20:30 Berlin time."""
+    sunday = monday - timedelta(days=1)
+    booking = book(world, local(monday, 9))
+
+    assert reminder(booking, "2h").due_at == local(sunday, 20, 30)
+    assert local(sunday, 20, 30).utcoffset() in (timedelta(hours=1), timedelta(hours=2))

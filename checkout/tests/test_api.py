@@ -102,3 +102,20 @@ def test_checkout_answer_is_what_the_visit_reads_back(staff_client, front_desk, 
         content_type="application/json").json()["visit"]
 
     assert client.get(f"{URL}{created['id']}/").json() == created
+
+
+def test_checkout_api_lists_what_each_rule_multiplier_added(staff_client, front_desk, member, catalogue):
+    from points.models import CategoryMultiplier
+    from visits.models import Category
+
+    skincare = Category.objects.get(pk=catalogue["cream"].category_id)
+    CategoryMultiplier.objects.create(category=skincare, multiplier=Decimal("2"))
+
+    response = staff_client(front_desk).post(URL, body(member, catalogue), content_type="application/json")
+
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    # ¥500 at 1 point per yuan is 500 points; the category's ×2 adds 500 more.
+    assert data["points_earned"] == 1000
+    assert data["rule_multiplier_points"] == [{"kind": "category", "key": str(skincare.pk), "name": skincare.name,
+                                               "multiplier": "2.00", "points": 500}]

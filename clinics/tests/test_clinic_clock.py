@@ -14,7 +14,7 @@ from django.utils import translation
 from django_tenants.log import TenantContextFilter
 
 from clinics.context import clinic_key, clinic_zone, last_local_day, local_date, local_midnight
-from clinics.formatting import day_text, last_day_text, moment_text
+from clinics.formatting import day_text, last_day_text, moment_text, stamp_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -67,10 +67,12 @@ def test_moments_and_days_read_the_same_way_in_both_languages(zone):
     at = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, a Saturday
     with translation.override("en"):
         assert moment_text(at) == "Sat 5 Dec 11:00"
+        assert stamp_text(at) == "Sat 5 Dec 2026 11:00"
         assert day_text(date(2026, 12, 5)) == "Sat 5 Dec 2026"
         assert last_day_text(datetime(2027, 1, 1, tzinfo=zone)) == "Thu 31 Dec 2026"
     with translation.override("zh-hans"):
         assert moment_text(at) == "12月5日 周六 11:00"
+        assert stamp_text(at) == "2026年12月5日 周六 11:00"
         assert day_text(date(2026, 12, 5)) == "2026年12月5日 周六"
         assert last_day_text(datetime(2027, 1, 1, tzinfo=zone)) == "2026年12月31日 周四"
         assert moment_text(None) == "" and last_day_text(None) == ""

@@ -36,7 +36,7 @@ def test_survey_goes_once_after_the_delay_in_the_clinic_time_zone(catalogue, mem
     assert survey.status == Survey.Status.SENT
     token = messages.get().body.split("/s/")[1].split("/")[0]
     assert survey_from_token(token) == survey
-    assert "2026-03-10" in messages.get().body
+    assert "2026年3月10日 周二" in messages.get().body
 
 
 def test_the_celery_job_run_twice_sends_once(catalogue, member, visit_of, quiet_hours_off):
@@ -174,7 +174,7 @@ def test_the_delay_and_quiet_hours_are_the_clinics_own_clock(catalogue, member, 
     assert surveys_send_due(now=local(2026, 3, 12, 9, 0))["surveys_sent"] == 1
     # The message names the visit's day in London (23:30 on the 10th is the 11th in Shanghai).
     body = Message.objects.get(member=member, purpose=Purpose.SURVEY, guard_key=f"survey:{late.pk}").body
-    assert "2026-03-10" in body and "2026-03-11" not in body
+    assert "2026年3月10日 周二" in body and "2026年3月11日" not in body
 
 
 def test_the_job_run_every_ten_minutes_sends_once_per_visit(catalogue, member, visit_of):

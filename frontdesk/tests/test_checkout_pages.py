@@ -254,3 +254,12 @@ def test_ledger_reasons_and_the_receipt_read_in_the_viewers_language(staff_clien
     assert receipt.count('class="points-line"') == 4  # two lines, each <dt> and <dd>
     assert "First-visit bonus" in receipt and "+50" in receipt and "+500" in receipt
     assert 'id="points-earned">550<' in receipt
+    # And the same entries read in Chinese on a Chinese page, whatever language they were written in
+    with translation.override("en"):
+        later = checkout_complete(member=member, lines=[LineInput(item_id=catalogue["cream"].pk)], actor=front_desk,
+                                  payments=[PaymentInput("cash", None)]).visit
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = client.get(reverse("frontdesk:member_detail", args=[member.pk])).content.decode()
+    receipt = client.get(reverse("frontdesk:receipt", args=[visit.pk])).content.decode()
+    assert f"到店消费 #{later.pk}" in page and "首次到店奖励" in page and "首次到店奖励" in receipt
+    assert "First-visit bonus" not in page and "First-visit bonus" not in receipt and "Visit #" not in page

@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 
 from appointments.models import Booking, BookingEvent
 from appointments.schedule import appointment_policy_update
@@ -47,7 +46,8 @@ def test_the_front_desk_records_a_deposit_and_the_page_shows_amount_method_who_a
     deposit = html[html.index('id="booking-deposit"'):html.index("</dd>", html.index('id="booking-deposit"'))]
     with translation.override(clinic.language):
         method = str(Payment.Method.WECHAT_PAY.label)
-        when = date_format(timezone.localtime(booking.deposit_recorded_at, clinic.zone), "SHORT_DATETIME_FORMAT")
+        local = timezone.localtime(booking.deposit_recorded_at, clinic.zone)
+        when = f"{local.year}年{local.month}月{local.day}日 周{'一二三四五六日'[local.weekday()]} {local:%H:%M}"
     assert "¥200.00" in deposit and method in deposit and front_desk.full_name in deposit and when in deposit
     assert 'id="deposit-form"' not in html
     assert booking.events.filter(kind=BookingEvent.Kind.DEPOSIT, actor=front_desk).count() == 1

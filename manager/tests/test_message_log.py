@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.conf import settings
-from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils import timezone
 
 from messaging.models import Message, Purpose
 from messaging.services import Outgoing, message_send, messages_deliver_due, messages_queue
@@ -58,9 +57,9 @@ def log(make_member, sms_provider) -> dict[str, Message]:
 
 
 def shown_time(moment: datetime) -> str:
-    """A time as the pages show it: in the clinic's time zone, in the short format of English."""
-    with translation.override("en"):
-        return date_format(timezone.localtime(moment, clinic_zone()), "SHORT_DATETIME_FORMAT")
+    """A time as the English pages show it, in the clinic's time zone: "Sat 5 Dec 2026 11:00"."""
+    local = timezone.localtime(moment, clinic_zone())
+    return f"{local:%a} {local.day} {local:%b} {local.year} {local:%H:%M}"
 
 
 def row_ids(response) -> list[int]:

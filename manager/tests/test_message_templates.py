@@ -138,7 +138,7 @@ def test_preview_shows_the_typed_text_filled_in_and_saves_nothing(manager_client
 
     assert response.status_code == 200
     preview = re.search(r'id="preview-body">(.*?)</div>', response.content.decode(), re.S).group(1)
-    assert re.fullmatch(r"张小美：\d{4}-\d\d-\d\d 14:30见", preview)
+    assert re.fullmatch(r"张小美：\d{1,2}月\d{1,2}日 周[一二三四五六日] 14:30见", preview)
     assert 'name="body"' in response.content.decode() and "{appointment_time}见" in response.content.decode()
     assert texts(template) == before
 

@@ -34,7 +34,7 @@ def test_a_reminder_renders_the_appointment_in_the_clinics_time_zone_and_is_sent
 
     message.refresh_from_db()
     # 06:30 UTC is 14:30 in Shanghai.
-    assert "2026-06-02 14:30" in message.body and "李医生" in message.body and "静安店" in message.body
+    assert "6月2日 周二 14:30" in message.body and "李医生" in message.body and "静安店" in message.body
     assert message.body.startswith("【测试诊所】张小美您好")
     assert (message.status, message.attempts, message.backend) == (Message.Status.SENT, 1, "log")
     assert message.provider_id == f"log-testclinic:{message.pk}"
@@ -48,7 +48,7 @@ def test_an_english_clinic_gets_the_english_template(make_member, clinic):
 
     message = reminder(make_member(consents=()))
 
-    assert message.body.startswith("[测试诊所] 张小美, a reminder of your appointment at 2026-06-02 14:30")
+    assert message.body.startswith("[测试诊所] 张小美, a reminder of your appointment at Tue 2 Jun 14:30")
 
 
 def test_a_template_with_an_unknown_variable_is_refused_and_kept(owner, clinic):
@@ -122,6 +122,6 @@ def test_email_goes_through_a_real_smtp_server(make_member, smtp_outbox, setting
     message.refresh_from_db()
     [received] = smtp_outbox.to("xiaomei@example.com")
     assert message.status == Message.Status.SENT
-    assert received["Subject"] == "预约提醒：2026-06-02 14:30"
+    assert received["Subject"] == "预约提醒：6月2日 周二 14:30"
     assert "静安店" in received.get_content()
     assert received["Message-ID"] == message.provider_id

@@ -39,7 +39,7 @@ def test_a_purchase_expiring_within_30_days_is_warned_once(member, ipl_package, 
 
     assert warn() == {"warnings_queued": 1, "warnings_skipped": 0}
     [message] = Message.objects.filter(member=member, purpose=Purpose.PACKAGE_EXPIRY_WARNING)
-    assert "光子嫩肤3次卡还有3次" in message.body and "2026-06-20" in message.body
+    assert "光子嫩肤3次卡还有3次" in message.body and "2026年6月20日 周六" in message.body
     assert message.guard_key == f"package-expiry:{purchase.pk}:2026-06-20"
     assert warn() == {"warnings_queued": 0, "warnings_skipped": 0}
     assert warn(NOW + timedelta(days=1)) == {"warnings_queued": 0, "warnings_skipped": 0}

@@ -38,7 +38,7 @@ def test_one_warning_per_member_and_expiry_day_with_the_points_that_expire(membe
 
     [warning] = warnings_of(member)
     assert counts == {"warnings_queued": 1, "warnings_skipped": 0}
-    assert "300积分将于2026-06-20到期" in warning.body and "当前余额350积分" in warning.body
+    assert "300积分将于2026年6月20日 周六到期" in warning.body and "当前余额350积分" in warning.body
     assert warning.guard_key == f"points-expiry:{member.pk}:2026-06-20"
 
 

@@ -12,8 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils import timezone
 
 from feedback.links import LINK_VALID_FOR, survey_from_token, survey_sent_link_path
 from feedback.models import Survey, SurveyAnswer
@@ -63,8 +62,8 @@ def portal_links(html: str) -> dict[int, str]:
 
 
 def english_day(day) -> str:
-    with translation.override("en"):
-        return date_format(day, "DATE_FORMAT")
+    """A day as the English pages show it: "Sat 5 Dec 2026"."""
+    return f"{day:%a} {day.day} {day:%b} {day.year}"
 
 
 def section(html: str, element_id: str) -> str:

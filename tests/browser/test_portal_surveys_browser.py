@@ -15,7 +15,6 @@ from urllib.parse import urlparse
 import pytest
 from django.db import connection
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -33,6 +32,11 @@ from .conftest import CHROMIUM_ARGS, CHROMIUM_PATH
 pytestmark = pytest.mark.browser
 
 WIDTH, HEIGHT = 390, 844
+
+
+def zh_day(day) -> str:
+    """A day as the Chinese pages show it: "2026年12月5日 周六"."""
+    return f"{day.year}年{day.month}月{day.day}日 周{'一二三四五六日'[day.weekday()]}"
 
 
 def in_clinic(clinic, work):
@@ -117,7 +121,7 @@ def test_a_member_answers_the_survey_from_the_portal_and_turns_surveys_off(
     expect(card).to_have_attribute("data-survey", str(survey_world.waiting_id))
     with translation.override("zh-hans"):
         expect(card.locator("h2")).to_have_text(
-            translation.gettext("How was your visit on %(day)s?") % {"day": date_format(survey_world.waiting_day)})
+            translation.gettext("How was your visit on %(day)s?") % {"day": zh_day(survey_world.waiting_day)})
     assert_no_sideways_scroll(phone)
     phone.screenshot(path=artifacts_dir / "portal-survey-card-zh.png", full_page=True)
 
