@@ -23,7 +23,10 @@ from points.rules import clinic_zone, local_date
 from tiers.selectors import member_current_tier
 from visits.models import CatalogueItem
 
-RESPONSE_RATE = 0.35
+# Six in ten treated members come back in the offer window: a campaign that works, so that the
+# difference stands out of the noise of a small demo's organic visits (a 20 % control group of 60
+# members is 12 people).
+RESPONSE_RATE = 0.6
 
 
 def _due(gross: Decimal, member) -> Decimal:
