@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -90,7 +90,7 @@ class Visit(models.Model):
     external_ref = models.CharField(max_length=64, blank=True, db_index=True)
     # What each multiplier of the loyalty rules (category, tier, birthday month) added to the
     # points earned, as checkout priced it (points.earning.EarnPart.as_record), for the receipt.
-    points_parts = models.JSONField(default=list, blank=True)
+    points_parts = models.JSONField(default=list, db_default=Value([], output_field=models.JSONField()), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
