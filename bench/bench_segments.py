@@ -16,6 +16,7 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from bench.clinic_data import drop_clinic, fresh_clinic, members_fill
 from bench.figures import Figure
+from insights.rollups import rollups_rebuild
 from segments.scoring import member_scores_refresh
 from segments.selectors import segment_count, segment_members, segment_planning
 from segments.services import segment_create
@@ -140,6 +141,9 @@ def main() -> list[Figure]:
         members_fill(clinic, MEMBERS)
         with schema_context(clinic.schema_name):
             _data()
+            # The visits went in with triggers off: build the KPI rollups the RFM scores read, as
+            # `manage.py insights_rollups --rebuild` does after such a load (docs/operations.md).
+            rollups_rebuild()
             generated = time.perf_counter() - started
             owner = User.objects.get(username="owner")
             started = time.perf_counter()
