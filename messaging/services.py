@@ -161,6 +161,21 @@ _COPIED_FIELDS = ("id", "member_id", "recipient", "channel", "purpose", "marketi
                   "guard_key", "created_at", "next_attempt_at")
 
 
+def messages_queue_batched(*, purpose: str, outgoing: list[Outgoing], at: datetime | None = None,
+                           batch: int = 2000) -> tuple[int, int]:
+    """`messages_queue` in batches of `batch`, each its own transaction, so a large job holds no lock
+    for long and a failure loses one batch at most (its guard keys make the next run redo it).
+    Returns (queued, skipped)."""
+    queued = skipped = 0
+    for start in range(0, len(outgoing), batch):
+        with transaction.atomic():
+            messages = messages_queue(purpose=purpose, outgoing=outgoing[start:start + batch], at=at)
+        batch_skipped = sum(1 for message in messages if message.skip_reason)
+        skipped += batch_skipped
+        queued += len(messages) - batch_skipped
+    return queued, skipped
+
+
 def _messages_insert(messages: list[Message]) -> None:
     """Insert the messages with COPY, their ids taken from the table's sequence first (a batch job
     queues tens of thousands at once; COPY writes them several times faster than an INSERT

@@ -5,11 +5,11 @@ zone. The sessions themselves expire with the points, through the ledger's night
 
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from messaging.models import Purpose
-from messaging.services import Outgoing, messages_queue
+from messaging.services import Outgoing, messages_queue_batched
 from packages.services import package_settings
 from points.rules import clinic_zone, local_date, local_midnight
 
@@ -48,11 +48,6 @@ def package_expiry_warnings_send(*, now: datetime | None = None) -> dict[str, in
     outgoing = [Outgoing(member_id=member_id, guard_key=package_warning_key(purchase_id, last_day),
                          variables={"package": name, "sessions": left, "expiry_date": last_day})
                 for member_id, purchase_id, name, left, last_day in due]
-    for start in range(0, len(outgoing), WARNING_BATCH):
-        with transaction.atomic():
-            messages = messages_queue(purpose=Purpose.PACKAGE_EXPIRY_WARNING,
-                                      outgoing=outgoing[start:start + WARNING_BATCH], at=now)
-        skipped = sum(1 for message in messages if message.skip_reason)
-        counts["warnings_skipped"] += skipped
-        counts["warnings_queued"] += len(messages) - skipped
+    counts["warnings_queued"], counts["warnings_skipped"] = messages_queue_batched(
+        purpose=Purpose.PACKAGE_EXPIRY_WARNING, outgoing=outgoing, at=now, batch=WARNING_BATCH)
     return counts

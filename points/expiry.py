@@ -3,11 +3,11 @@ within the clinic's warning period (so a day a missed run skipped is warned on t
 
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from messaging.models import Purpose
-from messaging.services import Outgoing, messages_queue
+from messaging.services import Outgoing, messages_queue_batched
 from points.rules import clinic_zone, local_date, local_midnight, loyalty_settings
 
 WARNING_BATCH = 2000
@@ -44,11 +44,6 @@ def expiry_warnings_send(*, now: datetime | None = None) -> dict[str, int]:
     outgoing = [Outgoing(member_id=member_id, guard_key=expiry_warning_key(member_id, last_day),
                          variables={"points": points, "expiry_date": last_day, "balance": balance})
                 for member_id, last_day, points, balance in due]
-    for start in range(0, len(outgoing), WARNING_BATCH):
-        with transaction.atomic():
-            messages = messages_queue(purpose=Purpose.POINTS_EXPIRY_WARNING,
-                                      outgoing=outgoing[start:start + WARNING_BATCH], at=now)
-        skipped = sum(1 for message in messages if message.skip_reason)
-        counts["warnings_skipped"] += skipped
-        counts["warnings_queued"] += len(messages) - skipped
+    counts["warnings_queued"], counts["warnings_skipped"] = messages_queue_batched(
+        purpose=Purpose.POINTS_EXPIRY_WARNING, outgoing=outgoing, at=now, batch=WARNING_BATCH)
     return counts
