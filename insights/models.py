@@ -188,7 +188,28 @@ class DayTotal(models.Model):
 
 
 class MemberFirst(models.Model):
-    """The local day of a member's first counted visit (any location)."""
+    """The local days of a member's first and latest counted visits (any location)."""
 
     member_id = models.BigIntegerField(primary_key=True)
     first_day = models.DateField(db_index=True)
+    last_day = models.DateField()
+
+
+class MemberBought(models.Model):
+    """What a member bought on a local day: their visit lines not refunded in full on visits paid
+    and not refunded in full, or free (the rule of the segments' "bought" condition), one row per
+    item and category (either may be empty), with the number of such lines."""
+
+    member_id = models.BigIntegerField()
+    day = models.DateField()
+    item_id = models.BigIntegerField(null=True)
+    category_id = models.BigIntegerField(null=True)
+    lines = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["category_id", "day"], include=["member_id"], name="insights_bought_category"),
+            models.Index(fields=["item_id", "day"], include=["member_id"], name="insights_bought_item"),
+            models.Index(fields=["member_id", "day"], include=["item_id", "category_id"],
+                         name="insights_bought_member"),
+        ]

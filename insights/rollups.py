@@ -1,9 +1,11 @@
-"""The daily rollups of the counted visits (insights.models: MemberDay, DayTotal, MemberFirst).
+"""The daily rollups of the counted visits (insights.models: MemberDay, DayTotal, MemberFirst,
+MemberBought).
 
 Database triggers keep them exact: every statement that inserts, updates or deletes visits, visit
 lines, refunds or bookings recomputes, in the same transaction, the (member, local day) rows of the
 visits it touched from the visits themselves, with the `selectors.counted` rule, adjusts the day
-totals by the difference and recomputes those members' first visit day. Recomputing from the
+totals by the difference, recomputes those members' first and latest visit days and what they
+bought on those days. Recomputing from the
 visits makes every path exact: checkout, refunds, package refunds,
 voids, merges moving visits, imports, links of visits to bookings.
 
@@ -17,6 +19,8 @@ insights_rollups --rebuild` on request. While the rollups are not in the clinic'
 # ruff: noqa: S608
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -32,12 +36,30 @@ COUNTED = ("(v.total > v.refunded_total OR (v.total = 0 AND ("
            "AND l.refunded_quantity < l.quantity))))")
 
 
+# What members bought per local day: lines not refunded in full of visits paid and not refunded
+# in full, or free (the segments' "bought" rule; the triggers' copy is in migration 0005).
+BOUGHT = """
+    SELECT v.member_id, (v.visited_at AT TIME ZONE %(tz)s)::date, l.item_id, l.category_id, count(*)
+    FROM visits_visit v JOIN visits_visitline l ON l.visit_id = v.id
+    WHERE (v.total > v.refunded_total OR v.total = 0) AND l.refunded_quantity < l.quantity
+    GROUP BY 1, 2, 3, 4"""
+
+
 def rollups_ready() -> bool:
     """Whether the rollups are built in the clinic's current time zone."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT zone FROM insights_rollupstate WHERE id = 1")
         row = cursor.fetchone()
     return row is not None and row[0] == clinic_zone().key
+
+
+def rollups_usable(at: datetime) -> bool:
+    """Whether the rollups give a member's visits up to `at` exactly, in local days: built in the
+    clinic's time zone, and no visit later than `at` (always so for now). One query."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM insights_rollupstate WHERE id = 1 AND zone = %s) "
+                       "AND NOT EXISTS (SELECT 1 FROM visits_visit WHERE visited_at > %s)", [clinic_zone().key, at])
+        return cursor.fetchone()[0]
 
 
 def rollups_rebuild(zone: str | None = None) -> dict[str, int]:
@@ -47,7 +69,7 @@ def rollups_rebuild(zone: str | None = None) -> dict[str, int]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("LOCK TABLE visits_visit, visits_refund, visits_visitline, appointments_booking "
                        "IN SHARE MODE")
-        cursor.execute("TRUNCATE insights_memberday, insights_daytotal, insights_memberfirst")
+        cursor.execute("TRUNCATE insights_memberday, insights_daytotal, insights_memberfirst, insights_memberbought")
         cursor.execute(f"""
             INSERT INTO insights_memberday (member_id, day, location_id, visits, revenue)
             SELECT v.member_id, (v.visited_at AT TIME ZONE %(tz)s)::date, coalesce(b.location_id, 0), count(*),
@@ -60,12 +82,16 @@ def rollups_rebuild(zone: str | None = None) -> dict[str, int]:
             INSERT INTO insights_daytotal (day, location_id, visits, revenue)
             SELECT day, location_id, sum(visits), sum(revenue) FROM insights_memberday GROUP BY 1, 2""")
         cursor.execute("""
-            INSERT INTO insights_memberfirst (member_id, first_day)
-            SELECT member_id, min(day) FROM insights_memberday GROUP BY 1""")
+            INSERT INTO insights_memberfirst (member_id, first_day, last_day)
+            SELECT member_id, min(day), max(day) FROM insights_memberday GROUP BY 1""")
         members = cursor.rowcount
+        cursor.execute(f"""
+            INSERT INTO insights_memberbought (member_id, day, item_id, category_id, lines)
+            {BOUGHT}""", {"tz": zone})
         RollupState.objects.update_or_create(pk=1, defaults={"zone": zone, "built_at": timezone.now()})
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE insights_memberday; ANALYZE insights_daytotal; ANALYZE insights_memberfirst")
+        cursor.execute("ANALYZE insights_memberday; ANALYZE insights_daytotal; ANALYZE insights_memberfirst; "
+                       "ANALYZE insights_memberbought")
     return {"member_days": member_days, "members": members}
 
 
@@ -112,11 +138,19 @@ def rollups_check() -> list[str]:
             problems.append(f"day totals: {n} rows differ")
         cursor.execute("""
             SELECT count(*) FROM (
-                (SELECT member_id, min(day) FROM insights_memberday GROUP BY 1
-                 EXCEPT SELECT member_id, first_day FROM insights_memberfirst)
+                (SELECT member_id, min(day), max(day) FROM insights_memberday GROUP BY 1
+                 EXCEPT SELECT member_id, first_day, last_day FROM insights_memberfirst)
                 UNION ALL
-                (SELECT member_id, first_day FROM insights_memberfirst
-                 EXCEPT SELECT member_id, min(day) FROM insights_memberday GROUP BY 1)) d""")
+                (SELECT member_id, first_day, last_day FROM insights_memberfirst
+                 EXCEPT SELECT member_id, min(day), max(day) FROM insights_memberday GROUP BY 1)) d""")
         if n := cursor.fetchone()[0]:
-            problems.append(f"first visits: {n} rows differ")
+            problems.append(f"first and last visits: {n} rows differ")
+        cursor.execute(f"""
+            WITH direct AS ({BOUGHT}),
+            stored AS (SELECT member_id, day, item_id, category_id, lines FROM insights_memberbought)
+            SELECT count(*) FROM ((SELECT * FROM direct EXCEPT ALL SELECT * FROM stored)
+                                  UNION ALL (SELECT * FROM stored EXCEPT ALL SELECT * FROM direct)) d""",
+                       {"tz": zone})
+        if n := cursor.fetchone()[0]:
+            problems.append(f"bought: {n} rows differ")
     return problems

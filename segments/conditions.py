@@ -10,10 +10,6 @@ Every condition compiles to a `Q` over `members.Member` built from EXISTS subque
 column tests, so a whole definition is one WHERE clause: no Python loop ever looks at members.
 Windows of "N days" count local days in the clinic's time zone: a visit on today's local date is 0
 days ago, and "within N days" means 0..N days ago (docs/segments.md).
-
-Extension point, stored value (储值卡): when the stored-value asset lands in the ledger, add a
-kind `stored_value_balance` shaped like `points_balance` (a range over `points.Account.balance`
-for that asset) to KINDS; nothing else here needs to change.
 """
 
 from __future__ import annotations
@@ -22,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
@@ -47,11 +44,12 @@ from django.utils.translation import gettext_lazy
 
 from appointments.models import Booking, Location
 from feedback.models import FollowUpTask
-from insights.models import LifecycleStage, RfmCellName
+from insights.models import LifecycleStage, MemberBought, MemberFirst, RfmCellName
+from insights.rollups import rollups_usable
 from insights.selectors import add_months, counted_visits
 from members.models import ConsentRecord, Member
 from members.selectors import consent_granted_member_ids
-from points.models import Account, Asset
+from points.models import STORED_VALUE_ASSETS, Account, Asset
 from points.rules import local_date, local_midnight
 from recommendations.selectors import due_member_ids, recommended_member_ids
 from segments.models import MemberScore
@@ -71,7 +69,10 @@ CONSENT_PURPOSES = (ConsentRecord.Purpose.MARKETING_SMS, ConsentRecord.Purpose.M
 
 @dataclass(frozen=True)
 class Context:
-    """The evaluation instant and its local day."""
+    """The evaluation instant, its local day, and whether the visit rollups answer the "last
+    visit", "first visit" and "bought" conditions exactly: they are built in the clinic's time
+    zone and no visit is later than the instant (always so for now), so a member's latest
+    counted local day by the instant is the latest in the rollups."""
 
     at: datetime
     today: date
@@ -80,6 +81,11 @@ class Context:
     def of(cls, at: datetime | None) -> Context:
         at = at or timezone.now()
         return cls(at=at, today=local_date(at))
+
+    @cached_property
+    def rollups(self) -> bool:
+        """Asked (one query) only by definitions with a condition the rollups answer."""
+        return rollups_usable(self.at)
 
     def days_ago(self, days: int) -> datetime:
         """The first instant of the local day `days` days before today."""
@@ -245,6 +251,29 @@ def _balance_q(p: dict, ctx: Context) -> Q:
     return ~Q(Exists(accounts.filter(balance__gt=p["max"])))
 
 
+# stored_value_balance: {"min": "500.00", "max": …}: the card's balance (paid-in plus bonus, yuan)
+def _card_clean(p: dict) -> dict:
+    low, high = _money(p, "min"), _money(p, "max")
+    _range(p, low, high)
+    if low is None and high is None:
+        raise Problem(_("Give at least a minimum or a maximum."))
+    return {"min": low, "max": high}
+
+
+def _card_q(p: dict, ctx: Context) -> Q:
+    # The two stored-value accounts (cents); a member without one has a balance of 0.
+    cents = Subquery(Account.objects.filter(member_id=OuterRef("pk"), asset__in=STORED_VALUE_ASSETS)
+                     .order_by().values("member_id").annotate(total=Sum("balance")).values("total"),
+                     output_field=BigIntegerField())
+    balance = Coalesce(cents, Value(0, output_field=BigIntegerField()))
+    q = Q()
+    if p["min"] is not None:
+        q &= Q(GreaterThanOrEqual(balance, Value(int(Decimal(p["min"]) * 100))))
+    if p["max"] is not None:
+        q &= Q(LessThanOrEqual(balance, Value(int(Decimal(p["max"]) * 100))))
+    return q
+
+
 # spend: {"min": "1000.00", "max": …, "days": N or null for all time}
 def _spend_clean(p: dict) -> dict:
     low, high = _money(p, "min"), _money(p, "max")
@@ -321,6 +350,13 @@ def _visit_time(ctx: Context, order: str, none):
 
 
 def _last_visit_q(p: dict, ctx: Context) -> Q:
+    if ctx.rollups:
+        # The local day of the latest counted visit, one row per member who has one: the visit
+        # is on or after a local midnight exactly when its local day is on or after that day.
+        day = (ctx.today - timedelta(days=p["days"]) if p["op"] in ("within_days", "more_than_days")
+               else date.fromisoformat(p["date"]))
+        lookup = "last_day__gte" if p["op"] in ("within_days", "on_or_after") else "last_day__lt"
+        return Q(Exists(MemberFirst.objects.filter(member_id=OuterRef("pk"), **{lookup: day})))
     since = (ctx.days_ago(p["days"]) if p["op"] in ("within_days", "more_than_days")
              else local_midnight(date.fromisoformat(p["date"])))
     if p["op"] in ("within_days", "on_or_after"):
@@ -338,6 +374,12 @@ def _first_visit_clean(p: dict) -> dict:
 
 
 def _first_visit_q(p: dict, ctx: Context) -> Q:
+    if ctx.rollups:
+        # Correlated on the member (a primary-key probe, or a hashed join at the top level).
+        firsts = MemberFirst.objects.filter(member_id=OuterRef("pk"))
+        if p["op"] == "never":
+            return ~Q(Exists(firsts))
+        return Q(Exists(firsts.filter(first_day__gte=ctx.today - timedelta(days=p["days"]))))
     if p["op"] == "never":
         return ~Q(Exists(_visits().filter(visited_at__lte=ctx.at)))
     return Q(GreaterThanOrEqual(_visit_time(ctx, "visited_at", NEVER_BEFORE), ctx.days_ago(p["days"])))
@@ -357,6 +399,23 @@ def _bought_clean(p: dict) -> dict:
 
 
 def _bought_q(p: dict, ctx: Context) -> Q:
+    if ctx.rollups:
+        # The same rule, kept per member, local day, item and category by the rollups. Correlated:
+        # at the top level PostgreSQL joins it (a semi-join); in an "any of" group it probes the
+        # member's rows of `insights_bought_member` instead of hashing every member who bought.
+        bought = MemberBought.objects.filter(member_id=OuterRef("pk"), day__lte=ctx.today)
+        if p["days"] is not None:
+            bought = bought.filter(day__gte=ctx.today - timedelta(days=p["days"]))
+        what = Q()
+        if p["items"]:
+            what |= Q(item_id__in=p["items"])
+        if p["categories"]:
+            what |= Q(category_id__in=p["categories"])
+        if what:
+            bought = bought.filter(what)
+        if p["item_kind"]:
+            bought = bought.filter(item_id__in=CatalogueItem.objects.filter(kind=p["item_kind"]).values("pk"))
+        return Q(Exists(bought))
     # A line not refunded in full is on a counted visit exactly when the visit was paid and not
     # refunded in full, or was free (insights.selectors.counted).
     # Uncorrelated, as a set of member ids: at the top level PostgreSQL joins it like EXISTS (a
@@ -554,6 +613,7 @@ def _stage_q(p: dict, ctx: Context) -> Q:
 KINDS: dict[str, Kind] = {kind.code: kind for kind in [
     Kind("tier", gettext_lazy("Tier"), _tier_clean, _tier_q),
     Kind("points_balance", gettext_lazy("Points balance"), _balance_clean, _balance_q),
+    Kind("stored_value_balance", gettext_lazy("Stored-value balance"), _card_clean, _card_q),
     Kind("spend", gettext_lazy("Total spend"), _spend_clean, _spend_q),
     Kind("visit_count", gettext_lazy("Number of visits"), _count_clean, _count_q),
     Kind("last_visit", gettext_lazy("Last visit"), _last_visit_clean, _last_visit_q),
@@ -703,6 +763,10 @@ def _one(condition: dict, ctx: Context) -> Q:
 # The rule choosing between them is `_grouped_wanted` (docs/segments.md, Performance).
 
 AGGREGATE_KINDS = frozenset({"spend", "visit_count", "last_visit", "first_visit"})
+# With the rollups, "last visit" and "first visit" are one stored day per member: not aggregates.
+ROLLUP_AGGREGATE_KINDS = frozenset({"spend", "visit_count"})
+# Kinds that usually leave most members: they do not keep the grouped form from being chosen.
+WIDE_KINDS = frozenset({"bought", "last_visit", "first_visit"})
 
 
 def _aggregate_test(condition: dict, ctx: Context, name: str) -> tuple[dict, Q, bool]:
@@ -776,30 +840,37 @@ class _Grouped:
         return Q(pk__in=grouped.filter(test).values("member_id"))
 
 
-def _pure(item: dict) -> bool:
+def _pure(item: dict, kinds: frozenset = AGGREGATE_KINDS) -> bool:
     """An aggregate condition, or an "any of" group made only of them."""
-    return all(c["kind"] in AGGREGATE_KINDS for c in item.get("any", [item]))
+    return all(c["kind"] in kinds for c in item.get("any", [item]))
 
 
-def _grouped_wanted(items: list[dict]) -> bool:
-    """The rule choosing the grouped form: at least two aggregate conditions at the top level
-    (alone or in "any of" groups made only of them), so that one grouping replaces two or more
-    probes per member, and no top-level condition (not negated) of another kind than those and
-    "bought". Such a condition (a tag, birthday month, consent, stored stage…) usually leaves few
-    members, for whom the correlated probes read less than a grouping of every visit; a negated
-    one, or a "bought", usually leaves most of them. Aggregate options of a group that also has
-    other options stay correlated: they are tested only for the members the other options leave."""
-    aggregates = sum(len(item.get("any", [item])) for item in items if _pure(item))
+def _grouped_wanted(items: list[dict], kinds: frozenset = AGGREGATE_KINDS) -> bool:
+    """The rule choosing the grouped form: at least two aggregate conditions (of `kinds`) at the
+    top level (alone or in "any of" groups made only of them), so that one grouping replaces two
+    or more probes per member, and no top-level condition (not negated) of another kind than those,
+    "bought", "last visit" and "first visit". Such a condition (a tag, birthday month, consent,
+    stored stage…) usually leaves few members, for whom the correlated probes read less than a
+    grouping of every visit; a negated one, or a "bought", usually leaves most of them. Aggregate
+    options of a group that also has other options stay correlated: they are tested only for the
+    members the other options leave."""
+    aggregates = sum(len(item.get("any", [item])) for item in items if _pure(item, kinds))
     narrowing = any("any" not in item and not item.get("negate")
-                    and item["kind"] not in AGGREGATE_KINDS | {"bought"} for item in items)
+                    and item["kind"] not in kinds | WIDE_KINDS for item in items)
     return aggregates >= 2 and not narrowing
 
 
 def _group_q(item: dict, ctx: Context) -> Q:
     group = Q()
     # PostgreSQL tests an OR's arms in the order written and stops at the first true one:
-    # the tests of the member's own columns first, the reads of other tables after.
-    for condition in sorted(item["any"], key=lambda c: c["kind"] not in COLUMN_KINDS):
+    # the tests of the member's own columns first, then one-probe reads of the rollups, the
+    # aggregates of the member's visits last.
+    def cost(condition: dict) -> int:
+        if condition["kind"] in COLUMN_KINDS:
+            return 0
+        return 1 if condition["kind"] in WIDE_KINDS and ctx.rollups else 2
+
+    for condition in sorted(item["any"], key=cost):
         group |= _one(condition, ctx)
     return ~group if item.get("negate") else group
 
@@ -809,10 +880,12 @@ def conditions_q(conditions: dict, *, at: datetime | None = None) -> Q:
     definition must have passed `conditions_clean`."""
     ctx = Context.of(at)
     items = conditions.get("all", [])
-    grouped = _Grouped(ctx) if _grouped_wanted(items) else None
+    reads = any(c["kind"] in WIDE_KINDS for item in items for c in item.get("any", [item]))
+    kinds = ROLLUP_AGGREGATE_KINDS if reads and ctx.rollups else AGGREGATE_KINDS
+    grouped = _Grouped(ctx) if _grouped_wanted(items, kinds) else None
     q = Q()
     # Top-level aggregate conditions and groups made only of them: one grouping for all.
-    top = [item for item in items if grouped and _pure(item)]
+    top = [item for item in items if grouped and _pure(item, kinds)]
     for item in items:
         if item in top:
             continue

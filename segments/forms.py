@@ -60,6 +60,7 @@ PARAMS: dict[str, list[Param]] = {
     "tier": [Param("tiers", _("Tiers"), "checks", _tiers),
              Param("mode", _("Holds it"), "select", [("current", _("now")), ("ever", _("now or ever"))])],
     "points_balance": [Param("min", MIN, "number"), Param("max", MAX, "number")],
+    "stored_value_balance": [Param("min", MIN, "money"), Param("max", MAX, "money")],
     "spend": [Param("min", MIN, "money"), Param("max", MAX, "money"), Param("days", DAYS, "number")],
     "visit_count": [Param("min", MIN, "number"), Param("max", MAX, "number"), Param("days", DAYS, "number")],
     "last_visit": [Param("op", _("When"), "select", list(zip(LAST_VISIT_OPS, [

@@ -17,6 +17,7 @@ from points.models import LoyaltySettings
 from segments.scoring import member_scores_refresh
 from segments.tests.conftest import local
 from segments.tests.test_conditions import one
+from storedvalue.services import stored_value_top_up, top_up_plan_create
 from tiers.models import Tier
 from tiers.services import tier_set_manual
 
@@ -177,3 +178,20 @@ def test_location_most_visited(world, make_staff, owner):  # noqa: F811
 
     assert one("location", now, locations=[second.pk]) == ["二店常客"]
     assert one("location", now, locations=[world.location.pk]) == ["张小美"]
+
+
+def test_stored_value_balance_range(make_member, owner, at):
+    make_member("NoCard")
+    big, small = make_member("Big"), make_member("Small")
+    plan = top_up_plan_create(actor=owner, name="充5000送500", pay_amount=Decimal("5000"),
+                              bonus_amount=Decimal("500"))
+    stored_value_top_up(member=big, actor=owner, plan=plan, method="cash")
+    stored_value_top_up(member=small, actor=owner, paid=Decimal("300.50"), method="cash")
+    later = timezone.now()
+
+    # Paid-in plus bonus: 5,500.00 and 300.50; a member without a card has 0.
+    assert one("stored_value_balance", later, min="5500") == ["Big"]
+    assert one("stored_value_balance", later, min="5500.01") == []
+    assert one("stored_value_balance", later, max="300.50") == ["NoCard", "Small"]
+    assert one("stored_value_balance", later, min="0.01", max="1000") == ["Small"]
+    assert one("stored_value_balance", later, min="300.51", negate=True) == ["NoCard", "Small"]

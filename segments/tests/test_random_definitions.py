@@ -1,7 +1,8 @@
 """The compiled query against a plain-Python evaluation of the same definition, for random
 definitions over random visits: the per-member aggregates (spend, visit count, last and first
 visit, bought) are correlated subqueries and index reads, or one grouping of the visits for all of
-them (docs/segments.md, Performance), and this proves both forms count exactly what the rules of
+them (docs/segments.md, Performance), read from the visits or from the rollups (the latest and first
+visit days, what was bought per day); this proves every form counts exactly what the rules of
 docs/segments.md say, with negation, "any of" groups, members without visits and refunds."""
 
 import random
@@ -13,7 +14,7 @@ import pytest
 import segments.conditions
 from checkout.services import visit_refund
 from points.rules import clinic_zone
-from segments.conditions import conditions_clean
+from segments.conditions import Context, conditions_clean
 from segments.selectors import segment_preview
 
 
@@ -87,11 +88,13 @@ def _random_condition(rng: random.Random, categories: list[int]) -> dict:
     return condition
 
 
+@pytest.mark.parametrize("source", ["visits", "rollups"])
 @pytest.mark.parametrize("form", ["correlated", "grouped"])
 @pytest.mark.parametrize("seed", [11, 29])
-def test_compiled_counts_equal_a_python_count(seed, form, make_member, catalogue, visit, at, front_desk, monkeypatch):
+def test_compiled_counts_equal_a_python_count(seed, form, source, make_member, catalogue, visit, at, front_desk,
+                                              monkeypatch):
     # The same definitions through each form, whichever the rule would choose.
-    monkeypatch.setattr(segments.conditions, "_grouped_wanted", lambda items: form == "grouped")
+    monkeypatch.setattr(segments.conditions, "_grouped_wanted", lambda items, kinds=None: form == "grouped")
     rng = random.Random(seed)
     items = [catalogue["ipl"], catalogue["peel"], catalogue["cream"]]
     members, visits = [], {}
@@ -103,8 +106,9 @@ def test_compiled_counts_equal_a_python_count(seed, form, make_member, catalogue
         visits[member.pk] = []
         for _ in range(rng.choice([0, 1, 2, 3, 5])):
             item = rng.choice(items)
-            # Up to 300 days before `at`, and now and then a visit after it (never counted).
-            when = at - timedelta(minutes=rng.randint(-3000, 300 * 24 * 60))
+            # Up to 300 days before `at`, and from the visits, now and then a visit after it
+            # (never counted; the rollups are read only when no visit is later than `at`).
+            when = at - timedelta(minutes=rng.randint(-3000 if source == "visits" else 1, 300 * 24 * 60))
             quantity = rng.choice([1, 1, 2])
             made = visit(member, item, when, quantity=quantity)
             refund = rng.random()
@@ -129,6 +133,9 @@ def test_compiled_counts_equal_a_python_count(seed, form, make_member, catalogue
                 )
                 made.refresh_from_db()
             visits[member.pk].append((when, made.total - made.refunded_total, item.category_id))
+    if source == "visits":
+        visit(members[0], items[0], at + timedelta(minutes=1))
+    assert Context.of(at).rollups == (source == "rollups")
     categories = [catalogue["lasers"].pk, catalogue["skincare"].pk]
     for _ in range(30):
         items_ = []
