@@ -91,6 +91,32 @@ def _is_first_paid_visit(member: Member, visit: Visit) -> bool:
     return not Visit.objects.filter(member=member, total__gt=0).exclude(pk=visit.pk).exists()
 
 
+@dataclass(frozen=True)
+class VisitBonus:
+    """A bonus a member's first paid visit brings. `key` is its ledger entry's dedupe key, which
+    also names it on the quote and the receipt (`points.selectors.bonus_text`)."""
+
+    name: str  # first_visit, referral (the referred member's welcome) or referrer
+    key: str
+    amount: int
+    reason: str
+    to_referrer: bool = False  # credited to the member who referred, not the one checking out
+
+
+def first_visit_bonuses(*, member: Member, referrer: Member | None, rules) -> list[VisitBonus]:
+    """The bonuses of `member`'s first paid visit by the rules (those worth something): checkout
+    credits them, the quote shows the member's own, each as its own line."""
+    bonuses = [VisitBonus("first_visit", f"first-visit:{member.pk}", rules.first_visit_bonus,
+                          _("First-visit bonus"))]
+    if referrer is not None:
+        bonuses += [
+            VisitBonus("referral", f"referral:referee:{member.pk}", rules.referral_bonus_referee,
+                       _("Welcome bonus for being referred")),
+            VisitBonus("referrer", f"referral:referrer-of:{member.pk}", rules.referral_bonus_referrer,
+                       _("Referral bonus for %(name)s's first visit") % {"name": member.name}, to_referrer=True)]
+    return [bonus for bonus in bonuses if bonus.amount > 0]
+
+
 def _credit_bonus(account: Account, *, amount: int, key: str, reason: str, visit: Visit,
                   actor: User | None, at: datetime, rules) -> int:
     if amount <= 0:
@@ -179,21 +205,12 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
         for step in EXTRA_POINTS_STEPS if result.extra_points else ():
             step(member=member, visit=visit, extra_points=result.extra_points, actor=actor, at=at)
 
-    bonuses_possible = rules.first_visit_bonus or (
-        referrer is not None and (rules.referral_bonus_referee or rules.referral_bonus_referrer))
-    if bonuses_possible and total > 0 and _is_first_paid_visit(member, visit):
-        result.bonuses["first_visit"] = _credit_bonus(
-            account, amount=rules.first_visit_bonus, key=f"first-visit:{member.pk}",
-            reason=_("First-visit bonus"), visit=visit, actor=actor, at=at, rules=rules)
-        if referrer is not None:
-            result.bonuses["referral"] = _credit_bonus(
-                account, amount=rules.referral_bonus_referee, key=f"referral:referee:{member.pk}",
-                reason=_("Welcome bonus for being referred"), visit=visit, actor=actor, at=at, rules=rules)
-            result.bonuses["referrer"] = _credit_bonus(
-                accounts[referrer.pk], amount=rules.referral_bonus_referrer,
-                key=f"referral:referrer-of:{member.pk}",
-                reason=_("Referral bonus for %(name)s's first visit") % {"name": member.name},
-                visit=visit, actor=actor, at=at, rules=rules)
+    bonuses = first_visit_bonuses(member=member, referrer=referrer, rules=rules)
+    if bonuses and total > 0 and _is_first_paid_visit(member, visit):
+        for bonus in bonuses:
+            result.bonuses[bonus.name] = _credit_bonus(
+                accounts[referrer.pk] if bonus.to_referrer else account, amount=bonus.amount, key=bonus.key,
+                reason=bonus.reason, visit=visit, actor=actor, at=at, rules=rules)
 
     result.tier_change = tier_upgrade_check(member=member, actor=actor, at=at, standing=standing,
                                             reason=_("Qualified at checkout of visit #%(id)s") % {"id": visit.pk})
@@ -375,8 +392,14 @@ def _refund_payments(refund: Refund, visit: Visit, amount: Decimal) -> None:
 class CheckoutQuote(BillPrice):
     """What a bill comes to (its price), and what checking it out would award besides."""
 
-    bonus_points: int = 0
+    # (the ledger key that names it, points) for each bonus the member's own account would get,
+    # in the order checkout credits them; these points are not in points_earned.
+    bonuses: tuple[tuple[str, int], ...] = ()
     tier_change: str | None = None
+
+    @property
+    def bonus_points(self) -> int:
+        return sum(points for _key, points in self.bonuses)
 
 
 def checkout_quote(*, member: Member, lines: list[LineInput], actor: User | None, coupon_code: str = "",
@@ -399,17 +422,18 @@ def checkout_quote(*, member: Member, lines: list[LineInput], actor: User | None
         available = available_balance(account, at=at) if account else 0
         if available < points_to_use:
             raise InsufficientBalance(available=available, wanted=points_to_use)
-    bonus = 0
-    referred = member.referred_by is not None and member.referred_by.is_active
-    if price.total > 0 and not Visit.objects.filter(member=member, total__gt=0).exists():
-        for amount, key in ((rules.first_visit_bonus, f"first-visit:{member.pk}"),
-                            (rules.referral_bonus_referee if referred else 0, f"referral:referee:{member.pk}")):
-            if amount > 0 and not Entry.objects.filter(dedupe_key=key).exists():
-                bonus += amount
+    bonuses: tuple[tuple[str, int], ...] = ()
+    referrer = member.referred_by if member.referred_by and member.referred_by.is_active else None
+    own = [bonus for bonus in first_visit_bonuses(member=member, referrer=referrer, rules=rules)
+           if not bonus.to_referrer]
+    if own and price.total > 0 and not Visit.objects.filter(member=member, total__gt=0).exists():
+        recorded = set(Entry.objects.filter(dedupe_key__in=[bonus.key for bonus in own])
+                       .values_list("dedupe_key", flat=True))
+        bonuses = tuple((bonus.key, bonus.amount) for bonus in own if bonus.key not in recorded)
     tier_change = None
     if standing.locked:
         metrics = member_tier_metrics(member, at, programme=standing.programme)
         after = TierMetrics(metrics.spend + price.total, metrics.visits + (1 if price.total > 0 else 0))
         qualified = tier_qualified(after, programme=standing.programme, tiers=standing.ladder)
         tier_change = qualified.name if qualified.rank > standing.current.rank else None
-    return CheckoutQuote(**vars(price), bonus_points=bonus, tier_change=tier_change)
+    return CheckoutQuote(**vars(price), bonuses=bonuses, tier_change=tier_change)

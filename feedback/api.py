@@ -21,6 +21,7 @@ from feedback.models import FollowUpOutcome, FollowUpTask, Survey, SurveyAnswer
 from feedback.selectors import (
     followup_detail,
     followup_list,
+    followup_note_text,
     followup_queue,
     followups_on_time,
     nps,
@@ -198,10 +199,18 @@ class FollowUpSerializer(serializers.ModelSerializer):
     created_at = ClinicDateTimeField()
     closed_at = ClinicDateTimeField(allow_null=True)
 
+    note_text = serializers.SerializerMethodField(help_text=(
+        "What the follow-up asks, in the request's language (a recall's note is worded now, its day in the "
+        "language's format); `note` is the text as recorded."))
+
     class Meta:
         model = FollowUpTask
-        fields = ["id", "member", "member_name", "kind", "status", "due_at", "first_due_at", "note", "assigned_to",
-                  "practitioner", "visit", "treatment", "answer", "booking", "created_at", "closed_at"]
+        fields = ["id", "member", "member_name", "kind", "status", "due_at", "first_due_at", "note", "note_text",
+                  "assigned_to", "practitioner", "visit", "treatment", "answer", "booking", "created_at",
+                  "closed_at"]
+
+    def get_note_text(self, task: FollowUpTask) -> str:
+        return followup_note_text(task)
 
 
 class FollowUpDetailSerializer(FollowUpSerializer):

@@ -14,7 +14,15 @@ from appointments.models import Booking
 from appointments.selectors import RecallEntry, recall_list
 from feedback.links import LINK_VALID_FOR, survey_link_expires_at, survey_sent_link_path
 from feedback.models import ComplaintCase, FollowUpOutcome, FollowUpRule, FollowUpTask, Survey, SurveyAnswer
-from feedback.services import ANSWER_EDITABLE_FOR, CATCH_UP, NPS_DETRACTOR_MAX, recall_guard_key, survey_settings
+from feedback.services import (
+    ANSWER_EDITABLE_FOR,
+    CATCH_UP,
+    NPS_DETRACTOR_MAX,
+    recall_guard_day,
+    recall_guard_key,
+    recall_note_text,
+    survey_settings,
+)
 from members.models import Member
 from points.rules import clinic_zone
 from visits.models import Visit
@@ -40,6 +48,18 @@ def feedback_work_exists(*, now: datetime) -> bool:
     return rules.enabled and Visit.objects.filter(
         source=Visit.Source.CHECKOUT, visited_at__lte=now, survey__isnull=True,
         visited_at__gte=now - timedelta(hours=rules.delay_hours) - CATCH_UP).exists()
+
+
+def followup_note_text(task: FollowUpTask) -> str:
+    """What a follow-up asks, for staff, in the request's language: a recall's note is worded
+    now from its treatment and due day (its guard key); what staff wrote and the other notes are
+    shown as written (as ledger entries' reasons are, `points.selectors.entry_reason_text`). A
+    note erased with the member's data stays empty."""
+    if task.kind == FollowUpTask.Kind.RECALL and task.note and task.treatment_id is not None:
+        due_on = recall_guard_day(task.guard_key)
+        if due_on is not None:
+            return recall_note_text(treatment=task.treatment.name, due_on=due_on)
+    return task.note
 
 
 def _today_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:

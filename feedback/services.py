@@ -17,6 +17,7 @@ from appointments.availability import local_day_start
 from appointments.models import Booking, Practitioner
 from appointments.selectors import recall_list
 from audit.services import settings_change, settings_update
+from clinics.formatting import day_text
 from feedback.links import survey_url
 from feedback.models import (
     ComplaintCase,
@@ -233,6 +234,23 @@ def recall_guard_key(*, member_id: int, treatment_id: int, due_on: date) -> str:
     return f"recall:{member_id}:{treatment_id}:{due_on:%Y%m%d}"
 
 
+def recall_note_text(*, treatment: str, due_on: date) -> str:
+    """What a recall task asks, in the active language."""
+    return _("Due for the next session of %(treatment)s since %(day)s.") % {"treatment": treatment,
+                                                                          "day": day_text(due_on)}
+
+
+def recall_guard_day(guard_key: str | None) -> date | None:
+    """The due day a recall task's guard key names (`recall_guard_key`), None for another key."""
+    parts = (guard_key or "").split(":")
+    if len(parts) != 4 or parts[0] != "recall":
+        return None
+    try:
+        return datetime.strptime(parts[3], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
 def recall_followups_create(*, now: datetime | None = None) -> int:
     """A recall task, due today, for each member on today's recall list (due for the next
     session of a treatment, with no booking for it). Once per member, treatment and due day
@@ -249,8 +267,7 @@ def recall_followups_create(*, now: datetime | None = None) -> int:
     due = local_day_start(today, zone)
     new = [FollowUpTask(member=e.member, kind=FollowUpTask.Kind.RECALL, due_at=due, first_due_at=due,
                         treatment=e.treatment, guard_key=key, created_at=now,
-                        note=_("Due for the next session of %(treatment)s since %(day)s.")
-                        % {"treatment": e.treatment.name, "day": e.due_on.isoformat()})
+                        note=recall_note_text(treatment=e.treatment.name, due_on=e.due_on))
            for key, e in tasks.items() if key not in existing]
     FollowUpTask.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)

@@ -18,7 +18,7 @@ from appointments.services import booking_checkout
 from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote, visit_refund
 from frontdesk.base_views import StaffPermissionRequired, _after, _member, form_submitted
 from frontdesk.forms import CheckoutForm, LineFormSet, PaymentFormSet, RefundForm
-from frontdesk.selectors import visit_for_refund, visit_receipt
+from frontdesk.selectors import quote_points_lines, visit_for_refund, visit_receipt
 from idempotency.forms import submit_once
 from members.models import Member
 from packages.selectors import member_package_options, visit_package_notes
@@ -158,7 +158,8 @@ class CheckoutQuoteView(StaffPermissionRequired, View):
                     problems = exc.messages
         else:
             problems = [error for errors in form.errors.values() for error in errors]
-        return render(request, "frontdesk/_checkout_totals.html", {"quote": quote, "problems": problems})
+        return render(request, "frontdesk/_checkout_totals.html", {
+            "quote": quote, "problems": problems, "points_lines": quote_points_lines(quote) if quote else ()})
 
 
 class ReceiptView(StaffPermissionRequired, View):

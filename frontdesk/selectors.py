@@ -20,6 +20,7 @@ from points.selectors import (
     PointsBalance,
     PointsStatement,
     adjustment_list,
+    bonus_text,
     coupon_list,
     earn_part_text,
     entry_reason_text,
@@ -152,6 +153,37 @@ class Receipt:
     points_lines: tuple = ()
 
 
+def points_lines(*, visit: tuple[str, int] | None, parts, campaigns, bonuses) -> tuple[tuple[str, int], ...]:
+    """The points of a visit as lines of their own, in the request's language, the same way on the
+    quote and on the receipt: the points for the visit without what its multipliers added, what each
+    multiplier of the rules added (`parts`: `points.earning.EarnPart` or its record on the visit),
+    what each campaign's multiplier added (`campaigns`: name, multiplier, points), then each bonus
+    (`bonuses`: its line's text, points). `visit` is the text and the points with the multipliers;
+    the lines add up to it plus the bonuses."""
+    records = [part.as_record() if hasattr(part, "as_record") else part for part in parts]
+    records = [record for record in records if record["points"]]
+    campaigns = [campaign for campaign in campaigns if campaign[2]]
+    lines = []
+    if visit is not None:
+        text, points = visit
+        added = sum(record["points"] for record in records) + sum(campaign[2] for campaign in campaigns)
+        lines.append((text, points - added))
+        lines += [(earn_part_text(record), record["points"]) for record in records]
+        lines += [(_("%(campaign)s: points ×%(multiplier)s") % {"campaign": name, "multiplier": multiplier.normalize()},
+                   points) for name, multiplier, points in campaigns]
+    lines += [(text, points) for text, points in bonuses if points]
+    return tuple(lines)
+
+
+def quote_points_lines(quote) -> tuple[tuple[str, int], ...]:
+    """The quote's points as the receipt will show them (`points_lines`), each bonus its own line."""
+    return points_lines(
+        visit=(_("Points for this visit"), quote.points_earned) if quote.points_earned else None,
+        parts=quote.points_parts,
+        campaigns=[(extra.label, extra.multiplier, points) for extra, points in quote.extra_points],
+        bonuses=[(bonus_text(key) or _("Bonus"), points) for key, points in quote.bonuses])
+
+
 def visit_receipt(*, visit_id: int, tier_change_id: int | None = None) -> Receipt:
     """A checked-out visit with the points it earned the member (bonuses included) and, when
     named, the tier change it caused."""
@@ -166,22 +198,12 @@ def visit_receipt(*, visit_id: int, tier_change_id: int | None = None) -> Receip
         change = (TierChange.objects.select_related("from_tier", "to_tier")
                   .filter(pk=tier_change_id, member_id=visit.member_id).first())
     uses = list(CampaignMultiplierUse.objects.select_related("grant__campaign").filter(visit_id=visit.pk))
-    extra = sum(use.points for use in uses)
-    parts = [part for part in visit.points_parts if part["points"]]
-    lines = []
-    for entry in entries:
-        if entry.kind == Entry.Kind.EARN and (extra or parts):
-            # What the multipliers added (the category's, the tier's, the birthday month's, a
-            # campaign's) is inside the visit's one earn entry (a refund takes it back with the
-            # rest); the receipt shows each as its own line after the points without them.
-            lines.append((entry_reason_text(entry), entry.amount - extra - sum(part["points"] for part in parts)))
-            lines += [(earn_part_text(part), part["points"]) for part in parts]
-            lines += [(_("%(campaign)s: points ×%(multiplier)s") % {
-                "campaign": use.grant.campaign.name, "multiplier": use.multiplier.normalize()}, use.points)
-                for use in uses]
-        else:
-            lines.append((entry_reason_text(entry), entry.amount))
-    lines = tuple(lines)
+    earn = next((entry for entry in entries if entry.kind == Entry.Kind.EARN), None)
+    lines = points_lines(
+        visit=(entry_reason_text(earn), earn.amount) if earn is not None else None,
+        parts=visit.points_parts if earn is not None else (),
+        campaigns=[(use.grant.campaign.name, use.multiplier, use.points) for use in uses] if earn is not None else (),
+        bonuses=[(entry_reason_text(entry), entry.amount) for entry in entries if entry is not earn])
     return Receipt(visit=visit, points_earned=earned, tier_change=change, points_lines=lines)
 
 

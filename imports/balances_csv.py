@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from clinics.formatting import day_text
 from imports.member_lookup import MEMBER_COLUMNS, MemberDirectory, PhoneBook, member_key_read
 from imports.models import ImportRun
 from imports.reading import (
@@ -94,7 +95,7 @@ def _expiry(cells: RowCells, *, earned_at: datetime | None, now: datetime,
         last_day = local_date(expires_at - timedelta(days=1))
         cells.error(column, (_("These points expired on %(date)s; expired points are not imported.") if rules
                              is not None else _("This bonus expired on %(date)s; expired bonus is not imported."))
-                    % {"date": last_day.isoformat()})
+                    % {"date": day_text(last_day)})
     return expires_at, marker
 
 

@@ -4,8 +4,9 @@ text, so both languages are installed whatever the clinic's language."""
 
 from datetime import datetime, time, timedelta
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from clinics.formatting import day_text
 from messaging.models import Channel, Purpose
 
 DEFAULT_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
@@ -133,8 +134,10 @@ def sample_variables(*, language: str, clinic_name: str, zone) -> dict[str, obje
     texts = SAMPLE_TEXTS.get(language, SAMPLE_TEXTS["zh-hans"])
     today = timezone.localtime(timezone.now(), zone).date()
     until = today + timedelta(days=30)
+    with translation.override(language):
+        until_text = day_text(until)  # as the birthday job words it (campaigns.services)
     return {
-        "name": texts["name"], "clinic": clinic_name, "gift": texts["gift"].format(until=until.isoformat()),
+        "name": texts["name"], "clinic": clinic_name, "gift": texts["gift"].format(until=until_text),
         "points": 200, "coupon": texts["coupon"], "coupon_valid_until": until,
         "expiry_date": today + timedelta(days=14), "balance": 1280,
         "appointment_time": datetime.combine(today + timedelta(days=1), time(14, 30), tzinfo=zone),

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from clinics.formatting import day_text
 from imports.reading import NOON, CellError, RowCells, date_of, money_of, whole_number_of
 from packages.models import PackageProduct
 from packages.services import package_opening_import
@@ -77,7 +78,7 @@ def package_row_read(cells: RowCells, *, member_id: int | None, products: dict[s
             expires_at = local_midnight(last_day + timedelta(days=1))
             if expires_at <= now:
                 cells.error("expires_at", _("These sessions expired on %(date)s; expired sessions are not "
-                                            "imported.") % {"date": last_day.isoformat()})
+                                            "imported.") % {"date": day_text(last_day)})
     return PackageOpeningRow(cells=cells, member_id=member_id, product=product, sessions=sessions,
                              sessions_left=left, price=price, purchased_at=purchased_at, expires_at=expires_at,
                              never=never, first_used_at=first_used_at)

@@ -500,14 +500,22 @@ def earn_part_text(part) -> str:
     return _("%(category)s: points ×%(multiplier)s") % {"category": record["name"], "multiplier": multiplier}
 
 
+def bonus_text(key: str) -> str | None:
+    """A bonus named by its ledger key (first visit, referral, sign-up, birthday), in the request's
+    language; None for a key that names no bonus."""
+    for prefix, text in _BONUS_KEYS:
+        if key.startswith(prefix):
+            return text(key)
+    return None
+
+
 def entry_reason_text(entry: Entry) -> str:
     """Why an entry was written, for staff, in the request's language: the system's reasons
     (visits, bonuses, points as cash, expiry, merges) are worded now; what staff typed (an
     adjustment's or a refund's reason) and a reward's name are shown as written."""
-    key = entry.dedupe_key or ""
-    for prefix, text in _BONUS_KEYS:
-        if key.startswith(prefix):
-            return text(key)
+    bonus = bonus_text(entry.dedupe_key or "")
+    if bonus is not None:
+        return bonus
     if entry.source_type == "visit" and entry.kind == Entry.Kind.EARN:
         return _("Visit #%(id)s") % {"id": entry.source_id}
     if entry.source_type == "visit" and entry.kind == Entry.Kind.REDEEM:

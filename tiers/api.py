@@ -13,7 +13,13 @@ from clinic_loyalty.api_input import RefuseUnknownFields
 from clinic_loyalty.api_writes import created, deleted, updated
 from members.models import Member
 from tiers.models import Tier, TierChange, TierProgramme
-from tiers.selectors import member_tier_history, member_tier_summary, programme_get, tiers_list
+from tiers.selectors import (
+    member_tier_history,
+    member_tier_summary,
+    programme_get,
+    tier_change_reason_text,
+    tiers_list,
+)
 from tiers.services import (
     MAX_GRACE_DAYS,
     MAX_WINDOW_MONTHS,
@@ -145,10 +151,16 @@ class TierChangeSerializer(serializers.ModelSerializer):
     from_tier = serializers.CharField(source="from_tier.name", allow_null=True, default=None)
     to_tier = serializers.CharField(source="to_tier.name")
     actor = serializers.CharField(source="actor.full_name", allow_null=True, default=None)
+    reason_text = serializers.SerializerMethodField(help_text=(
+        "Why the tier changed, in the request's language (a move down at the end of the grace period is "
+        "worded now, its day in the language's format); `reason` is the text as recorded."))
 
     class Meta:
         model = TierChange
-        fields = ["id", "kind", "from_tier", "to_tier", "reason", "metrics", "actor", "created_at"]
+        fields = ["id", "kind", "from_tier", "to_tier", "reason", "reason_text", "metrics", "actor", "created_at"]
+
+    def get_reason_text(self, change: TierChange) -> str:
+        return tier_change_reason_text(change)
 
 
 class MemberTierOutputSerializer(serializers.Serializer):

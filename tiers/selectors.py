@@ -33,6 +33,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import gettext as _
 
 from clinics.context import clinic_zone, local_date, local_midnight
+from clinics.formatting import day_text
 from members.models import Member
 from members.selectors import export_rows
 from storedvalue.models import StoredValueSettings
@@ -315,6 +316,25 @@ def member_tier_summary(member: Member, at: datetime) -> MemberTierSummary:
 def member_tier_history(member: Member, *, limit: int = 50) -> list[TierChange]:
     return list(TierChange.objects.filter(member=member)
                 .select_related("from_tier", "to_tier", "actor")[:limit])
+
+
+def downgrade_reason_text(*, tier: str, below_since: date, grace_days: int) -> str:
+    """Why a member moved down at the end of the grace period, in the active language."""
+    return _("Below the thresholds of “%(tier)s” since %(date)s; the %(days)s-day grace period has "
+             "ended.") % {"tier": tier, "date": day_text(below_since), "days": grace_days}
+
+
+def tier_change_reason_text(change: TierChange) -> str:
+    """Why the tier changed, for staff, in the request's language. A move down at the end of the
+    grace period is worded now from what it was based on (the day the member fell short and the
+    grace period, kept with its metrics); what staff typed and the other reasons are shown as
+    written (as ledger entries' reasons are, `points.selectors.entry_reason_text`)."""
+    metrics = change.metrics or {}
+    if (change.kind == TierChange.Kind.DOWNGRADE and change.from_tier_id is not None
+            and metrics.get("below_since") and metrics.get("grace_days") is not None):
+        return downgrade_reason_text(tier=change.from_tier.name, below_since=date.fromisoformat(metrics["below_since"]),
+                                     grace_days=metrics["grace_days"])
+    return change.reason
 
 
 def tiers_export(member: Member) -> dict:

@@ -22,6 +22,7 @@ from tiers.selectors import (
     NO_METRICS,
     TierMetrics,
     downgrade_earliest_on,
+    downgrade_reason_text,
     member_tier_metrics,
     programme_get,
     tier_below,
@@ -357,12 +358,6 @@ def _verdict(*, programme: TierProgramme, ladder: list[Tier], current: Tier, sin
     return _Verdict(target, None if tier_meets(target, metrics, basis=programme.basis) else at)
 
 
-def _downgrade_reason(*, current: Tier, below_since: datetime, programme: TierProgramme) -> str:
-    return _("Below the thresholds of “%(tier)s” since %(date)s; the %(days)s-day grace period has "
-             "ended.") % {"tier": current.name, "date": local_date(below_since).isoformat(),
-                          "days": programme.grace_days}
-
-
 def tiers_evaluate(*, at: datetime, actor: User | None = None) -> dict[str, int]:
     """The nightly evaluation of every active member: upgrades anyone who qualifies higher (e.g.
     from imported history), starts the grace period of a member who has fallen short, clears it
@@ -422,12 +417,20 @@ def _evaluate_batch(*, member_ids: list[int], programme: TierProgramme, ladder: 
         if verdict.tier != current:
             upgrade = verdict.tier.rank > current.rank
             counts["upgraded" if upgrade else "downgraded"] += 1
-            reason = _("Qualified at the tier evaluation.") if upgrade else _downgrade_reason(
-                current=current, below_since=below_since or at, programme=programme)
+            change_metrics = _metrics_json(member_metrics, programme)
+            if upgrade:
+                reason = _("Qualified at the tier evaluation.")
+            else:
+                # What the move down was based on, so that its reason is worded in the reader's
+                # language when shown (`tier_change_reason_text`).
+                short_on = local_date(below_since or at)
+                change_metrics |= {"below_since": short_on.isoformat(), "grace_days": programme.grace_days}
+                reason = downgrade_reason_text(tier=current.name, below_since=short_on,
+                                               grace_days=programme.grace_days)
             changes.append(TierChange(
                 member_id=member_id, from_tier=current, to_tier=verdict.tier, reason=reason[:255],
                 kind=TierChange.Kind.UPGRADE if upgrade else TierChange.Kind.DOWNGRADE,
-                metrics=_metrics_json(member_metrics, programme), actor=actor))
+                metrics=change_metrics, actor=actor))
         elif verdict.below_since:
             counts["grace_started"] += 1
         else:

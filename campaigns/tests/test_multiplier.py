@@ -125,7 +125,7 @@ def test_receipt_api_and_member_page_show_the_campaign(owner, front_desk, make_m
         assert 'id="member-campaign-offers"' in page and "points ×2 at checkout" in page
         quote = client.post(reverse("frontdesk:checkout_quote", args=[member.pk]),
                             checkout_post([(cream.pk, 1)])).content.decode()
-        assert "会员日: points ×2" in quote and '<dd class="points-line quote-multiplier">+500</dd>' in quote
+        assert '<dt class="points-line">会员日: points ×2</dt><dd class="points-line">+500</dd>' in quote
         response = client.post("/api/v1/visits/", {
             "member_id": member.pk, "lines": [{"item_id": cream.pk}],
             "payments": [{"method": "cash", "amount": "500.00"}]},

@@ -1,14 +1,21 @@
 """Follow-up tasks: made by treatment rules and the recall list (once however often the jobs
 run), by hand; outcomes that close or reschedule them, kept append-only; complaint cases."""
 
+import calendar
+import html
+import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 
+from appointments.selectors import recall_list
 from feedback.models import ComplaintCase, FollowUpOutcome, FollowUpTask
+from feedback.selectors import followup_note_text
 from feedback.services import (
     complaint_close,
     followup_create,
@@ -194,3 +201,41 @@ def test_erasing_a_member_clears_what_was_written_but_keeps_the_scores(catalogue
     assert (case.details, case.resolution, case.status) == ("", "—", "closed")
     assert nps(start=week[0], end=week[1]) == before
     assert SurveyAnswer.objects.count() == 1
+
+
+def _day_in(language: str, day) -> str:
+    """The day as the issue asks people to read it, written out here by hand."""
+    if language == "en":
+        return f"{calendar.day_abbr[day.weekday()]} {day.day} {calendar.month_abbr[day.month]} {day.year}"
+    return f"{day.year}年{day.month}月{day.day}日 周{'一二三四五六日'[day.weekday()]}"
+
+
+def test_a_recalls_note_reads_in_the_viewers_language_with_the_day_in_its_format(
+        catalogue, member, visit_of, staff_client, front_desk):
+    # Given a recall task made by the nightly job running in Chinese
+    visit_of(member, catalogue["ipl"], at=timezone.now() - timedelta(days=40))
+    with translation.override("zh-hans"):
+        recall_followups_create()
+    task = FollowUpTask.objects.get(member=member, kind=FollowUpTask.Kind.RECALL)
+    due_on = recall_list(on=timezone.localdate(timezone.now(), clinic_zone()))[0].due_on
+    client = staff_client(front_desk)
+
+    for language, expected in (("en", f"Due for the next session of 光子嫩肤 since {_day_in('en', due_on)}."),
+                               ("zh-hans", f"自 {_day_in('zh-hans', due_on)} 起应做下一次光子嫩肤。")):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        # When staff open the queue, the task and the API in their language
+        queue = client.get(reverse("feedback:queue")).content.decode()
+        page = client.get(reverse("feedback:task", args=[task.pk])).content.decode()
+        api = client.get(f"/api/v1/feedback/followups/{task.pk}/", HTTP_ACCEPT_LANGUAGE=language).json()
+        # Then each shows the note in that language, the day in that language's format
+        assert expected in queue and expected in page and api["note_text"] == expected, language
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", html.unescape(queue + page) + api["note_text"])
+    # And the note as recorded has no ISO day either
+    assert _day_in("zh-hans", due_on) in task.note
+
+
+def test_a_note_erased_with_the_members_data_stays_empty(catalogue, member, visit_of):
+    visit_of(member, catalogue["ipl"], at=timezone.now() - timedelta(days=40))
+    recall_followups_create()
+    FollowUpTask.objects.filter(member=member).update(note="")  # as the erasure leaves it
+    assert followup_note_text(FollowUpTask.objects.get(member=member)) == ""

@@ -6,13 +6,15 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from checkout.services import LineInput, PaymentInput, checkout_complete
 from clinics.context import local_today
 from frontdesk.tests.helpers import checkout_post
-from points.models import CategoryMultiplier
+from members.services import member_register
+from points.models import CategoryMultiplier, Entry
 from tiers.models import Tier
 from tiers.selectors import member_current_tier
 from visits.models import Category
@@ -49,8 +51,9 @@ def test_category_tier_and_birthday_multipliers_and_the_bonus_each_have_their_li
                               actor=front_desk, payments=[PaymentInput("cash", None)], at=timezone.now()).visit
     receipt = client.get(reverse("frontdesk:receipt", args=[visit.pk])).content.decode()
 
-    # Then the quote lists each multiplier and the bonus
-    assert points_lines(quote) == [*expected, ("Bonuses", 50)]
+    # Then the quote lists the points for the visit, each multiplier and the bonus, adding up to its total
+    assert points_lines(quote) == [("Points for this visit", 3500), *expected, ("First-visit bonus", 50)]
+    assert 'id="quote-points">12050<' in quote
     # And the receipt: the visit's points without multipliers, each multiplier, then the bonus
     lines = points_lines(receipt)
     assert lines == [(f"Visit #{visit.pk}", 3500), *expected, ("First-visit bonus", 50)]
@@ -68,3 +71,40 @@ def test_without_multipliers_the_receipt_has_one_points_line(staff_client, front
 
     assert visit.points_parts == []
     assert points_lines(receipt) == [(f"Visit #{visit.pk}", 500)]
+
+
+def test_the_quote_shows_each_bonus_on_its_own_line_adding_up_to_what_checkout_credits(
+        staff_client, front_desk, catalogue, rules):
+    # Given 1 point per yuan, a first-visit bonus of 100 and a welcome bonus of 200 for a referred
+    # member (the referrer's 300 goes to the referrer, not on this member's bill)
+    rules.first_visit_bonus, rules.referral_bonus_referee, rules.referral_bonus_referrer = 100, 200, 300
+    rules.save()
+    referrer = member_register(name="推荐人", phone="13900000002", actor=front_desk)
+    member = member_register(name="新朋友", phone="13900000003", actor=front_desk, referral_code=referrer.referral_code)
+    basket = [(catalogue["cream"].pk, 2)]  # 2 × ¥500 skincare, no multipliers: 1000 points
+    client = staff_client(front_desk)
+
+    # When the desk asks for the quote in English and in Chinese
+    quotes = {}
+    for language in ("en", "zh-hans"):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        quotes[language] = client.post(reverse("frontdesk:checkout_quote", args=[member.pk]),
+                                       checkout_post(basket, [("cash", "")])).content.decode()
+
+    # Then each bonus has its own line, in the page's language
+    assert points_lines(quotes["en"]) == [("Points for this visit", 1000), ("First-visit bonus", 100),
+                                          ("Welcome bonus for being referred", 200)]
+    assert points_lines(quotes["zh-hans"]) == [("本次消费积分", 1000), ("首次到店奖励", 100),
+                                               ("被推荐新会员的欢迎奖励", 200)]
+    assert 'id="quote-points">1300<' in quotes["en"]
+
+    # And checking out credits the member exactly what the lines add up to
+    visit = checkout_complete(member=member, lines=[LineInput(item_id=item, quantity=n) for item, n in basket],
+                              actor=front_desk, payments=[PaymentInput("cash", None)]).visit
+    credited = Entry.objects.filter(account__member=member, source_type="visit", source_id=str(visit.pk),
+                                    kind__in=[Entry.Kind.EARN, Entry.Kind.BONUS]).aggregate(total=Sum("amount"))
+    assert credited["total"] == sum(points for _text, points in points_lines(quotes["en"])) == 1300
+    # And the receipt shows the same bonuses as their own lines
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    receipt = client.get(reverse("frontdesk:receipt", args=[visit.pk])).content.decode()
+    assert points_lines(receipt)[1:] == points_lines(quotes["en"])[1:]

@@ -1,7 +1,9 @@
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from imports.models import ImportRun
 from imports.services import balances_import, members_import
@@ -99,8 +101,13 @@ def test_bad_and_expired_rows_are_refused_with_line_and_column(manager, member, 
     assert [(error.line, error.column) for error in report.errors] == [
         (3, "expires_at"), (4, "expires_at"), (5, "earned_at"), (5, "points"), (6, "expires_at"),
         (7, "member_number"), (8, "external_ref")]
-    assert "2025-01-05" in report.errors[0].message
-    assert "2026-05-31" in report.errors[1].message
+    # The last usable days (5 January 2025 and 31 May 2026, both Sundays) as staff read days
+    assert "expired on Sun 5 Jan 2025;" in report.errors[0].message
+    assert "expired on Sun 31 May 2026;" in report.errors[1].message
+    with translation.override("zh-hans"):
+        chinese = balances("OLD-001,,100,2025-01-05,2026-05-31,,\n", manager)
+    assert "2026年5月31日 周日" in chinese.errors[0].message
+    assert not any(re.search(r"\d{4}-\d{2}-\d{2}", error.message) for error in [*report.errors, *chinese.errors])
     assert not Account.objects.filter(balance__gt=0).exists()
 
 

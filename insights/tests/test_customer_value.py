@@ -200,7 +200,9 @@ def test_the_dashboard_shows_the_prediction_and_its_members(fitted, committed_db
     exported = fitted.client.get("/insights/clv/members/?fmt=csv", **host).content.decode("utf-8-sig")
 
     assert 'data-status="fitted"' in page and f"¥{fit.clv_per_active_member}" in page
-    assert 'data-chart="clv"' in page and f"{fit.cutoff_on:%Y-%m-%d}" in page
+    cutoff = fit.cutoff_on  # in the clinic's language, as every page names a day
+    cutoff_day = f"{cutoff.year}年{cutoff.month}月{cutoff.day}日 周{'一二三四五六日'[cutoff.weekday()]}"
+    assert 'data-chart="clv"' in page and cutoff_day in page
     assert f"r = {fit.r:.4g}" in page and f"γ = {fit.v:.4g}" in page
     assert top_name in listing and f"¥{top.clv}" in listing
     assert len(list(csv.reader(io.StringIO(exported)))) == fit.predicted_members + 1

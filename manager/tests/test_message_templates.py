@@ -1,13 +1,17 @@
 """Message templates and the messaging rules, kept by a manager: the list by purpose, the editor
 with its variables and preview, restoring the default text, and the settings page."""
 
+import calendar
+import html
 import re
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
+from clinics.context import clinic_zone
 from messaging.defaults import DEFAULT_TEMPLATES
 from messaging.models import Channel, MessageTemplate, MessagingSettings, Purpose
 from messaging.services import message_template_restore_default, message_template_update, messaging_settings_update
@@ -90,6 +94,21 @@ def test_the_editor_previews_the_current_text_with_sample_values_and_the_clinics
     preview = re.search(r'id="preview-body">(.*?)</div>', content, re.S).group(1)
     assert preview.startswith(f"【{clinic.name}】亲爱的张小美，祝您生日快乐！200积分已存入您的账户。")
     assert "{" not in preview
+
+
+def test_the_birthday_gifts_sample_day_reads_in_the_templates_language(manager_client):
+    until = timezone.localdate(timezone.now(), clinic_zone()) + timedelta(days=30)  # the sample's coupon
+    english_day = f"{calendar.day_abbr[until.weekday()]} {until.day} {calendar.month_abbr[until.month]} {until.year}"
+    chinese_day = f"{until.year}年{until.month}月{until.day}日 周{'一二三四五六日'[until.weekday()]}"
+
+    previews = {}
+    for language in ("zh-hans", "en"):
+        content = manager_client.get(edit_url(template_of(language=language))).content.decode()
+        previews[language] = html.unescape(re.search(r'id="preview-body">(.*?)</div>', content, re.S).group(1))
+
+    assert f"有效期至{chinese_day}。" in previews["zh-hans"]
+    assert f"is valid until {english_day}." in previews["en"]
+    assert until.isoformat() not in previews["zh-hans"] + previews["en"]
 
 
 def test_a_manager_saves_a_new_text_and_subject(manager_client):

@@ -1,10 +1,11 @@
 """Packages brought from another system: rows of the balances import, read with the import's cell
 readers and written once as opening lots with their original dates and validity."""
 
+import calendar
 from datetime import timedelta
 from decimal import Decimal
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from imports.reading import Row, RowCells
 from packages.imports import package_products_by_code, package_row_read, package_rows_keys, package_rows_write
@@ -59,6 +60,19 @@ def test_bad_package_rows_say_which_cell_and_write_nothing(member, ipl_package):
         assert [error.column for error in errors] == [column] and message in errors[0].message, errors
         assert package_rows_write(read, actor=None) == 0
     assert not PackagePurchase.objects.exists()
+
+
+def test_an_expired_rows_error_names_the_day_as_staff_read_it_in_their_language(member, ipl_package):
+    last_day = (timezone.now() - timedelta(days=3)).date()
+    english = rows(member, expires_at=last_day.isoformat())[0].cells.errors[0].message
+    with translation.override("zh-hans"):
+        chinese = rows(member, expires_at=last_day.isoformat())[0].cells.errors[0].message
+
+    # Written out by hand: "Sat 5 Dec 2026" / "2026年12月5日 周六"
+    assert f"expired on {calendar.day_abbr[last_day.weekday()]} {last_day.day} " \
+           f"{calendar.month_abbr[last_day.month]} {last_day.year};" in english
+    assert f"{last_day.year}年{last_day.month}月{last_day.day}日 周{'一二三四五六日'[last_day.weekday()]}" in chinese
+    assert last_day.isoformat() not in english + chinese
 
 
 def test_never_and_a_given_last_day(member, ipl_package):

@@ -1,10 +1,13 @@
 """A transferable package given to another member, and packages following a member merge."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
+from clinics.context import clinic_zone
 from members.services import member_merge, member_register
 from packages.models import PackagePurchase
 from packages.selectors import outstanding_sessions
@@ -72,6 +75,10 @@ def test_the_desk_transfers_a_package_from_the_member_page_with_a_reason(staff_c
     assert url not in client.get(f"/members/{member.pk}/").content.decode()
     page = client.get(url).content.decode()
     assert 'id="transfer-problem"' in page and 'id="transfer-search"' not in page
+    # the last usable day (the day before the instant it expires, in the clinic's time zone), as
+    # every page names a day in the clinic's language
+    last = (timezone.localtime(expires, clinic_zone()) - timedelta(days=1)).date()
+    assert f"{last.year}年{last.month}月{last.day}日 周{'一二三四五六日'[last.weekday()]}" in page
     refused = client.post(url, {"to_member": friend.pk, "reason": "送给朋友", "idempotency_key": idempotency_key_new()})
     assert refused.status_code == 400
     assert account(member, ipl_package).balance == 2 and PackagePurchase.objects.get().member == member

@@ -44,7 +44,9 @@ def test_an_owner_sees_the_predicted_clv_and_its_members(browser_clinic, fit, li
     expect(page.locator("#kpi-clv_per_active_member .kpi-value")).to_have_text(f"¥{stored.clv_per_active_member}")
     expect(page.locator("[data-chart=clv][data-drawn='1'] canvas").first).to_be_visible()
     assert drawn_bars(page) == [bucket["members"] for bucket in stored.distribution]
-    expect(page.locator("#clv-fit")).to_contain_text(f"{stored.cutoff_on:%Y-%m-%d}")
+    cutoff = stored.cutoff_on  # in the clinic's language, as every page names a day
+    expect(page.locator("#clv-fit")).to_contain_text(
+        f"{cutoff.year}年{cutoff.month}月{cutoff.day}日 周{'一二三四五六日'[cutoff.weekday()]}")
     expect(page.locator("#clv-fit")).to_contain_text(f"r = {stored.r:.4g}")
     page.locator("#panel-value").screenshot(path=artifacts_dir / "insights-predictive-clv.png")
 

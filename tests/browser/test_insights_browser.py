@@ -90,7 +90,7 @@ def test_an_owner_changes_the_period_and_exports_a_table(browser_clinic, history
     page.click("button[name=preset][value=custom]")
     february = visits_between(history, date(2024, 2, 1), date(2024, 2, 29))
     expect(page.locator("#kpi-visits .kpi-value")).to_have_text(str(february))
-    expect(page.locator("#period-label")).to_contain_text("2024-02-01 – 2024-02-29")
+    expect(page.locator("#period-label")).to_contain_text("2024年2月1日 周四 – 2024年2月29日 周四")
     assert series_length(page) == 29
     expect(page.locator("[data-chart=cohorts][data-drawn='1'] canvas").first).to_be_visible()
     expect(page.locator("#panel-satisfaction [data-chart=satisfaction][data-drawn='1'] canvas").first).to_be_visible()

@@ -166,3 +166,22 @@ def test_the_openapi_schema_documents_the_tier_endpoints(anon_client):
     assert "post" in paths["/api/v1/tiers/members/{id}/set/"]
     member_tier = schema["components"]["schemas"]["MemberTierOutput"]["properties"]
     assert {"tier", "progress", "retention", "history"} <= set(member_tier)
+
+
+
+def test_a_move_down_in_the_history_reads_in_the_requests_language(desk, gold_member, ladder):
+    # Given a move down recorded by the nightly job (running in Chinese) after the grace period
+    # that began on Saturday 11 July 2026
+    TierChange.objects.create(member=gold_member, from_tier=ladder[2], to_tier=ladder[1], kind="downgrade",
+                              reason="自 2026年7月11日 周六 起低于“金卡”的等级条件；30 天的宽限期已结束。",
+                              metrics={"spend": "14000.00", "visits": 2, "below_since": "2026-07-11",
+                                       "grace_days": 30})
+    url = f"{URL}members/{gold_member.pk}/"
+
+    english = desk.get(url, HTTP_ACCEPT_LANGUAGE="en").json()["history"][0]
+    chinese = desk.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").json()["history"][0]
+
+    assert english["reason_text"] == ("Below the thresholds of “金卡” since Sat 11 Jul 2026; the 30-day grace "
+                                      "period has ended.")
+    assert chinese["reason_text"] == "自 2026年7月11日 周六 起低于“金卡”的等级条件；30 天的宽限期已结束。"
+    assert english["reason"] == chinese["reason"]  # as recorded

@@ -1,10 +1,14 @@
+import importlib
+import re
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from tiers.models import MemberTier, Tier, TierChange
-from tiers.selectors import member_current_tier
+from tiers.selectors import member_current_tier, tier_change_reason_text
 from tiers.services import (
     programme_update,
     tier_create,
@@ -81,8 +85,44 @@ def test_after_the_grace_period_one_step_down(gold_member):
     change = TierChange.objects.filter(member=gold_member).first()
     assert (change.kind, change.from_tier.name, change.to_tier.name, change.actor) == (
         "downgrade", "金卡", "银卡", None)
-    assert "2026-07-11" in change.reason and "30" in change.reason
+    # The reason as recorded (in the language of the job, English here) names the day as people read it
+    assert change.reason == "Below the thresholds of “金卡” since Sat 11 Jul 2026; the 30-day grace period has ended."
     assert change.metrics["spend"] == "14000.00"
+    assert (change.metrics["below_since"], change.metrics["grace_days"]) == ("2026-07-11", 30)
+
+
+def test_a_move_down_reads_in_the_viewers_language_with_the_day_in_its_format(gold_member):
+    tiers_evaluate(at=local(2026, 7, 11, 3))
+    with translation.override("zh-hans"):
+        tiers_evaluate(at=local(2026, 8, 10, 3))  # recorded by a job running in Chinese
+    change = TierChange.objects.get(member=gold_member, kind="downgrade")
+
+    with translation.override("en"):
+        english = tier_change_reason_text(change)
+    with translation.override("zh-hans"):
+        chinese = tier_change_reason_text(change)
+
+    assert english == "Below the thresholds of “金卡” since Sat 11 Jul 2026; the 30-day grace period has ended."
+    assert chinese == "自 2026年7月11日 周六 起低于“金卡”的等级条件；30 天的宽限期已结束。"
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", english + chinese + change.reason)
+
+
+def test_a_move_down_recorded_before_keeps_reading_and_is_worded_once_migrated(gold_member, ladder):
+    old = [TierChange.objects.create(member=gold_member, from_tier=ladder[2], to_tier=ladder[1], kind="downgrade",
+                                     reason=reason, metrics={"spend": "14000.00"})
+           for reason in ("自 2026-07-11 起低于“金卡”的等级条件；30 天的宽限期已结束。",
+                          "Below the thresholds of “金卡” since 2026-07-11; the 45-day grace period has ended.",
+                          "moved down by the old system")]
+    # Before the migration, the recorded text is shown
+    assert tier_change_reason_text(old[0]) == old[0].reason
+
+    importlib.import_module("tiers.migrations.0004_downgrade_reason_facts").forwards(django_apps, None)
+
+    with translation.override("en"):
+        texts = [tier_change_reason_text(TierChange.objects.get(pk=change.pk)) for change in old]
+    assert texts == ["Below the thresholds of “金卡” since Sat 11 Jul 2026; the 30-day grace period has ended.",
+                     "Below the thresholds of “金卡” since Sat 11 Jul 2026; the 45-day grace period has ended.",
+                     "moved down by the old system"]
 
 
 def test_a_new_visit_before_the_downgrade_date_keeps_the_tier(gold_member, make_visit):
