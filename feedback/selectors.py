@@ -18,6 +18,7 @@ from feedback.services import (
     ANSWER_EDITABLE_FOR,
     CATCH_UP,
     NPS_DETRACTOR_MAX,
+    detractor_note_text,
     recall_guard_day,
     recall_guard_key,
     recall_note_text,
@@ -59,6 +60,9 @@ def followup_note_text(task: FollowUpTask) -> str:
         due_on = recall_guard_day(task.guard_key)
         if due_on is not None:
             return recall_note_text(treatment=task.treatment.name, due_on=due_on)
+    if task.kind == FollowUpTask.Kind.DETRACTOR and task.note and task.answer_id is not None:
+        # The answer's score as it stands (a member may change her answer).
+        return detractor_note_text(task.answer.nps_score)
     return task.note
 
 

@@ -240,6 +240,11 @@ def recall_note_text(*, treatment: str, due_on: date) -> str:
                                                                           "day": day_text(due_on)}
 
 
+def detractor_note_text(score: int) -> str:
+    """What the follow-up of an unhappy survey answer says, in the active language."""
+    return _("Scored %(score)s of 10 for the visit.") % {"score": score}
+
+
 def recall_guard_day(guard_key: str | None) -> date | None:
     """The due day a recall task's guard key names (`recall_guard_key`), None for another key."""
     parts = (guard_key or "").split(":")
@@ -325,7 +330,7 @@ def survey_answer_submit(*, survey: Survey, data: AnswerInput, at: datetime | No
             member_id=survey.member_id, kind=FollowUpTask.Kind.DETRACTOR, due_at=at, first_due_at=at,
             practitioner_id=survey.practitioner_id, visit_id=survey.visit_id, answer=answer,
             guard_key=f"detractor:{survey.pk}", created_at=at,
-            note=_("Scored %(score)s of 10 for the visit.") % {"score": answer.nps_score})
+            note=detractor_note_text(answer.nps_score))
     return answer
 
 

@@ -239,3 +239,23 @@ def test_a_note_erased_with_the_members_data_stays_empty(catalogue, member, visi
     recall_followups_create()
     FollowUpTask.objects.filter(member=member).update(note="")  # as the erasure leaves it
     assert followup_note_text(FollowUpTask.objects.get(member=member)) == ""
+
+
+def test_an_unhappy_answers_follow_up_reads_in_the_viewers_language(catalogue, member, visit_of, staff_client,
+                                                                     front_desk, quiet_hours_off):
+    from feedback.models import Survey
+    from feedback.services import AnswerInput, survey_answer_submit
+    from feedback.tasks import feedback_surveys_send
+    # Given the follow-up of a score of 3, made while the job ran in Chinese
+    visit_of(member, catalogue["ipl"])
+    feedback_surveys_send.delay()
+    with translation.override("zh-hans"):
+        survey_answer_submit(survey=Survey.objects.get(member=member), data=AnswerInput(nps_score=3))
+    task = FollowUpTask.objects.get(member=member, kind=FollowUpTask.Kind.DETRACTOR)
+    client = staff_client(front_desk)
+    for language, expected in (("en", "Scored 3 of 10 for the visit."), ("zh-hans", "本次到店评分为3分（满分10分）。")):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        # When staff open the queue and the API in their language, they read it in that language
+        queue = html.unescape(client.get(reverse("feedback:queue")).content.decode())
+        api = client.get(f"/api/v1/feedback/followups/{task.pk}/", HTTP_ACCEPT_LANGUAGE=language).json()
+        assert expected in queue and api["note_text"] == expected, language
