@@ -398,6 +398,20 @@ def _bought_clean(p: dict) -> dict:
             "days": _int(p, "days", low=1, high=MAX_DAYS)}
 
 
+def _bought_what(rows, p: dict):
+    """Visit lines, or the rollup's rows, of the condition's items or categories and kind."""
+    what = Q()
+    if p["items"]:
+        what |= Q(item_id__in=p["items"])
+    if p["categories"]:
+        what |= Q(category_id__in=p["categories"])
+    if what:
+        rows = rows.filter(what)
+    if p["item_kind"]:
+        rows = rows.filter(item_id__in=CatalogueItem.objects.filter(kind=p["item_kind"]).values("pk"))
+    return rows
+
+
 def _bought_q(p: dict, ctx: Context) -> Q:
     if ctx.rollups:
         # The same rule, kept per member, local day, item and category by the rollups. Correlated:
@@ -406,16 +420,7 @@ def _bought_q(p: dict, ctx: Context) -> Q:
         bought = MemberBought.objects.filter(member_id=OuterRef("pk"), day__lte=ctx.today)
         if p["days"] is not None:
             bought = bought.filter(day__gte=ctx.today - timedelta(days=p["days"]))
-        what = Q()
-        if p["items"]:
-            what |= Q(item_id__in=p["items"])
-        if p["categories"]:
-            what |= Q(category_id__in=p["categories"])
-        if what:
-            bought = bought.filter(what)
-        if p["item_kind"]:
-            bought = bought.filter(item_id__in=CatalogueItem.objects.filter(kind=p["item_kind"]).values("pk"))
-        return Q(Exists(bought))
+        return Q(Exists(_bought_what(bought, p)))
     # A line not refunded in full is on a counted visit exactly when the visit was paid and not
     # refunded in full, or was free (insights.selectors.counted).
     # Uncorrelated, as a set of member ids: at the top level PostgreSQL joins it like EXISTS (a
@@ -426,16 +431,7 @@ def _bought_q(p: dict, ctx: Context) -> Q:
         refunded_quantity__lt=F("quantity"), visit__visited_at__lte=ctx.at)
     if p["days"] is not None:
         lines = lines.filter(visit__visited_at__gte=ctx.days_ago(p["days"]))
-    what = Q()
-    if p["items"]:
-        what |= Q(item_id__in=p["items"])
-    if p["categories"]:
-        what |= Q(category_id__in=p["categories"])
-    if what:
-        lines = lines.filter(what)
-    if p["item_kind"]:
-        lines = lines.filter(item__kind=p["item_kind"])
-    return Q(pk__in=lines.values("visit__member_id"))
+    return Q(pk__in=_bought_what(lines, p).values("visit__member_id"))
 
 
 # tag: {"tags": [str…], "match": "any" | "all"}
