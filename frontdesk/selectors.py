@@ -165,7 +165,7 @@ def visit_receipt(*, visit_id: int, tier_change_id: int | None = None) -> Receip
     if tier_change_id is not None:
         change = (TierChange.objects.select_related("from_tier", "to_tier")
                   .filter(pk=tier_change_id, member_id=visit.member_id).first())
-    uses = list(CampaignMultiplierUse.objects.select_related("grant__campaign").filter(visit_id=visit.pk))
+    uses = list(CampaignMultiplierUse.objects.select_related("campaign").filter(visit_id=visit.pk))
     extra = sum(use.points for use in uses)
     parts = [part for part in visit.points_parts if part["points"]]
     lines = []
@@ -177,7 +177,7 @@ def visit_receipt(*, visit_id: int, tier_change_id: int | None = None) -> Receip
             lines.append((entry_reason_text(entry), entry.amount - extra - sum(part["points"] for part in parts)))
             lines += [(earn_part_text(part), part["points"]) for part in parts]
             lines += [(_("%(campaign)s: points ×%(multiplier)s") % {
-                "campaign": use.grant.campaign.name, "multiplier": use.multiplier.normalize()}, use.points)
+                "campaign": use.campaign.name, "multiplier": use.multiplier.normalize()}, use.points)
                 for use in uses]
         else:
             lines.append((entry_reason_text(entry), entry.amount))

@@ -1,5 +1,6 @@
 """A campaign's points multiplier at checkout: a treated member of a 会员日 double-points campaign
-earns 2× inside the offer's window and 1× outside it (the window ends at local midnight, Shanghai),
+earns 2× inside the offer's window and 1× outside it (the window runs from local midnight to local
+midnight, Shanghai; tests/test_multiplier_midnight.py checks the hours before the job gives it),
 a control-group member and a cancelled campaign earn 1×, the per-visit cap still holds, the quote
 says what checkout charges, and the receipt, the API and the member page show it."""
 
@@ -67,7 +68,7 @@ def test_treated_member_earns_double_inside_the_window_and_single_outside_it(own
     member = make_member("王会员")
     member_day(owner)
 
-    before = buy(member, cream, front_desk, at_local(DAY, 9, 59))  # the offer starts at 10:00
+    before = buy(member, cream, front_desk, at_local(DAY - timedelta(days=1), 23, 59))  # 7 June
     inside = buy(member, cream, front_desk, at_local(DAY, 12))
     last_second = buy(member, cream, front_desk, at_local(DAY, 23, 59) + timedelta(seconds=59))
     midnight = buy(member, cream, front_desk, at_local(DAY + timedelta(days=1), 0))  # 9 June, 00:00 Shanghai
