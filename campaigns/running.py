@@ -426,7 +426,9 @@ def campaigns_run_due(*, now: datetime | None = None, batch_size: int = BATCH_SI
     those, `birthday_campaigns_run`): run its due occurrences, mark it running, and finished once
     its last day has run."""
     active = Campaign.objects.filter(status__in=[Campaign.Status.SCHEDULED, Campaign.Status.RUNNING])
-    return _run(active.exclude(schedule=Campaign.Schedule.BIRTHDAY), now=now or timezone.now(), batch_size=batch_size)
+    totals = _run(active.exclude(schedule=Campaign.Schedule.BIRTHDAY), now=now or timezone.now(),
+                  batch_size=batch_size)
+    return {name: totals[name] for name in ("campaigns", "occurrences", "granted")}
 
 
 def birthday_campaigns_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> dict[str, int]:
@@ -437,7 +439,8 @@ def birthday_campaigns_run(*, now: datetime | None = None, batch_size: int = BAT
 
 
 def _run(campaigns, *, now: datetime, batch_size: int) -> dict[str, int]:
-    totals = {"campaigns": 0, "occurrences": 0, "granted": 0, "points": 0, "coupons": 0}
+    totals = {"campaigns": 0, "occurrences": 0, "granted": 0, "points": 0, "coupons": 0, "messages_queued": 0,
+              "messages_skipped": 0}
     for campaign in campaigns:
         totals["campaigns"] += 1
         for on in due_occurrences(campaign, now):
@@ -445,6 +448,8 @@ def _run(campaigns, *, now: datetime, batch_size: int) -> dict[str, int]:
             totals["occurrences"] += 1
             for name in ("granted", "points", "coupons"):
                 totals[name] += counts[name]
+            totals["messages_queued"] += sum(counts["queued"].values())
+            totals["messages_skipped"] += sum(n for reasons in counts["skipped"].values() for n in reasons.values())
         with transaction.atomic():
             row = Campaign.objects.select_for_update().get(pk=campaign.pk)
             if row.status == Campaign.Status.SCHEDULED and row.occurrences.exists():

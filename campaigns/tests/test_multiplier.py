@@ -7,7 +7,6 @@ says what checkout charges, and the receipt, the API and the member page show it
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 import time_machine
 from django.conf import settings
 from django.urls import reverse
@@ -17,31 +16,9 @@ from campaigns.models import Campaign, CampaignMultiplierUse
 from campaigns.tests.helpers import at_local, launch_at, make_campaign, run_at
 from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote
 from frontdesk.tests.helpers import checkout_post
-from points.models import LoyaltySettings
 from points.selectors import ledger_verify
-from tiers.models import Tier
-from visits.services import catalogue_item_create, category_create
 
 DAY = date(2026, 6, 8)  # the 8th: the clinic's 会员日
-
-
-@pytest.fixture
-def cream(db):
-    skincare = category_create(name="护肤品", code="skincare")
-    return catalogue_item_create(kind="product", name="修护面霜", sku="CR-1", category=skincare,
-                                 price=Decimal("500.00"))
-
-
-@pytest.fixture
-def rules(db) -> LoyaltySettings:
-    rules, _created = LoyaltySettings.objects.get_or_create(pk=1)
-    rules.points_per_currency_unit = Decimal("1")
-    rules.signup_bonus = 0
-    rules.first_visit_bonus = 0
-    rules.pending_days = 0
-    rules.save()
-    Tier.objects.update(discount_percent=0, earn_multiplier=Decimal(1))
-    return rules
 
 
 def member_day(owner, *, holdout_percent: int = 0) -> Campaign:

@@ -11,7 +11,7 @@ import pytest
 
 from campaigns.models import Campaign, CampaignGrant, CampaignMultiplierUse
 from campaigns.tests.helpers import at_local, launch_at, make_campaign, run_at
-from campaigns.tests.test_multiplier import buy, cream, rules  # noqa: F401 (fixtures)
+from campaigns.tests.test_multiplier import buy
 from points.selectors import ledger_verify
 from segments.services import segment_create
 

@@ -356,11 +356,12 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("recommendations.tasks.recommendations_learn_nightly",),
         "kwargs": {"local_hour": 3},
     },
+    # Every hour in every clinic: the birthday campaigns give at their own send time (09:00 unless
+    # changed). An older beat entry with local_hour=9 still works for send times up to 09:00.
     "birthday-offers": {
         "task": "clinics.tasks.clinics_fan_out",
         "schedule": crontab(minute=0),
         "args": ("campaigns.tasks.birthday_offers_grant",),
-        "kwargs": {"local_hour": 9},
     },
     "campaigns-run": {
         "task": "clinics.tasks.clinics_fan_out",
