@@ -263,12 +263,15 @@ def campaign_launch(*, campaign: Campaign, actor: User | None, now: datetime | N
     if preview.targeted == 0 and not campaign.is_birthday:
         raise ValidationError(_("No member matches the campaign's segment; there is no one to launch it to."),
                               code="empty_audience")
-    if campaign.budget_points is not None and preview.offer_members * campaign.bonus_points > campaign.budget_points:
+    # A birthday campaign's occurrence is one day's birthdays, not the whole audience: its budget
+    # is only checked as it gives.
+    if (campaign.budget_points is not None and not campaign.is_birthday
+            and preview.offer_members * campaign.bonus_points > campaign.budget_points):
         raise ValidationError({"budget_points": _(
             "The first occurrence needs %(needed)s points for %(members)s members, more than the budget of "
             "%(budget)s points.") % {"needed": preview.offer_members * campaign.bonus_points,
                                     "members": preview.offer_members, "budget": campaign.budget_points}})
-    if (campaign.budget_coupons is not None and campaign.coupon_template_id
+    if (campaign.budget_coupons is not None and campaign.coupon_template_id and not campaign.is_birthday
             and preview.offer_members > campaign.budget_coupons):
         raise ValidationError({"budget_coupons": _(
             "The first occurrence needs %(needed)s coupons, more than the budget of %(budget)s coupons.")

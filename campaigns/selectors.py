@@ -98,7 +98,8 @@ def campaign_preview(campaign: Campaign, *, seed: int = 0) -> Preview:
     control share of each tier), members who get the offer (at or above the campaign's tier),
     members reachable per channel the campaign has a text for (active, with an address and the
     channel's marketing consent; quiet hours and the weekly cap are checked at sending), and the
-    estimated cost: points, coupons at face value, messages at the clinic's price."""
+    estimated cost: points, coupons at face value, messages at the clinic's price. For a birthday
+    campaign that is a year of birthdays: every targeted member once, with the tier's gift."""
     sql, params = strata_sql(campaign, seed)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, tier_id, control FROM ({sql}) s", params)  # noqa: S608
@@ -118,6 +119,10 @@ def campaign_preview(campaign: Campaign, *, seed: int = 0) -> Preview:
     preview.offer_members = len(offered) if campaign.has_offer else 0
     if campaign.has_offer:
         points = len(offered) * campaign.bonus_points
+        if campaign.is_birthday and campaign.tier_gift and offered:
+            from campaigns.running import _points_for  # the tier's gift, as the run adds it
+
+            points = sum(_points_for(campaign, offered).values())
         if campaign.budget_points is not None:
             points = min(points, campaign.budget_points)
         preview.points = points
