@@ -86,3 +86,18 @@ def test_calendar_marks_lunar_holidays(staff_client, owner):
 
 def test_front_desk_cannot_open_the_campaign_pages(staff_client, front_desk):
     assert staff_client(front_desk).get("/campaigns/").status_code == 403
+
+
+def test_the_birthday_template_starts_a_birthday_campaign_and_the_offer_page_links_to_it(staff_client, owner):
+    client = staff_client(owner)
+    calendar = client.get("/campaigns/calendar/").content.decode()
+    form = client.get("/campaigns/new/?template=birthday").content.decode()
+    offer_page = client.get("/manage/birthday-offer/").content.decode()
+
+    assert "/campaigns/new/?template=birthday" in calendar
+    assert re.search(r'<option value="birthday" selected>', form)
+    assert re.search(r'name="tier_gift"[^>]*checked', form)
+    installed = Campaign.objects.get(schedule="birthday")
+    assert f'id="birthday-campaign" href="/campaigns/{installed.pk}/"' in offer_page
+    detail = client.get(f"/campaigns/{installed.pk}/")
+    assert detail.status_code == 200 and installed.name in detail.content.decode()
