@@ -49,7 +49,7 @@ class BirthdayOfferSerializer(RefuseUnknownFields, serializers.Serializer):
     timing = serializers.ChoiceField(choices=BirthdayTiming.choices, required=False)
     coupon_template = serializers.PrimaryKeyRelatedField(queryset=CouponTemplate.objects.all(), allow_null=True,
                                                          required=False)
-    bonus_points = serializers.IntegerField(min_value=0, max_value=2147483647, required=False)
+    bonus_points = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
     tier_gift = serializers.BooleanField(required=False)
     send_message = serializers.BooleanField(required=False)
 

@@ -216,7 +216,7 @@ class BirthdayOfferForm(forms.Form):
     timing = forms.ChoiceField(label=_("when"), choices=BirthdayTiming.choices, widget=forms.RadioSelect)
     coupon_template = forms.ModelChoiceField(label=_("coupon"), queryset=CouponTemplate.objects.none(),
                                              required=False)
-    bonus_points = forms.IntegerField(label=_("bonus points"), min_value=0, max_value=2147483647)
+    bonus_points = forms.IntegerField(label=_("bonus points"), min_value=0, max_value=1_000_000)
     tier_gift = forms.BooleanField(label=_("add the tier's birthday gift"), required=False,
                                    help_text=_("The birthday gift points of the member's tier."))
     send_message = forms.BooleanField(label=_("send a birthday message"), required=False)

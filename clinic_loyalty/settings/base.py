@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Several models have a `kind`, `source` or `status` of their own; each gets a named enum.
     "ENUM_NAME_OVERRIDES": {
+        "BirthdayTimingEnum": "campaigns.models.BirthdayTiming",
         "StaffEventKindEnum": "accounts.models.StaffEvent.Kind",
         "PredictiveClvStatusEnum": "insights.customer_value.PANEL_STATUSES",
         "ClinicStatusEnum": "clinics.models.Clinic.Status",
