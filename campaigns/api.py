@@ -26,9 +26,9 @@ from campaigns.campaign_services import (
     campaign_update,
     sms_reply_receive,
 )
-from campaigns.models import BirthdayOffer, Campaign, CampaignGrant, CampaignResult, CampaignSettings
+from campaigns.models import BirthdayTiming, Campaign, CampaignGrant, CampaignResult, CampaignSettings
 from campaigns.selectors import campaign_given, campaign_preview, campaign_settings, member_campaign_offers
-from campaigns.services import OFFER_FIELDS, birthday_offer, birthday_offer_update
+from campaigns.services import birthday_offer, birthday_offer_update
 from clinic_loyalty.api_input import RefuseUnknownFields
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import Member
@@ -41,10 +41,17 @@ ManageSettings = has_perm("accounts.manage_settings")
 FrontDesk = has_perm("accounts.use_frontdesk")
 
 
-class BirthdayOfferSerializer(RefuseUnknownFields, serializers.ModelSerializer):
-    class Meta:
-        model = BirthdayOffer
-        fields = list(OFFER_FIELDS)
+class BirthdayOfferSerializer(RefuseUnknownFields, serializers.Serializer):
+    """The birthday offer's settings: those of the clinic's birthday campaign."""
+
+    enabled = serializers.BooleanField(required=False, help_text="False cancels the birthday campaign; true "
+                                       "launches a new one with the last one's settings.")
+    timing = serializers.ChoiceField(choices=BirthdayTiming.choices, required=False)
+    coupon_template = serializers.PrimaryKeyRelatedField(queryset=CouponTemplate.objects.all(), allow_null=True,
+                                                         required=False)
+    bonus_points = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+    tier_gift = serializers.BooleanField(required=False)
+    send_message = serializers.BooleanField(required=False)
 
 
 class BirthdayOfferOutputSerializer(BirthdayOfferSerializer):
@@ -53,22 +60,24 @@ class BirthdayOfferOutputSerializer(BirthdayOfferSerializer):
         source="coupon_template.active", default=None, allow_null=True,
         help_text="False when the coupon chosen has been deactivated since: no coupon is given with it "
                   "until an active one is chosen.")
-
-    class Meta(BirthdayOfferSerializer.Meta):
-        fields = [*BirthdayOfferSerializer.Meta.fields, "coupon_template_name", "coupon_template_active"]
+    campaign = serializers.IntegerField(source="campaign.pk", default=None, allow_null=True,
+                                        help_text="The birthday campaign these settings are (see /campaigns/{id}/).")
 
 
 class BirthdayOfferApi(APIView):
-    """Whether and when members get a birthday offer, and what it is: bonus points, the tier's
-    birthday gift, a coupon (a template chosen anew must be active), the birthday message."""
+    """Deprecated in favour of the birthday campaign (`/campaigns/{id}/`, schedule `birthday`),
+    kept working: it reads and changes the clinic's birthday campaign. Whether and when members
+    get a birthday offer, and what it is: bonus points, the tier's birthday gift, a coupon (a
+    template chosen anew must be active), the birthday message."""
 
     permission_classes = [ManageSettings]
 
-    @extend_schema(responses={200: BirthdayOfferOutputSerializer})
+    @extend_schema(responses={200: BirthdayOfferOutputSerializer}, deprecated=True)
     def get(self, request):
         return Response(BirthdayOfferOutputSerializer(birthday_offer()).data)
 
-    @extend_schema(request=BirthdayOfferSerializer(partial=True), responses={200: BirthdayOfferOutputSerializer})
+    @extend_schema(request=BirthdayOfferSerializer(partial=True), responses={200: BirthdayOfferOutputSerializer},
+                   deprecated=True)
     def patch(self, request):
         serializer = BirthdayOfferSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -96,6 +105,13 @@ class CampaignInputSerializer(serializers.Serializer):
     month = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True)
     day = serializers.IntegerField(min_value=1, max_value=31, required=False, allow_null=True)
     trigger_days = serializers.IntegerField(min_value=0, max_value=365, required=False, allow_null=True)
+    birthday_timing = serializers.ChoiceField(choices=BirthdayTiming.choices, required=False,
+                                              help_text="Schedule `birthday`: on the birthday, or on the first "
+                                                        "day of the birthday month.")
+    tier_gift = serializers.BooleanField(required=False, help_text="Schedule `birthday`: add the birthday gift "
+                                         "points of the member's tier.")
+    template_message = serializers.BooleanField(required=False, help_text="Schedule `birthday`: send the clinic's "
+                                                "“Birthday offer” message template when there is no text.")
     validity_days = serializers.IntegerField(min_value=1, max_value=366, required=False)
     bonus_points = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
     coupon_template = serializers.PrimaryKeyRelatedField(queryset=CouponTemplate.objects.all(), required=False,
@@ -120,7 +136,8 @@ class CampaignSerializer(serializers.ModelSerializer):
         model = Campaign
         fields = ["id", "name", "kind", "status", "status_label", "segment", "schedule", "starts_on", "ends_on",
                   "send_time",
-                  "month", "day", "trigger_days", "validity_days", "bonus_points", "coupon_template",
+                  "month", "day", "trigger_days", "birthday_timing", "tier_gift", "template_message",
+                  "validity_days", "bonus_points", "coupon_template",
                   "points_multiplier", "min_tier", "holdout_percent", "max_grants_per_member", "budget_points",
                   "budget_coupons", "created_at", "launched_at", "messages"]
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from django.db.models import Q
 from lunardate import LunarDate
 
-from campaigns.models import BirthdayOffer
+from campaigns.models import BirthdayTiming
 from members.models import Member
 
 
@@ -39,7 +39,7 @@ def _lunar_month_length(year: int, month: int) -> int:
 
 
 def _solar_condition(day: date, timing: str) -> Q | None:
-    if timing == BirthdayOffer.Timing.MONTH:
+    if timing == BirthdayTiming.MONTH:
         return Q(birthday__month=day.month) if day.day == 1 else None
     condition = Q(birthday__month=day.month, birthday__day=day.day)
     if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
@@ -55,7 +55,7 @@ def _lunar_matches(day: date, timing: str) -> set[tuple[int, int]] | set[int]:
         return set()
     if lunar.is_leap_month:
         return set()
-    if timing == BirthdayOffer.Timing.MONTH:
+    if timing == BirthdayTiming.MONTH:
         return {lunar.month} if lunar.day == 1 else set()
     pairs = {(lunar.month, lunar.day)}
     if lunar.day == 29 and _lunar_month_length(lunar.year, lunar.month) == 29:
@@ -63,10 +63,12 @@ def _lunar_matches(day: date, timing: str) -> set[tuple[int, int]] | set[int]:
     return pairs
 
 
-def birthdays_on(*, days: list[date], timing: str) -> list[Celebration]:
-    """The active members who celebrate on one of `days`, each once (the first day it matches)."""
+def birthdays_on(*, days: list[date], timing: str, members=None) -> list[Celebration]:
+    """The active members (of `members`, a queryset, if given) who celebrate on one of `days`,
+    each once (the first day it matches)."""
     found: dict[int, Celebration] = {}
-    active = Member.objects.filter(status=Member.Status.ACTIVE, birthday__isnull=False)
+    active = (members if members is not None else Member.objects).filter(
+        status=Member.Status.ACTIVE, birthday__isnull=False)
     lunar_members = None
     for day in days:
         condition = _solar_condition(day, timing)
@@ -81,7 +83,7 @@ def birthdays_on(*, days: list[date], timing: str) -> list[Celebration]:
             lunar_members = [(pk, lunar_month_and_day(birthday)) for pk, birthday in
                              active.filter(celebrates_lunar_birthday=True).values_list("pk", "birthday")]
         for member_id, lunar in lunar_members:
-            key = lunar and (lunar[0] if timing == BirthdayOffer.Timing.MONTH else lunar)
+            key = lunar and (lunar[0] if timing == BirthdayTiming.MONTH else lunar)
             if lunar and key in matches:
                 found.setdefault(member_id, Celebration(member_id, day, lunar=True))
     return sorted(found.values(), key=lambda celebration: celebration.member_id)

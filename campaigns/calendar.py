@@ -67,6 +67,7 @@ class CampaignTemplate:
     validity_days: int = 7
     bonus_points: int = 0
     points_multiplier: str | None = None
+    tier_gift: bool = False
     sms: str = "【{clinic}】{name}您好，{campaign}活动进行中，优惠截至{valid_until}，欢迎到店。"
 
 
@@ -91,8 +92,10 @@ TEMPLATES = [
     CampaignTemplate("new_member", _("New member 7-day follow-up"), schedule=Campaign.Schedule.AFTER_FIRST_VISIT,
                      trigger_days=7, validity_days=30, bonus_points=50,
                      sms="【{clinic}】{name}您好，感谢首次光临！送您{points}积分，{valid_until}前有效。"),
+    CampaignTemplate("birthday", pgettext_lazy("campaign template", "Birthday"), schedule=Campaign.Schedule.BIRTHDAY,
+                     validity_days=7, bonus_points=0, tier_gift=True,
+                     sms="【{clinic}】{name}，生日快乐！{points}积分已送到您的账户，{valid_until}前到店享生日礼遇。"),
 ]
-BIRTHDAY = pgettext_lazy("campaign template", "Birthday")
 
 
 def template_get(key: str) -> CampaignTemplate | None:
@@ -108,6 +111,10 @@ def template_initial(template: CampaignTemplate, *, today: date, language: str) 
                "points_multiplier": template.points_multiplier, "day": template.day,
                "trigger_days": template.trigger_days, "send_time": time(10, 0), "sms_body": template.sms,
                "starts_on": today}
+    if template.schedule == Campaign.Schedule.BIRTHDAY:
+        # Every birthday from today on, until cancelled (a member gets one birthday offer a year).
+        initial.update(send_time=time(9, 0), tier_gift=True, birthday_timing="day", max_grants_per_member=100)
+        return initial
     if template.holiday:
         holiday = next(h for h in CHINESE_HOLIDAYS + WESTERN_HOLIDAYS if h.key == template.holiday)
         day = holiday.on(today.year)

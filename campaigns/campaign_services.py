@@ -15,7 +15,7 @@ from accounts.models import User
 from accounts.permissions import settings_change_check
 from audit.services import settings_update
 from campaigns.models import Campaign, CampaignEvent, CampaignMessage, CampaignSettings, SmsReply
-from campaigns.schedules import TRIGGERED, first_occurrence, occurrences_between, shortest_gap_days
+from campaigns.schedules import PER_MEMBER, TRIGGERED, first_occurrence, occurrences_between, shortest_gap_days
 from campaigns.selectors import campaign_given, campaign_preview, campaign_settings, strata_sql
 from members.models import ConsentRecord, Member
 from members.naming import phone_normalize
@@ -27,7 +27,11 @@ from segments.selectors import segment_planning
 
 CAMPAIGN_FIELDS = ("name", "kind", "schedule", "starts_on", "ends_on", "send_time", "month", "day", "trigger_days",
                    "validity_days", "bonus_points", "coupon_template", "points_multiplier", "min_tier",
-                   "holdout_percent", "max_grants_per_member", "budget_points", "budget_coupons", "segment")
+                   "holdout_percent", "max_grants_per_member", "budget_points", "budget_coupons", "segment",
+                   "birthday_timing", "tier_gift", "template_message")
+# What a running birthday campaign may change in place (the birthday offer's settings).
+BIRTHDAY_CHANGEABLE = ("birthday_timing", "coupon_template", "bonus_points", "tier_gift", "template_message",
+                       "validity_days")
 EDITABLE = (Campaign.Status.DRAFT,)
 ACTIVE = (Campaign.Status.SCHEDULED, Campaign.Status.RUNNING)
 
@@ -53,7 +57,7 @@ def _schedule_check(campaign: Campaign) -> dict[str, str]:
         errors["day"] = _("A monthly campaign needs its day of the month.")
     if schedule in TRIGGERED and campaign.trigger_days is None:
         errors["trigger_days"] = _("Say how many days after the event the campaign reaches the member.")
-    if schedule != Campaign.Schedule.ONCE and campaign.ends_on is None:
+    if schedule not in (Campaign.Schedule.ONCE, Campaign.Schedule.BIRTHDAY) and campaign.ends_on is None:
         errors["ends_on"] = _("A recurring or triggered campaign needs its last day.")
     if schedule == Campaign.Schedule.ONCE and campaign.ends_on is not None:
         campaign.ends_on = None
@@ -64,16 +68,16 @@ def _schedule_check(campaign: Campaign) -> dict[str, str]:
         errors["validity_days"] = _("The offer would still be valid when the next occurrence starts "
                                     "(occurrences can be %(gap)s days apart); make it valid for at most "
                                     "%(gap)s days.") % {"gap": gap}
-    if not errors and schedule not in TRIGGERED and campaign.ends_on and not occurrences_between(
+    if not errors and schedule not in PER_MEMBER and campaign.ends_on and not occurrences_between(
             campaign, campaign.starts_on, campaign.ends_on):
         errors["starts_on"] = _("The schedule has no occurrence between the first and the last day.")
     return errors
 
 
-def _offer_check(campaign: Campaign) -> dict[str, str]:
+def _offer_check(campaign: Campaign, keep_coupon_id: int | None = None) -> dict[str, str]:
     errors = {}
     template = campaign.coupon_template
-    if template is not None and not template.active:
+    if template is not None and not template.active and template.pk != keep_coupon_id:
         errors["coupon_template"] = _("This coupon template is inactive; choose an active one.")
     if campaign.segment_id and campaign.segment.archived:
         errors["segment"] = _("This segment is archived; choose another one.")
@@ -99,8 +103,9 @@ def _overlap_check(campaign: Campaign) -> dict[str, str]:
     return {}
 
 
-def _validate(campaign: Campaign) -> None:
-    errors = {**_schedule_check(campaign), **_offer_check(campaign)}
+def _validate(campaign: Campaign, keep_coupon_id: int | None = None) -> None:
+    """`keep_coupon_id`: a coupon template chosen before may stay though it is now inactive."""
+    errors = {**_schedule_check(campaign), **_offer_check(campaign, keep_coupon_id)}
     try:
         campaign.full_clean(exclude=["created_by", "created_at"])
     except ValidationError as exc:
@@ -177,6 +182,35 @@ def campaign_update(*, campaign: Campaign, actor: User | None, messages: dict | 
 
 
 @transaction.atomic
+def birthday_campaign_change(*, campaign: Campaign, actor: User | None, **changes) -> Campaign:
+    """Change a scheduled or running birthday campaign's offer (what the birthday-offer page and
+    API set): its timing, coupon, bonus points, the tier's gift and the birthday message. The
+    guard rows stay: who was given this birthday year's offer is not given it again. The event
+    keeps the values before and after."""
+    settings_change_check(actor)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if not campaign.is_birthday or campaign.status not in ACTIVE:
+        raise ValidationError(_("Only a draft can be changed; this campaign is %(status)s.")
+                              % {"status": campaign.get_status_display()})
+    unknown = set(changes) - set(BIRTHDAY_CHANGEABLE)
+    if unknown:
+        raise ValidationError(_("These fields do not exist: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    before = {}
+    kept_coupon = campaign.coupon_template_id
+    for name, value in changes.items():
+        attname = campaign._meta.get_field(name).attname
+        before[name] = getattr(campaign, attname)
+        setattr(campaign, name, value)
+    _validate(campaign, keep_coupon_id=kept_coupon)
+    campaign.save()
+    after = {name: getattr(campaign, campaign._meta.get_field(name).attname) for name in changes}
+    _event(campaign, CampaignEvent.Kind.CHANGED, actor=actor, fields=sorted(changes),
+           before={k: str(v) if v is not None else None for k, v in before.items()},
+           after={k: str(v) if v is not None else None for k, v in after.items()})
+    return campaign
+
+
+@transaction.atomic
 def campaign_delete(*, campaign: Campaign, actor: User | None) -> None:
     settings_change_check(actor)
     if campaign.status != Campaign.Status.DRAFT:
@@ -210,24 +244,34 @@ def campaign_launch(*, campaign: Campaign, actor: User | None, now: datetime | N
     errors = _overlap_check(campaign)
     if campaign.starts_on < local_date(now):
         errors["starts_on"] = _("The first day has passed; choose today or a later day.")
-    if campaign.schedule not in TRIGGERED and first_occurrence(campaign) is None:
+    if campaign.schedule not in PER_MEMBER and first_occurrence(campaign) is None:
         errors["starts_on"] = _("The schedule has no occurrence between the first and the last day.")
-    if not campaign.has_offer and not campaign.messages.exists():
+    if not campaign.has_offer and not campaign.messages.exists() and not (
+            campaign.is_birthday and campaign.template_message):
         errors["bonus_points"] = _("The campaign gives nothing and says nothing: add an offer or a message.")
+    if campaign.is_birthday and Campaign.objects.filter(schedule=Campaign.Schedule.BIRTHDAY, status__in=ACTIVE) \
+            .exclude(pk=campaign.pk).exists():
+        errors["schedule"] = _("Another birthday campaign is already running; cancel it first (a member gets "
+                               "one birthday offer a year in any case).")
     if errors:
         raise ValidationError(errors)
     seed = secrets.randbits(62)
     with segment_planning():
         preview = campaign_preview(campaign, seed=seed)
-    if preview.targeted == 0:
+    # A birthday campaign reaches members one by one as their birthday comes, including members
+    # who join later: it may start before the clinic has any.
+    if preview.targeted == 0 and not campaign.is_birthday:
         raise ValidationError(_("No member matches the campaign's segment; there is no one to launch it to."),
                               code="empty_audience")
-    if campaign.budget_points is not None and preview.offer_members * campaign.bonus_points > campaign.budget_points:
+    # A birthday campaign's occurrence is one day's birthdays, not the whole audience: its budget
+    # is only checked as it gives.
+    if (campaign.budget_points is not None and not campaign.is_birthday
+            and preview.offer_members * campaign.bonus_points > campaign.budget_points):
         raise ValidationError({"budget_points": _(
             "The first occurrence needs %(needed)s points for %(members)s members, more than the budget of "
             "%(budget)s points.") % {"needed": preview.offer_members * campaign.bonus_points,
                                     "members": preview.offer_members, "budget": campaign.budget_points}})
-    if (campaign.budget_coupons is not None and campaign.coupon_template_id
+    if (campaign.budget_coupons is not None and campaign.coupon_template_id and not campaign.is_birthday
             and preview.offer_members > campaign.budget_coupons):
         raise ValidationError({"budget_coupons": _(
             "The first occurrence needs %(needed)s coupons, more than the budget of %(budget)s coupons.")
@@ -244,7 +288,8 @@ def campaign_launch(*, campaign: Campaign, actor: User | None, now: datetime | N
            points=preview.points, coupons=preview.coupons)
     from campaigns import tasks
 
-    tasks.campaigns_run_due.delay_on_commit()
+    if not campaign.is_birthday:  # the nightly birthday job runs birthday campaigns
+        tasks.campaigns_run_due.delay_on_commit()
     return campaign
 
 

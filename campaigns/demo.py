@@ -1,5 +1,6 @@
-"""The demo clinic's campaigns: a finished 双12 campaign with its results, a scheduled member day
-and a draft 春节 campaign. The finished one was launched 80 days ago to every member, with a 20 %
+"""The demo clinic's campaigns: a finished 双12 campaign with its results, a scheduled member day,
+a draft 春节 campaign, and the birthday campaign (the birthday offer: 88 points and the tier's gift,
+run for the last days' birthdays). The finished one was launched 80 days ago to every member, with a 20 %
 control group; the demo then plays the treated members' response (some of them come back in the
 offer window, as a campaign's members would), so its stored results show a difference between
 treated and control that comes from the visits, measured as every campaign is."""
@@ -16,7 +17,8 @@ from campaigns.calendar import template_get, template_initial
 from campaigns.campaign_services import campaign_create, campaign_launch
 from campaigns.models import Campaign
 from campaigns.results import campaign_results_compute
-from campaigns.running import campaigns_run_due
+from campaigns.running import birthday_campaigns_run, campaigns_run_due
+from campaigns.services import birthday_offer_install, birthday_offer_update
 from checkout.services import LineInput, PaymentInput, checkout_complete
 from clinics.models import Clinic
 from points.rules import clinic_zone, local_date
@@ -37,7 +39,7 @@ def demo_campaigns_seed(clinic: Clinic, *, seed: int = 2026) -> int:
     """Done once: skipped when the clinic has a campaign. Returns the campaigns made."""
     rng = random.Random(seed)
     with schema_context(clinic.schema_name):
-        if Campaign.objects.exists():
+        if Campaign.objects.exclude(schedule=Campaign.Schedule.BIRTHDAY).exists():
             return 0
         owner = User.objects.filter(username="owner").first()
         desk = User.objects.filter(username="frontdesk").first()
@@ -69,4 +71,7 @@ def demo_campaigns_seed(clinic: Clinic, *, seed: int = 2026) -> int:
         spring = template_initial(template_get("spring"), today=today, language=clinic.language)
         spring.pop("kind")
         campaign_create(actor=owner, kind="spring", messages={"sms": {"body": spring.pop("sms_body")}}, **spring)
-        return 3
+        birthday_offer_install()
+        birthday_offer_update(actor=owner, bonus_points=88)
+        birthday_campaigns_run(now=now)
+        return 4

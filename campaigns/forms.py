@@ -5,12 +5,13 @@ from django import forms
 from django.forms.models import fields_for_model
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign
+from campaigns.models import BirthdayTiming, Campaign
 from points.models import CouponTemplate
 from segments.models import Segment
 
 FIELDS = ["name", "segment", "schedule", "starts_on", "ends_on", "send_time", "month", "day", "trigger_days",
-          "validity_days", "bonus_points", "coupon_template", "points_multiplier", "min_tier", "holdout_percent",
+          "birthday_timing", "tier_gift", "template_message", "validity_days", "bonus_points", "coupon_template",
+          "points_multiplier", "min_tier", "holdout_percent",
           "max_grants_per_member", "budget_points", "budget_coupons"]
 CHANNEL_FIELDS = {"sms": ("sms_body",), "email": ("email_subject", "email_body"), "wechat": ("wechat_body",)}
 
@@ -37,10 +38,12 @@ class CampaignForm(forms.Form):
         for name in ("starts_on", "ends_on"):
             self.fields[name].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
         self.fields["send_time"].widget = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+        self.fields["birthday_timing"].required = False  # birthday campaigns only (on the birthday by default)
 
     def values(self) -> dict:
         data = {name: self.cleaned_data[name] for name in FIELDS}
         data["kind"] = self.cleaned_data.get("kind", "")
+        data["birthday_timing"] = data["birthday_timing"] or BirthdayTiming.DAY
         data["messages"] = {
             "sms": {"body": self.cleaned_data["sms_body"]},
             "email": {"subject": self.cleaned_data["email_subject"], "body": self.cleaned_data["email_body"]},

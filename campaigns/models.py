@@ -1,4 +1,4 @@
-"""Campaigns and birthday offers: what a campaign targets, when it runs and what it gives, the
+"""Campaigns (the birthday offer is one of them): what a campaign targets, when it runs and what it gives, the
 guard rows that make each gift happen exactly once, its control group and its measured results."""
 
 import datetime
@@ -15,50 +15,11 @@ from members.models import Member
 from messaging.models import Channel
 
 
-class BirthdayOffer(models.Model):
-    """The clinic's birthday offer (one row per clinic)."""
+class BirthdayTiming(models.TextChoices):
+    """When a birthday campaign reaches a member (the timings the birthday offer had)."""
 
-    class Timing(models.TextChoices):
-        DAY = "day", _("On the birthday")
-        MONTH = "month", _("On the first day of the birthday month")
-
-    enabled = models.BooleanField(_("give birthday offers"), default=True)
-    timing = models.CharField(_("when"), max_length=10, choices=Timing.choices, default=Timing.DAY)
-    coupon_template = models.ForeignKey("points.CouponTemplate", null=True, blank=True,
-                                        on_delete=models.PROTECT, related_name="+",
-                                        verbose_name=_("coupon"))
-    bonus_points = models.PositiveIntegerField(_("bonus points"), default=0)
-    tier_gift = models.BooleanField(_("add the tier's birthday gift"), default=True,
-                                    help_text=_("The birthday gift points of the member's tier."))
-    send_message = models.BooleanField(_("send a birthday message"), default=True)
-
-    class Meta:
-        verbose_name = _("birthday offer")
-        constraints = [models.CheckConstraint(condition=Q(id=1), name="birthday_offer_single_row")]
-
-
-class BirthdayGrant(models.Model):
-    """The guard row: a member gets the birthday offer once per year (the year of the day
-    celebrated), whatever runs twice or dies halfway."""
-
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="birthday_grants")
-    year = models.PositiveIntegerField()
-    celebrated_on = models.DateField()
-    lunar = models.BooleanField(default=False)
-    granted_at = models.DateTimeField()
-    points = models.PositiveIntegerField(default=0)
-    entry = models.OneToOneField("points.Entry", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="+")
-    coupon = models.OneToOneField("points.Coupon", null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
-
-    class Meta:
-        ordering = ["-granted_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["member", "year"], name="birthday_grant_once_a_year"),
-            models.CheckConstraint(condition=Q(points=0) | Q(entry__isnull=False),
-                                   name="birthday_points_have_entry"),
-        ]
+    DAY = "day", _("On the birthday")
+    MONTH = "month", _("On the first day of the birthday month")
 
 
 class CampaignSettings(models.Model):
@@ -113,6 +74,7 @@ class Campaign(models.Model):
         MONTHLY = "monthly", _("Every month on a day (member day)")
         AFTER_DORMANT = "after_dormant", _("Days after a member becomes dormant")
         AFTER_FIRST_VISIT = "after_first_visit", _("Days after a member's first visit")
+        BIRTHDAY = "birthday", _("On each member's birthday")
 
     name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=120)
     kind = models.CharField(_("template"), max_length=30, blank=True,
@@ -133,11 +95,22 @@ class Campaign(models.Model):
                                            validators=[MinValueValidator(1), MaxValueValidator(31)])
     trigger_days = models.PositiveIntegerField(_("days after the event"), null=True, blank=True,
                                                validators=[MaxValueValidator(365)])
+    birthday_timing = models.CharField(_("when"), max_length=10, choices=BirthdayTiming.choices,
+                                       default=BirthdayTiming.DAY,
+                                       help_text=_("Birthday campaigns: on the birthday or on the first day of "
+                                                   "the birthday month."))
     validity_days = models.PositiveIntegerField(_("offer valid for days"), default=7,
                                                 validators=[MinValueValidator(1), MaxValueValidator(366)])
     bonus_points = models.PositiveIntegerField(_("bonus points"), default=0)
     coupon_template = models.ForeignKey("points.CouponTemplate", null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="+", verbose_name=_("coupon"))
+    tier_gift = models.BooleanField(_("add the tier's birthday gift"), default=False,
+                                    help_text=_("Birthday campaigns: the birthday gift points of the member's tier, "
+                                                "on top of the bonus points."))
+    template_message = models.BooleanField(
+        _("send the birthday message"), default=False,
+        help_text=_("Birthday campaigns: the clinic's “Birthday offer” message template, with the member's "
+                    "consent, when the campaign has no text of its own."))
     points_multiplier = models.DecimalField(
         _("points multiplier"), max_digits=4, decimal_places=2, null=True, blank=True,
         validators=[MinValueValidator(Decimal("1.01")), MaxValueValidator(10)],
@@ -176,8 +149,13 @@ class Campaign(models.Model):
         return self.name
 
     @property
+    def is_birthday(self) -> bool:
+        return self.schedule == self.Schedule.BIRTHDAY
+
+    @property
     def has_offer(self) -> bool:
-        return bool(self.bonus_points or self.coupon_template_id or self.points_multiplier)
+        return bool(self.bonus_points or self.coupon_template_id or self.points_multiplier
+                    or (self.is_birthday and self.tier_gift))
 
 
 class CampaignMessage(models.Model):
@@ -252,11 +230,17 @@ class CampaignGrant(models.Model):
                                   related_name="+")
     valid_from = models.DateTimeField()
     valid_until = models.DateTimeField()
+    birthday_year = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text=_("Birthday campaigns: the year of the birthday celebrated; one grant per member and year "
+                    "over every birthday campaign."))
+    lunar = models.BooleanField(default=False, help_text=_("Birthday campaigns: a lunar birthday."))
 
     class Meta:
         ordering = ["-granted_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "occurrence", "member"], name="campaign_grant_once"),
+            models.UniqueConstraint(fields=["member", "birthday_year"], name="campaign_birthday_once_a_year"),
             models.CheckConstraint(condition=Q(points=0) | Q(entry__isnull=False), name="campaign_points_have_entry"),
             models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="campaign_grant_window"),
         ]
@@ -267,7 +251,12 @@ class CampaignMultiplierUse(models.Model):
     """The points a campaign's multiplier added to a visit (inside the visit's one earn entry, so a
     refund takes them back with the rest): what the receipt shows as the campaign's own line."""
 
-    grant = models.ForeignKey(CampaignGrant, on_delete=models.PROTECT, related_name="multiplier_uses")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="multiplier_uses")
+    occurrence = models.DateField()
+    grant = models.ForeignKey(CampaignGrant, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="multiplier_uses",
+                              help_text=_("Empty: the visit came before the occurrence's offers were given "
+                                          "(from local midnight of its first day)."))
     visit = models.OneToOneField("visits.Visit", on_delete=models.PROTECT, related_name="+")
     multiplier = models.DecimalField(max_digits=4, decimal_places=2)
     points = models.PositiveIntegerField()

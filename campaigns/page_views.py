@@ -7,16 +7,15 @@ from datetime import date
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from campaigns.calendar import BIRTHDAY, TEMPLATES, holidays_in, template_get, template_initial
+from campaigns.calendar import TEMPLATES, holidays_in, template_get, template_initial
 from campaigns.campaign_services import campaign_cancel, campaign_create, campaign_launch, campaign_update
 from campaigns.forms import CampaignForm, CancelForm, initial_from
 from campaigns.models import Campaign, CampaignResult
-from campaigns.schedules import TRIGGERED, occurrences_between
+from campaigns.schedules import PER_MEMBER, occurrences_between
 from campaigns.selectors import campaign_given, campaign_grants_list, campaign_preview
 from clinic_loyalty.form_errors import apply_validation_error
 from clinics.context import current_clinic
@@ -156,7 +155,7 @@ class CampaignCalendarView(SettingsRequired, View):
             days.setdefault(day, {"holidays": [], "campaigns": []})["holidays"].append(holiday.name)
         campaigns = Campaign.objects.exclude(status=Campaign.Status.CANCELLED)
         for campaign in campaigns:
-            if campaign.schedule in TRIGGERED:
+            if campaign.schedule in PER_MEMBER:
                 continue
             for day in occurrences_between(campaign, first, last):
                 days.setdefault(day, {"holidays": [], "campaigns": []})["campaigns"].append(campaign)
@@ -164,7 +163,6 @@ class CampaignCalendarView(SettingsRequired, View):
         for month in range(1, 13):
             entries = sorted((d, v) for d, v in days.items() if d.month == month)
             months.append({"month": date(year, month, 1), "entries": entries})
-        triggered = [c for c in campaigns if c.schedule in TRIGGERED]
+        triggered = [c for c in campaigns if c.schedule in PER_MEMBER]
         return render(request, "campaigns/calendar.html", {
-            "year": year, "months": months, "triggered": triggered, "templates": TEMPLATES,
-            "birthday_label": BIRTHDAY, "birthday_url": reverse("manager:birthday_offer")})
+            "year": year, "months": months, "triggered": triggered, "templates": TEMPLATES})

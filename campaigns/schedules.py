@@ -1,6 +1,7 @@
 """When a campaign's occurrences fall: once, every year on a solar date, every year on a lunar date
 (春节 is lunar 1/1, 中秋 lunar 8/15, by `lunardate`), every month on a day (会员日), or per member
-some days after an event (becoming dormant, the first visit). Days are local days of the clinic."""
+some days after an event (becoming dormant, the first visit), or per member on their birthday.
+Days are local days of the clinic."""
 
 import calendar
 from datetime import date, timedelta
@@ -12,6 +13,9 @@ from campaigns.models import Campaign
 FIXED = (Campaign.Schedule.ONCE, Campaign.Schedule.YEARLY, Campaign.Schedule.YEARLY_LUNAR,
          Campaign.Schedule.MONTHLY)
 TRIGGERED = (Campaign.Schedule.AFTER_DORMANT, Campaign.Schedule.AFTER_FIRST_VISIT)
+# Occurrences per member, on a day of their own: triggered campaigns and birthday campaigns (each
+# member on their birthday, or the first day of their birthday month; see campaigns.birthdays).
+PER_MEMBER = (*TRIGGERED, Campaign.Schedule.BIRTHDAY)
 
 
 def lunar_to_solar(year: int, month: int, day: int) -> date | None:
@@ -63,13 +67,13 @@ def shortest_gap_days(campaign: Campaign) -> int | None:
         return 28
     if campaign.schedule == Campaign.Schedule.YEARLY:
         return 365
-    if campaign.schedule == Campaign.Schedule.YEARLY_LUNAR:
+    if campaign.schedule in (Campaign.Schedule.YEARLY_LUNAR, Campaign.Schedule.BIRTHDAY):
         return 354 - 1  # a lunar year has 353 to 385 days
     return None
 
 
 def first_occurrence(campaign: Campaign) -> date | None:
-    if campaign.schedule in TRIGGERED:
+    if campaign.schedule in PER_MEMBER:
         return campaign.starts_on
     last = campaign.ends_on or campaign.starts_on + timedelta(days=3 * 366)
     found = occurrences_between(campaign, campaign.starts_on, last)

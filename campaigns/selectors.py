@@ -3,14 +3,14 @@ reachable per channel, estimated cost), the offers a member holds, the points mu
 for a member, and what a campaign has given."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignGrant, CampaignSettings
+from campaigns.models import Campaign, CampaignAudience, CampaignGrant, CampaignSettings
 from clinic_loyalty.sql_arrays import any_of
 from members.models import Member
 from members.selectors import consent_granted_members
@@ -98,7 +98,8 @@ def campaign_preview(campaign: Campaign, *, seed: int = 0) -> Preview:
     control share of each tier), members who get the offer (at or above the campaign's tier),
     members reachable per channel the campaign has a text for (active, with an address and the
     channel's marketing consent; quiet hours and the weekly cap are checked at sending), and the
-    estimated cost: points, coupons at face value, messages at the clinic's price."""
+    estimated cost: points, coupons at face value, messages at the clinic's price. For a birthday
+    campaign that is a year of birthdays: every targeted member once, with the tier's gift."""
     sql, params = strata_sql(campaign, seed)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, tier_id, control FROM ({sql}) s", params)  # noqa: S608
@@ -118,6 +119,10 @@ def campaign_preview(campaign: Campaign, *, seed: int = 0) -> Preview:
     preview.offer_members = len(offered) if campaign.has_offer else 0
     if campaign.has_offer:
         points = len(offered) * campaign.bonus_points
+        if campaign.is_birthday and campaign.tier_gift and offered:
+            from campaigns.running import _points_for  # the tier's gift, as the run adds it
+
+            points = sum(_points_for(campaign, offered).values())
         if campaign.budget_points is not None:
             points = min(points, campaign.budget_points)
         preview.points = points
@@ -138,18 +143,101 @@ def campaign_preview(campaign: Campaign, *, seed: int = 0) -> Preview:
     return preview
 
 
-def campaign_multiplier_for(*, member: Member, at: datetime) -> CampaignGrant | None:
-    """The grant of the campaign points multiplier the member holds at `at`, with its campaign;
-    None when there is none. Only a treated member holds a grant (the control group gets none);
-    a cancelled campaign's grants stop multiplying. Several at once (the campaigns app refuses
-    overlapping multiplier campaigns, but a grant outlives its campaign's edits) do not stack:
-    the highest counts. One query, on the grants' (member, valid_until) index."""
+@dataclass(frozen=True)
+class MultiplierHeld:
+    """A campaign's points multiplier in force for a member: the campaign, the occurrence, and the
+    grant (None before the occurrence's offers are given: from local midnight of its first day)."""
+
+    campaign: Campaign
+    occurrence: date
+    grant: CampaignGrant | None = None
+
+
+# Whether a member not yet in a recurring campaign's audience would join its control group (the
+# rule of running._ADD_AUDIENCE_SQL, the same expression).
+_JOINS_CONTROL_SQL = "SELECT ('x' || substr(md5(%s || ':' || %s), 1, 8))::bit(32)::bigint %% 10000 < %s * 100"
+
+
+def _eligible_before_given(campaign: Campaign, member: Member) -> bool:
+    """Would the occurrence's run give this member the campaign's offer? Treated (not in the
+    control group; a member who joined the segment since is placed by the campaign's seed, as the
+    run will), in the campaign's audience now (segment, active), at or above its tier, under its
+    cap per member and within its budget."""
+    from campaigns.running import _budget_left
+    from tiers.models import MemberTier
+
+    row = CampaignAudience.objects.filter(campaign=campaign, member=member).values_list("group", "tier_id").first()
+    if row is None:
+        if campaign.schedule == Campaign.Schedule.ONCE:
+            return False  # a one-off campaign's audience is fixed at launch
+        with connection.cursor() as cursor:
+            cursor.execute(_JOINS_CONTROL_SQL, [str(campaign.seed), member.pk, campaign.holdout_percent])
+            if cursor.fetchone()[0]:
+                return False
+        tier_id = MemberTier.objects.filter(member=member).values_list("tier_id", flat=True).first()
+    else:
+        group, tier_id = row
+        if group != CampaignAudience.Group.TREATED:
+            return False
+    if not campaign_audience_members(campaign).filter(pk=member.pk).exists():
+        return False
+    if campaign.min_tier_id:
+        ranks = tier_ranks()
+        if tier_id is None or ranks.get(tier_id, -1) < ranks.get(campaign.min_tier_id, 0):
+            return False
+    if campaign.grants.filter(member=member, offer=True).count() >= campaign.max_grants_per_member:
+        return False
+    points_left, coupons_left = _budget_left(campaign)
+    if campaign.bonus_points and points_left is not None and points_left < campaign.bonus_points:
+        return False
+    return not (campaign.coupon_template_id and coupons_left is not None and coupons_left < 1)
+
+
+def _multiplier_before_given(member: Member, at: datetime) -> list[MultiplierHeld]:
+    """The multipliers of the scheduled or running campaigns (fixed schedules) whose occurrence's
+    window — local midnight of its day to local midnight `validity_days` later — holds `at`, but
+    whose offers for that occurrence have not been given yet (the job runs at the send time): the
+    member gets the multiplier if the run will give them the offer. One query when no such window
+    is open."""
+    from campaigns.schedules import PER_MEMBER, occurrences_between
+    from points.rules import local_date, local_midnight
+
+    today = local_date(at)
+    found = []
+    for campaign in (Campaign.objects.filter(status__in=[Campaign.Status.SCHEDULED, Campaign.Status.RUNNING],
+                                             points_multiplier__isnull=False)
+                     .exclude(schedule__in=PER_MEMBER).select_related("coupon_template")):
+        first = max(today - timedelta(days=campaign.validity_days - 1), local_date(campaign.launched_at))
+        for on in occurrences_between(campaign, first, today):
+            if not (local_midnight(on) <= at < local_midnight(on + timedelta(days=campaign.validity_days))):
+                continue
+            if campaign.occurrences.filter(on=on).exists():
+                continue  # given: the grants say who holds it
+            if _eligible_before_given(campaign, member):
+                found.append(MultiplierHeld(campaign, on))
+            break
+    return found
+
+
+def campaign_multiplier_for(*, member: Member, at: datetime) -> MultiplierHeld | None:
+    """The campaign points multiplier the member holds at `at`, with its campaign; None when there
+    is none. A grant holds it over its window (local midnight of the occurrence's day to local
+    midnight `validity_days` later); before the occurrence's offers are given that day, a member
+    the run will give it to holds it too (`_multiplier_before_given`). The control group and
+    members outside the segment never hold it; a cancelled campaign's grants stop multiplying.
+    Several at once (the campaigns app refuses overlapping multiplier campaigns, but a grant
+    outlives its campaign's edits) do not stack: the highest counts. One query on the grants'
+    (member, valid_until) index and one on the campaigns when no window is open."""
     grant = (CampaignGrant.objects.select_related("campaign")
              .filter(member=member, offer=True, valid_from__lte=at, valid_until__gt=at,
                      campaign__points_multiplier__isnull=False)
              .exclude(campaign__status=Campaign.Status.CANCELLED)
              .order_by("-campaign__points_multiplier", "campaign_id").first())
-    return grant
+    held = [MultiplierHeld(grant.campaign, grant.occurrence, grant)] if grant else []
+    held += [h for h in _multiplier_before_given(member, at) if not grant or h.campaign.pk != grant.campaign_id]
+    if not held:
+        return None
+    return max(held, key=lambda h: (h.campaign.points_multiplier, -h.campaign.pk))
 
 
 def member_campaign_offers(*, member: Member, at: datetime | None = None) -> list[CampaignGrant]:

@@ -1,210 +1,182 @@
-"""Birthday offers, granted set-based in batches: for each batch one transaction writes the guard
-rows, the bonus-point entries and lots, the coupons and the messages, so a batch happens
-entirely or not at all, and a member's guard row makes a second grant in the same year a no-op."""
+"""The birthday offer is the clinic's birthday campaign (a campaign with the schedule `birthday`):
+these are its settings as the birthday-offer page and API see them (on or off, timing, coupon,
+bonus points, the tier's gift, the birthday message), and the nightly job that runs the birthday
+campaigns through the one campaign running code (`campaigns.running`)."""
 
-import secrets
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, time
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import settings_change_check
-from campaigns.birthdays import Celebration, birthdays_on, catch_up_days
-from campaigns.models import BirthdayGrant, BirthdayOffer
-from clinics.formatting import day_text
-from messaging.models import Purpose
-from messaging.services import Outgoing, messages_queue
-from points.coupons import CODE_ALPHABET, CODE_LENGTH, coupon_template_room, coupon_validity
-from points.ledger import BulkCredit, ledger_credit_many
+from campaigns import running
+from campaigns.campaign_services import (
+    ACTIVE,
+    birthday_campaign_change,
+    campaign_cancel,
+    campaign_create,
+    campaign_launch,
+    campaign_update,
+)
+from campaigns.models import BirthdayTiming, Campaign
+from clinics.context import current_clinic
 from points.models import CouponTemplate
-from points.rules import local_date, lot_available_from, lot_expiry, loyalty_settings
-from points.selectors import lot_last_day
+from points.rules import local_date
 
-BATCH_SIZE = 2000
-# A run also grants what a missed run (a beat outage) would have granted on the days before.
-CATCH_UP_DAYS = 2
+BATCH_SIZE = running.BATCH_SIZE
+OFFER_FIELDS = ("enabled", "timing", "coupon_template", "bonus_points", "tier_gift", "send_message")
+# The birthday offer's settings, as the birthday campaign's fields.
+CAMPAIGN_FIELD = {"timing": "birthday_timing", "coupon_template": "coupon_template", "bonus_points": "bonus_points",
+                  "tier_gift": "tier_gift", "send_message": "template_message"}
+# A birthday campaign started by the offer (or installed with a clinic): sent at 09:00, the offer
+# valid for a week (a month in month timing), no control group (every member gets the gift, as
+# the birthday offer always did; the manager may set one on a new birthday campaign).
+DEFAULTS = {"send_time": time(9, 0), "holdout_percent": 0, "max_grants_per_member": 100, "tier_gift": True,
+            "template_message": True, "birthday_timing": BirthdayTiming.DAY}
+
+
+def _validity(timing: str) -> int:
+    return 30 if timing == BirthdayTiming.MONTH else 7
+
+
+@dataclass(frozen=True)
+class BirthdayOffer:
+    """The birthday offer as a settings record: read from the clinic's birthday campaign."""
+
+    enabled: bool
+    timing: str
+    coupon_template: CouponTemplate | None
+    bonus_points: int
+    tier_gift: bool
+    send_message: bool
+    campaign: Campaign | None = None
+
+    @property
+    def coupon_template_id(self) -> int | None:
+        return self.coupon_template.pk if self.coupon_template else None
+
+
+def birthday_campaign(*, for_update: bool = False) -> Campaign | None:
+    """The clinic's birthday campaign: the scheduled or running one, else the newest draft, else
+    the newest one (cancelled or finished)."""
+    query = Campaign.objects.filter(schedule=Campaign.Schedule.BIRTHDAY).select_related("coupon_template")
+    if for_update:
+        query = query.select_for_update(of=("self",))
+    for statuses in (ACTIVE, (Campaign.Status.DRAFT,), None):
+        found = (query.filter(status__in=statuses) if statuses else query).order_by("-id").first()
+        if found is not None:
+            return found
+    return None
+
+
+def _offer_of(campaign: Campaign | None) -> BirthdayOffer:
+    if campaign is None:
+        return BirthdayOffer(enabled=False, timing=BirthdayTiming.DAY, coupon_template=None, bonus_points=0,
+                             tier_gift=True, send_message=True)
+    return BirthdayOffer(enabled=campaign.status in ACTIVE, timing=campaign.birthday_timing,
+                         coupon_template=campaign.coupon_template, bonus_points=campaign.bonus_points,
+                         tier_gift=campaign.tier_gift, send_message=campaign.template_message, campaign=campaign)
 
 
 def birthday_offer() -> BirthdayOffer:
-    return BirthdayOffer.objects.filter(pk=1).first() or BirthdayOffer(pk=1)
+    return _offer_of(birthday_campaign())
 
 
-def birthday_offer_install() -> BirthdayOffer:
-    return BirthdayOffer.objects.get_or_create(pk=1)[0]
+def _default_name() -> str:
+    """The clinic's language's name (a fixed name, like the default message templates); both in
+    the template schema every new clinic is copied from."""
+    clinic = current_clinic()
+    if clinic is None or not clinic.pk:
+        return "生日礼遇 Birthday offer"
+    return "生日礼遇" if clinic.language.startswith("zh") else "Birthday offer"
 
 
-OFFER_FIELDS = ("enabled", "timing", "coupon_template", "bonus_points", "tier_gift", "send_message")
+def _draft(*, actor: User | None, base: Campaign | None, fields: dict) -> Campaign:
+    """A new draft birthday campaign: the settings of `base` (the last one) or the defaults, with
+    `fields` changed."""
+    values = dict(DEFAULTS)
+    if base is not None:
+        values.update({name: getattr(base, name) for name in (
+            "send_time", "holdout_percent", "max_grants_per_member", "tier_gift", "template_message",
+            "birthday_timing", "bonus_points", "coupon_template", "segment", "min_tier", "points_multiplier",
+            "budget_points", "budget_coupons")})
+        if values["coupon_template"] is not None and not values["coupon_template"].active:
+            values["coupon_template"] = None  # a new campaign chooses among the active templates
+    values.update(fields)
+    values.setdefault("validity_days", base.validity_days if base else _validity(values["birthday_timing"]))
+    messages = {m.channel: {"subject": m.subject, "body": m.body} for m in base.messages.all()} if base else {}
+    return campaign_create(actor=actor, name=base.name if base else _default_name(), kind="birthday",
+                           schedule=Campaign.Schedule.BIRTHDAY, starts_on=local_date(timezone.now()),
+                           messages=messages, **values)
+
+
+def _start(campaign: Campaign, actor: User | None) -> Campaign:
+    today = local_date(timezone.now())
+    if campaign.starts_on < today:
+        campaign = campaign_update(campaign=campaign, actor=actor, starts_on=today)
+    return campaign_launch(campaign=campaign, actor=actor)
 
 
 @transaction.atomic
+def birthday_offer_install() -> BirthdayOffer:
+    """A new clinic's birthday campaign, running (idempotent: nothing when it has one)."""
+    if birthday_campaign() is None:
+        _start(_draft(actor=None, base=None, fields={}), None)
+    return birthday_offer()
+
+
 def birthday_offer_update(*, actor: User | None, **changes) -> BirthdayOffer:
-    """Change the clinic's birthday offer. A coupon template chosen anew must be active (one
-    that was chosen before and has since been deactivated may stay; no coupon is given with it)."""
+    try:
+        return _birthday_offer_update(actor=actor, **changes)
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        offer_name = {field: name for name, field in CAMPAIGN_FIELD.items()}
+        raise ValidationError({offer_name.get(field, field): errors for field, errors in exc.error_dict.items()}) \
+            from exc
+
+
+@transaction.atomic
+def _birthday_offer_update(*, actor: User | None, **changes) -> BirthdayOffer:
+    """Change the birthday offer, which is to say the clinic's birthday campaign: a running one is
+    changed in place (an event records the fields before and after; members already given this
+    year's gift keep it and get no second one); `enabled` false cancels it (what was given
+    stays), true launches a new one with the last one's settings. A coupon template chosen anew
+    must be active (one chosen before and since deactivated may stay; no coupon is given with it)."""
     settings_change_check(actor)
     unknown = set(changes) - set(OFFER_FIELDS)
     if unknown:
         raise ValidationError(_("These settings do not exist: %(fields)s")
                               % {"fields": ", ".join(sorted(unknown))})
-    offer = BirthdayOffer.objects.select_for_update().get_or_create(pk=1)[0]
+    campaign = birthday_campaign(for_update=True)
     coupon = changes.get("coupon_template")
-    if coupon is not None and not coupon.active and coupon.pk != offer.coupon_template_id:
+    if coupon is not None and not coupon.active and coupon.pk != (campaign.coupon_template_id if campaign else None):
         raise ValidationError({"coupon_template": _("This coupon template is inactive; choose an active one.")})
-    for name, value in changes.items():
-        setattr(offer, name, value)
-    offer.full_clean()
-    offer.save()
-    return offer
-
-
-_GUARDS_SQL = """
-INSERT INTO campaigns_birthdaygrant (member_id, year, celebrated_on, lunar, granted_at, points)
-SELECT m, EXTRACT(YEAR FROM d)::int, d, l, %(now)s, 0
-FROM unnest(%(members)s::bigint[], %(days)s::date[], %(lunar)s::boolean[]) AS t(m, d, l)
-ORDER BY m
-ON CONFLICT (member_id, year) DO NOTHING
-RETURNING member_id, year
-"""
-
-_GIFTS_SQL = """
-SELECT g.id, g.member_id, g.year,
-       %(bonus)s + CASE WHEN %(tier_gift)s THEN COALESCE(t.birthday_gift_points, entry_tier.gift, 0) ELSE 0 END
-FROM campaigns_birthdaygrant g
-LEFT JOIN tiers_membertier mt ON mt.member_id = g.member_id
-LEFT JOIN tiers_tier t ON t.id = mt.tier_id
-CROSS JOIN (SELECT (SELECT birthday_gift_points FROM tiers_tier ORDER BY rank LIMIT 1) AS gift) entry_tier
-WHERE g.member_id = ANY(%(members)s::bigint[]) AND g.year = ANY(%(years)s::int[])
-  AND g.granted_at = %(now)s AND g.entry_id IS NULL
-"""
-
-_GRANTS_SQL = """
-UPDATE campaigns_birthdaygrant g SET points = t.points, entry_id = t.entry_id
-FROM unnest(%(grants)s::bigint[], %(points)s::int[], %(entries)s::bigint[]) AS t(grant_id, points, entry_id)
-WHERE g.id = t.grant_id
-"""
-
-_COUPONS_SQL = """
-WITH issued AS (
-    INSERT INTO points_coupon (code, template_id, member_id, status, source, issued_at,
-                               valid_from, valid_until, dedupe_key)
-    SELECT c, %(template)s, m, 'issued', 'birthday', %(now)s, %(valid_from)s, %(valid_until)s,
-           'birthday:' || y || ':' || m
-    FROM unnest(%(codes)s::text[], %(members)s::bigint[], %(years)s::int[]) AS t(c, m, y)
-    WHERE %(limit)s::int IS NULL OR (
-        SELECT COUNT(*) FROM points_coupon held
-        WHERE held.template_id = %(template)s AND held.member_id = t.m AND held.status <> 'void'
-    ) < %(limit)s::int
-    ORDER BY t.m
-    LIMIT %(room)s::int
-    RETURNING id, member_id, dedupe_key
-),
-events AS (
-    INSERT INTO points_couponevent (coupon_id, kind, at, detail)
-    SELECT id, 'issued', %(now)s, '{"source": "birthday"}'::jsonb FROM issued
-)
-UPDATE campaigns_birthdaygrant g SET coupon_id = i.id
-FROM issued i
-WHERE g.member_id = i.member_id AND i.dedupe_key = 'birthday:' || g.year || ':' || g.member_id
-RETURNING g.member_id
-"""
-
-
-def _gift_text(points: int, coupon: CouponTemplate | None, valid_until: str) -> str:
-    parts = []
-    if points:
-        parts.append(_("%(points)s bonus points are in your account.") % {"points": points})
-    if coupon is not None:
-        parts.append(_("Your birthday coupon “%(coupon)s” is valid until %(date)s.")
-                     % {"coupon": coupon.name, "date": valid_until})
-    return " ".join(parts)
-
-
-def _grant_batch(*, celebrations: list[Celebration], offer: BirthdayOffer, now: datetime) -> dict[str, int]:
-    rules = loyalty_settings()
-    template = offer.coupon_template
-    counts = {"granted": 0, "points": 0, "coupons": 0, "messages_queued": 0, "messages_skipped": 0}
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_GUARDS_SQL, {"now": now, "members": [c.member_id for c in celebrations],
-                                     "days": [c.on for c in celebrations],
-                                     "lunar": [c.lunar for c in celebrations]})
-        granted = sorted(cursor.fetchall())
-        if not granted:
-            return counts
-        members = [member_id for member_id, _year in granted]
-        years = sorted({year for _member, year in granted})
-        counts["granted"] = len(granted)
-        cursor.execute(_GIFTS_SQL, {"members": members, "years": years, "now": now, "bonus": offer.bonus_points,
-                                    "tier_gift": offer.tier_gift})
-        gifts = [row for row in cursor.fetchall() if row[3] > 0]
-        reason = _("Birthday gift") + " "
-        entries = ledger_credit_many(
-            credits=[BulkCredit(member_id=member_id, amount=amount, source_id=str(grant_id), reason=f"{reason}{year}",
-                                dedupe_key=f"birthday:{year}:{member_id}")
-                     for grant_id, member_id, year, amount in gifts],
-            kind="bonus", source_type="birthday", at=now,
-            available_from=lot_available_from(now, rules), expires_at=lot_expiry(now, rules))
-        cursor.execute(_GRANTS_SQL, {"grants": [g[0] for g in gifts], "points": [g[3] for g in gifts],
-                                     "entries": [entries[str(g[0])] for g in gifts]})
-        points = {member_id: amount for _grant, member_id, _year, amount in gifts}
-        counts["points"] = sum(points.values())
-        valid_until_text = ""
-        with_coupon: set[int] = set()
-        if template is not None and template.active:
-            valid_from, valid_until = coupon_validity(template=template, issued_at=now)
-            if valid_until > valid_from:
-                cursor.execute(_COUPONS_SQL, {
-                    "template": template.pk, "now": now, "valid_from": valid_from,
-                    "valid_until": valid_until, "limit": template.per_member_limit,
-                    "room": coupon_template_room(template),
-                    "codes": [_code() for _member in granted], "members": members,
-                    "years": [year for _member, year in granted]})
-                with_coupon = {row[0] for row in cursor.fetchall()}
-                counts["coupons"] = len(with_coupon)
-                valid_until_text = day_text(lot_last_day(valid_until))
-        if offer.send_message:
-            outgoing = []
-            for member_id, year in granted:
-                coupon = template if member_id in with_coupon else None
-                gift = _gift_text(points.get(member_id, 0), coupon, valid_until_text)
-                outgoing.append(Outgoing(
-                    member_id=member_id, guard_key=f"birthday:{year}:{member_id}",
-                    variables={"gift": gift, "points": points.get(member_id, 0),
-                               "coupon": coupon.name if coupon else "",
-                               "coupon_valid_until": valid_until_text if coupon else ""}))
-            messages = messages_queue(purpose=Purpose.BIRTHDAY_OFFER, outgoing=outgoing, at=now)
-            counts["messages_skipped"] = sum(1 for m in messages if m.skip_reason)
-            counts["messages_queued"] = len(messages) - counts["messages_skipped"]
-    return counts
-
-
-def _code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    enabled = changes.pop("enabled", None)
+    fields = {CAMPAIGN_FIELD[name]: value for name, value in changes.items()}
+    if "birthday_timing" in fields and (campaign is None or campaign.birthday_timing != fields["birthday_timing"]):
+        fields["validity_days"] = _validity(fields["birthday_timing"])
+    if campaign is None or campaign.status not in (*ACTIVE, Campaign.Status.DRAFT):
+        if enabled is None:
+            enabled = campaign is None
+        campaign = _draft(actor=actor, base=campaign, fields=fields)
+    elif campaign.status == Campaign.Status.DRAFT:
+        if fields:
+            campaign = campaign_update(campaign=campaign, actor=actor, **fields)
+    elif fields:
+        campaign = birthday_campaign_change(campaign=campaign, actor=actor, **fields)
+    if enabled and campaign.status == Campaign.Status.DRAFT:
+        campaign = _start(campaign, actor)
+    elif enabled is False and campaign.status in ACTIVE:
+        campaign = campaign_cancel(campaign=campaign, actor=actor, reason=_("The birthday offer was switched off."))
+    return birthday_offer()
 
 
 def birthday_offers_grant(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> dict[str, int]:
-    """Give today's (and the missed days') birthday members the clinic's offer: bonus points and
-    the tier's birthday gift as one ledger entry, the coupon, and the birthday message. Each
-    member at most once per year. Batches commit one by one; a run that dies halfway leaves whole
-    batches, and the next run does the rest."""
-    now = now or timezone.now()
-    offer = birthday_offer()
-    counts = {"granted": 0, "points": 0, "coupons": 0, "messages_queued": 0, "messages_skipped": 0}
-    if not offer.enabled:
-        return counts
-    days = catch_up_days(local_date(now), days_back=CATCH_UP_DAYS)
-    celebrations = birthdays_on(days=days, timing=offer.timing)
-    done = _already_granted(celebrations)
-    pending = [c for c in celebrations if (c.member_id, c.on.year) not in done]
-    for start in range(0, len(pending), batch_size):
-        batch = _grant_batch(celebrations=pending[start:start + batch_size], offer=offer, now=now)
-        for key, value in batch.items():
-            counts[key] += value
-    return counts
-
-
-def _already_granted(celebrations: list[Celebration]) -> set[tuple[int, int]]:
-    years = {c.on.year for c in celebrations}
-    return set(BirthdayGrant.objects.filter(year__in=years, member_id__in=[c.member_id for c in celebrations])
-               .values_list("member_id", "year"))
+    """The nightly birthday job: run every scheduled or running birthday campaign's due
+    occurrences (today's birthdays and the two days before, once the send time is reached)."""
+    return running.birthday_campaigns_run(now=now, batch_size=batch_size)

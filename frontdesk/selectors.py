@@ -197,12 +197,12 @@ def visit_receipt(*, visit_id: int, tier_change_id: int | None = None) -> Receip
     if tier_change_id is not None:
         change = (TierChange.objects.select_related("from_tier", "to_tier")
                   .filter(pk=tier_change_id, member_id=visit.member_id).first())
-    uses = list(CampaignMultiplierUse.objects.select_related("grant__campaign").filter(visit_id=visit.pk))
+    uses = list(CampaignMultiplierUse.objects.select_related("campaign").filter(visit_id=visit.pk))
     earn = next((entry for entry in entries if entry.kind == Entry.Kind.EARN), None)
     lines = points_lines(
         visit=(entry_reason_text(earn), earn.amount) if earn is not None else None,
         parts=visit.points_parts if earn is not None else (),
-        campaigns=[(use.grant.campaign.name, use.multiplier, use.points) for use in uses] if earn is not None else (),
+        campaigns=[(use.campaign.name, use.multiplier, use.points) for use in uses] if earn is not None else (),
         bonuses=[(entry_reason_text(entry), entry.amount) for entry in entries if entry is not earn])
     return Receipt(visit=visit, points_earned=earned, tier_change=change, points_lines=lines)
 

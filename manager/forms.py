@@ -12,8 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.models import AppointmentPolicy
 from campaigns.campaign_services import SETTINGS_FIELDS as CAMPAIGN_SETTINGS_FIELDS
-from campaigns.models import BirthdayOffer, CampaignSettings
-from campaigns.services import OFFER_FIELDS
+from campaigns.models import BirthdayTiming, CampaignSettings
 from idempotency.forms import IdempotencyKeyField
 from imports.models import ImportRun
 from insights.models import InsightsSettings
@@ -209,10 +208,18 @@ class MessagingSettingsForm(_model_form(
                                                           "in any 7 days (0: none at all).")
 
 
-class BirthdayOfferForm(_model_form("BirthdayOfferBase", BirthdayOffer, list(OFFER_FIELDS),
-                                    widgets={"timing": forms.RadioSelect})):
-    """The coupon is chosen among the active templates (and the one chosen before, if it has been
-    deactivated since)."""
+class BirthdayOfferForm(forms.Form):
+    """The birthday offer: the settings of the clinic's birthday campaign. The coupon is chosen
+    among the active templates (and the one chosen before, if it has been deactivated since)."""
+
+    enabled = forms.BooleanField(label=_("give birthday offers"), required=False)
+    timing = forms.ChoiceField(label=_("when"), choices=BirthdayTiming.choices, widget=forms.RadioSelect)
+    coupon_template = forms.ModelChoiceField(label=_("coupon"), queryset=CouponTemplate.objects.none(),
+                                             required=False)
+    bonus_points = forms.IntegerField(label=_("bonus points"), min_value=0, max_value=1_000_000)
+    tier_gift = forms.BooleanField(label=_("add the tier's birthday gift"), required=False,
+                                   help_text=_("The birthday gift points of the member's tier."))
+    send_message = forms.BooleanField(label=_("send a birthday message"), required=False)
 
     def __init__(self, *args, current_coupon_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -223,6 +230,11 @@ class BirthdayOfferForm(_model_form("BirthdayOfferBase", BirthdayOffer, list(OFF
         coupons.help_text = _("The coupon the member receives; its validity starts on the day it is given.")
         self.fields["bonus_points"].help_text = _("Points given on top of the tier's birthday gift.")
         self.fields["send_message"].help_text = _("The “Birthday offer” message, with the member's consent.")
+
+
+def birthday_offer_initial(offer) -> dict:
+    return {name: getattr(offer, "coupon_template_id" if name == "coupon_template" else name)
+            for name in BirthdayOfferForm.base_fields}
 
 
 class MessageLogFilterForm(forms.Form):

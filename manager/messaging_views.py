@@ -160,18 +160,19 @@ class MessageDetailView(SettingsRequired, View):
 
 
 class BirthdayOfferView(SettingsRequired, View):
-    """Whether and when members get a birthday offer, and what it is: bonus points, the tier's
-    birthday gift, a coupon, the birthday message."""
+    """The birthday offer, which is the clinic's birthday campaign: whether and when members get
+    it, and what it is (bonus points, the tier's birthday gift, a coupon, the birthday message).
+    The campaign's page has the rest: its history, what it gave, its control group and results."""
 
     def _render(self, request, form, offer, status=200):
         coupon = offer.coupon_template
         return render(request, "manager/birthday_offer.html",
-                      {"form": form, "inactive_coupon": coupon if coupon and not coupon.active else None},
-                      status=status)
+                      {"form": form, "inactive_coupon": coupon if coupon and not coupon.active else None,
+                       "campaign": offer.campaign}, status=status)
 
     def get(self, request):
         offer = birthday_offer()
-        form = forms.BirthdayOfferForm(initial=forms.initial_from(offer, forms.BirthdayOfferForm),
+        form = forms.BirthdayOfferForm(initial=forms.birthday_offer_initial(offer),
                                        current_coupon_id=offer.coupon_template_id)
         return self._render(request, form, offer)
 

@@ -361,6 +361,8 @@ WITH issued AS (
         SELECT COUNT(*) FROM points_coupon held
         WHERE held.template_id = %(template)s AND held.member_id = t.m AND held.status <> 'void'
     ) < %(limit)s::int
+    ORDER BY t.m
+    LIMIT %(room)s::int
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id, member_id
 ),
@@ -376,7 +378,8 @@ def coupons_issue_many(*, template: CouponTemplate, member_ids: list[int], sourc
                        at: datetime, actor: User | None = None) -> dict[int, int]:
     """Issue the template's coupon to many members at once (a job's way, in the caller's
     transaction): one coupon per member, each with its dedupe key and an `issued` event; members
-    at the template's per-member limit, and keys used before, are left out. Nothing is issued
+    at the template's per-member limit, and keys used before, are left out, and no more are
+    issued than the template's total limit leaves room for (members in id order). Nothing is issued
     for an inactive template or one whose validity has ended. Returns the coupon id per member
     issued to."""
     if not member_ids or not template.active:
@@ -384,9 +387,12 @@ def coupons_issue_many(*, template: CouponTemplate, member_ids: list[int], sourc
     valid_from, valid_until = coupon_validity(template=template, issued_at=at)
     if valid_until <= valid_from:
         return {}
+    room = coupon_template_room(template)  # the template's total limit: the first members by id
+    if room == 0:
+        return {}
     with connection.cursor() as cursor:
         cursor.execute(_ISSUE_MANY_SQL, {
-            "template": template.pk, "source": source, "at": at, "valid_from": valid_from,
+            "room": room, "template": template.pk, "source": source, "at": at, "valid_from": valid_from,
             "valid_until": valid_until, "limit": template.per_member_limit, "actor": actor.pk if actor else None,
             "codes": [_code_generate() for _member in member_ids], "members": member_ids, "keys": dedupe_keys})
         return dict(cursor.fetchall())

@@ -270,8 +270,10 @@ def test_demo_clinic_has_campaigns_one_finished_with_a_measured_difference(db):
 
     clinic, _created = demo_seed(members=60)
     with schema_context(clinic.schema_name):
-        statuses = sorted(Campaign.objects.values_list("status", flat=True))
+        statuses = sorted(Campaign.objects.exclude(schedule="birthday").values_list("status", flat=True))
         assert statuses == ["draft", "finished", "scheduled"]
+        birthday = Campaign.objects.get(schedule="birthday", status__in=["scheduled", "running"])
+        assert (birthday.bonus_points, birthday.tier_gift, birthday.kind) == (88, True, "birthday")
         result = CampaignResult.objects.get(campaign__status="finished")
         groups = result.figures["groups"]
         assert groups["control"]["members"] > 0 and groups["treated"]["members"] > groups["control"]["members"]

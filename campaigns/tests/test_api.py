@@ -8,8 +8,7 @@ import pytest
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from campaigns.models import BirthdayOffer
-from campaigns.services import birthday_offer_update
+from campaigns.services import birthday_campaign, birthday_offer, birthday_offer_update
 from points.coupons import coupon_template_create, coupon_template_update
 from points.models import CouponTemplate
 
@@ -36,7 +35,7 @@ def retired_coupon(db) -> CouponTemplate:
 
 
 def offer_now() -> tuple:
-    offer = BirthdayOffer.objects.get(pk=1)
+    offer = birthday_offer()
     return (offer.enabled, offer.timing, offer.coupon_template_id, offer.bonus_points, offer.tier_gift,
             offer.send_message)
 
@@ -64,7 +63,8 @@ def test_a_manager_reads_the_offer(boss, db):
 
     assert response.json() == {"enabled": True, "timing": "day", "coupon_template": None, "bonus_points": 0,
                                "tier_gift": True, "send_message": True, "coupon_template_name": None,
-                               "coupon_template_active": None}
+                               "coupon_template_active": None, "campaign": birthday_campaign().pk}
+    assert birthday_campaign().status == "running" or birthday_campaign().status == "scheduled"
 
 
 def test_a_manager_changes_the_offer_and_the_page_shows_it(boss, birthday_coupon):
@@ -75,7 +75,11 @@ def test_a_manager_changes_the_offer_and_the_page_shows_it(boss, birthday_coupon
     assert response.status_code == 200, response.json()
     assert response.json() == {"enabled": True, "timing": "month", "coupon_template": birthday_coupon.pk,
                                "bonus_points": 200, "tier_gift": False, "send_message": True,
-                               "coupon_template_name": "生日护理8折券", "coupon_template_active": True}
+                               "coupon_template_name": "生日护理8折券", "coupon_template_active": True,
+                               "campaign": birthday_campaign().pk}
+    campaign = birthday_campaign()  # the birthday campaign itself changed
+    assert (campaign.birthday_timing, campaign.coupon_template_id, campaign.bonus_points, campaign.tier_gift) == (
+        "month", birthday_coupon.pk, 200, False)
     assert offer_now() == (True, "month", birthday_coupon.pk, 200, False, True)
     assert 'name="bonus_points" value="200"' in page
     assert re.search(r'name="timing" value="month"[^>]*checked', page)
@@ -153,7 +157,7 @@ def test_a_coupon_template_of_another_clinic_cannot_be_chosen(boss, other_clinic
     assert "别家生日券" not in response.content.decode()
     assert offer_now() == before
     with tenant_context(other_clinic):
-        assert BirthdayOffer.objects.get(pk=1).coupon_template_id is None
+        assert birthday_offer().coupon_template_id is None
 
 
 def test_the_offer_makes_a_handful_of_queries(boss, birthday_coupon, owner, django_assert_max_num_queries):

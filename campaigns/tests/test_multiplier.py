@@ -1,12 +1,12 @@
 """A campaign's points multiplier at checkout: a treated member of a 会员日 double-points campaign
-earns 2× inside the offer's window and 1× outside it (the window ends at local midnight, Shanghai),
+earns 2× inside the offer's window and 1× outside it (the window runs from local midnight to local
+midnight, Shanghai; tests/test_multiplier_midnight.py checks the hours before the job gives it),
 a control-group member and a cancelled campaign earn 1×, the per-visit cap still holds, the quote
 says what checkout charges, and the receipt, the API and the member page show it."""
 
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 import time_machine
 from django.conf import settings
 from django.urls import reverse
@@ -16,31 +16,9 @@ from campaigns.models import Campaign, CampaignMultiplierUse
 from campaigns.tests.helpers import at_local, launch_at, make_campaign, run_at
 from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote
 from frontdesk.tests.helpers import checkout_post
-from points.models import LoyaltySettings
 from points.selectors import ledger_verify
-from tiers.models import Tier
-from visits.services import catalogue_item_create, category_create
 
 DAY = date(2026, 6, 8)  # the 8th: the clinic's 会员日
-
-
-@pytest.fixture
-def cream(db):
-    skincare = category_create(name="护肤品", code="skincare")
-    return catalogue_item_create(kind="product", name="修护面霜", sku="CR-1", category=skincare,
-                                 price=Decimal("500.00"))
-
-
-@pytest.fixture
-def rules(db) -> LoyaltySettings:
-    rules, _created = LoyaltySettings.objects.get_or_create(pk=1)
-    rules.points_per_currency_unit = Decimal("1")
-    rules.signup_bonus = 0
-    rules.first_visit_bonus = 0
-    rules.pending_days = 0
-    rules.save()
-    Tier.objects.update(discount_percent=0, earn_multiplier=Decimal(1))
-    return rules
 
 
 def member_day(owner, *, holdout_percent: int = 0) -> Campaign:
@@ -67,7 +45,7 @@ def test_treated_member_earns_double_inside_the_window_and_single_outside_it(own
     member = make_member("王会员")
     member_day(owner)
 
-    before = buy(member, cream, front_desk, at_local(DAY, 9, 59))  # the offer starts at 10:00
+    before = buy(member, cream, front_desk, at_local(DAY - timedelta(days=1), 23, 59))  # 7 June
     inside = buy(member, cream, front_desk, at_local(DAY, 12))
     last_second = buy(member, cream, front_desk, at_local(DAY, 23, 59) + timedelta(seconds=59))
     midnight = buy(member, cream, front_desk, at_local(DAY + timedelta(days=1), 0))  # 9 June, 00:00 Shanghai

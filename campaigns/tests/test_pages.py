@@ -31,7 +31,7 @@ def test_create_from_a_template_preview_launch_and_cancel(staff_client, owner, m
             "max_grants_per_member": "12", "sms_body": "{name}：今天是会员日"}
     saved = client.post("/campaigns/new/", data)
     assert saved.status_code == 302, saved.content.decode()[:2000]
-    campaign = Campaign.objects.get()
+    campaign = Campaign.objects.exclude(schedule="birthday").get()
     page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
     assert 'id="preview-targeted">4<' in page and 'id="preview-held-out">1<' in page
 
@@ -57,7 +57,7 @@ def test_bad_input_on_the_form_is_shown_and_saves_nothing(staff_client, owner):
     assert refused.status_code == 400
     page = refused.content.decode()
     assert 'id="id_validity_days-error"' in page or 'id="id_sms_body-error"' in page
-    assert not Campaign.objects.exists()
+    assert not Campaign.objects.exclude(schedule="birthday").exists()
 
 
 def test_results_page_reads_the_stored_results(staff_client, owner, make_member):
@@ -86,3 +86,18 @@ def test_calendar_marks_lunar_holidays(staff_client, owner):
 
 def test_front_desk_cannot_open_the_campaign_pages(staff_client, front_desk):
     assert staff_client(front_desk).get("/campaigns/").status_code == 403
+
+
+def test_the_birthday_template_starts_a_birthday_campaign_and_the_offer_page_links_to_it(staff_client, owner):
+    client = staff_client(owner)
+    calendar = client.get("/campaigns/calendar/").content.decode()
+    form = client.get("/campaigns/new/?template=birthday").content.decode()
+    offer_page = client.get("/manage/birthday-offer/").content.decode()
+
+    assert "/campaigns/new/?template=birthday" in calendar
+    assert re.search(r'<option value="birthday" selected>', form)
+    assert re.search(r'name="tier_gift"[^>]*checked', form)
+    installed = Campaign.objects.get(schedule="birthday")
+    assert f'id="birthday-campaign" href="/campaigns/{installed.pk}/"' in offer_page
+    detail = client.get(f"/campaigns/{installed.pk}/")
+    assert detail.status_code == 200 and installed.name in detail.content.decode()

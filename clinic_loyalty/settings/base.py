@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Several models have a `kind`, `source` or `status` of their own; each gets a named enum.
     "ENUM_NAME_OVERRIDES": {
+        "BirthdayTimingEnum": "campaigns.models.BirthdayTiming",
         "StaffEventKindEnum": "accounts.models.StaffEvent.Kind",
         "PredictiveClvStatusEnum": "insights.customer_value.PANEL_STATUSES",
         "ClinicStatusEnum": "clinics.models.Clinic.Status",
@@ -356,11 +357,12 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("recommendations.tasks.recommendations_learn_nightly",),
         "kwargs": {"local_hour": 3},
     },
+    # Every hour in every clinic: the birthday campaigns give at their own send time (09:00 unless
+    # changed). An older beat entry with local_hour=9 still works for send times up to 09:00.
     "birthday-offers": {
         "task": "clinics.tasks.clinics_fan_out",
         "schedule": crontab(minute=0),
         "args": ("campaigns.tasks.birthday_offers_grant",),
-        "kwargs": {"local_hour": 9},
     },
     "campaigns-run": {
         "task": "clinics.tasks.clinics_fan_out",

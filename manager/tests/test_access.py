@@ -4,7 +4,7 @@ every page and every action, and a visitor is sent to the login page."""
 import pytest
 
 from appointments.models import AppointmentPolicy
-from campaigns.models import BirthdayOffer
+from campaigns.models import Campaign
 from messaging.models import MessageTemplate, MessagingSettings, Purpose
 from messaging.services import message_send, message_template_update
 from points.models import CouponTemplate, LoyaltySettings, Reward
@@ -72,7 +72,7 @@ def snapshot() -> tuple:
             sorted(CatalogueItem.objects.values_list("pk", "active")),
             sorted(Category.objects.values_list("code", flat=True)),
             sorted(MessageTemplate.objects.values_list("pk", "subject", "body")),
-            list(MessagingSettings.objects.values()), list(BirthdayOffer.objects.values()),
+            list(MessagingSettings.objects.values()), list(Campaign.objects.values()),
             list(AppointmentPolicy.objects.values()))
 
 

@@ -8,8 +8,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from campaigns.models import BirthdayOffer
-from campaigns.services import birthday_offer_update
+from campaigns.services import birthday_offer, birthday_offer_update
 from points.coupons import coupon_template_create, coupon_template_update
 from points.models import CouponTemplate
 
@@ -41,7 +40,7 @@ def offer_data(**changes) -> dict:
 
 
 def offer_now() -> tuple:
-    offer = BirthdayOffer.objects.get(pk=1)
+    offer = birthday_offer()
     return (offer.enabled, offer.timing, offer.coupon_template_id, offer.bonus_points, offer.tier_gift,
             offer.send_message)
 
@@ -53,7 +52,7 @@ def coupon_options(response) -> list[str]:
 
 def test_the_page_shows_the_offer_and_offers_only_active_coupons(manager_client, birthday_coupon, retired_coupon,
                                                                   owner):
-    birthday_offer_update(actor=owner, bonus_points=88, timing=BirthdayOffer.Timing.MONTH)
+    birthday_offer_update(actor=owner, bonus_points=88, timing="month")
 
     response = manager_client.get("/manage/birthday-offer/")
 

@@ -1,0 +1,103 @@
+"""A campaign's points multiplier starts at local midnight of its first day, not when the job gives
+the occurrence's offers (10:00 here): a treated member of the segment who checks out at 00:30 on
+会员日 earns ×2 before any grant exists; the control group and members outside the segment earn
+×1; the window ends at 24:00 local on its last day (23:59 still ×2, 00:00 the day after ×1). The
+clinic is in Shanghai (UTC+8), so local midnight is 16:00 UTC the day before."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from campaigns.models import Campaign, CampaignGrant, CampaignMultiplierUse
+from campaigns.tests.helpers import at_local, launch_at, make_campaign, run_at
+from campaigns.tests.test_multiplier import buy
+from points.selectors import ledger_verify
+from segments.services import segment_create
+
+DAY = date(2026, 6, 8)  # the 8th: the clinic's 会员日
+BASE = 500  # ¥500 at 1 point per yuan
+
+
+def member_day_launched_before(owner, *, holdout_percent: int = 0, segment=None, validity_days: int = 1):
+    """Launched the day before; its first occurrence (8 June) is given by the job at 10:00."""
+    campaign = make_campaign(owner, starts_on=DAY, ends_on=date(2026, 12, 31), schedule=Campaign.Schedule.MONTHLY,
+                             day=8, validity_days=validity_days, points_multiplier=Decimal("2"),
+                             holdout_percent=holdout_percent, segment=segment)
+    return launch_at(campaign, owner, at_local(DAY - timedelta(days=1), 15))
+
+
+def test_local_midnight_is_16_00_utc_the_day_before():
+    assert at_local(DAY, 0, 30) == datetime(2026, 6, 7, 16, 30, tzinfo=UTC)
+
+
+def test_a_treated_member_earns_double_from_00_30_before_the_job_ran(owner, front_desk, make_member, cream, rules):
+    member = make_member("王会员")
+    campaign = member_day_launched_before(owner)
+
+    early = buy(member, cream, front_desk, at_local(DAY, 0, 30))
+
+    assert not CampaignGrant.objects.filter(campaign=campaign).exists()  # the job has not run yet
+    assert early.points_earned == 2 * BASE
+    use = CampaignMultiplierUse.objects.get(visit=early.visit)
+    assert (use.campaign, use.occurrence, use.grant, use.points) == (campaign, DAY, None, BASE)
+    run_at(at_local(DAY, 10))
+    grant = CampaignGrant.objects.get(campaign=campaign, member=member)
+    assert grant.valid_from == at_local(DAY, 0)  # the window the checkout used, now on the grant
+    late = buy(member, cream, front_desk, at_local(DAY, 23, 59))
+    after = buy(member, cream, front_desk, at_local(DAY + timedelta(days=1), 0))
+    assert (late.points_earned, after.points_earned) == (2 * BASE, BASE)
+    assert CampaignMultiplierUse.objects.get(visit=late.visit).grant == grant
+    assert ledger_verify() == []
+
+
+def test_the_last_day_counts_to_23_59_and_not_to_00_00_the_day_after(owner, front_desk, make_member, cream, rules):
+    member = make_member("王会员")
+    member_day_launched_before(owner, validity_days=2)  # 8 and 9 June; the job never runs here
+
+    last_minute = buy(member, cream, front_desk, at_local(DAY + timedelta(days=1), 23, 59))
+    day_after = buy(member, cream, front_desk, at_local(DAY + timedelta(days=2), 0))
+    day_before = buy(member, cream, front_desk, at_local(DAY - timedelta(days=1), 23, 59))
+
+    assert [last_minute.points_earned, day_after.points_earned, day_before.points_earned] == [2 * BASE, BASE, BASE]
+
+
+def test_control_group_and_members_outside_the_segment_earn_single(owner, front_desk, make_member, cream, rules):
+    vips = [make_member(f"贵宾{n}", tags=["vip"]) for n in range(6)]
+    outsider = make_member("路人")
+    segment = segment_create(actor=owner, name="VIP", conditions={"all": [{"kind": "tag", "tags": ["vip"]}]})
+    campaign = member_day_launched_before(owner, holdout_percent=50, segment=segment)
+    groups = dict(campaign.audience.values_list("member_id", "group"))
+    control = [m for m in vips if groups[m.pk] == "control"]
+    treated = [m for m in vips if groups[m.pk] == "treated"]
+    assert control and treated and outsider.pk not in groups
+
+    at = at_local(DAY, 0, 30)
+    assert buy(control[0], cream, front_desk, at).points_earned == BASE
+    assert buy(outsider, cream, front_desk, at).points_earned == BASE
+    assert buy(treated[0], cream, front_desk, at).points_earned == 2 * BASE
+    run_at(at_local(DAY, 10))
+    assert set(CampaignGrant.objects.filter(campaign=campaign).values_list("member_id", flat=True)) == {
+        m.pk for m in treated}  # the job gives it to the same members
+    assert buy(control[1] if len(control) > 1 else control[0], cream, front_desk, at_local(DAY, 12)).points_earned \
+        == BASE
+
+
+@pytest.mark.parametrize("status", ["draft", "cancelled"])
+def test_a_draft_or_cancelled_campaign_multiplies_nothing_at_00_30(owner, front_desk, make_member, cream, rules,
+                                                                   status):
+    member = make_member("王会员")
+    campaign = member_day_launched_before(owner)
+    Campaign.objects.filter(pk=campaign.pk).update(status=status)
+
+    assert buy(member, cream, front_desk, at_local(DAY, 0, 30)).points_earned == BASE
+
+
+def test_a_checkout_without_an_open_window_adds_one_query(owner, front_desk, make_member, cream, rules,
+                                                          django_assert_max_num_queries):
+    from campaigns.selectors import campaign_multiplier_for
+
+    member = make_member("王会员")
+    member_day_launched_before(owner)
+    with django_assert_max_num_queries(2, info="the grants, the multiplier campaigns"):
+        assert campaign_multiplier_for(member=member, at=at_local(DAY + timedelta(days=3), 12)) is None
