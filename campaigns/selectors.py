@@ -193,20 +193,36 @@ def _eligible_before_given(campaign: Campaign, member: Member) -> bool:
     return not (campaign.coupon_template_id and coupons_left is not None and coupons_left < 1)
 
 
+def _celebrates_on(campaign: Campaign, member: Member, day: date) -> bool:
+    """Whether the birthday campaign's run of `day` reaches the member (the birthday rules of
+    `campaigns.birthdays`: 29 February, lunar birthdays, the birthday month)."""
+    from campaigns.birthdays import birthdays_on
+
+    return bool(birthdays_on(days=[day], timing=campaign.birthday_timing, members=Member.objects.filter(pk=member.pk)))
+
+
 def _multiplier_before_given(member: Member, at: datetime) -> list[MultiplierHeld]:
-    """The multipliers of the scheduled or running campaigns (fixed schedules) whose occurrence's
-    window — local midnight of its day to local midnight `validity_days` later — holds `at`, but
+    """The multipliers of the scheduled or running campaigns (fixed schedules and birthdays) whose
+    occurrence's window — local midnight of its day to local midnight `validity_days` later — holds `at`, but
     whose offers for that occurrence have not been given yet (the job runs at the send time): the
     member gets the multiplier if the run will give them the offer. One query when no such window
     is open."""
-    from campaigns.schedules import PER_MEMBER, occurrences_between
+    from campaigns.schedules import TRIGGERED, occurrences_between
     from points.rules import local_date, local_midnight
 
     today = local_date(at)
     found = []
     for campaign in (Campaign.objects.filter(status__in=[Campaign.Status.SCHEDULED, Campaign.Status.RUNNING],
                                              points_multiplier__isnull=False)
-                     .exclude(schedule__in=PER_MEMBER).select_related("coupon_template")):
+                     .exclude(schedule__in=TRIGGERED).select_related("coupon_template")):
+        if campaign.is_birthday:
+            # From local midnight of the day the member celebrates (her birthday, or the first of
+            # her birthday month), as the day's run will give it, unless given this year already.
+            if (local_date(campaign.launched_at) <= today and _celebrates_on(campaign, member, today)
+                    and not CampaignGrant.objects.filter(member=member, birthday_year=today.year).exists()
+                    and _eligible_before_given(campaign, member)):
+                found.append(MultiplierHeld(campaign, today))
+            continue
         first = max(today - timedelta(days=campaign.validity_days - 1), local_date(campaign.launched_at))
         for on in occurrences_between(campaign, first, today):
             if not (local_midnight(on) <= at < local_midnight(on + timedelta(days=campaign.validity_days))):

@@ -4,12 +4,14 @@ the occurrence's offers (10:00 here): a treated member of the segment who checks
 ×1; the window ends at 24:00 local on its last day (23:59 still ×2, 00:00 the day after ×1). The
 clinic is in Shanghai (UTC+8), so local midnight is 16:00 UTC the day before."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from campaigns.models import Campaign, CampaignGrant, CampaignMultiplierUse
+from campaigns.services import birthday_offers_grant
 from campaigns.tests.helpers import at_local, launch_at, make_campaign, run_at
 from campaigns.tests.test_multiplier import buy
 from points.selectors import ledger_verify
@@ -101,3 +103,32 @@ def test_a_checkout_without_an_open_window_adds_one_query(owner, front_desk, mak
     member_day_launched_before(owner)
     with django_assert_max_num_queries(2, info="the grants, the multiplier campaigns"):
         assert campaign_multiplier_for(member=member, at=at_local(DAY + timedelta(days=3), 12)) is None
+
+
+def test_a_birthday_multiplier_counts_from_local_midnight_of_the_birthday(owner, front_desk, make_member, cream,
+                                                                           rules):
+    from campaigns.campaign_services import campaign_cancel, campaign_create
+    from campaigns.services import birthday_campaign
+
+    # The clinic's own birthday campaign makes way for one that doubles points, given at 10:00.
+    campaign_cancel(campaign=birthday_campaign(), actor=owner)
+    campaign = campaign_create(actor=owner, name="生日双倍积分", starts_on=date(2026, 6, 1), schedule="birthday",
+                               send_time=time(10, 0), validity_days=7, points_multiplier=Decimal("2"),
+                               holdout_percent=0)
+    launch_at(campaign, owner, at_local(date(2026, 6, 1), 8))
+    birthday = make_member("寿星", birthday=date(1990, DAY.month, DAY.day))
+    other = make_member("平日", birthday=date(1990, 1, 20))
+
+    # Before the job gives the day's offers: the member celebrating today earns double from 00:30,
+    # the other member single; the day before her birthday she earns single too.
+    assert buy(birthday, cream, front_desk, at_local(DAY - timedelta(days=1), 23, 59)).points_earned == BASE
+    early = buy(birthday, cream, front_desk, at_local(DAY, 0, 30))
+    assert early.points_earned == 2 * BASE and not CampaignGrant.objects.filter(campaign=campaign).exists()
+    assert buy(other, cream, front_desk, at_local(DAY, 0, 30)).points_earned == BASE
+    # Once given this year, the grant holds it: a year's second celebration gets nothing more.
+    with time_machine.travel(at_local(DAY, 10), tick=False):
+        birthday_offers_grant(now=at_local(DAY, 10))
+    grant = CampaignGrant.objects.get(campaign=campaign, member=birthday)
+    assert grant.birthday_year == DAY.year
+    assert buy(birthday, cream, front_desk, at_local(DAY, 23, 0)).points_earned == 2 * BASE
+    assert ledger_verify() == []
