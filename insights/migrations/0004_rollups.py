@@ -102,16 +102,8 @@ def _untriggers() -> str:
 
 
 def build(apps, schema_editor):
-    """Build the rollups in the schema's clinic's time zone (the template's: the default zone)."""
-    from django.conf import settings
-
-    from insights.rollups import rollups_rebuild
-
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT time_zone FROM public.clinics_clinic WHERE schema_name = %s",
-                       [schema_editor.connection.schema_name])
-        row = cursor.fetchone()
-    rollups_rebuild(row[0] if row else settings.TIME_ZONE)
+    """Nothing now: migration 0005 adds columns to the rollups and builds them (it calls the
+    current `rollups_rebuild`, which writes those columns)."""
 
 
 class Migration(migrations.Migration):
