@@ -902,18 +902,18 @@ def _weekday_counts(period: Period) -> dict[int, int]:
 def kpi_appointments(*, scope: Scope) -> AppointmentFigures:
     """Appointments starting in the period (at the location, when one is chosen)."""
     where_location = " AND location_id = %(location)s" if scope.location_id else ""
-    totals = _fetch(f"""
-        SELECT count(*), count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'no_show'),
-               count(*) FILTER (WHERE status = 'cancelled'),
-               count(*) FILTER (WHERE status = 'cancelled' AND late_cancellation)
-        FROM appointments_booking WHERE starts_at >= %(lo)s AND starts_at < %(hi)s{where_location}""",
-                    scope.params())[0]
-    booked = {pk: (n, minutes) for pk, n, minutes in _fetch(f"""
-        SELECT practitioner_id, count(*),
+    # One pass over the period's bookings, per practitioner (every booking has one); the totals
+    # are the sums of those rows.
+    per_practitioner = _fetch(f"""
+        SELECT practitioner_id, count(*), count(*) FILTER (WHERE status = 'completed'),
+               count(*) FILTER (WHERE status = 'no_show'), count(*) FILTER (WHERE status = 'cancelled'),
+               count(*) FILTER (WHERE status = 'cancelled' AND late_cancellation),
                coalesce(sum(extract(epoch FROM ends_at - starts_at) / 60)
                         FILTER (WHERE status NOT IN ('cancelled', 'no_show')), 0)::bigint
         FROM appointments_booking WHERE starts_at >= %(lo)s AND starts_at < %(hi)s{where_location}
-        GROUP BY practitioner_id""", scope.params())}
+        GROUP BY practitioner_id""", scope.params())
+    totals = [sum(row[column] for row in per_practitioner) for column in range(1, 6)]
+    booked = {row[0]: (row[1], row[6]) for row in per_practitioner}
     weekdays = _weekday_counts(scope.period)
     scheduled: dict[int, int] = {}
     hours_location = " AND location_id = %(location)s" if scope.location_id else ""

