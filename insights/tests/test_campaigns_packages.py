@@ -189,10 +189,15 @@ def test_the_package_renewal_rate_counts_members_whose_package_ran_out_and_who_b
     # A, B, C and G ran out in March; A and C renewed.
     assert (march["packages"]["renewal"]["ended"], march["packages"]["renewal"]["renewed"]) == (4, 2)
     assert march["packages"]["renewal"]["rate"] == 0.5
-    # A refund of unused sessions is not running out.
-    d_purchase = PackagePurchase.objects.get(member=people["D"])
-    package_refund(purchase=d_purchase, actor=manager, reason="搬家")
-    today = local_date(timezone.now())
+    # A refund of unused sessions is not running out: D buys again, uses one and has the rest refunded.
+    now = timezone.now()
+    sell(people["D"], ipl_package, front_desk, at=now - timedelta(days=2))
+    use(people["D"], ipl_package, ipl, front_desk, at=now - timedelta(days=1))
+    latest = PackagePurchase.objects.filter(member=people["D"]).latest("purchased_at")
+    package_refund(purchase=latest, actor=manager, reason="搬家")
+    latest.lot.refresh_from_db()
+    assert latest.lot.remaining == 0
+    today = local_date(now)
     this_month = client.get("/api/v1/kpis/stored-value/", {"from": today.replace(day=1).isoformat(),
                                                             "to": today.isoformat()}).json()
     assert this_month["packages"]["renewal"] == {"ended": 0, "renewed": 0, "rate": None, "days": 60}

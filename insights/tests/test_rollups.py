@@ -256,6 +256,8 @@ def test_the_points_rollup_equals_the_ledger(world, owner, monkeypatch):  # noqa
                       at=at_local(date(2024, 3, 1), 0, 10))
         ledger_debit(account=account, amount=50, kind="adjust", source=source, actor=owner,
                      at=at_local(date(2024, 3, 1), 0, 20))
+        ledger_credit(account=account, amount=300, kind="bonus", source=source, actor=owner,
+                      at=at_local(date(2024, 1, 31), 20))
         ledger_debit(account=account, amount=100, kind="redeem", source=source, actor=owner,
                      at=at_local(date(2024, 1, 31), 23, 30))
     assert lots_expire(now=at_local(date(2024, 4, 1), 3)) >= 1
