@@ -833,8 +833,10 @@ def kpi_referrals(*, scope: Scope) -> ReferralFigures:
               AND m.joined_on >= %(start)s AND m.joined_on <= %(end)s)
         SELECT NULL::bigint, NULL, count(*), count(one) FROM referred
         UNION ALL
-        (SELECT r.id, r.name, count(*), count(x.one) FROM referred x JOIN members_member r ON r.id = x.referrer_id
-         GROUP BY r.id, r.name ORDER BY count(*) DESC, r.id LIMIT 10)""",
+        (SELECT t.referrer_id, r.name, t.n, t.converted
+         FROM (SELECT referrer_id, count(*) AS n, count(one) AS converted FROM referred
+               GROUP BY referrer_id ORDER BY count(*) DESC, referrer_id LIMIT 10) t
+         JOIN members_member r ON r.id = t.referrer_id ORDER BY t.n DESC, t.referrer_id)""",
                   scope.params(start=period.start, end=period.end), jit=False)
     made = next(row[2:] for row in rows if row[0] is None)
     top = [tuple(row) for row in rows if row[0] is not None]
