@@ -199,10 +199,13 @@ class DayTotal(models.Model):
 
 
 class MemberFirst(models.Model):
-    """The local day of a member's first counted visit (any location)."""
+    """The local day of a member's first counted visit (any location), and of their first paid
+    visit (what was paid less refunds > 0: a member day with revenue > 0, as no visit's refunds
+    exceed its total)."""
 
     member_id = models.BigIntegerField(primary_key=True)
     first_day = models.DateField(db_index=True)
+    first_paid_day = models.DateField(null=True)
 
 
 class PointsDay(models.Model):

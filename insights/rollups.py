@@ -70,8 +70,8 @@ def rollups_rebuild(zone: str | None = None) -> dict[str, int]:
             INSERT INTO insights_daytotal (day, location_id, visits, revenue)
             SELECT day, location_id, sum(visits), sum(revenue) FROM insights_memberday GROUP BY 1, 2""")
         cursor.execute("""
-            INSERT INTO insights_memberfirst (member_id, first_day)
-            SELECT member_id, min(day) FROM insights_memberday GROUP BY 1""")
+            INSERT INTO insights_memberfirst (member_id, first_day, first_paid_day)
+            SELECT member_id, min(day), min(day) FILTER (WHERE revenue > 0) FROM insights_memberday GROUP BY 1""")
         members = cursor.rowcount
         RollupState.objects.update_or_create(pk=1, defaults={"zone": zone, "built_at": timezone.now()})
     with connection.cursor() as cursor:
@@ -147,11 +147,12 @@ def rollups_check() -> list[str]:
             problems.append(f"day totals: {n} rows differ")
         cursor.execute("""
             SELECT count(*) FROM (
-                (SELECT member_id, min(day) FROM insights_memberday GROUP BY 1
-                 EXCEPT SELECT member_id, first_day FROM insights_memberfirst)
+                (SELECT member_id, min(day), min(day) FILTER (WHERE revenue > 0) FROM insights_memberday GROUP BY 1
+                 EXCEPT SELECT member_id, first_day, first_paid_day FROM insights_memberfirst)
                 UNION ALL
-                (SELECT member_id, first_day FROM insights_memberfirst
-                 EXCEPT SELECT member_id, min(day) FROM insights_memberday GROUP BY 1)) d""")
+                (SELECT member_id, first_day, first_paid_day FROM insights_memberfirst
+                 EXCEPT SELECT member_id, min(day), min(day) FILTER (WHERE revenue > 0) FROM insights_memberday
+                 GROUP BY 1)) d""")
         if n := cursor.fetchone()[0]:
             problems.append(f"first visits: {n} rows differ")
         cursor.execute("""

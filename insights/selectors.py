@@ -820,15 +820,21 @@ def kpi_referrals(*, scope: Scope) -> ReferralFigures:
     visit (net paid > 0) by the end of the period; revenue in the period from members who were
     referred (whenever they joined)."""
     period = scope.period
-    # Each referred member's conversion is looked up once (a lateral probe through the member's
-    # visits index), for the totals (the row with no referrer) and the top ten referrers.
+    # Each referred member's conversion is looked up once, for the totals (the row with no
+    # referrer) and the top ten referrers: from the first paid day of the rollups (all locations),
+    # else by a lateral probe through the member's visits index.
+    if scope.location_id is None and rollups_ready():
+        conversion = ("LEFT JOIN LATERAL (SELECT 1 AS one FROM insights_memberfirst f WHERE f.member_id = m.id "
+                      "AND f.first_paid_day <= %(end)s) paid ON true")
+    else:
+        conversion = f"""LEFT JOIN LATERAL (SELECT 1 AS one FROM {visits_from(scope.location_id)}
+                               WHERE v.member_id = m.id AND v.visited_at < %(hi)s AND v.total > v.refunded_total
+                               LIMIT 1) paid ON true"""
     rows = _fetch(f"""
         WITH referred AS MATERIALIZED (
             SELECT m.referred_by_id AS referrer_id, paid.one
             FROM members_member m
-            LEFT JOIN LATERAL (SELECT 1 AS one FROM {visits_from(scope.location_id)}
-                               WHERE v.member_id = m.id AND v.visited_at < %(hi)s AND v.total > v.refunded_total
-                               LIMIT 1) paid ON true
+            {conversion}
             WHERE m.referred_by_id IS NOT NULL AND m.status <> 'merged'
               AND m.joined_on >= %(start)s AND m.joined_on <= %(end)s)
         SELECT NULL::bigint, NULL, count(*), count(one) FROM referred

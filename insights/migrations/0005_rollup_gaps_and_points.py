@@ -6,8 +6,8 @@ from django.db import migrations, models
 
 # The member-day rows get the days of the member's rows just before and after them (prev_day,
 # next_day, in the order day, location) and the member's running totals up to them (cum_visits,
-# cum_cents): insights_rollup_refresh (migration 0004) now also recomputes them for the members
-# it touched.
+# cum_cents), and each member's first paid day (insights_memberfirst.first_paid_day):
+# insights_rollup_refresh (migration 0004) now also recomputes them for the members it touched.
 REFRESH = r"""
 CREATE OR REPLACE FUNCTION insights_rollup_refresh(members bigint[], instants timestamptz[]) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -50,8 +50,8 @@ BEGIN
     INSERT INTO insights_daytotal (day, location_id, visits, revenue)
     SELECT day, location_id, visits, revenue FROM delta;
     DELETE FROM insights_memberfirst f WHERE f.member_id = ANY(km);
-    INSERT INTO insights_memberfirst (member_id, first_day)
-    SELECT md.member_id, min(md.day) FROM insights_memberday md
+    INSERT INTO insights_memberfirst (member_id, first_day, first_paid_day)
+    SELECT md.member_id, min(md.day), min(md.day) FILTER (WHERE md.revenue > 0) FROM insights_memberday md
     WHERE md.member_id = ANY(km) GROUP BY 1;
     UPDATE insights_memberday md SET prev_day = x.p, next_day = x.n, cum_visits = x.cv, cum_cents = x.cc
     FROM (SELECT id, lag(day) OVER w AS p, lead(day) OVER w AS n, sum(visits) OVER w AS cv,
@@ -165,6 +165,11 @@ class Migration(migrations.Migration):
             model_name='memberday',
             name='cum_cents',
             field=models.BigIntegerField(default=0),
+        ),
+        migrations.AddField(
+            model_name='memberfirst',
+            name='first_paid_day',
+            field=models.DateField(null=True),
         ),
         migrations.AddIndex(
             model_name='memberday',
