@@ -282,3 +282,27 @@ def test_the_points_rollup_equals_the_ledger(world, owner, monkeypatch):  # noqa
         assert rolled.expired == -total({"expire"}) and rolled.reversed == -total({"reverse"})
         assert rolled.adjusted_down == -total({"adjust"}, -1)
         assert rolled.outstanding == sum(a for day, _k, a in entries if day <= period.end)
+
+
+@pytest.mark.django_db
+def test_moving_and_deleting_visits_keeps_the_previous_and_next_days_exact(world, owner, monkeypatch):  # noqa: F811
+    """A visit moved to another local day and to another member (an UPDATE), and a visit deleted
+    with its lines (DELETEs): the triggers recompute the touched members' rows, their previous and
+    next days, running totals and first paid day, and the figures still equal the direct ones."""
+    from visits.models import Visit, VisitLine
+
+    records, members = _history(world, owner)
+    kept = [r for r in records if not r.voided and not r.refunded and r.total > 0 and r.location_id is None]
+    moved, gone = kept[0], kept[-1]
+    Visit.objects.filter(pk=moved.visit_id).update(visited_at=at_local(date(2024, 2, 29), 23, 30),
+                                                   member_id=members[9].pk)
+    VisitLine.objects.filter(visit_id=gone.visit_id).delete()
+    Visit.objects.filter(pk=gone.visit_id).delete()
+    assert not Visit.objects.filter(pk=gone.visit_id).exists()
+    assert rollups_check() == []
+    for period in (selectors.Period(date(2024, 2, 1), date(2024, 2, 29)),
+                   selectors.Period(date(2023, 12, 1), date(2024, 4, 30))):
+        scope = selectors.Scope(period)
+        for read in (selectors.kpi_summary, selectors.kpi_rfm, selectors.kpi_referrals):
+            rolled, direct = _both(monkeypatch, lambda scope=scope, read=read: read(scope=scope))
+            assert rolled == direct, (period, read.__name__)
