@@ -210,7 +210,10 @@ class FollowUpTask(models.Model):
                    models.Index(fields=["member", "-created_at"], name="followup_member"),
                    # The measures read follow-ups first due, and recalls created, in a period.
                    models.Index(fields=["first_due_at"], name="followup_first_due"),
-                   models.Index(fields=["created_at"], condition=Q(kind="recall"), name="followup_recall_created")]
+                   models.Index(fields=["created_at"], condition=Q(kind="recall"), name="followup_recall_created"),
+                   # Detractor follow-ups open at an instant (created before it, not closed by it).
+                   models.Index(fields=["created_at"], include=["closed_at"], condition=Q(kind="detractor"),
+                                name="followup_detractor_created")]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["open", "done"]), name="followup_status_valid"),
             models.CheckConstraint(condition=Q(kind__in=["detractor", "treatment", "recall", "manual"]),

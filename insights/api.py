@@ -359,6 +359,14 @@ class RenewalSerializer(serializers.Serializer):
     days = serializers.IntegerField()
 
 
+class PackageRenewalSerializer(serializers.Serializer):
+    ended = serializers.IntegerField(help_text="Members whose package ran out in the period (last session used "
+                                               "or the rest expired).")
+    renewed = serializers.IntegerField(help_text="Of them, those who bought another package within `days` days.")
+    rate = _rate(help_text="Package renewal rate (疗程卡续卡率): renewed / ended.")
+    days = serializers.IntegerField()
+
+
 class PackagesSerializer(serializers.Serializer):
     sold = serializers.IntegerField(source="figures.sold", help_text="Packages sold at checkout in the period.")
     sales = _money(source="figures.sales", help_text="Money collected for them (deferred revenue).")
@@ -373,6 +381,7 @@ class PackagesSerializer(serializers.Serializer):
     recognised = _money(source="figures.recognised", help_text="Revenue recognised from packages in the period.")
     outstanding_sessions = serializers.IntegerField(help_text="Sessions outstanding at the period's end.")
     outstanding_value = _money(help_text="Their recognised value: the package liability at the period's end.")
+    renewal = PackageRenewalSerializer()
 
 
 class StoredValueSerializer(serializers.Serializer):

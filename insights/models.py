@@ -157,17 +157,28 @@ class RollupState(models.Model):
 
 
 class MemberDay(models.Model):
-    """A member's counted visits on a local day at a location (0: no location), and their revenue."""
+    """A member's counted visits on a local day at a location (0: no location), and their revenue.
+    `prev_day` and `next_day` are the days of the member's rows just before and after this one in
+    the order (day, location): a member is active in days a..b exactly once by the row in a..b
+    whose `prev_day` is before a (or none), so distinct-member figures over long periods are
+    counts of rows, not a grouping of them; with the running totals, a member's visits and revenue
+    in a..b come from their first and last rows there (the triggers keep all of them exact)."""
 
     member_id = models.BigIntegerField()
     day = models.DateField()
     location_id = models.BigIntegerField(default=0)
     visits = models.IntegerField()
     revenue = models.DecimalField(max_digits=14, decimal_places=2)
+    prev_day = models.DateField(null=True)
+    next_day = models.DateField(null=True)
+    # The member's running totals in that order, this row included: visits, and revenue in cents.
+    cum_visits = models.IntegerField(default=0)
+    cum_cents = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [
-            models.Index(fields=["day"], include=["member_id", "location_id", "visits", "revenue"],
+            models.Index(fields=["day"], include=["member_id", "location_id", "visits", "revenue", "prev_day",
+                                                  "next_day", "cum_visits", "cum_cents"],
                          name="insights_memberday_day"),
             models.Index(fields=["member_id", "day"], name="insights_memberday_member"),
         ]
@@ -188,11 +199,28 @@ class DayTotal(models.Model):
 
 
 class MemberFirst(models.Model):
-    """The local days of a member's first and latest counted visits (any location)."""
+    """The local days of a member's first and latest counted visits (any location), and of their
+    first paid visit (what was paid less refunds > 0: a member day with revenue > 0, as no visit's
+    refunds exceed its total)."""
 
     member_id = models.BigIntegerField(primary_key=True)
     first_day = models.DateField(db_index=True)
+    first_paid_day = models.DateField(null=True)
     last_day = models.DateField()
+
+
+class PointsDay(models.Model):
+    """Changes of the points ledger (accounts of the asset `points`) of a local day, by entry kind
+    and sign: the sum of a (day, kind, credit) group's rows is what those entries added up to. As
+    the day totals: a trigger on the ledger only inserts rows; the nightly job compacts them."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=10)
+    credit = models.BooleanField(help_text="Entries with a positive amount (False: negative).")
+    amount = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], include=["kind", "credit", "amount"], name="insights_pointsday_day")]
 
 
 class MemberBought(models.Model):

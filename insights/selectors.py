@@ -91,7 +91,16 @@ def member_days(location_id: int | None, alias: str = "md") -> str:
     return f"(SELECT * FROM insights_memberday WHERE location_id = %(location)s) {alias}"
 
 
-def _fetch(sql: str, params: dict) -> list[tuple]:
+def _fetch(sql: str, params: dict, *, jit: bool = True) -> list[tuple]:
+    """The rows of one statement; `jit=False` runs it without PostgreSQL's JIT compilation (as
+    segments.selectors.segment_planning): the estimated cost of the rollup scans at 100,000
+    members passes the JIT thresholds, and compiling took longer than running them."""
+    if not jit:
+        from segments.selectors import segment_planning
+
+        with segment_planning(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -283,10 +292,49 @@ def _members(period: Period) -> tuple:
     return _fetch(sql, {"start": period.start, "end": period.end})[0]
 
 
+def _summary_gaps(scope: Scope, settings_row: InsightsSettings) -> tuple[tuple, tuple]:
+    """`_activity` and `_history` of all locations from the rollups in one scan of the member days
+    of the previous period, this period and the lifecycle windows, counting rows instead of
+    grouping them: a member is active in days a..b exactly once, by their row in a..b whose
+    `prev_day` is before a (or none: their first); that row's `next_day` (or its `visits`) says
+    whether they have a second visit by b, and its `prev_day` whether they were active in the
+    previous period. The period's visits and revenue come from the day totals."""
+    period, previous = scope.period, scope.period.previous()
+    active_day = period.end - timedelta(days=settings_row.active_days)
+    lapsed_day = period.end - timedelta(days=settings_row.lapsed_days)
+    first_in = "(md.prev_day IS NULL OR md.prev_day < {0})"
+    sql = f"""
+        SELECT count(*) FILTER (WHERE md.day >= %(start)s AND {first_in.format("%(start)s")}),
+               count(*) FILTER (WHERE md.day >= %(start)s AND {first_in.format("%(start)s")}
+                                AND (md.visits >= 2 OR md.next_day <= %(end)s)),
+               count(*) FILTER (WHERE md.day >= %(prev_start)s AND md.day < %(start)s
+                                AND {first_in.format("%(prev_start)s")}),
+               count(*) FILTER (WHERE md.day >= %(start)s AND md.prev_day >= %(prev_start)s
+                                AND md.prev_day < %(start)s),
+               count(*) FILTER (WHERE md.day >= %(active_day)s AND {first_in.format("%(active_day)s")}),
+               count(*) FILTER (WHERE md.day >= %(lapsed_day)s AND {first_in.format("%(lapsed_day)s")}),
+               (SELECT coalesce(sum(visits), 0) FROM insights_daytotal WHERE day >= %(start)s AND day <= %(end)s),
+               (SELECT coalesce(sum(revenue), 0) FROM insights_daytotal WHERE day >= %(start)s AND day <= %(end)s),
+               (SELECT coalesce(sum(revenue), 0) FROM insights_daytotal WHERE day <= %(end)s),
+               (SELECT count(*) FROM insights_memberfirst WHERE first_day <= %(end)s)
+        FROM insights_memberday md
+        WHERE md.day >= least(%(prev_start)s, %(active_day)s, %(lapsed_day)s) AND md.day <= %(end)s"""
+    (active, repeat, previous_active, retained, life_active, recent, visits, revenue, revenue_to_date,
+     with_visits) = _fetch(sql, {"start": period.start, "end": period.end, "prev_start": previous.start,
+                                 "active_day": active_day, "lapsed_day": lapsed_day}, jit=False)[0]
+    life_dormant = recent - life_active
+    return ((visits, revenue, active, repeat, previous_active, retained),
+            (with_visits, revenue_to_date, life_active, life_dormant, with_visits - recent))
+
+
 def kpi_summary(*, scope: Scope) -> Summary:
     settings_row = insights_settings()
-    visits, revenue, active, repeat, previous_active, retained = _activity(scope)
-    with_visits, revenue_to_date, life_active, life_dormant, life_lapsed = _history(scope, settings_row)
+    if scope.location_id is None and rollups_ready():
+        (visits, revenue, active, repeat, previous_active, retained), (
+            with_visits, revenue_to_date, life_active, life_dormant, life_lapsed) = _summary_gaps(scope, settings_row)
+    else:
+        visits, revenue, active, repeat, previous_active, retained = _activity(scope)
+        with_visits, revenue_to_date, life_active, life_dormant, life_lapsed = _history(scope, settings_row)
     total, new = _members(scope.period)
     return Summary(period=scope.period, visits=visits, active_members=active, repeat_members=repeat,
                    previous_active_members=previous_active, retained_members=retained, revenue=money(revenue),
@@ -500,20 +548,7 @@ def rfm_sql(*, end: date, location_id: int | None = None) -> tuple[str, dict]:
     quintile among those members: ceil(5 × rank / n), where rank counts the members whose value is
     no better than theirs (ties share the score)."""
     window_start = rfm_window_start(end=end, settings_row=insights_settings())
-    if rollups_ready():
-        per_member = f"""
-            SELECT md.member_id, %(end)s - max(md.day) AS recency_days, sum(md.visits) AS frequency,
-                   sum(md.revenue) AS monetary
-            FROM {member_days(location_id)}
-            WHERE md.day >= %(wstart)s AND md.day <= %(end)s
-            GROUP BY md.member_id"""
-    else:
-        per_member = f"""
-            SELECT v.member_id, %(end)s - max((v.visited_at AT TIME ZONE %(tz)s)::date) AS recency_days,
-                   count(*) AS frequency, sum(v.total - v.refunded_total) AS monetary
-            FROM {visits_from(location_id)}
-            WHERE v.visited_at >= %(wlo)s AND v.visited_at < %(hi)s AND {counted()}
-            GROUP BY v.member_id"""
+    per_member, params = rfm_per_member_sql(end=end, window_start=window_start, location_id=location_id)
     sql = f"""
         WITH per_member AS ({per_member}),
         ranked AS (
@@ -529,14 +564,66 @@ def rfm_sql(*, end: date, location_id: int | None = None) -> tuple[str, dict]:
             FROM ranked)
         SELECT member_id, recency_days, frequency, monetary, r, f, m, {_rfm_cell_case()} AS cell
         FROM scored"""
-    return sql, {"end": end, "wlo": local_start(window_start), "hi": local_start(end + timedelta(days=1)),
-                 "wstart": window_start, "location": location_id, "tz": clinic_zone().key}
+    return sql, params
+
+
+def rfm_per_member_sql(*, end: date, window_start: date, location_id: int | None) -> tuple[str, dict]:
+    """(member_id, recency_days, frequency, monetary) of every member with a counted visit in the
+    local days window_start..end. From the rollups of all locations without grouping every member
+    day: a member's first row in the window (its `prev_day` before the window) and last row (its
+    `next_day` after it), one row each (max picks it), give the last visit day and, by their
+    running totals, the visits and revenue in between."""
+    params = {"end": end, "wlo": local_start(window_start), "hi": local_start(end + timedelta(days=1)),
+              "wstart": window_start, "location": location_id, "tz": clinic_zone().key}
+    if rollups_ready() and location_id is None:
+        return """
+            SELECT md.member_id, %(end)s - max(md.day) AS recency_days,
+                   (max(md.cum_visits) FILTER (WHERE md.next_day IS NULL OR md.next_day > %(end)s)
+                    - max(md.cum_visits - md.visits) FILTER (WHERE md.prev_day IS NULL OR md.prev_day < %(wstart)s)
+                   )::bigint AS frequency,
+                   ((max(md.cum_cents) FILTER (WHERE md.next_day IS NULL OR md.next_day > %(end)s)
+                     - max(md.cum_cents - (md.revenue * 100)::bigint)
+                       FILTER (WHERE md.prev_day IS NULL OR md.prev_day < %(wstart)s))::numeric / 100
+                   )::numeric(16, 2) AS monetary
+            FROM insights_memberday md
+            WHERE md.day >= %(wstart)s AND md.day <= %(end)s
+              AND (md.prev_day IS NULL OR md.prev_day < %(wstart)s OR md.next_day IS NULL OR md.next_day > %(end)s)
+            GROUP BY md.member_id""", params
+    if rollups_ready():
+        return f"""
+            SELECT md.member_id, %(end)s - max(md.day) AS recency_days, sum(md.visits) AS frequency,
+                   sum(md.revenue) AS monetary
+            FROM {member_days(location_id)}
+            WHERE md.day >= %(wstart)s AND md.day <= %(end)s
+            GROUP BY md.member_id""", params
+    return f"""
+            SELECT v.member_id, %(end)s - max((v.visited_at AT TIME ZONE %(tz)s)::date) AS recency_days,
+                   count(*) AS frequency, sum(v.total - v.refunded_total) AS monetary
+            FROM {visits_from(location_id)}
+            WHERE v.visited_at >= %(wlo)s AND v.visited_at < %(hi)s AND {counted()}
+            GROUP BY v.member_id""", params
 
 
 def kpi_rfm(*, scope: Scope) -> list[RfmCell]:
-    """Members with a visit in the RFM window, by recency score (rows) and frequency score."""
-    sql, params = rfm_sql(end=scope.period.end, location_id=scope.location_id)
-    rows = _fetch(f"SELECT r, f, count(*), sum(monetary) FROM ({sql}) s GROUP BY r, f", params)
+    """Members with a visit in the RFM window, by recency score (rows) and frequency score. The
+    scores of `rfm_sql` without ranking every member: the members are first counted per (recency,
+    frequency) pair, and a value's rank (the members whose value is no better) is a running sum
+    of those counts."""
+    end = scope.period.end
+    window_start = rfm_window_start(end=end, settings_row=insights_settings())
+    per_member, params = rfm_per_member_sql(end=end, window_start=window_start, location_id=scope.location_id)
+    rows = _fetch(f"""
+        WITH pairs AS MATERIALIZED (
+            SELECT recency_days, frequency, count(*) AS n, sum(monetary) AS spent
+            FROM ({per_member}) pm GROUP BY recency_days, frequency),
+        total AS (SELECT sum(n) AS n FROM pairs),
+        r_ranks AS (SELECT recency_days, sum(sum(n)) OVER (ORDER BY recency_days DESC) AS r_rank
+                    FROM pairs GROUP BY recency_days),
+        f_ranks AS (SELECT frequency, sum(sum(n)) OVER (ORDER BY frequency) AS f_rank FROM pairs GROUP BY frequency)
+        SELECT ((5 * r_rank::bigint + t.n::bigint - 1) / t.n::bigint)::int AS r,
+               ((5 * f_rank::bigint + t.n::bigint - 1) / t.n::bigint)::int AS f, sum(p.n)::bigint, sum(p.spent)
+        FROM pairs p JOIN r_ranks USING (recency_days) JOIN f_ranks USING (frequency) CROSS JOIN total t
+        GROUP BY 1, 2""", params, jit=False)
     found = {(r, f): (n, spent) for r, f, n, spent in rows}
     return [RfmCell(r, f, found.get((r, f), (0, 0))[0], money(found.get((r, f), (0, 0))[1]))
             for r in range(5, 0, -1) for f in range(1, 6)]
@@ -545,7 +632,7 @@ def kpi_rfm(*, scope: Scope) -> list[RfmCell]:
 def rfm_scores(*, scope: Scope) -> list[tuple]:
     """(member id, recency days, frequency, monetary, r, f, m, cell) for every scored member."""
     sql, params = rfm_sql(end=scope.period.end, location_id=scope.location_id)
-    return _fetch(sql + " ORDER BY member_id", params)
+    return _fetch(sql + " ORDER BY member_id", params, jit=False)
 
 
 @dataclass(frozen=True)
@@ -666,22 +753,33 @@ class PointsFigures:
 
 
 def kpi_points(*, scope: Scope) -> PointsFigures:
-    """The ledger in the period (points have no location: the location filter does not apply)."""
+    """The ledger in the period (points have no location: the location filter does not apply):
+    from the points rollup (per local day, kind and sign) when the rollups are built in the
+    clinic's zone, else from the entries. Outstanding at the end of `to` = Σ of the entries
+    effective up to then."""
     sums = dict.fromkeys(("earn", "bonus", "opening", "adjust+", "adjust-", "reverse", "redeem", "restore",
                           "expire"), 0)
-    rows = _fetch("""SELECT kind, sum(amount) FILTER (WHERE amount > 0), sum(amount) FILTER (WHERE amount < 0)
-                     FROM points_entry e JOIN points_account a ON a.id = e.account_id AND a.asset = 'points'
-                     WHERE effective_at >= %(lo)s AND effective_at < %(hi)s GROUP BY kind""", scope.params())
+    if rollups_ready():
+        rows = _fetch("""
+            SELECT kind, sum(amount) FILTER (WHERE credit), sum(amount) FILTER (WHERE NOT credit)
+            FROM insights_pointsday WHERE day >= %(start)s AND day <= %(end)s GROUP BY kind""",
+                      scope.params(start=scope.period.start, end=scope.period.end))
+        outstanding = _fetch("SELECT coalesce(sum(amount), 0) FROM insights_pointsday WHERE day <= %(end)s",
+                             {"end": scope.period.end})[0][0]
+    else:
+        rows = _fetch("""SELECT kind, sum(amount) FILTER (WHERE amount > 0), sum(amount) FILTER (WHERE amount < 0)
+                         FROM points_entry e JOIN points_account a ON a.id = e.account_id AND a.asset = 'points'
+                         WHERE effective_at >= %(lo)s AND effective_at < %(hi)s GROUP BY kind""", scope.params())
+        outstanding = _fetch("""
+            SELECT (SELECT coalesce(sum(balance), 0) FROM points_account WHERE asset = 'points')
+                 - (SELECT coalesce(sum(e.amount), 0) FROM points_entry e
+                    JOIN points_account a ON a.id = e.account_id AND a.asset = 'points'
+                    WHERE e.effective_at >= %(hi)s)""", scope.params())[0][0]
     for kind, plus, minus in rows:
         if kind == "adjust":
             sums["adjust+"], sums["adjust-"] = plus or 0, minus or 0
         elif kind in sums:
             sums[kind] = (plus or 0) + (minus or 0)
-    outstanding = _fetch("""
-        SELECT (SELECT coalesce(sum(balance), 0) FROM points_account WHERE asset = 'points')
-             - (SELECT coalesce(sum(e.amount), 0) FROM points_entry e
-                JOIN points_account a ON a.id = e.account_id AND a.asset = 'points'
-                WHERE e.effective_at >= %(hi)s)""", scope.params())[0][0]
     top = _fetch("""SELECT w.name, count(*), sum(r.points) FROM points_redemption r
                     JOIN points_reward w ON w.id = r.reward_id
                     WHERE r.status = 'completed' AND r.created_at >= %(lo)s AND r.created_at < %(hi)s
@@ -722,14 +820,32 @@ def kpi_referrals(*, scope: Scope) -> ReferralFigures:
     visit (net paid > 0) by the end of the period; revenue in the period from members who were
     referred (whenever they joined)."""
     period = scope.period
-    made = _fetch(f"""
-        SELECT count(*), count(*) FILTER (WHERE EXISTS (
-                   SELECT 1 FROM {visits_from(scope.location_id)}
-                   WHERE v.member_id = m.id AND v.visited_at < %(hi)s AND v.total > v.refunded_total))
-        FROM members_member m
-        WHERE m.referred_by_id IS NOT NULL AND m.status <> 'merged'
-          AND m.joined_on >= %(start)s AND m.joined_on <= %(end)s""",
-                  scope.params(start=period.start, end=period.end))[0]
+    # Each referred member's conversion is looked up once, for the totals (the row with no
+    # referrer) and the top ten referrers: from the first paid day of the rollups (all locations),
+    # else by a lateral probe through the member's visits index.
+    if scope.location_id is None and rollups_ready():
+        conversion = ("LEFT JOIN LATERAL (SELECT 1 AS one FROM insights_memberfirst f WHERE f.member_id = m.id "
+                      "AND f.first_paid_day <= %(end)s) paid ON true")
+    else:
+        conversion = f"""LEFT JOIN LATERAL (SELECT 1 AS one FROM {visits_from(scope.location_id)}
+                               WHERE v.member_id = m.id AND v.visited_at < %(hi)s AND v.total > v.refunded_total
+                               LIMIT 1) paid ON true"""
+    rows = _fetch(f"""
+        WITH referred AS MATERIALIZED (
+            SELECT m.referred_by_id AS referrer_id, paid.one
+            FROM members_member m
+            {conversion}
+            WHERE m.referred_by_id IS NOT NULL AND m.status <> 'merged'
+              AND m.joined_on >= %(start)s AND m.joined_on <= %(end)s)
+        SELECT NULL::bigint, NULL, count(*), count(one) FROM referred
+        UNION ALL
+        (SELECT t.referrer_id, r.name, t.n, t.converted
+         FROM (SELECT referrer_id, count(*) AS n, count(one) AS converted FROM referred
+               GROUP BY referrer_id ORDER BY count(*) DESC, referrer_id LIMIT 10) t
+         JOIN members_member r ON r.id = t.referrer_id ORDER BY t.n DESC, t.referrer_id)""",
+                  scope.params(start=period.start, end=period.end), jit=False)
+    made = next(row[2:] for row in rows if row[0] is None)
+    top = [tuple(row) for row in rows if row[0] is not None]
     if rollups_ready():
         revenue = _fetch(f"""
             SELECT count(DISTINCT md.member_id), coalesce(sum(md.revenue), 0)
@@ -742,17 +858,8 @@ def kpi_referrals(*, scope: Scope) -> ReferralFigures:
             FROM {visits_from(scope.location_id)} JOIN members_member m ON m.id = v.member_id
             WHERE m.referred_by_id IS NOT NULL AND v.visited_at >= %(lo)s AND v.visited_at < %(hi)s
               AND {counted()}""", scope.params())[0]
-    # A lateral lookup per referred member (through the member's visits index), not a hashed
-    # subplan over every visit.
-    top = _fetch("""SELECT r.id, r.name, count(*), count(paid.one)
-                    FROM members_member m JOIN members_member r ON r.id = m.referred_by_id
-                    LEFT JOIN LATERAL (SELECT 1 AS one FROM visits_visit v WHERE v.member_id = m.id
-                                       AND v.visited_at < %(hi)s AND v.total > v.refunded_total LIMIT 1) paid ON true
-                    WHERE m.status <> 'merged' AND m.joined_on >= %(start)s AND m.joined_on <= %(end)s
-                    GROUP BY r.id, r.name ORDER BY count(*) DESC, r.id LIMIT 10""",
-                 scope.params(start=period.start, end=period.end))
     return ReferralFigures(referred=made[0], converted=made[1], referred_active=revenue[0],
-                           revenue_from_referred=money(revenue[1]), top_referrers=[tuple(row) for row in top])
+                           revenue_from_referred=money(revenue[1]), top_referrers=top)
 
 
 # --- panel 10: appointments ---------------------------------------------------------------
@@ -803,18 +910,18 @@ def _weekday_counts(period: Period) -> dict[int, int]:
 def kpi_appointments(*, scope: Scope) -> AppointmentFigures:
     """Appointments starting in the period (at the location, when one is chosen)."""
     where_location = " AND location_id = %(location)s" if scope.location_id else ""
-    totals = _fetch(f"""
-        SELECT count(*), count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'no_show'),
-               count(*) FILTER (WHERE status = 'cancelled'),
-               count(*) FILTER (WHERE status = 'cancelled' AND late_cancellation)
-        FROM appointments_booking WHERE starts_at >= %(lo)s AND starts_at < %(hi)s{where_location}""",
-                    scope.params())[0]
-    booked = {pk: (n, minutes) for pk, n, minutes in _fetch(f"""
-        SELECT practitioner_id, count(*),
+    # One pass over the period's bookings, per practitioner (every booking has one); the totals
+    # are the sums of those rows.
+    per_practitioner = _fetch(f"""
+        SELECT practitioner_id, count(*), count(*) FILTER (WHERE status = 'completed'),
+               count(*) FILTER (WHERE status = 'no_show'), count(*) FILTER (WHERE status = 'cancelled'),
+               count(*) FILTER (WHERE status = 'cancelled' AND late_cancellation),
                coalesce(sum(extract(epoch FROM ends_at - starts_at) / 60)
                         FILTER (WHERE status NOT IN ('cancelled', 'no_show')), 0)::bigint
         FROM appointments_booking WHERE starts_at >= %(lo)s AND starts_at < %(hi)s{where_location}
-        GROUP BY practitioner_id""", scope.params())}
+        GROUP BY practitioner_id""", scope.params())
+    totals = [sum(row[column] for row in per_practitioner) for column in range(1, 6)]
+    booked = {row[0]: (row[1], row[6]) for row in per_practitioner}
     weekdays = _weekday_counts(scope.period)
     scheduled: dict[int, int] = {}
     hours_location = " AND location_id = %(location)s" if scope.location_id else ""
@@ -1032,15 +1139,18 @@ class PackagePanel:
     figures: object  # packages.selectors.PackageFigures of the period
     outstanding_sessions: int
     outstanding_value: Decimal
+    renewal: object  # packages.selectors.PackageRenewal of the period
 
 
 def kpi_packages(*, scope: Scope) -> PackagePanel:
     """Packages sold, sessions used, expired and refunded in the period with their recognised
     value, and the sessions outstanding at the period's end at their recognised value: the
     packages app's own selectors (packages.selectors.package_figures, outstanding_sessions, the
-    figures of its liability section). Packages have no location: the filter does not apply."""
-    from packages.selectors import outstanding_sessions, package_figures
+    figures of its liability section), and the package renewal rate (package_renewal). Packages
+    have no location: the filter does not apply."""
+    from packages.selectors import outstanding_sessions, package_figures, package_renewal
 
     outstanding = outstanding_sessions(scope.period.hi)
     return PackagePanel(figures=package_figures(lo=scope.period.lo, hi=scope.period.hi),
-                        outstanding_sessions=outstanding.sessions, outstanding_value=money(outstanding.value))
+                        outstanding_sessions=outstanding.sessions, outstanding_value=money(outstanding.value),
+                        renewal=package_renewal(lo=scope.period.lo, hi=scope.period.hi))

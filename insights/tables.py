@@ -157,7 +157,10 @@ def stored_value_table(scope: Scope, **_kw) -> Table:
             [_("Value of sessions used"), f.used_value], [_("Sessions expired"), f.sessions_expired],
             [_("Unused sessions refunded"), f.sessions_refunded], [_("Money refunded for packages"), f.refunded_money],
             [_("Package revenue recognised"), f.recognised], [_("Sessions outstanding"), p.outstanding_sessions],
-            [_("Outstanding sessions at recognised value"), p.outstanding_value]]
+            [_("Outstanding sessions at recognised value"), p.outstanding_value],
+            [_("Members whose package ran out"), p.renewal.ended],
+            [_("Of them, bought another package in time"), p.renewal.renewed],
+            [_("Package renewal rate (续卡率)"), _rate(p.renewal.rate)]]
     return Table("storedvalue", _("Stored value and packages"), [_("Figure"), _("Value")], rows)
 
 

@@ -79,6 +79,8 @@ class Member(models.Model):
             ("export_member", _("Can export a member's data")),
         ]
         indexes = [
+            # The KPI summary counts members joined by a day (not merged away) from this alone.
+            models.Index(fields=["joined_on"], condition=~models.Q(status="merged"), name="member_joined_unmerged"),
             GinIndex(fields=["tags"], name="member_tags"),
             models.Index(fields=["phone_last4"], name="member_phone_last4"),
             models.Index(OpClass("name_initials", name="varchar_pattern_ops"),

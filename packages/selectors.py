@@ -191,6 +191,76 @@ GROUP BY kind, source_type
 """
 
 
+# ---- package renewal rate (疗程卡续卡率) ------------------------------------------------------
+
+# A member renews a package by buying another one at most this many days after theirs ran out
+# (docs/kpis.md, panel 13).
+PACKAGE_RENEWAL_DAYS = 60
+
+
+@dataclass(frozen=True)
+class PackageRenewal:
+    """Members whose package ran out in a period [lo, hi) and those of them who bought another."""
+
+    ended: int
+    renewed: int
+    days: int = PACKAGE_RENEWAL_DAYS
+
+    @property
+    def rate(self) -> float | None:
+        return round(self.renewed / self.ended, 6) if self.ended else None
+
+
+# A purchase runs out at the entry that takes its last outstanding session: the last session used
+# (`redeem`) or the rest expired (`expire`); the consumed count is that of _MOVEMENTS_SQL. A
+# member's first run-out in the period counts; they renewed when they bought another package at
+# checkout after buying the one that ran out and at most `days` days after it ran out, and that
+# sale was not refunded.
+_RENEWAL_SQL = """
+WITH moves AS (
+    SELECT p.id AS purchase_id, p.member_id, p.purchased_at, p.sessions, p.sessions - l.amount AS before_lot,
+           e.id AS entry_id, e.kind, e.effective_at,
+           CASE WHEN e.amount < 0 THEN al.amount ELSE -al.amount END AS taken
+    FROM packages_packagepurchase p
+    JOIN points_lot l ON l.id = p.lot_id
+    JOIN points_allocation al ON al.lot_id = l.id
+    JOIN points_entry e ON e.id = al.entry_id
+),
+running AS (
+    SELECT *, before_lot + SUM(taken) OVER (PARTITION BY purchase_id ORDER BY entry_id) AS after
+    FROM moves
+),
+ends AS (
+    SELECT DISTINCT ON (r.member_id) r.member_id, r.purchase_id, r.purchased_at, r.effective_at AS ended_at
+    FROM running r JOIN members_member m ON m.id = r.member_id AND m.status <> 'merged'
+    WHERE r.kind IN ('redeem', 'expire') AND r.taken > 0 AND r.after = r.sessions
+      AND r.effective_at >= %(lo)s AND r.effective_at < %(hi)s
+    ORDER BY r.member_id, r.effective_at, r.entry_id
+)
+SELECT count(*), count(*) FILTER (WHERE EXISTS (
+    SELECT 1 FROM packages_packagepurchase q
+    WHERE q.member_id = ends.member_id AND q.id <> ends.purchase_id AND q.source = 'checkout'
+      AND q.purchased_at > ends.purchased_at AND q.purchased_at <= ends.ended_at + %(days)s * interval '1 day'
+      AND NOT EXISTS (SELECT 1 FROM points_allocation qa JOIN points_entry qe ON qe.id = qa.entry_id
+                      WHERE qa.lot_id = q.lot_id AND qe.kind = 'reverse' AND qe.source_type = %(sale)s)))
+FROM ends
+"""
+
+
+def package_renewal(*, lo: datetime, hi: datetime, days: int = PACKAGE_RENEWAL_DAYS) -> PackageRenewal:
+    """Package renewal (疗程卡续卡率) of the period [lo, hi): of the members (not merged away) whose
+    package ran out in it (last session used or the rest expired; a refund or a merge move is not
+    running out), those who bought another package at checkout after buying the one that ran out
+    and at most `days` days after it ran out (the window may run past the period's end), not
+    refunded as a sale since."""
+    from packages.checkout_steps import SALE_SOURCE
+
+    with connection.cursor() as cursor:
+        cursor.execute(_RENEWAL_SQL, {"lo": lo, "hi": hi, "days": days, "sale": SALE_SOURCE})
+        ended, renewed = cursor.fetchone()
+    return PackageRenewal(ended=ended, renewed=renewed, days=days)
+
+
 @dataclass(frozen=True)
 class PackageFigures:
     """The packages of a period [lo, hi): sold (money collected, deferred), sessions used and

@@ -102,8 +102,8 @@ def _untriggers() -> str:
 
 
 def build(apps, schema_editor):
-    """Nothing any more: 0005 builds the rollups with the tables this code writes (rollups_rebuild
-    of today's code writes columns 0004 does not have yet)."""
+    """Nothing now: migration 0006 builds the rollups (it calls the current `rollups_rebuild`, which
+    writes columns and tables that later migrations add)."""
 
 
 class Migration(migrations.Migration):

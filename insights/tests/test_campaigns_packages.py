@@ -8,15 +8,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from campaigns.models import CampaignAudience
 from campaigns.results import campaign_results_compute
 from campaigns.tests.helpers import at_local, launch_at, make_campaign, run_at
-from checkout.services import LineInput, PaymentInput, checkout_complete
+from checkout.services import LineInput, PaymentInput, checkout_complete, visit_refund
 from members.services import member_register
+from packages.models import PackagePurchase
+from packages.services import package_refund
 from packages.tests.conftest import catalogue, ipl_package, member, rules  # noqa: F401 - fixtures
 from packages.tests.test_sell_use import sell, use
+from points.ledger import lots_expire
 from points.rules import local_date
 from tiers.selectors import member_current_tier
 from visits.models import CatalogueItem
@@ -105,3 +109,97 @@ def test_the_packages_figures_sit_next_to_stored_value(member, ipl_package, cata
                                                   {"from": "2026-03-01", "to": "2026-03-31"})
                                        .content.decode("utf-8-sig"))))
     assert [row for row in rows if row[1] == "666.67"]
+
+
+def test_the_package_renewal_rate_counts_members_whose_package_ran_out_and_who_bought_another(
+        ipl_package, catalogue, front_desk, manager, staff_client, owner):  # noqa: F811
+    """Members whose 3-session package ran out (last session used, or the rest expired) and
+    whether they bought another within 60 days; the expected figures are worked out here from the
+    scenario's own dates."""
+    people = {name: member_register(name=f"续卡{name}", phone=f"1392222{n:04d}", actor=owner)
+              for n, name in enumerate("ABCDEFG")}
+    ipl = catalogue["ipl"]
+    bought: dict[str, list] = {name: [] for name in people}  # (when, refunded)
+    ended: dict[str, object] = {}
+
+    def buy(name, day, hour=11, minute=0):
+        at = at_local(day, hour, minute)
+        result = sell(people[name], ipl_package, front_desk, at=at)
+        bought[name].append([at, False])
+        return result
+
+    def use_all(name, days, last_hour=11, last_minute=0):
+        for n, day in enumerate(days):
+            last = n == len(days) - 1
+            use(people[name], ipl_package, ipl, front_desk,
+                at=at_local(day, last_hour if last else 11, last_minute if last else 0))
+        ended[name] = at_local(days[-1], last_hour, last_minute)
+
+    # A: runs out on 20 March, buys again on 15 April (26 days): renewed.
+    buy("A", date(2025, 3, 2))
+    use_all("A", [date(2025, 3, 5), date(2025, 3, 10), date(2025, 3, 20)])
+    buy("A", date(2025, 4, 15))
+    # B: runs out at 23:30 local on 31 March (still March), buys again 66 days later: not renewed.
+    buy("B", date(2025, 3, 1))
+    use_all("B", [date(2025, 3, 3), date(2025, 3, 4), date(2025, 3, 31)], last_hour=23, last_minute=30)
+    buy("B", date(2025, 6, 5))
+    # C: bought in March 2024 (valid 12 months), one session used, the other two expire in March
+    # 2025; buys again on 20 March: renewed.
+    buy("C", date(2024, 3, 5))
+    use(people["C"], ipl_package, ipl, front_desk, at=at_local(date(2024, 3, 6), 11))
+    assert lots_expire(now=at_local(date(2025, 3, 15), 3)) >= 1
+    ended["C"] = at_local(date(2025, 3, 15), 3)
+    buy("C", date(2025, 3, 20))
+    # D: still has sessions: not counted.
+    buy("D", date(2025, 3, 3))
+    use(people["D"], ipl_package, ipl, front_desk, at=at_local(date(2025, 3, 4), 11))
+    # E: ran out on 28 February at 23:30 (February's), bought again on 5 March.
+    buy("E", date(2025, 2, 1))
+    use_all("E", [date(2025, 2, 2), date(2025, 2, 3), date(2025, 2, 28)], last_hour=23, last_minute=30)
+    buy("E", date(2025, 3, 5))
+    # F: the last session at 00:10 local on 1 April: April's, not March's.
+    buy("F", date(2025, 3, 2))
+    use_all("F", [date(2025, 3, 6), date(2025, 3, 7), date(2025, 4, 1)], last_hour=0, last_minute=10)
+    # G: ran out on 12 March, bought another on 14 March but that sale was refunded: not renewed.
+    buy("G", date(2025, 3, 1))
+    use_all("G", [date(2025, 3, 2), date(2025, 3, 3), date(2025, 3, 12)])
+    sale = buy("G", date(2025, 3, 14))
+    line = sale.lines[0]
+    visit_refund(visit=sale.visit, lines=[(line.pk, 1)], reason="不要了", actor=manager,
+                 at=at_local(date(2025, 3, 15), 10))
+    bought["G"][-1][1] = True
+
+    def expected(first: date, last: date) -> tuple[int, int]:
+        lo, hi = at_local(first, 0), at_local(last + timedelta(days=1), 0)
+        out = [name for name, at in ended.items() if lo <= at < hi]
+        renewed = [name for name in out
+                   if any(when > bought[name][0][0] and when <= ended[name] + timedelta(days=60) and not refunded
+                          for when, refunded in bought[name][1:])]
+        return len(out), len(renewed)
+
+    client = staff_client(manager)
+    for first, last in ((date(2025, 3, 1), date(2025, 3, 31)), (date(2025, 2, 1), date(2025, 2, 28)),
+                        (date(2025, 4, 1), date(2025, 4, 30)), (date(2025, 2, 1), date(2025, 4, 30))):
+        data = client.get("/api/v1/kpis/stored-value/",
+                          {"from": first.isoformat(), "to": last.isoformat()}).json()["packages"]["renewal"]
+        n, r = expected(first, last)
+        assert (data["ended"], data["renewed"], data["days"]) == (n, r, 60), (first, last)
+        assert data["rate"] == (round(r / n, 6) if n else None)
+    march = client.get("/api/v1/kpis/stored-value/", {"from": "2025-03-01", "to": "2025-03-31"}).json()
+    # A, B, C and G ran out in March; A and C renewed.
+    assert (march["packages"]["renewal"]["ended"], march["packages"]["renewal"]["renewed"]) == (4, 2)
+    assert march["packages"]["renewal"]["rate"] == 0.5
+    # A refund of unused sessions is not running out: D buys again, uses one and has the rest refunded.
+    now = timezone.now()
+    sell(people["D"], ipl_package, front_desk, at=now - timedelta(days=2))
+    use(people["D"], ipl_package, ipl, front_desk, at=now - timedelta(days=1))
+    latest = PackagePurchase.objects.filter(member=people["D"]).latest("purchased_at")
+    package_refund(purchase=latest, actor=manager, reason="搬家")
+    latest.lot.refresh_from_db()
+    assert latest.lot.remaining == 0
+    today = local_date(now)
+    this_month = client.get("/api/v1/kpis/stored-value/", {"from": today.replace(day=1).isoformat(),
+                                                            "to": today.isoformat()}).json()
+    assert this_month["packages"]["renewal"] == {"ended": 0, "renewed": 0, "rate": None, "days": 60}
+    page = client.get("/insights/", {"from": "2025-03-01", "to": "2025-03-31"}).content.decode()
+    assert 'id="kpi-pk_renewal_rate"' in page and "50.0%" in page

@@ -11,7 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from appointments.services import booking_check_in, booking_checkout, booking_create
 from appointments.tests.conftest import upcoming_monday, world  # noqa: F401 - the world fixture
@@ -153,6 +153,15 @@ def test_rollups_equal_direct_queries_and_a_plain_computation(world, owner, monk
                 assert rolled_series == direct_series, (period, location, unit)
             rolled_rfm, direct_rfm = _both(monkeypatch, lambda scope=scope: selectors.rfm_scores(scope=scope))
             assert rolled_rfm == direct_rfm
+            rolled_grid, direct_grid = _both(monkeypatch, lambda scope=scope: selectors.kpi_rfm(scope=scope))
+            assert rolled_grid == direct_grid
+            # The grid counts the scored members per (r, f) with their spend.
+            cells: dict[tuple, list] = {}
+            for row in rolled_rfm:
+                cell = cells.setdefault((row[4], row[5]), [0, Decimal("0.00")])
+                cell[0] += 1
+                cell[1] += row[3]
+            assert {(c.recency, c.frequency): [c.members, c.revenue] for c in rolled_grid if c.members} == cells
             rolled_tiers, direct_tiers = _both(monkeypatch, lambda scope=scope: selectors.kpi_tiers(scope=scope))
             assert rolled_tiers == direct_tiers
             rolled_referrals, direct_referrals = _both(monkeypatch,
@@ -226,3 +235,74 @@ def test_the_nightly_job_rebuilds_rollups_that_differ_from_the_visits(world, own
 
     assert result["rebuilt"] == 1 and result["differences"] >= 1
     assert rollups_check() == []
+
+
+@pytest.mark.django_db
+def test_the_points_rollup_equals_the_ledger(world, owner, monkeypatch):  # noqa: F811
+    """Points earned at checkouts, reversed by refunds, moved by the merge (in `_history`), plus
+    bonus, adjustments both ways, a redemption and an expiry at 23:30 and 00:10 local and on 29
+    February: the points panel read from the rollup equals the panel read from the ledger and a
+    plain sum of the entries by their local day."""
+    from points.ledger import Source, account_for, ledger_credit, ledger_debit, lots_expire
+    from points.models import Asset, Entry
+
+    _records, members = _history(world, owner)
+    source = Source("test")
+    with transaction.atomic():
+        account = account_for(members[7], lock=True)
+        ledger_credit(account=account, amount=500, kind="bonus", source=source, actor=owner,
+                      at=at_local(date(2024, 2, 29), 23, 30), expires_at=at_local(date(2024, 3, 31), 12))
+        ledger_credit(account=account, amount=200, kind="adjust", source=source, actor=owner,
+                      at=at_local(date(2024, 3, 1), 0, 10))
+        ledger_debit(account=account, amount=50, kind="adjust", source=source, actor=owner,
+                     at=at_local(date(2024, 3, 1), 0, 20))
+        ledger_credit(account=account, amount=300, kind="bonus", source=source, actor=owner,
+                      at=at_local(date(2024, 1, 31), 20))
+        ledger_debit(account=account, amount=100, kind="redeem", source=source, actor=owner,
+                     at=at_local(date(2024, 1, 31), 23, 30))
+    assert lots_expire(now=at_local(date(2024, 4, 1), 3)) >= 1
+    assert rollups_check() == []
+    entries = [(e.effective_at.astimezone(ZONE).date(), e.kind, e.amount)
+               for e in Entry.objects.filter(account__asset=Asset.POINTS)]
+    kinds = {kind for _day, kind, _amount in entries}
+    assert {"earn", "reverse", "bonus", "adjust", "redeem", "expire"} <= kinds
+    rng = random.Random(11)
+    for period in [*_periods(rng), selectors.Period(date(2024, 3, 1), date(2024, 3, 1)),
+                   selectors.Period(date(2024, 2, 29), date(2024, 2, 29))]:
+        scope = selectors.Scope(period)
+        rolled, direct = _both(monkeypatch, lambda scope=scope: selectors.kpi_points(scope=scope))
+        assert rolled == direct, period
+        mine = [(kind, amount) for day, kind, amount in entries if period.start <= day <= period.end]
+
+        def total(wanted, sign=0, mine=mine):
+            return sum(a for k, a in mine if k in wanted and (sign == 0 or (a > 0) == (sign > 0)))
+
+        assert rolled.issued == total({"earn", "bonus", "opening"}) + total({"adjust"}, 1), period
+        assert rolled.redeemed == -total({"redeem", "restore"})
+        assert rolled.expired == -total({"expire"}) and rolled.reversed == -total({"reverse"})
+        assert rolled.adjusted_down == -total({"adjust"}, -1)
+        assert rolled.outstanding == sum(a for day, _k, a in entries if day <= period.end)
+
+
+@pytest.mark.django_db
+def test_moving_and_deleting_visits_keeps_the_previous_and_next_days_exact(world, owner, monkeypatch):  # noqa: F811
+    """A visit moved to another local day and to another member (an UPDATE), and a visit deleted
+    with its lines (DELETEs): the triggers recompute the touched members' rows, their previous and
+    next days, running totals and first paid day, and the figures still equal the direct ones."""
+    from visits.models import Visit, VisitLine
+
+    records, members = _history(world, owner)
+    kept = [r for r in records if not r.voided and not r.refunded and r.total > 0 and r.location_id is None]
+    moved, gone = kept[0], kept[-1]
+    Visit.objects.filter(pk=moved.visit_id).update(visited_at=at_local(date(2024, 2, 29), 23, 30),
+                                                   member_id=members[9].pk)
+    VisitLine.objects.filter(visit_id=gone.visit_id).delete()
+    Visit.objects.filter(pk=gone.visit_id).delete()
+    assert not Visit.objects.filter(pk=gone.visit_id).exists()
+    assert rollups_check() == []
+    for period in (selectors.Period(date(2024, 2, 1), date(2024, 2, 29)),
+                   selectors.Period(date(2023, 12, 1), date(2024, 4, 30))):
+        scope = selectors.Scope(period)
+        for read in (selectors.kpi_summary, selectors.kpi_rfm, selectors.kpi_referrals):
+            rolled, direct = _both(monkeypatch, lambda scope=scope, read=read: read(scope=scope))
+            assert rolled == direct, (period, read.__name__)
