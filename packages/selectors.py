@@ -169,10 +169,11 @@ def outstanding_sessions(as_of: datetime | None = None) -> OutstandingSessions:
 # Every movement of sessions out of (or back into) a purchase's lot, with the value it
 # recognised: floor(P × c_after / N) − floor(P × c_before / N) as the purchase's consumed count
 # c goes up (or down, for sessions given back), in the order of the entries.
-_MOVEMENTS_SQL = """
-WITH moves AS (
-    SELECT p.id AS purchase_id, p.price, p.sessions, p.sessions - l.amount AS before_lot, e.id AS entry_id,
-           e.kind, e.source_type, e.effective_at,
+# Every movement of every purchase's sessions, with the purchase's consumed count after it (`after`).
+_RUNNING = """
+moves AS (
+    SELECT p.id AS purchase_id, p.member_id, p.purchased_at, p.price, p.sessions,
+           p.sessions - l.amount AS before_lot, e.id AS entry_id, e.kind, e.source_type, e.effective_at,
            CASE WHEN e.amount < 0 THEN al.amount ELSE -al.amount END AS taken
     FROM packages_packagepurchase p
     JOIN points_lot l ON l.id = p.lot_id
@@ -182,7 +183,9 @@ WITH moves AS (
 running AS (
     SELECT *, before_lot + SUM(taken) OVER (PARTITION BY purchase_id ORDER BY entry_id) AS after
     FROM moves
-)
+)"""
+
+_MOVEMENTS_SQL = "WITH" + _RUNNING + """
 SELECT kind, source_type, SUM(taken)::bigint,
        SUM(FLOOR(ROUND(price * 100) * after / sessions) - FLOOR(ROUND(price * 100) * (after - taken) / sessions)) / 100
 FROM running
@@ -216,20 +219,7 @@ class PackageRenewal:
 # member's first run-out in the period counts; they renewed when they bought another package at
 # checkout after buying the one that ran out and at most `days` days after it ran out, and that
 # sale was not refunded.
-_RENEWAL_SQL = """
-WITH moves AS (
-    SELECT p.id AS purchase_id, p.member_id, p.purchased_at, p.sessions, p.sessions - l.amount AS before_lot,
-           e.id AS entry_id, e.kind, e.effective_at,
-           CASE WHEN e.amount < 0 THEN al.amount ELSE -al.amount END AS taken
-    FROM packages_packagepurchase p
-    JOIN points_lot l ON l.id = p.lot_id
-    JOIN points_allocation al ON al.lot_id = l.id
-    JOIN points_entry e ON e.id = al.entry_id
-),
-running AS (
-    SELECT *, before_lot + SUM(taken) OVER (PARTITION BY purchase_id ORDER BY entry_id) AS after
-    FROM moves
-),
+_RENEWAL_SQL = "WITH" + _RUNNING + """,
 ends AS (
     SELECT DISTINCT ON (r.member_id) r.member_id, r.purchase_id, r.purchased_at, r.effective_at AS ended_at
     FROM running r JOIN members_member m ON m.id = r.member_id AND m.status <> 'merged'
@@ -244,7 +234,7 @@ SELECT count(*), count(*) FILTER (WHERE EXISTS (
       AND NOT EXISTS (SELECT 1 FROM points_allocation qa JOIN points_entry qe ON qe.id = qa.entry_id
                       WHERE qa.lot_id = q.lot_id AND qe.kind = 'reverse' AND qe.source_type = %(sale)s)))
 FROM ends
-"""
+"""  # noqa: S608 - constants only
 
 
 def package_renewal(*, lo: datetime, hi: datetime, days: int = PACKAGE_RENEWAL_DAYS) -> PackageRenewal:
