@@ -176,6 +176,25 @@ def messages_queue_batched(*, purpose: str, outgoing: list[Outgoing], at: dateti
     return queued, skipped
 
 
+def expiry_warnings_queue(*, purpose: str, days: int, due_sql: str, outgoing_of, now: datetime,
+                          batch: int = 2000) -> dict[str, int]:
+    """Warnings of what runs out within `days` days of today (in the clinic's time zone; 0: none):
+    `due_sql` (parameters `zone`, `now`, `horizon`, the local midnight after the last day) gives
+    the rows, `outgoing_of(row)` each row's message, queued with `messages_queue_batched`."""
+    from clinics.context import clinic_zone, local_date, local_midnight
+
+    counts = {"warnings_queued": 0, "warnings_skipped": 0}
+    if days == 0:
+        return counts
+    horizon = local_midnight(local_date(now) + timedelta(days=days + 1))
+    with connection.cursor() as cursor:
+        cursor.execute(due_sql, {"zone": str(clinic_zone()), "now": now, "horizon": horizon})
+        due = cursor.fetchall()
+    counts["warnings_queued"], counts["warnings_skipped"] = messages_queue_batched(
+        purpose=purpose, outgoing=[outgoing_of(row) for row in due], at=now, batch=batch)
+    return counts
+
+
 def _messages_insert(messages: list[Message]) -> None:
     """Insert the messages with COPY, their ids taken from the table's sequence first (a batch job
     queues tens of thousands at once; COPY writes them several times faster than an INSERT

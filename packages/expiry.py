@@ -3,15 +3,13 @@ day, sent `expiry_warning_days` (30 by default) before the last usable day, in t
 zone. The sessions themselves expire with the points, through the ledger's nightly expiry
 (points.ledger.lots_expire covers every asset)."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db import connection
 from django.utils import timezone
 
 from messaging.models import Purpose
-from messaging.services import Outgoing, messages_queue_batched
+from messaging.services import Outgoing, expiry_warnings_queue
 from packages.services import package_settings
-from points.rules import clinic_zone, local_date, local_midnight
 
 WARNING_BATCH = 2000
 
@@ -36,18 +34,11 @@ def package_expiry_warnings_send(*, now: datetime | None = None) -> dict[str, in
     warning period. The message log's guard key (purchase, last day) makes each happen once, so a
     run a day late still warns; consent, the member's opt-out (`notice_packages`), the clinic's
     switch for service messages and quiet hours are the messaging service's."""
-    now = now or timezone.now()
-    days = package_settings().expiry_warning_days
-    counts = {"warnings_queued": 0, "warnings_skipped": 0}
-    if days == 0:
-        return counts
-    horizon = local_midnight(local_date(now) + timedelta(days=days + 1))
-    with connection.cursor() as cursor:
-        cursor.execute(_DUE_SQL, {"zone": str(clinic_zone()), "now": now, "horizon": horizon})
-        due = cursor.fetchall()
-    outgoing = [Outgoing(member_id=member_id, guard_key=package_warning_key(purchase_id, last_day),
-                         variables={"package": name, "sessions": left, "expiry_date": last_day})
-                for member_id, purchase_id, name, left, last_day in due]
-    counts["warnings_queued"], counts["warnings_skipped"] = messages_queue_batched(
-        purpose=Purpose.PACKAGE_EXPIRY_WARNING, outgoing=outgoing, at=now, batch=WARNING_BATCH)
-    return counts
+    def outgoing_of(row) -> Outgoing:
+        member_id, purchase_id, name, left, last_day = row
+        return Outgoing(member_id=member_id, guard_key=package_warning_key(purchase_id, last_day),
+                        variables={"package": name, "sessions": left, "expiry_date": last_day})
+
+    return expiry_warnings_queue(purpose=Purpose.PACKAGE_EXPIRY_WARNING, days=package_settings().expiry_warning_days,
+                                 due_sql=_DUE_SQL, outgoing_of=outgoing_of, now=now or timezone.now(),
+                                 batch=WARNING_BATCH)

@@ -229,6 +229,15 @@ class DecisionSerializer(RefuseUnknownFields, serializers.Serializer):
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
+def _decide(request, pk: int, decide) -> Response:
+    """Approve or reject (`decide`) a pending adjustment with the request's note."""
+    adjustment = get_object_or_404(PointsAdjustment, pk=pk)
+    serializer = DecisionSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return Response(AdjustmentSerializer(decide(adjustment=adjustment, actor=request.user,
+                                                **serializer.validated_data)).data)
+
+
 class AdjustmentApproveApi(APIView):
     permission_classes = [ApproveAdjustment]
 
@@ -236,12 +245,7 @@ class AdjustmentApproveApi(APIView):
                    parameters=[IDEMPOTENCY_PARAMETER])
     @idempotent
     def post(self, request, pk: int):
-        adjustment = get_object_or_404(PointsAdjustment, pk=pk)
-        serializer = DecisionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        adjustment = points_adjustment_approve(adjustment=adjustment, actor=request.user,
-                                               **serializer.validated_data)
-        return Response(AdjustmentSerializer(adjustment).data)
+        return _decide(request, pk, points_adjustment_approve)
 
 
 class AdjustmentRejectApi(APIView):
@@ -251,12 +255,7 @@ class AdjustmentRejectApi(APIView):
                    parameters=[IDEMPOTENCY_PARAMETER])
     @idempotent
     def post(self, request, pk: int):
-        adjustment = get_object_or_404(PointsAdjustment, pk=pk)
-        serializer = DecisionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        adjustment = points_adjustment_reject(adjustment=adjustment, actor=request.user,
-                                              **serializer.validated_data)
-        return Response(AdjustmentSerializer(adjustment).data)
+        return _decide(request, pk, points_adjustment_reject)
 
 
 class RewardSerializer(serializers.ModelSerializer):

@@ -1,14 +1,13 @@
 """Warnings before points expire: one message per member and expiry day, for every expiry day
 within the clinic's warning period (so a day a missed run skipped is warned on the next run)."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db import connection
 from django.utils import timezone
 
 from messaging.models import Purpose
-from messaging.services import Outgoing, messages_queue_batched
-from points.rules import clinic_zone, local_date, local_midnight, loyalty_settings
+from messaging.services import Outgoing, expiry_warnings_queue
+from points.rules import loyalty_settings
 
 WARNING_BATCH = 2000
 
@@ -32,18 +31,11 @@ def expiry_warnings_send(*, now: datetime | None = None) -> dict[str, int]:
     """Queue a warning to every active member with points whose last usable day is within the
     warning period (`expiry_warning_days` from today, in the clinic's time zone). The message log's
     guard key (member, last day) makes each warning happen once."""
-    now = now or timezone.now()
-    days = loyalty_settings().expiry_warning_days
-    counts = {"warnings_queued": 0, "warnings_skipped": 0}
-    if days == 0:
-        return counts
-    horizon = local_midnight(local_date(now) + timedelta(days=days + 1))
-    with connection.cursor() as cursor:
-        cursor.execute(_DUE_SQL, {"zone": str(clinic_zone()), "now": now, "horizon": horizon})
-        due = cursor.fetchall()
-    outgoing = [Outgoing(member_id=member_id, guard_key=expiry_warning_key(member_id, last_day),
-                         variables={"points": points, "expiry_date": last_day, "balance": balance})
-                for member_id, last_day, points, balance in due]
-    counts["warnings_queued"], counts["warnings_skipped"] = messages_queue_batched(
-        purpose=Purpose.POINTS_EXPIRY_WARNING, outgoing=outgoing, at=now, batch=WARNING_BATCH)
-    return counts
+    def outgoing_of(row) -> Outgoing:
+        member_id, last_day, points, balance = row
+        return Outgoing(member_id=member_id, guard_key=expiry_warning_key(member_id, last_day),
+                        variables={"points": points, "expiry_date": last_day, "balance": balance})
+
+    return expiry_warnings_queue(purpose=Purpose.POINTS_EXPIRY_WARNING, days=loyalty_settings().expiry_warning_days,
+                                 due_sql=_DUE_SQL, outgoing_of=outgoing_of, now=now or timezone.now(),
+                                 batch=WARNING_BATCH)
