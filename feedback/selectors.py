@@ -104,7 +104,7 @@ def followup_counts(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def followup_list(*, member_id: int | None = None, status: str = "", kind: str = "") -> QuerySet[FollowUpTask]:
-    tasks = FollowUpTask.objects.select_related("member", "assigned_to", "practitioner__user", "treatment")
+    tasks = FollowUpTask.objects.select_related("member", "assigned_to", "practitioner__user", "treatment", "answer")
     if member_id:
         tasks = tasks.filter(member_id=member_id)
     if status:
