@@ -44,8 +44,8 @@ WITH audience AS (
 treated AS (SELECT member_id FROM audience WHERE "group" = 'treated'),
 guards AS (
     INSERT INTO campaigns_campaigngrant (campaign_id, occurrence, member_id, granted_at, offer, points,
-                                         valid_from, valid_until)
-    SELECT %(campaign)s, %(today)s, member_id, %(now)s, true, 0, %(now)s, %(now)s + interval '7 days'
+                                         valid_from, valid_until, lunar)
+    SELECT %(campaign)s, %(today)s, member_id, %(now)s, true, 0, %(now)s, %(now)s + interval '7 days', false
     FROM treated RETURNING member_id
 ),
 accounts AS (
