@@ -97,17 +97,22 @@ def _audience_add(campaign: Campaign, now: datetime, member_ids: list[int] | Non
                         member_ids or [], member_ids is None])
 
 
+def trigger_rule(campaign: Campaign) -> tuple[int, str]:
+    """A triggered campaign's event, as the days from a member's visit to her occurrence and which
+    of her counted visits it counts from: the first (`min`), or the latest (`max`) for becoming
+    dormant, which is the insights' `active_days` after it."""
+    days = campaign.trigger_days or 0
+    if campaign.schedule == Campaign.Schedule.AFTER_DORMANT:
+        return days + insights_settings().active_days, "max"
+    return days, "min"
+
+
 def _triggered_members(campaign: Campaign, day: date) -> list[int]:
     """Members whose event was `trigger_days` before `day`: the first counted visit, or becoming
     dormant (no visit for the insights' `active_days` after the last one)."""
     from insights.selectors import counted
 
-    days = campaign.trigger_days or 0
-    if campaign.schedule == Campaign.Schedule.AFTER_DORMANT:
-        days += insights_settings().active_days
-        aggregate = "max"
-    else:
-        aggregate = "min"
+    days, aggregate = trigger_rule(campaign)
     event_day = day - timedelta(days=days)
     audience, params = audience_sql(campaign)
     sql = f"""

@@ -201,20 +201,49 @@ def _celebrates_on(campaign: Campaign, member: Member, day: date) -> bool:
     return bool(birthdays_on(days=[day], timing=campaign.birthday_timing, members=Member.objects.filter(pk=member.pk)))
 
 
+def _triggered_on(campaign: Campaign, member: Member, at: datetime) -> date | None:
+    """The day a triggered campaign's run reaches the member by her counted visits before `at`
+    (`running.trigger_rule`: her first visit's local day, or her latest's plus the days to become
+    dormant, plus the campaign's `trigger_days`); None when she has no visit."""
+    from campaigns.running import trigger_rule
+    from insights.selectors import counted
+    from points.rules import local_date
+
+    days, aggregate = trigger_rule(campaign)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {aggregate}(v.visited_at) FROM visits_visit v "  # noqa: S608 - min or max
+                       f"WHERE v.member_id = %s AND v.visited_at < %s AND {counted()}", [member.pk, at])
+        event = cursor.fetchone()[0]
+    return None if event is None else local_date(event) + timedelta(days=days)
+
+
 def _multiplier_before_given(member: Member, at: datetime) -> list[MultiplierHeld]:
-    """The multipliers of the scheduled or running campaigns (fixed schedules and birthdays) whose
-    occurrence's window — local midnight of its day to local midnight `validity_days` later — holds `at`, but
-    whose offers for that occurrence have not been given yet (the job runs at the send time): the
-    member gets the multiplier if the run will give them the offer. One query when no such window
-    is open."""
+    """The multipliers of the scheduled or running campaigns whose occurrence's window — local
+    midnight of its day to local midnight `validity_days` later — holds `at`, but whose offers for
+    that occurrence have not been given yet (the job runs at the send time): the member gets the
+    multiplier if the run will give them the offer. For birthday and triggered campaigns the
+    occurrence is the member's own day (her birthday; N days after her first visit or after she
+    became dormant). One query when no such window is open, and one more per triggered
+    campaign with a multiplier."""
+    from campaigns.running import CATCH_UP_DAYS
     from campaigns.schedules import TRIGGERED, occurrences_between
     from points.rules import local_date, local_midnight
 
     today = local_date(at)
     found = []
     for campaign in (Campaign.objects.filter(status__in=[Campaign.Status.SCHEDULED, Campaign.Status.RUNNING],
-                                             points_multiplier__isnull=False)
-                     .exclude(schedule__in=TRIGGERED).select_related("coupon_template")):
+                                             points_multiplier__isnull=False).select_related("coupon_template")):
+        if campaign.schedule in TRIGGERED:
+            # The member's day, if a run still to come gives it (the runs catch up CATCH_UP_DAYS).
+            on = _triggered_on(campaign, member, at)
+            if (on is not None and max(campaign.starts_on, local_date(campaign.launched_at),
+                                       today - timedelta(days=CATCH_UP_DAYS)) <= on
+                    and (campaign.ends_on is None or on <= campaign.ends_on)
+                    and local_midnight(on) <= at < local_midnight(on + timedelta(days=campaign.validity_days))
+                    and not campaign.occurrences.filter(on=on).exists()
+                    and _eligible_before_given(campaign, member)):
+                found.append(MultiplierHeld(campaign, on))
+            continue
         if campaign.is_birthday:
             # From local midnight of the day the member celebrates (her birthday, or the first of
             # her birthday month), as the day's run will give it, unless given this year already.

@@ -132,3 +132,69 @@ def test_a_birthday_multiplier_counts_from_local_midnight_of_the_birthday(owner,
     assert grant.birthday_year == DAY.year
     assert buy(birthday, cream, front_desk, at_local(DAY, 23, 0)).points_earned == 2 * BASE
     assert ledger_verify() == []
+
+
+def triggered_launched(owner, schedule, *, trigger_days: int, holdout_percent: int = 0):
+    """A triggered campaign doubling points for 3 days from the member's day, given at 10:00."""
+    campaign = make_campaign(owner, name="新客回访", starts_on=date(2026, 5, 1), ends_on=date(2026, 12, 31),
+                             schedule=schedule, trigger_days=trigger_days, validity_days=3,
+                             points_multiplier=Decimal("2"), holdout_percent=holdout_percent)
+    return launch_at(campaign, owner, at_local(date(2026, 5, 1), 8))
+
+
+def test_a_new_member_follow_up_multiplier_counts_from_local_midnight_of_her_day(owner, front_desk, make_member,
+                                                                                cream, rules):
+    member = make_member("新客")
+    campaign = triggered_launched(owner, Campaign.Schedule.AFTER_FIRST_VISIT, trigger_days=7)
+    first = DAY - timedelta(days=7)
+    assert buy(member, cream, front_desk, at_local(first, 15)).points_earned == BASE  # the event itself
+    assert buy(member, cream, front_desk, at_local(DAY - timedelta(days=1), 23, 59)).points_earned == BASE
+
+    early = buy(member, cream, front_desk, at_local(DAY, 0, 30))  # 7 days after, before the 10:00 run
+
+    assert early.points_earned == 2 * BASE and not CampaignGrant.objects.filter(campaign=campaign).exists()
+    use = CampaignMultiplierUse.objects.get(visit=early.visit)
+    assert (use.campaign, use.occurrence, use.grant) == (campaign, DAY, None)
+    run_at(at_local(DAY, 10))
+    grant = CampaignGrant.objects.get(campaign=campaign, member=member)
+    assert (grant.occurrence, grant.valid_from) == (DAY, at_local(DAY, 0))
+    last = buy(member, cream, front_desk, at_local(DAY + timedelta(days=2), 23, 59))
+    after = buy(member, cream, front_desk, at_local(DAY + timedelta(days=3), 0))
+    assert (last.points_earned, after.points_earned) == (2 * BASE, BASE)
+    assert CampaignMultiplierUse.objects.get(visit=last.visit).grant == grant
+    assert ledger_verify() == []
+
+
+def test_a_win_back_multiplier_counts_from_local_midnight_of_the_members_day(owner, front_desk, make_member, cream,
+                                                                           rules):
+    from insights.selectors import insights_settings
+
+    dormant_after = insights_settings().active_days
+    sleeper, regular = make_member("沉睡"), make_member("常客")
+    campaign = triggered_launched(owner, Campaign.Schedule.AFTER_DORMANT, trigger_days=0)
+    last_visit = DAY - timedelta(days=dormant_after)
+    buy(sleeper, cream, front_desk, at_local(last_visit, 15))
+    buy(regular, cream, front_desk, at_local(last_visit, 15))
+    buy(regular, cream, front_desk, at_local(DAY - timedelta(days=1), 15))  # she came back: not dormant
+
+    assert buy(sleeper, cream, front_desk, at_local(DAY, 0, 30)).points_earned == 2 * BASE
+    assert buy(regular, cream, front_desk, at_local(DAY, 0, 30)).points_earned == BASE
+    # The sleeper's visit at 00:30 woke her: the 10:00 run gives nobody the offer, and her day
+    # moved on, so her next checkout earns single.
+    run_at(at_local(DAY, 10))
+    assert not CampaignGrant.objects.filter(campaign=campaign).exists()
+    assert buy(sleeper, cream, front_desk, at_local(DAY, 12)).points_earned == BASE
+
+
+def test_a_triggered_campaigns_control_group_earns_single_from_midnight(owner, front_desk, make_member, cream, rules):
+    members = [make_member(f"新客{n}") for n in range(16)]
+    campaign = triggered_launched(owner, Campaign.Schedule.AFTER_FIRST_VISIT, trigger_days=7, holdout_percent=50)
+    for member in members:
+        buy(member, cream, front_desk, at_local(DAY - timedelta(days=7), 15))
+
+    earned = {m.pk: buy(m, cream, front_desk, at_local(DAY, 0, 30)).points_earned for m in members}
+    run_at(at_local(DAY, 10))
+
+    treated = set(CampaignGrant.objects.filter(campaign=campaign, offer=True).values_list("member_id", flat=True))
+    assert treated and len(treated) < len(members)  # 50 % held out by the campaign's seed
+    assert {pk for pk, points in earned.items() if points == 2 * BASE} == treated
