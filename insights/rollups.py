@@ -2,11 +2,15 @@
 MemberBought) and of the points ledger (PointsDay).
 
 Database triggers keep them exact: every statement that inserts, updates or deletes visits, visit
-lines, refunds or bookings recomputes, in the same transaction, the (member, local day) rows of the
-visits it touched from the visits themselves, with the `selectors.counted` rule, adjusts the day
-totals by the difference, recomputes those members' first and latest visit days and what they
-bought on those days. Recomputing from the visits makes every path exact: checkout, refunds, package refunds,
-voids, merges moving visits, imports, links of visits to bookings. A trigger on the ledger
+lines, refunds or bookings queues the (member, instant) keys of the visits it touched on its
+transaction's row of `insights_rolluppending`; at commit (migration 0007) one deferred trigger
+recomputes, in the same transaction, the (member, local day) rows of those keys from the visits
+themselves, with the `selectors.counted` rule, adjusts the day totals by the difference,
+recomputes those members' first and latest visit days and what they bought on those days. A
+checkout that writes a visit and its lines refreshes once. Readers inside a writing transaction
+see its own changes: `rollups_ready` and `rollups_usable` refresh what it queued first.
+Recomputing from the visits makes every path exact: checkout, refunds, package refunds, voids,
+merges moving visits, imports, links of visits to bookings. A trigger on the ledger
 (migration 0005) appends each statement's points entries per local day, kind and sign to the
 points rollup.
 
@@ -47,20 +51,28 @@ BOUGHT = """
 
 
 def rollups_ready() -> bool:
-    """Whether the rollups are built in the clinic's current time zone."""
+    """Whether the rollups are built in the clinic's current time zone (after refreshing what the
+    running transaction has queued, if anything)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT zone FROM insights_rollupstate WHERE id = 1")
-        row = cursor.fetchone()
-    return row is not None and row[0] == clinic_zone().key
+        cursor.execute("SELECT insights_rollups_zone()")
+        zone = cursor.fetchone()[0]
+    return zone == clinic_zone().key
 
 
 def rollups_usable(at: datetime) -> bool:
     """Whether the rollups give a member's visits up to `at` exactly, in local days: built in the
-    clinic's time zone, and no visit later than `at` (always so for now). One query."""
+    clinic's time zone (after refreshing what the running transaction has queued), and no visit
+    later than `at` (always so for now). One query."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM insights_rollupstate WHERE id = 1 AND zone = %s) "
+        cursor.execute("SELECT insights_rollups_zone() IS NOT DISTINCT FROM %s "
                        "AND NOT EXISTS (SELECT 1 FROM visits_visit WHERE visited_at > %s)", [clinic_zone().key, at])
         return cursor.fetchone()[0]
+
+
+def rollups_flush() -> None:
+    """Refresh now what the running transaction has queued (the deferred trigger would at commit)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT insights_rollup_flush()")
 
 
 def rollups_rebuild(zone: str | None = None) -> dict[str, int]:
@@ -147,6 +159,7 @@ def rollups_check() -> list[str]:
     """The differences between the rollups and the visits (empty when they agree)."""
     zone = clinic_zone().key
     problems = []
+    rollups_flush()
     with connection.cursor() as cursor:
         cursor.execute(f"""
             WITH direct AS (

@@ -1,0 +1,130 @@
+"""The rollups are refreshed once per transaction, at its commit (migration insights/0007): the
+statement triggers queue the touched (member, instant) keys on the transaction's one row of
+insights_rolluppending and a deferred trigger refreshes them. Inside the transaction a reader
+refreshes first, so the figures never lag what the transaction itself wrote; after commit nothing
+is left queued and the rollups equal the visits, also for checkouts committed at once and for a
+transaction whose search path moved to another schema before it committed."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from checkout.services import LineInput, PaymentInput, checkout_complete
+from insights import selectors
+from insights.rollups import rollups_check, rollups_ready
+from members.models import Member
+from members.services import member_register
+from points.rules import local_date
+from visits.models import CatalogueItem
+from visits.services import catalogue_item_create, category_create
+
+PRICE = Decimal("100.00")
+
+
+def queued() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT members, cardinality(instants) FROM insights_rolluppending ORDER BY transaction_id")
+        return cursor.fetchall()
+
+
+def member_days(member_id: int) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT day, visits, revenue FROM insights_memberday WHERE member_id = %s ORDER BY day",
+                       [member_id])
+        return cursor.fetchall()
+
+
+def buy(member, actor, item):
+    return checkout_complete(member=member, actor=actor, lines=[LineInput(item_id=item.pk, quantity=2)],
+                             payments=[PaymentInput("cash", None)])
+
+
+@pytest.fixture
+def item(db):
+    return catalogue_item_create(kind=CatalogueItem.Kind.PRODUCT, name="面膜", sku="MASK",
+                                 category=category_create(name="护肤", code="care"), price=PRICE)
+
+
+def test_a_checkout_queues_once_and_its_own_transaction_reads_it_refreshed(owner, item):
+    member = member_register(name="王会员", phone="13800001111", actor=owner)
+    assert rollups_ready() and queued() == []
+
+    result = buy(member, owner, item)
+
+    # The visit's insert and its lines' insert each queued the key, on one row, refreshed at commit.
+    assert queued() == [([member.pk, member.pk], 2)]
+    assert member_days(member.pk) == []
+    today = local_date(timezone.now())
+    summary = selectors.kpi_summary(scope=selectors.Scope(selectors.Period(today, today)))
+    assert (summary.visits, summary.revenue, summary.active_members) == (1, result.visit.total, 1)
+    assert queued() == []
+    assert member_days(member.pk) == [(today, 1, result.visit.total)]
+    assert rollups_check() == []
+
+
+@pytest.fixture(scope="module")
+def shop(committed_clinic, django_db_blocker) -> dict:
+    clinic = committed_clinic("rollupcommit", "汇总提交诊所")
+    with django_db_blocker.unblock(), schema_context(clinic.schema_name):
+        owner = User.objects.get(username="owner")
+        members = [member_register(name=f"会员{n}", phone=f"1390000{n:04d}", actor=None).pk for n in range(6)]
+        item = catalogue_item_create(kind=CatalogueItem.Kind.PRODUCT, name="面膜", sku="MASK",
+                                     category=category_create(name="护肤", code="care"), price=PRICE)
+    return {"slug": clinic.schema_name, "members": members, "item": item, "owner": owner.pk}
+
+
+def test_checkouts_committed_at_once_leave_the_rollups_exact_and_nothing_queued(shop, django_db_blocker):
+    barrier = threading.Barrier(8)
+    errors: list[str] = []
+    # Eight checkouts at once: six members, two of them twice.
+    plan = [*shop["members"], shop["members"][0], shop["members"][1]]
+
+    def attempt(member_id: int) -> None:
+        try:
+            with schema_context(shop["slug"]):
+                member, actor = Member.objects.get(pk=member_id), User.objects.get(pk=shop["owner"])
+                barrier.wait(timeout=60)
+                buy(member, actor, shop["item"])
+        except Exception as exc:  # noqa: BLE001 - any failure is reported by the test
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    with django_db_blocker.unblock():
+        threads = [threading.Thread(target=attempt, args=(pk,)) for pk in plan]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with schema_context(shop["slug"]):
+            assert queued() == []
+            assert rollups_check() == []
+            visits = {pk: sum(v for _day, v, _revenue in member_days(pk)) for pk in shop["members"]}
+            assert visits == {pk: plan.count(pk) for pk in shop["members"]}
+
+
+def test_the_refresh_at_commit_runs_in_the_clinics_schema_whatever_the_search_path(shop, django_db_blocker):
+    with django_db_blocker.unblock():
+        connection.close()
+        with transaction.atomic():
+            with schema_context(shop["slug"]):
+                member = member_register(name="晚到会员", phone="13911112222", actor=None)
+                visit = buy(member, User.objects.get(pk=shop["owner"]), shop["item"]).visit
+                before = member_days(member.pk)
+            # Back in public before the commit: the deferred refresh must still find the clinic's tables.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM clinics_clinic")
+                cursor.execute("SHOW search_path")
+                assert shop["slug"] not in cursor.fetchone()[0]
+        with schema_context(shop["slug"]):
+            after = member_days(member.pk)
+            assert queued() == [] and rollups_check() == []
+        connection.close()
+    assert before == []  # not refreshed before the commit (no reader asked)
+    assert after == [(local_date(visit.visited_at), 1, visit.total)]
