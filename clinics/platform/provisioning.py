@@ -13,7 +13,6 @@ from django.db import connection, connections, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.test.utils import override_settings
 from django.utils.translation import gettext as _
-from django_tenants.clone import CloneSchema
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
@@ -25,6 +24,7 @@ from appointments.schedule import appointment_defaults_install
 from campaigns.services import birthday_offer_install
 from clinics.context import clinic_host
 from clinics.models import Clinic, ClinicEvent, Domain
+from clinics.platform.schema_copy import schema_copy
 from clinics.platform.slugs import validate_clinic_slug
 from feedback.services import feedback_defaults_install
 from insights.rollups import rollups_rebuild
@@ -255,7 +255,7 @@ def clinic_create(*, slug: str, name: str, owner: OwnerSpec, actor: str,
     """Provision a clinic: its row and domain, its schema, its roles and its owner account."""
     slug = slug.strip().lower()
     validate_clinic_slug(slug)
-    if Clinic.objects.filter(schema_name=slug).exists():
+    if Clinic.objects.filter(schema_name=slug).exists() or schema_exists(slug):
         raise ValidationError({"slug": _("A clinic with this name already exists.")})
     if not schema_exists(TEMPLATE_SCHEMA):
         raise ValidationError(_("The clinic template is missing; run “manage.py migrate_platform” first."))
@@ -265,7 +265,7 @@ def clinic_create(*, slug: str, name: str, owner: OwnerSpec, actor: str,
     with transaction.atomic():
         clinic.save()
         Domain.objects.create(domain=clinic_host(clinic), tenant=clinic, is_primary=True)
-        CloneSchema().clone_schema(TEMPLATE_SCHEMA, slug, "DATA")
+        schema_copy(TEMPLATE_SCHEMA, slug)
         with schema_context(slug):
             clinic_defaults_install()
             rollups_rebuild(clinic.time_zone)
