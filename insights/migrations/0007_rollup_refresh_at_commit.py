@@ -69,13 +69,17 @@ BEGIN
     RETURN (SELECT zone FROM insights_rollupstate WHERE id = 1);
 END $$;
 
+"""
+
+# The statement triggers' functions (migration 0004's), calling {call} with the touched keys.
+CHANGED = r"""
 CREATE OR REPLACE FUNCTION insights_rollup_visit_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM insights_rollup_queue(array_agg(member_id), array_agg(visited_at)) FROM new_rows;
+        PERFORM {call}(array_agg(member_id), array_agg(visited_at)) FROM new_rows;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        PERFORM insights_rollup_queue(array_agg(member_id), array_agg(visited_at)) FROM old_rows;
+        PERFORM {call}(array_agg(member_id), array_agg(visited_at)) FROM old_rows;
     END IF;
     RETURN NULL;
 END $$;
@@ -83,11 +87,11 @@ END $$;
 CREATE OR REPLACE FUNCTION insights_rollup_part_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM insights_rollup_queue(array_agg(v.member_id), array_agg(v.visited_at))
+        PERFORM {call}(array_agg(v.member_id), array_agg(v.visited_at))
         FROM new_rows n JOIN visits_visit v ON v.id = n.visit_id;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        PERFORM insights_rollup_queue(array_agg(v.member_id), array_agg(v.visited_at))
+        PERFORM {call}(array_agg(v.member_id), array_agg(v.visited_at))
         FROM old_rows o JOIN visits_visit v ON v.id = o.visit_id;
     END IF;
     RETURN NULL;
@@ -95,29 +99,6 @@ END $$;
 """
 
 REVERSE = r"""
-CREATE OR REPLACE FUNCTION insights_rollup_visit_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM insights_rollup_refresh(array_agg(member_id), array_agg(visited_at)) FROM new_rows;
-    END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        PERFORM insights_rollup_refresh(array_agg(member_id), array_agg(visited_at)) FROM old_rows;
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION insights_rollup_part_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM insights_rollup_refresh(array_agg(v.member_id), array_agg(v.visited_at))
-        FROM new_rows n JOIN visits_visit v ON v.id = n.visit_id;
-    END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        PERFORM insights_rollup_refresh(array_agg(v.member_id), array_agg(v.visited_at))
-        FROM old_rows o JOIN visits_visit v ON v.id = o.visit_id;
-    END IF;
-    RETURN NULL;
-END $$;
 DROP FUNCTION insights_rollups_zone();
 DROP TRIGGER insights_rollup_flush ON insights_rolluppending;
 DROP FUNCTION insights_rollup_flush_at_commit();
@@ -134,5 +115,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(FORWARD, REVERSE),
+        migrations.RunSQL(FORWARD + CHANGED.replace("{call}", "insights_rollup_queue"),
+                          CHANGED.replace("{call}", "insights_rollup_refresh") + REVERSE),
     ]
