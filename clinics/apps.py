@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ClinicsConfig(AppConfig):
     name = "clinics"
     verbose_name = _("Clinics")
+
+    def ready(self) -> None:
+        from clinics.platform.recorder import recorder_lookup_install
+
+        recorder_lookup_install()
