@@ -7,6 +7,6 @@ class ClinicsConfig(AppConfig):
     verbose_name = _("Clinics")
 
     def ready(self) -> None:
-        from clinics.platform.recorder import recorder_lookup_install
+        from clinic_loyalty.migration_recorder import recorder_lookup_install
 
         recorder_lookup_install()
