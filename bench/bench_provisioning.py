@@ -1,6 +1,6 @@
-"""Provisioning clinics. clinic_create clones the migrated template schema, so its time should
+"""Provisioning clinics. clinic_create copies the migrated template schema, so its time should
 not grow with the number of migrations; the same schema migrated from scratch shows what the
-cloning saves."""
+copy saves."""
 
 import time
 from statistics import mean
@@ -54,5 +54,5 @@ def main() -> list[Figure]:
         Figure(f"clinic_create per clinic, slowest of {CLINICS} clinics", max(seconds),
                target=TARGET_SECONDS),
         Figure("one clinic schema migrated from scratch instead", scratch,
-               note=f"reference; cloning saves {scratch - mean(seconds):.1f} s per clinic"),
+               note=f"reference; the copy saves {scratch - mean(seconds):.1f} s per clinic"),
     ]
