@@ -81,7 +81,7 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 PUBLIC_SCHEMA_NAME = "public"
 TENANT_MODEL = "clinics.Clinic"
 TENANT_DOMAIN_MODEL = "clinics.Domain"
-# New clinics are cloned from this migrated template schema, so provisioning time does not
+# New clinics are copied from this migrated template schema, so provisioning time does not
 # grow with the number of migrations.
 TENANT_BASE_SCHEMA = "clinic_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True

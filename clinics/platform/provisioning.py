@@ -1,4 +1,4 @@
-"""Creating clinics: a clinic's schema is cloned from a migrated template schema, so creating
+"""Creating clinics: a clinic's schema is copied from a migrated template schema, so creating
 one takes the same few seconds however many migrations the project has."""
 
 import multiprocessing
@@ -44,7 +44,7 @@ class OwnerSpec:
 
 
 def template_schema_migrate(*, verbosity: int = 0) -> None:
-    """Create (if needed) and migrate the template schema every new clinic is cloned from."""
+    """Create (if needed) and migrate the template schema every new clinic is copied from."""
     connection.set_schema_to_public()
     if not schema_exists(TEMPLATE_SCHEMA):
         with connection.cursor() as cursor:
@@ -169,7 +169,7 @@ def schemas_defaults_marks() -> dict[str, str]:
 
 
 def schema_defaults_mark_copy(schema_name: str) -> None:
-    """Give a schema cloned from the template the template's mark: it has its defaults."""
+    """Give a schema copied from the template the template's mark: it has its defaults."""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute("SELECT obj_description(%s::regnamespace, 'pg_namespace')", [quote(TEMPLATE_SCHEMA)])

@@ -6,7 +6,7 @@ from clinics.platform.provisioning import platform_migrate
 
 class Command(BaseCommand):
     help = ("Migrate everything: the public schema, the clinic template schema new clinics are "
-            "cloned from, and every clinic that is behind. Safe to run again.")
+            "copied from, and every clinic that is behind. Safe to run again.")
 
     def add_arguments(self, parser):
         parser.add_argument(
