@@ -32,6 +32,11 @@ from django.db import DatabaseError, connection
 
 _scripts: dict[tuple[str, str], str] = {}
 
+
+class TemplateNotCopyable(Exception):
+    """The template holds objects the copy does not make (listed in the message)."""
+
+
 TARGET = "__clinic_schema__"
 
 _UNSUPPORTED_SQL = """
@@ -76,16 +81,15 @@ def _describe(template: str) -> str:
     (namespace,), = _rows("SELECT oid FROM pg_namespace WHERE nspname = %(name)s", {"name": template})
     params = {"ns": namespace}
     if unsupported := [row[0] for row in _rows(_UNSUPPORTED_SQL, params)]:
-        raise NotImplementedError(f"the clinic template holds what the schema copy does not handle: {unsupported}")
+        raise TemplateNotCopyable(f"the clinic template holds what the schema copy does not handle: {unsupported}")
     source = connection.ops.quote_name(template)
-    target = TARGET
     tables = [name for (name,) in _rows(
         "SELECT quote_ident(relname) FROM pg_class WHERE relnamespace = %(ns)s AND relkind = 'r' ORDER BY relname",
         params)]
-    statements = [f"CREATE SCHEMA {target}"]
-    statements += [f"CREATE TABLE {target}.{table} (LIKE {source}.{table} INCLUDING DEFAULTS INCLUDING IDENTITY "
+    statements = [f"CREATE SCHEMA {TARGET}"]
+    statements += [f"CREATE TABLE {TARGET}.{table} (LIKE {source}.{table} INCLUDING DEFAULTS INCLUDING IDENTITY "
                    f"INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION)" for table in tables]
-    statements += [f"INSERT INTO {target}.{table} OVERRIDING SYSTEM VALUE SELECT * FROM {source}.{table}"
+    statements += [f"INSERT INTO {TARGET}.{table} OVERRIDING SYSTEM VALUE SELECT * FROM {source}.{table}"
                    for table in tables]
     # Identity sequences where the template's are.
     for table, column, sequence in _rows("""
@@ -96,7 +100,7 @@ def _describe(template: str) -> str:
             JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
             WHERE c.relnamespace = %(ns)s ORDER BY 1, 2""", params):
         statements.append(
-            f"SELECT setval(pg_get_serial_sequence('{target}.{table}', {_literal(column)}), last_value, is_called) "
+            f"SELECT setval(pg_get_serial_sequence('{TARGET}.{table}', {_literal(column)}), last_value, is_called) "
             f"FROM {source}.{sequence}")
     # Constraints: keys first (foreign keys need them), then checks, then foreign keys.
     for table, name, definition in _rows("""
@@ -104,7 +108,7 @@ def _describe(template: str) -> str:
             FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
             WHERE c.relnamespace = %(ns)s AND k.contype IN ('p', 'u', 'x', 'c', 'f')
             ORDER BY array_position(ARRAY['p', 'u', 'x', 'c', 'f']::"char"[], k.contype), 1, 2""", params):
-        statements.append(f"ALTER TABLE {target}.{table} ADD CONSTRAINT {name} {_retarget(definition, template)}")
+        statements.append(f"ALTER TABLE {TARGET}.{table} ADD CONSTRAINT {name} {_retarget(definition, template)}")
     statements += [_retarget(definition, template) for (definition,) in _rows("""
             SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
             WHERE c.relnamespace = %(ns)s
@@ -117,7 +121,7 @@ def _describe(template: str) -> str:
     statements += [_retarget(definition, template) for (definition,) in _rows("""
             SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
             WHERE c.relnamespace = %(ns)s AND NOT t.tgisinternal ORDER BY c.relname, t.tgname""", params)]
-    statements += [f"COMMENT ON TABLE {target}.{table} IS {_literal(comment)}" for table, comment in _rows("""
+    statements += [f"COMMENT ON TABLE {TARGET}.{table} IS {_literal(comment)}" for table, comment in _rows("""
             SELECT quote_ident(c.relname), d.description FROM pg_description d JOIN pg_class c ON c.oid = d.objoid
             WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0 AND c.relnamespace = %(ns)s AND c.relkind = 'r'
             ORDER BY 1""", params)]
