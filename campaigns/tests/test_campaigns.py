@@ -85,9 +85,11 @@ def test_launch_stores_a_stratified_control_group_and_treated_members_get_everyt
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.FINISHED
     assert [e.kind for e in campaign.events.order_by("id")] == ["created", "launched", "occurrence", "finished"]
-    offers = member_campaign_offers(member=members[0] if members[0].pk in treated else members[1],
-                                    at=at_local(DAY, 12))
-    assert offers and offers[0].campaign == campaign
+    one_treated = next(m for m in members if m.pk in treated)
+    one_control = next(m for m in members if m.pk in control)
+    offers = member_campaign_offers(member=one_treated, at=at_local(DAY, 12))
+    assert [offer.campaign for offer in offers] == [campaign]
+    assert member_campaign_offers(member=one_control, at=at_local(DAY, 12)) == []
 
 
 def test_a_batch_that_dies_leaves_whole_batches_and_the_next_run_completes_exactly_once(owner, members):
