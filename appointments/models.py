@@ -229,8 +229,13 @@ class Booking(models.Model):
             ("manage_schedule", _("Can manage locations, rooms, devices, practitioners, hours and exceptions")),
         ]
         indexes = [
-            models.Index(fields=["starts_at"], name="booking_start"),
+            # The appointments panel of the KPI dashboards reads a period's bookings from this
+            # index alone (insights.selectors.kpi_appointments).
+            models.Index(fields=["starts_at"], include=["practitioner_id", "location_id", "status", "ends_at",
+                                                        "late_cancellation"], name="booking_start"),
             models.Index(fields=["member", "-starts_at"], name="booking_member_time"),
+            # Recall conversion: did the member book within 30 days after the recall was made.
+            models.Index(fields=["member", "created_at"], name="booking_member_created"),
             models.Index(fields=["practitioner", "starts_at"], name="booking_practitioner_time"),
         ]
         constraints = [

@@ -23,7 +23,6 @@ from members.services import consent_record
 from messaging.models import MARKETING_CONSENT, Channel, Message, Purpose
 from messaging.rendering import template_texts_validate
 from points.rules import local_date
-from segments.selectors import segment_planning
 
 CAMPAIGN_FIELDS = ("name", "kind", "schedule", "starts_on", "ends_on", "send_time", "month", "day", "trigger_days",
                    "validity_days", "bonus_points", "coupon_template", "points_multiplier", "min_tier",
@@ -256,8 +255,7 @@ def campaign_launch(*, campaign: Campaign, actor: User | None, now: datetime | N
     if errors:
         raise ValidationError(errors)
     seed = secrets.randbits(62)
-    with segment_planning():
-        preview = campaign_preview(campaign, seed=seed)
+    preview = campaign_preview(campaign, seed=seed)
     # A birthday campaign reaches members one by one as their birthday comes, including members
     # who join later: it may start before the clinic has any.
     if preview.targeted == 0 and not campaign.is_birthday:
@@ -278,7 +276,7 @@ def campaign_launch(*, campaign: Campaign, actor: User | None, now: datetime | N
             % {"needed": preview.offer_members, "budget": campaign.budget_coupons}})
     campaign.seed = seed
     strata, params = strata_sql(campaign, seed)
-    with segment_planning(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_AUDIENCE_INSERT_SQL.format(strata=strata), [campaign.pk, now, *params])
     campaign.status = Campaign.Status.SCHEDULED
     campaign.launched_at = now

@@ -30,7 +30,6 @@ from points.ledger import BulkCredit, ledger_credit_many
 from points.models import Coupon
 from points.rules import clinic_zone, local_date, local_midnight, lot_available_from, lot_expiry, loyalty_settings
 from points.selectors import lot_last_day
-from segments.selectors import segment_planning
 
 BATCH_SIZE = 5000
 CATCH_UP_DAYS = 2
@@ -367,9 +366,8 @@ def campaign_occurrence_run(*, campaign: Campaign, on: date, now: datetime | Non
     was given is not given twice, and a run that died halfway is completed."""
     now = now or timezone.now()
     counts = _new_counts()
-    with segment_planning():
-        lunar = _birthday_members(campaign, on) if campaign.is_birthday else None
-        targets = _targets(campaign, on, now, lunar)
+    lunar = _birthday_members(campaign, on) if campaign.is_birthday else None
+    targets = _targets(campaign, on, now, lunar)
     counts["targeted"] = len(targets)
     for start in range(0, len(targets), batch_size):
         if not _grant_batch(campaign.pk, on, targets[start:start + batch_size], now, counts, lunar):

@@ -7,6 +7,8 @@ class ClinicsConfig(AppConfig):
     verbose_name = _("Clinics")
 
     def ready(self) -> None:
+        from clinic_loyalty.database import connection_setup_install
         from clinic_loyalty.migration_recorder import recorder_lookup_install
 
         recorder_lookup_install()
+        connection_setup_install()

@@ -70,6 +70,9 @@ class Survey(models.Model):
     skip_reason = models.CharField(_("reason not sent"), max_length=30, blank=True)
     due_at = models.DateTimeField(_("due"))
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # When its answer was first given: kept by the database (trigger feedback_survey_answered,
+    # migration 0005) from feedback_surveyanswer, so that the response rate is one index read.
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True, editable=False)
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -79,8 +82,10 @@ class Survey(models.Model):
         ordering = ["-due_at", "-id"]
         indexes = [models.Index(fields=["due_at"], condition=Q(status="pending"), name="survey_pending_due"),
                    models.Index(fields=["member", "-due_at"], name="survey_member"),
-                   # The response rate reads the surveys sent in a period.
-                   models.Index(fields=["sent_at"], condition=Q(status="sent"), name="survey_sent_time")]
+                   # The response rate reads the surveys sent in a period and whether each is
+                   # answered from this index alone.
+                   models.Index(fields=["sent_at"], include=["answered_at"], condition=Q(status="sent"),
+                                name="survey_sent_time")]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["pending", "sent", "skipped"]), name="survey_status_valid"),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="survey_sent_has_time"),
@@ -115,7 +120,9 @@ class SurveyAnswer(models.Model):
     class Meta:
         verbose_name = _("survey answer")
         ordering = ["-answered_at", "-id"]
-        indexes = [models.Index(fields=["answered_at"], name="survey_answer_time")]
+        # NPS and the practitioner ratings of a period read this index alone.
+        indexes = [models.Index(fields=["answered_at"], include=["nps_score", "practitioner_id", "practitioner_rating"],
+                                name="survey_answer_time")]
         constraints = [
             models.CheckConstraint(condition=Q(nps_score__gte=0, nps_score__lte=10), name="answer_nps_0_to_10"),
             models.CheckConstraint(condition=Q(practitioner_rating__isnull=True)
@@ -209,7 +216,7 @@ class FollowUpTask(models.Model):
         indexes = [models.Index(fields=["due_at"], condition=Q(status="open"), name="followup_open_due"),
                    models.Index(fields=["member", "-created_at"], name="followup_member"),
                    # The measures read follow-ups first due, and recalls created, in a period.
-                   models.Index(fields=["first_due_at"], name="followup_first_due"),
+                   models.Index(fields=["first_due_at"], include=["closed_at"], name="followup_first_due"),
                    models.Index(fields=["created_at"], condition=Q(kind="recall"), name="followup_recall_created"),
                    # Detractor follow-ups open at an instant (created before it, not closed by it).
                    models.Index(fields=["created_at"], include=["closed_at"], condition=Q(kind="detractor"),

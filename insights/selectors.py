@@ -91,16 +91,8 @@ def member_days(location_id: int | None, alias: str = "md") -> str:
     return f"(SELECT * FROM insights_memberday WHERE location_id = %(location)s) {alias}"
 
 
-def _fetch(sql: str, params: dict, *, jit: bool = True) -> list[tuple]:
-    """The rows of one statement; `jit=False` runs it without PostgreSQL's JIT compilation (as
-    segments.selectors.segment_planning): the estimated cost of the rollup scans at 100,000
-    members passes the JIT thresholds, and compiling took longer than running them."""
-    if not jit:
-        from segments.selectors import segment_planning
-
-        with segment_planning(), connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+def _fetch(sql: str, params: dict) -> list[tuple]:
+    """The rows of one statement."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -321,7 +313,7 @@ def _summary_gaps(scope: Scope, settings_row: InsightsSettings) -> tuple[tuple, 
         WHERE md.day >= least(%(prev_start)s, %(active_day)s, %(lapsed_day)s) AND md.day <= %(end)s"""
     (active, repeat, previous_active, retained, life_active, recent, visits, revenue, revenue_to_date,
      with_visits) = _fetch(sql, {"start": period.start, "end": period.end, "prev_start": previous.start,
-                                 "active_day": active_day, "lapsed_day": lapsed_day}, jit=False)[0]
+                                 "active_day": active_day, "lapsed_day": lapsed_day})[0]
     life_dormant = recent - life_active
     return ((visits, revenue, active, repeat, previous_active, retained),
             (with_visits, revenue_to_date, life_active, life_dormant, with_visits - recent))
@@ -623,7 +615,7 @@ def kpi_rfm(*, scope: Scope) -> list[RfmCell]:
         SELECT ((5 * r_rank::bigint + t.n::bigint - 1) / t.n::bigint)::int AS r,
                ((5 * f_rank::bigint + t.n::bigint - 1) / t.n::bigint)::int AS f, sum(p.n)::bigint, sum(p.spent)
         FROM pairs p JOIN r_ranks USING (recency_days) JOIN f_ranks USING (frequency) CROSS JOIN total t
-        GROUP BY 1, 2""", params, jit=False)
+        GROUP BY 1, 2""", params)
     found = {(r, f): (n, spent) for r, f, n, spent in rows}
     return [RfmCell(r, f, found.get((r, f), (0, 0))[0], money(found.get((r, f), (0, 0))[1]))
             for r in range(5, 0, -1) for f in range(1, 6)]
@@ -632,7 +624,7 @@ def kpi_rfm(*, scope: Scope) -> list[RfmCell]:
 def rfm_scores(*, scope: Scope) -> list[tuple]:
     """(member id, recency days, frequency, monetary, r, f, m, cell) for every scored member."""
     sql, params = rfm_sql(end=scope.period.end, location_id=scope.location_id)
-    return _fetch(sql + " ORDER BY member_id", params, jit=False)
+    return _fetch(sql + " ORDER BY member_id", params)
 
 
 @dataclass(frozen=True)
@@ -843,7 +835,7 @@ def kpi_referrals(*, scope: Scope) -> ReferralFigures:
          FROM (SELECT referrer_id, count(*) AS n, count(one) AS converted FROM referred
                GROUP BY referrer_id ORDER BY count(*) DESC, referrer_id LIMIT 10) t
          JOIN members_member r ON r.id = t.referrer_id ORDER BY t.n DESC, t.referrer_id)""",
-                  scope.params(start=period.start, end=period.end), jit=False)
+                  scope.params(start=period.start, end=period.end))
     made = next(row[2:] for row in rows if row[0] is None)
     top = [tuple(row) for row in rows if row[0] is not None]
     if rollups_ready():
@@ -968,10 +960,10 @@ def kpi_satisfaction(*, scope: Scope) -> SatisfactionFigures:
     location of the visit, when one is chosen); the detractor follow-ups open at the period's end;
     recall conversion (recalls have no visit, so no location: the filter does not apply)."""
     start, end, location = scope.period.lo, scope.period.hi, scope.location_id
+    nps, ratings = feedback_selectors.answer_figures(start=start, end=end, location_id=location)
     return SatisfactionFigures(
-        nps=feedback_selectors.nps(start=start, end=end, location_id=location),
-        response=feedback_selectors.survey_response_rate(start=start, end=end, location_id=location),
-        practitioner_ratings=feedback_selectors.practitioner_ratings(start=start, end=end, location_id=location),
+        nps=nps, response=feedback_selectors.survey_response_rate(start=start, end=end, location_id=location),
+        practitioner_ratings=ratings,
         on_time=feedback_selectors.followups_on_time(start=start, end=end, location_id=location),
         detractor_followups_open=feedback_selectors.detractor_followups_open_at(at=end, location_id=location).count(),
         recall=feedback_selectors.recall_conversion(start=start, end=end))

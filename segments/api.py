@@ -16,7 +16,7 @@ from appointments.api.common import ClinicDateTimeField
 from members.models import Member
 from segments.conditions import conditions_clean
 from segments.models import Segment
-from segments.selectors import segment_count, segment_list, segment_members, segment_planning, segment_preview
+from segments.selectors import segment_count, segment_list, segment_members, segment_preview
 from segments.services import segment_archive, segment_create, segment_update
 
 ViewReports = has_perm("accounts.view_reports")
@@ -159,8 +159,7 @@ class SegmentMembersApi(APIView):
         self.FilterSerializer(data=request.query_params).is_valid(raise_exception=True)
         members = segment_members(segment).order_by("member_number", "id")
         paginator = Pagination()
-        with segment_planning():
-            page = paginator.paginate_queryset(members, request, view=self)
+        page = paginator.paginate_queryset(members, request, view=self)
         return paginator.get_paginated_response(SegmentMemberSerializer(page, many=True).data)
 
 

@@ -3,27 +3,13 @@ CSV export rows, and the list of segments."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
-from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from members.models import Member
 from segments.conditions import conditions_q
 from segments.models import Segment
-
-
-@contextmanager
-def segment_planning() -> Iterator[None]:
-    """Run segment queries inside this: a transaction in which PostgreSQL's JIT compilation is off.
-    A segment query probes an index per member, so its estimated cost at 100,000 members passes
-    the JIT thresholds although it runs in a fraction of a second, and compiling it took longer
-    than running it (seconds; docs/segments.md, Performance)."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        yield
 
 
 def members_matching(*, conditions: dict, at: datetime | None = None) -> QuerySet[Member]:
@@ -38,16 +24,14 @@ def segment_members(segment: Segment, *, at: datetime | None = None) -> QuerySet
 
 
 def segment_count(segment: Segment, *, at: datetime | None = None) -> int:
-    with segment_planning():
-        return segment_members(segment, at=at).count()
+    return segment_members(segment, at=at).count()
 
 
 def segment_preview(*, conditions: dict, at: datetime, limit: int) -> tuple[int, list[Member]]:
     """The editor's live count of a checked definition and a sample of its members, most
     recently joined first."""
-    with segment_planning():
-        members = members_matching(conditions=conditions, at=at)
-        return members.count(), list(members.order_by("-joined_on", "-id")[:limit])
+    members = members_matching(conditions=conditions, at=at)
+    return members.count(), list(members.order_by("-joined_on", "-id")[:limit])
 
 
 def segment_list(*, archived: bool | None = False) -> QuerySet[Segment]:
@@ -59,5 +43,4 @@ def segment_list(*, archived: bool | None = False) -> QuerySet[Segment]:
 
 def segment_sample(*, conditions: dict, at: datetime | None = None, limit: int = 20) -> list[Member]:
     """A few matching members, most recently joined first."""
-    with segment_planning():
-        return list(members_matching(conditions=conditions, at=at).order_by("-joined_on", "-id")[:limit])
+    return list(members_matching(conditions=conditions, at=at).order_by("-joined_on", "-id")[:limit])

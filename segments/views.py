@@ -21,7 +21,7 @@ from points.rules import local_date
 from segments.conditions import KINDS, conditions_clean
 from segments.forms import SegmentForm, blank_row, conditions_from_post, kind_choices, rows_of
 from segments.models import Segment
-from segments.selectors import segment_count, segment_list, segment_members, segment_planning, segment_preview
+from segments.selectors import segment_count, segment_list, segment_members, segment_preview
 from segments.services import segment_archive, segment_create, segment_update
 
 SAMPLE = 10
@@ -163,11 +163,10 @@ class SegmentExportView(SettingsRequired, View):
 
         def rows():
             yield "\ufeff" + writer.writerow(self.COLUMNS)
-            with segment_planning():
-                for row in members.iterator(chunk_size=2000):
-                    values = list(row)
-                    values[7] = "|".join(values[7] or [])
-                    yield writer.writerow(["" if v is None else v for v in values])
+            for row in members.iterator(chunk_size=2000):
+                values = list(row)
+                values[7] = "|".join(values[7] or [])
+                yield writer.writerow(["" if v is None else v for v in values])
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         filename = f"segment-{segment.pk}-{local_date(timezone.now()):%Y%m%d}.csv"

@@ -5,7 +5,14 @@ from datetime import timedelta
 from django.utils import timezone
 
 from feedback.models import FollowUpTask, Survey, SurveyAnswer
-from feedback.selectors import followups_on_time, nps, practitioner_ratings, recall_conversion, survey_response_rate
+from feedback.selectors import (
+    Rate,
+    followups_on_time,
+    nps,
+    practitioner_ratings,
+    recall_conversion,
+    survey_response_rate,
+)
 from feedback.services import AnswerInput, followup_create, followup_outcome_record
 from members.services import member_register
 
@@ -63,6 +70,32 @@ def test_response_rate(catalogue, member, visit_of):
     rate = survey_response_rate(start=now - timedelta(days=7), end=now)
     # 4 sent (the skipped one is not), 2 answered: 50%.
     assert (rate.numerator, rate.denominator, rate.percent) == (2, 4, 50.0)
+
+
+def test_a_survey_knows_when_its_answer_was_given_whichever_way_the_answer_is_written(catalogue, member, visit_of):
+    # The response rate counts a survey's answered_at, which the database keeps from the answer:
+    # set by the service and by a plain insert, kept when the answer changes, cleared when it goes.
+    from feedback.services import survey_answer_submit
+
+    at = timezone.now() - timedelta(days=2)
+    surveys = []
+    for _ in range(3):
+        visit = visit_of(member, catalogue["ipl"], at=at - timedelta(days=1))
+        surveys.append(Survey.objects.create(visit=visit, member=member, due_at=at, status=Survey.Status.SENT,
+                                             sent_at=at))
+    first = survey_answer_submit(survey=surveys[0], data=AnswerInput(nps_score=8), at=at + timedelta(hours=1))
+    survey_answer_submit(survey=surveys[0], data=AnswerInput(nps_score=2), at=at + timedelta(days=1))
+    plain = SurveyAnswer.objects.create(survey=surveys[1], member=member, nps_score=10, answered_at=at,
+                                        updated_at=at)
+    answered = {s.pk: s.answered_at for s in Survey.objects.filter(pk__in=[s.pk for s in surveys])}
+    assert answered == {surveys[0].pk: first.answered_at, surveys[1].pk: plain.answered_at, surveys[2].pk: None}
+    now = timezone.now()
+    assert survey_response_rate(start=now - timedelta(days=7), end=now) == Rate(numerator=2, denominator=3)
+
+    plain.delete()
+    surveys[1].refresh_from_db()
+    assert surveys[1].answered_at is None
+    assert survey_response_rate(start=now - timedelta(days=7), end=now) == Rate(numerator=1, denominator=3)
 
 
 def test_followups_done_on_time(member, front_desk):
