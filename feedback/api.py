@@ -19,14 +19,13 @@ from clinic_loyalty.api_input import RefuseUnknownFields
 from clinic_loyalty.api_pages import page_serializer
 from feedback.models import FollowUpOutcome, FollowUpTask, Survey, SurveyAnswer
 from feedback.selectors import (
+    answer_figures,
     followup_detail,
     followup_list,
     followup_note_text,
     followup_queue,
     followups_on_time,
-    nps,
     period_of_days,
-    practitioner_ratings,
     recall_conversion,
     recall_outcomes,
     survey_list,
@@ -175,9 +174,10 @@ class MeasuresApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         start, end = period_of_days(filters.validated_data["date_from"], filters.validated_data["date_until"])
+        score, ratings = answer_figures(start=start, end=end)
         return Response(MeasuresSerializer({
-            "nps": nps(start=start, end=end), "response_rate": survey_response_rate(start=start, end=end),
-            "practitioner_ratings": practitioner_ratings(start=start, end=end),
+            "nps": score, "response_rate": survey_response_rate(start=start, end=end),
+            "practitioner_ratings": ratings,
             "followups_on_time": followups_on_time(start=start, end=end),
             "recall_conversion": recall_conversion(start=start, end=end)}).data)
 

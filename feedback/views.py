@@ -19,6 +19,7 @@ from feedback import forms
 from feedback.links import SurveyLinkExpired, SurveyLinkInvalid, survey_from_token
 from feedback.models import DEFAULT_QUESTIONS, FollowUpRule, FollowUpTask, Survey
 from feedback.selectors import (
+    answer_figures,
     complaint_list,
     followup_counts,
     followup_detail,
@@ -26,9 +27,7 @@ from feedback.selectors import (
     followups_on_time,
     member_answers,
     member_recent_visits,
-    nps,
     period_of_days,
-    practitioner_ratings,
     recall_conversion,
     recall_outcomes,
     survey_response_rate,
@@ -294,11 +293,12 @@ class SurveySettingsView(SettingsRequired, View):
     def _render(self, request, form, rule_form=None, status=200):
         today = timezone.localdate(timezone.now(), clinic_zone())
         start, end = period_of_days(today - timedelta(days=89), today)
+        score, ratings = answer_figures(start=start, end=end)
         return render(request, "feedback/settings.html", {
             "form": form, "rule_form": rule_form or forms.FollowUpRuleForm(),
             "rules": FollowUpRule.objects.select_related("treatment", "category"),
-            "nps": nps(start=start, end=end), "response": survey_response_rate(start=start, end=end),
-            "ratings": practitioner_ratings(start=start, end=end), "on_time": followups_on_time(start=start, end=end),
+            "nps": score, "response": survey_response_rate(start=start, end=end),
+            "ratings": ratings, "on_time": followups_on_time(start=start, end=end),
             "recall": recall_conversion(start=start, end=end),
             "recalls": recall_outcomes(start=start, end=end)[:20], "tz": clinic_zone()}, status=status)
 

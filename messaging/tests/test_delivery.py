@@ -4,11 +4,21 @@ retries against a local server playing the provider, and email through a real SM
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 
 from clinics.models import Clinic
 from messaging.models import Channel, Message, MessageTemplate, Purpose
 from messaging.services import MAX_ATTEMPTS, message_send, message_template_update, messages_deliver_due
+
+
+@pytest.fixture(autouse=True)
+def daytime():
+    """Reminders wait for the end of the clinic's quiet hours (21:00–08:00 local by default), so
+    these tests deliver at 11:00 in Shanghai whatever the hour they run at (they failed after
+    21:00 there). The clock keeps ticking from that instant."""
+    with time_machine.travel(datetime(2026, 6, 1, 3, 0, tzinfo=UTC), tick=True):
+        yield
 
 
 def reminder(member, **kwargs) -> Message:
