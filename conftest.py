@@ -57,9 +57,9 @@ def _test_database_ensure(request, django_db_blocker) -> None:
 # The system catalogs that provisioning and dropping clinic schemas write to. Tests provision
 # clinics inside transactions that are rolled back, which leaves dead catalog rows behind, and the
 # planner's statistics of the catalogs go stale as schemas come and go; on a server with
-# autovacuum off (common on CI machines) every schema clone, whose catalog queries run once per
-# column, then takes tens of seconds instead of about one. The suite vacuums and analyses them
-# itself.
+# autovacuum off (common on CI machines) the catalog reads of copying and dropping schemas then
+# slow down (with django-tenants' clone, used before `clinics.platform.schema_copy`, a clinic took
+# tens of seconds instead of about one). The suite vacuums and analyses them itself.
 SCHEMA_CATALOGS = ("pg_class", "pg_attribute", "pg_attrdef", "pg_constraint", "pg_depend", "pg_type",
                    "pg_index", "pg_trigger", "pg_namespace", "pg_sequence", "pg_description", "pg_proc",
                    "pg_rewrite", "pg_shdepend")

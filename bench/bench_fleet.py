@@ -65,7 +65,7 @@ def database_url() -> str:
 
 def catalogs_vacuum() -> None:
     """Without autovacuum (it is off on some development servers), the catalogs that a schema
-    clone reads fill with dead rows and their statistics go stale; see docs/operations.md."""
+    copy reads fill with dead rows and their statistics go stale; see docs/operations.md."""
     with psycopg.connect(database_url(), autocommit=True) as own:
         own.execute("VACUUM (ANALYZE) " + ", ".join(f"pg_catalog.{name}" for name in SCHEMA_CATALOGS))
 
@@ -206,7 +206,7 @@ def fan_out_figures(clinics: int) -> list[Figure]:
 
 def main() -> list[Figure]:
     connection.set_schema_to_public()
-    # The template gets bench/fleet_app's table, so every clinic is cloned with it.
+    # The template gets bench/fleet_app's table, so every clinic is copied with it.
     migrate_platform(settings_module="bench.fleet_settings", extra_env={"BENCH_FLEET_MIGRATIONS": "first"})
     say(f"provisioning {CLINICS} clinics ({CHECKPOINT} first)")
     seconds = provision(range(CHECKPOINT))

@@ -1,7 +1,7 @@
-"""Real concurrency against real PostgreSQL, in a clinic provisioned for the test (cloned from
+"""Real concurrency against real PostgreSQL, in a clinic provisioned for the test (copied from
 the template schema, in Europe/Berlin): threads with their own connections try to book the same
 practitioner, or the one laser machine, at the same moment. Exactly one wins; the others get the
-conflict with alternatives. It also proves the exclusion constraints survive the clone."""
+conflict with alternatives. It also proves the exclusion constraints survive the copy."""
 
 import threading
 from dataclasses import dataclass
@@ -106,7 +106,7 @@ def book_at_once(race: Race, attempts: list[tuple[int, int, int | None]], starts
     return outcomes
 
 
-def test_the_cloned_clinic_has_the_exclusion_constraints_and_default_policy(race, django_db_blocker):
+def test_the_copied_clinic_has_the_exclusion_constraints_and_default_policy(race, django_db_blocker):
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("""SELECT con.conname FROM pg_constraint con JOIN pg_namespace ns ON ns.oid = con.connamespace
                           WHERE ns.nspname = %s AND con.contype = 'x' ORDER BY con.conname""",

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-# The functions live in public (as public.forbid_change does) so that clinic schemas cloned from
+# The functions live in public (as public.forbid_change does) so that clinic schemas copied from
 # the template share them; they find the clinic's tables through TG_TABLE_SCHEMA, never through
 # the search path, because a deferred trigger may run after the search path has moved on.
 

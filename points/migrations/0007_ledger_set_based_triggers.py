@@ -16,7 +16,7 @@ from django.db import migrations
 #   empties the queue; later firings of the same transaction find nothing left to do. The queue is
 #   empty outside running transactions.
 #
-# The functions live in public (as public.forbid_change does) so that clinic schemas cloned from
+# The functions live in public (as public.forbid_change does) so that clinic schemas copied from
 # the template share them; they find the clinic's tables through TG_TABLE_SCHEMA, never through
 # the search path, because a deferred trigger may run after the search path has moved on.
 

@@ -37,7 +37,7 @@ def test_an_english_clinic_gets_english_tier_names(db):
     assert names == ["Regular", "Silver", "Gold", "Diamond"]
 
 
-def test_the_template_every_clinic_is_cloned_from_has_no_tiers(db):
+def test_the_template_every_clinic_is_copied_from_has_no_tiers(db):
     with schema_context(TEMPLATE_SCHEMA):
         assert not Tier.objects.exists()
         assert not TierProgramme.objects.exists()
