@@ -811,11 +811,11 @@ def kpi_referrals(*, scope: Scope) -> ReferralFigures:
     """Members who joined in the period referred by another member; those of them with a paid
     visit (net paid > 0) by the end of the period; revenue in the period from members who were
     referred (whenever they joined)."""
-    period = scope.period
+    period, ready = scope.period, rollups_ready()
     # Each referred member's conversion is looked up once, for the totals (the row with no
     # referrer) and the top ten referrers: from the first paid day of the rollups (all locations),
     # else by a lateral probe through the member's visits index.
-    if scope.location_id is None and rollups_ready():
+    if scope.location_id is None and ready:
         conversion = ("LEFT JOIN LATERAL (SELECT 1 AS one FROM insights_memberfirst f WHERE f.member_id = m.id "
                       "AND f.first_paid_day <= %(end)s) paid ON true")
     else:
@@ -838,7 +838,7 @@ def kpi_referrals(*, scope: Scope) -> ReferralFigures:
                   scope.params(start=period.start, end=period.end))
     made = next(row[2:] for row in rows if row[0] is None)
     top = [tuple(row) for row in rows if row[0] is not None]
-    if rollups_ready():
+    if ready:
         revenue = _fetch(f"""
             SELECT count(DISTINCT md.member_id), coalesce(sum(md.revenue), 0)
             FROM {member_days(scope.location_id)} JOIN members_member m ON m.id = md.member_id
