@@ -11,7 +11,8 @@ from points.earning import ExtraMultiplier
 
 def campaign_multipliers(member: Member, at: datetime) -> list[ExtraMultiplier]:
     """The multiplier of the campaign offer the member holds at `at` (see
-    `selectors.campaign_multiplier_for`)."""
+    `selectors.campaign_multiplier_for`). Checkout does not ask while no campaign has a multiplier
+    (`checkout.config.ClinicConfig.campaign_multipliers`)."""
     held = campaign_multiplier_for(member=member, at=at)
     if held is None:
         return []

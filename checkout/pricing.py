@@ -72,8 +72,9 @@ def _unit_price(item: CatalogueItem, line: LineInput) -> Decimal:
 def bill_lines(lines: list[LineInput]) -> list[VisitLine]:
     if not lines:
         raise ValidationError({"lines": _("Add at least one treatment or product.")})
+    # package_product_id: the package product the item sells (packages' checkout step reads it).
     items = (CatalogueItem.objects.annotate(points_multiplier=F("category__points_multiplier__multiplier"),
-                                            category_name=F("category__name"))
+                                            category_name=F("category__name"), package_product_id=F("package__id"))
              .in_bulk({line.item_id for line in lines}))
     built = []
     for index, line in enumerate(lines, start=1):
@@ -126,11 +127,12 @@ def paid_per_line(lines: list[VisitLine], total: Decimal) -> list[Decimal]:
 
 
 def bill_price(*, member: Member, lines: list[LineInput], tier: Tier, coupon: Coupon | None, points_to_use: int,
-               rules, at: datetime, unearned: Decimal = ZERO) -> BillPrice:
+               rules, at: datetime, unearned: Decimal = ZERO, extra_multipliers: bool = True) -> BillPrice:
     """Price a bill for `member` in `tier` with `coupon` (already found by its code) and
     `points_to_use` as cash; `unearned` is the part of the total paid in a way that earns no
-    points (stored value, when the clinic says card spend does not earn). Raises the bill's
-    ValidationErrors; writes nothing."""
+    points (stored value, when the clinic says card spend does not earn); `extra_multipliers`
+    False when no campaign has a points multiplier (`ClinicConfig.campaign_multipliers`). Raises
+    the bill's ValidationErrors; writes nothing."""
     visit_lines = bill_lines(lines)
     subtotal = sum((line.unit_price * line.quantity for line in visit_lines), ZERO)
     line_discount = sum((line.discount for line in visit_lines), ZERO)
@@ -148,7 +150,7 @@ def bill_price(*, member: Member, lines: list[LineInput], tier: Tier, coupon: Co
                            category_name=getattr(line.item, "category_name", None) or "")
                   for line, paid in zip(visit_lines, paid_per_line(visit_lines, total - unearned), strict=True)]
     earning = visit_points(member=member, lines=earn_lines, tier_multiplier=tier.earn_multiplier, rules=rules, at=at,
-                           tier_name=tier.name)
+                           tier_name=tier.name, ask_extras=extra_multipliers)
     for line, points in zip(visit_lines, earning.per_line, strict=True):
         line.points_earned = points
     return BillPrice(lines=visit_lines, subtotal=subtotal, line_discount=line_discount, tier_discount=tier_discount,

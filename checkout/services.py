@@ -37,7 +37,6 @@ from points.ledger import (
 )
 from points.models import Account, Asset, Coupon, Entry
 from points.rules import lot_available_from, lot_expiry, loyalty_settings
-from storedvalue.rules import stored_value_settings
 from storedvalue.services import card_charge, card_refund
 from tiers.models import TierChange
 from tiers.selectors import TierMetrics, member_tier_metrics, tier_qualified
@@ -157,7 +156,8 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     standing = tier_standing_lock(member, programme=config.programme, ladder=list(config.ladder))
     coupon = _coupon_by_code(coupon_code, lock=True)
     price = bill_price(member=member, lines=lines, tier=standing.current, coupon=coupon,
-                       points_to_use=points_to_use, rules=rules, at=at)
+                       points_to_use=points_to_use, rules=rules, at=at,
+                       extra_multipliers=config.campaign_multipliers)
     visit_lines, total = price.lines, price.total
     subtotal, line_discount, tier_discount = price.subtotal, price.line_discount, price.tier_discount
     coupon_discount, points_discount = price.coupon_discount, price.points_discount
@@ -165,9 +165,10 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
         payments = payments_complete(payments, total)
         _check_payments(payments, total)
     card_paid = sum((p.amount for p in payments or () if p.method == Payment.Method.STORED_VALUE), ZERO)
-    if card_paid and not stored_value_settings().spend_earns_points:
+    if card_paid and not config.stored_value.spend_earns_points:
         price = bill_price(member=member, lines=lines, tier=standing.current, coupon=coupon,
-                           points_to_use=points_to_use, rules=rules, at=at, unearned=card_paid)
+                           points_to_use=points_to_use, rules=rules, at=at, unearned=card_paid,
+                           extra_multipliers=config.campaign_multipliers)
         visit_lines = price.lines
     earning_points = price.points_earned
 
@@ -185,7 +186,7 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
         step(member=member, visit=visit, lines=lines, visit_lines=visit_lines, actor=actor, at=at)
     for payment in visit_payments:
         if payment.method == Payment.Method.STORED_VALUE:
-            card_charge(visit=visit, payment=payment, actor=actor, at=at)
+            card_charge(visit=visit, payment=payment, actor=actor, at=at, rules=config.stored_value)
 
     if points_to_use:
         ledger_debit(account=account, amount=points_to_use, kind=Entry.Kind.REDEEM,
@@ -416,7 +417,8 @@ def checkout_quote(*, member: Member, lines: list[LineInput], actor: User | None
     standing = tier_standing_read(member, programme=config.programme, ladder=list(config.ladder))
     coupon = _coupon_by_code(coupon_code, lock=False)
     price = bill_price(member=member, lines=lines, tier=standing.current, coupon=coupon,
-                       points_to_use=points_to_use, rules=rules, at=at)
+                       points_to_use=points_to_use, rules=rules, at=at,
+                       extra_multipliers=config.campaign_multipliers)
     if points_to_use:
         account = Account.objects.filter(member=member, asset=Asset.POINTS).first()
         available = available_balance(account, at=at) if account else 0

@@ -38,8 +38,9 @@ def _paid_for(visit: Visit, visit_lines: list[VisitLine], line: VisitLine) -> De
 
 def package_lines_record(*, member: Member, visit: Visit, lines, visit_lines: list[VisitLine],
                          actor: User | None, at: datetime) -> None:
-    sold = PackageProduct.objects.select_related("item").in_bulk(
-        [line.item_id for line in visit_lines], field_name="item_id")
+    # bill_lines read which items are package products with the catalogue (`package_product_id`).
+    selling = [line.item_id for line in visit_lines if getattr(line.item, "package_product_id", True)]
+    sold = PackageProduct.objects.select_related("item").in_bulk(selling, field_name="item_id") if selling else {}
     for index, line in enumerate(visit_lines, start=1):
         product = sold.get(line.item_id)
         if product is None:

@@ -85,13 +85,14 @@ def _birthday_month(member: Member, at: datetime) -> bool:
 
 
 def visit_points(*, member: Member, lines: list[EarnLine], tier_multiplier: Decimal,
-                 rules: LoyaltySettings, at: datetime, tier_name: str = "") -> Earning:
+                 rules: LoyaltySettings, at: datetime, tier_name: str = "", ask_extras: bool = True) -> Earning:
     """Points for what was actually paid (points used as cash earn nothing): per line, paid
     amount × base rate × category multiplier; then × tier multiplier × birthday-month
     multiplier × the extra multipliers in force (a campaign's); rounded once, capped per visit.
     Each multiplier's points (`parts`: each category's, the tier's, the birthday month's; then the
     extras) are what it adds over the points without it and without the ones after it, both
-    rounded and capped the same way, so they add up to the visit's points."""
+    rounded and capped the same way, so they add up to the visit's points. `ask_extras` False: the
+    caller knows no extra multiplier can be in force (no campaign has one), so none is asked."""
     unknown = {line.category_id for line in lines if line.category_id and line.multiplier is None}
     multipliers = dict(CategoryMultiplier.objects.filter(category_id__in=unknown)
                        .values_list("category_id", "multiplier")) if unknown else {}
@@ -112,7 +113,7 @@ def visit_points(*, member: Member, lines: list[EarnLine], tier_multiplier: Deci
     parts = _parts(lines, per_line_base, multipliers, rules=rules, rounded=rounded, base=base,
                    tier=(tier_multiplier, tier_name), birthday=birthday)
     extras = []
-    if base > 0:
+    if base > 0 and ask_extras:
         for extra in (extra for hook in EXTRA_MULTIPLIERS for extra in hook(member, at)):
             raw *= extra.multiplier
             before = points

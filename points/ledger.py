@@ -44,20 +44,57 @@ def account_for(member: Member, asset: str = Asset.POINTS, *, lock: bool = False
     return account
 
 
-def accounts_lock(members: list[Member], asset: str = Asset.POINTS) -> dict[int, Account]:
-    """Lock several accounts in pk order (no deadlocks between concurrent multi-account writes),
-    opening the ones members do not have yet."""
-    def lock() -> dict[int, Account]:
-        locked = Account.objects.select_for_update().filter(member__in=members, asset=asset).order_by("pk")
-        return {account.member_id: account for account in locked}
+_ACCOUNT_COLUMNS = ("id", "member_id", "asset", "balance", "lifetime_earned", "version", "updated_at")
 
-    accounts = lock()
-    missing = {member.pk: member for member in members if member.pk not in accounts}
-    if missing:
-        Account.objects.bulk_create([Account(member=member, asset=asset) for member in missing.values()],
-                                    ignore_conflicts=True)
-        accounts = lock()
-    return accounts
+_ACCOUNTS_LOCK_SQL = f"""
+SELECT {", ".join(_ACCOUNT_COLUMNS)} FROM points_account
+WHERE member_id = ANY(%(members)s::bigint[]) AND asset = ANY(%(assets)s::text[])
+ORDER BY id FOR UPDATE
+"""  # noqa: S608 - built from constants
+
+_ACCOUNTS_OPEN_SQL = f"""
+INSERT INTO points_account (member_id, asset, balance, lifetime_earned, version, updated_at)
+SELECT m, s, 0, 0, 0, now() FROM unnest(%(members)s::bigint[]) AS m, unnest(%(assets)s::text[]) AS s
+ORDER BY m, s
+ON CONFLICT (member_id, asset) DO NOTHING
+RETURNING {", ".join(_ACCOUNT_COLUMNS)}
+"""  # noqa: S608 - built from constants
+
+
+def _loaded(instance):
+    """A model instance built from a row this module wrote or read in SQL, marked as stored."""
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
+def _accounts(cursor) -> list[Account]:
+    return [_loaded(Account(**dict(zip(_ACCOUNT_COLUMNS, row, strict=True)))) for row in cursor.fetchall()]
+
+
+def member_accounts_lock(member_ids: list[int], assets: list[str]) -> list[Account]:
+    """Lock the accounts in `assets` of each member, opening the missing ones: those that exist in
+    id order in one statement (no deadlocks between concurrent multi-account writes), the missing
+    ones by inserting them (a new row is held by the transaction that inserts it). A member whose
+    account another transaction opens meanwhile waits for it, as for a lock."""
+    params = {"members": sorted(set(member_ids)), "assets": sorted(set(assets))}
+    with connection.cursor() as cursor:
+        cursor.execute(_ACCOUNTS_LOCK_SQL, params)
+        accounts = _accounts(cursor)
+        if len(accounts) == len(params["members"]) * len(params["assets"]):
+            return accounts
+        cursor.execute(_ACCOUNTS_OPEN_SQL, params)
+        opened = _accounts(cursor)
+        if len(accounts) + len(opened) < len(params["members"]) * len(params["assets"]):
+            cursor.execute(_ACCOUNTS_LOCK_SQL, params)  # opened by another transaction meanwhile
+            return _accounts(cursor)
+        return accounts + opened
+
+
+def accounts_lock(members: list[Member], asset: str = Asset.POINTS) -> dict[int, Account]:
+    """Lock several members' accounts of one asset (see member_accounts_lock), by member id."""
+    return {account.member_id: account
+            for account in member_accounts_lock([member.pk for member in members], [asset])}
 
 
 def _guard(dedupe_key: str | None) -> None:
@@ -86,6 +123,157 @@ def _save(account: Account, *, earned: int = 0) -> None:
     account.lifetime_earned += earned
 
 
+_ENTRY_SQL = """
+    INSERT INTO points_entry (account_id, kind, amount, balance_after, source_type, source_id, actor_id, reason,
+                              dedupe_key, effective_at, created_at)
+    VALUES (%(account)s, %(kind)s, %(amount)s, %(balance)s, %(source_type)s, %(source_id)s, %(actor)s, %(reason)s,
+            %(dedupe_key)s, %(at)s, %(now)s)
+    RETURNING id
+"""
+
+# A credit in one statement: the entry, its lot, the account's balance.
+_CREDIT_SQL = f"""
+WITH entry AS ({_ENTRY_SQL}),
+lot AS (
+    INSERT INTO points_lot (account_id, entry_id, amount, remaining, available_from, expires_at, moved_from_id)
+    SELECT %(account)s, id, %(amount)s, %(amount)s, %(available_from)s, %(expires_at)s, %(moved_from)s FROM entry
+    RETURNING id
+),
+saved AS (
+    UPDATE points_account SET balance = %(balance)s, version = %(version)s,
+           lifetime_earned = lifetime_earned + %(earned)s, updated_at = %(now)s
+    WHERE id = %(account)s
+)
+SELECT entry.id, lot.id FROM entry, lot
+"""  # noqa: S608 - built from constants
+
+# Debits of several accounts (one each) in one statement: their entries, what each takes from its
+# lots (in the order given), the allocations, the accounts' balances.
+_DEBITS_SQL = """
+WITH debits AS (
+    SELECT * FROM unnest(%(accounts)s::bigint[], %(amounts)s::bigint[], %(balances)s::bigint[],
+                         %(versions)s::bigint[], %(keys)s::text[]) WITH ORDINALITY
+        AS d(account_id, amount, balance_after, version, dedupe_key, n)
+),
+entries AS (
+    INSERT INTO points_entry (account_id, kind, amount, balance_after, source_type, source_id, actor_id, reason,
+                              dedupe_key, effective_at, created_at)
+    SELECT account_id, %(kind)s, amount, balance_after, %(source_type)s, %(source_id)s, %(actor)s, %(reason)s,
+           dedupe_key, %(at)s, %(now)s
+    FROM debits ORDER BY n
+    RETURNING id, account_id
+),
+taken AS (
+    SELECT * FROM unnest(%(lot_accounts)s::bigint[], %(lots)s::bigint[], %(takes)s::bigint[]) WITH ORDINALITY
+        AS t(account_id, lot_id, amount, n)
+),
+lots AS (
+    UPDATE points_lot l SET remaining = l.remaining - t.amount FROM taken t WHERE l.id = t.lot_id
+),
+allocations AS (
+    INSERT INTO points_allocation (entry_id, lot_id, amount)
+    SELECT e.id, t.lot_id, t.amount FROM entries e JOIN taken t ON t.account_id = e.account_id ORDER BY t.n
+),
+saved AS (
+    UPDATE points_account a SET balance = d.balance_after, version = d.version, updated_at = %(now)s
+    FROM debits d WHERE a.id = d.account_id
+)
+SELECT account_id, id FROM entries
+"""
+
+
+@dataclass(frozen=True)
+class Debit:
+    """One debit of `ledger_debit_many`: `amount` from `account`, taken from `lots` in their order
+    (the account's spendable lots as `lots_spendable` gave them)."""
+
+    account: Account
+    amount: int
+    lots: list[Lot]
+
+
+def _entry(account: Account, *, kind: str, amount: int, source: Source, actor: User | None, reason: str,
+           dedupe_key: str | None, at: datetime, now: datetime) -> Entry:
+    """The next entry of the locked `account` (not written yet), with the account's balance and
+    version moved on."""
+    account.balance += amount
+    account.version += 1
+    return Entry(account=account, kind=kind, amount=amount, balance_after=account.balance,
+                 source_type=source.type, source_id=str(source.id), actor=actor, reason=reason,
+                 dedupe_key=dedupe_key, effective_at=at, created_at=now)
+
+
+def _entry_params(entry: Entry) -> dict:
+    return {"account": entry.account_id, "kind": entry.kind, "amount": entry.amount, "balance": entry.balance_after,
+            "source_type": entry.source_type, "source_id": entry.source_id, "actor": entry.actor_id,
+            "reason": entry.reason, "dedupe_key": entry.dedupe_key, "at": entry.effective_at,
+            "now": entry.created_at}
+
+
+def _debits_write(debits: list[Debit], *, kind: str, source: Source, actor: User | None, reason: str,
+                  dedupe_key: str | None, at: datetime) -> dict[int, Entry]:
+    """Write debits of locked accounts (one each), each taking its amount (at most what its lots
+    hold) from its lots in their order, in one statement; the lots' `remaining` are moved on too.
+    Returns the entries by account id."""
+    now = timezone.now()
+    entries: dict[int, Entry] = {}
+    taken: list[tuple[Lot, int]] = []
+    for debit in debits:
+        entries[debit.account.pk] = _entry(debit.account, kind=kind, amount=-debit.amount, source=source,
+                                           actor=actor, reason=reason, dedupe_key=dedupe_key, at=at, now=now)
+        left = debit.amount
+        for lot in debit.lots:
+            if left == 0:
+                break
+            take = min(lot.remaining, left)
+            if take:
+                taken.append((lot, take))
+                left -= take
+    with connection.cursor() as cursor:
+        cursor.execute(_DEBITS_SQL, {
+            "accounts": list(entries), "amounts": [entry.amount for entry in entries.values()],
+            "balances": [entry.balance_after for entry in entries.values()],
+            "versions": [debit.account.version for debit in debits], "keys": [dedupe_key for _debit in debits],
+            "kind": kind, "source_type": source.type, "source_id": str(source.id),
+            "actor": actor.pk if actor else None, "reason": reason, "at": at, "now": now,
+            "lot_accounts": [lot.account_id for lot, _take in taken], "lots": [lot.pk for lot, _take in taken],
+            "takes": [take for _lot, take in taken]})
+        for account_id, entry_id in cursor.fetchall():
+            entries[account_id].pk = entry_id
+    for lot, take in taken:
+        lot.remaining -= take
+    for debit in debits:
+        debit.account.updated_at = now
+    return {account_id: _loaded(entry) for account_id, entry in entries.items()}
+
+
+def _debit_write(account: Account, lots: list[Lot], amount: int, *, kind: str, source: Source,
+                 actor: User | None, reason: str, dedupe_key: str | None, at: datetime) -> Entry:
+    """One debit of `_debits_write`."""
+    return _debits_write([Debit(account, amount, lots)], kind=kind, source=source, actor=actor, reason=reason,
+                         dedupe_key=dedupe_key, at=at)[account.pk]
+
+
+def ledger_debit_many(*, debits: list[Debit], kind: str, source: Source, actor: User | None, reason: str,
+                      at: datetime) -> dict[int, Entry]:
+    """Take value from several accounts at once (one debit each, locked by the caller, with the
+    lots `lots_spendable` gave), in one statement: a payment split between two accounts. Refuses
+    with InsufficientBalance, and writes nothing, if any account's lots hold too little. Returns
+    the entries by account id."""
+    debits = [debit for debit in debits if debit.amount]
+    if len({debit.account.pk for debit in debits}) != len(debits):
+        raise ValueError("ledger_debit_many takes one debit per account")
+    for debit in debits:
+        if debit.amount < 0:
+            raise ValidationError(_("A debit must be a positive number of points."))
+        available = sum(lot.remaining for lot in debit.lots if lot.account_id == debit.account.pk)
+        if available < debit.amount:
+            raise InsufficientBalance(available=available, wanted=debit.amount)
+    if not debits:
+        return {}
+    return _debits_write(debits, kind=kind, source=source, actor=actor, reason=reason, dedupe_key=None, at=at)
+
+
 def ledger_credit(*, account: Account, amount: int, kind: str, source: Source, actor: User | None,
                   reason: str = "", available_from: datetime | None = None,
                   expires_at: datetime | None = None, dedupe_key: str | None = None,
@@ -99,11 +287,20 @@ def ledger_credit(*, account: Account, amount: int, kind: str, source: Source, a
     if not key_unused:
         _guard(dedupe_key)
     at = at or timezone.now()
-    entry = _append(account, kind=kind, amount=amount, source=source, actor=actor, reason=reason,
-                    dedupe_key=dedupe_key, at=at)
-    Lot.objects.create(account=account, entry=entry, amount=amount, remaining=amount,
-                       available_from=available_from or at, expires_at=expires_at, moved_from=moved_from)
-    _save(account, earned=amount if counts_as_earned else 0)
+    now = timezone.now()
+    earned = amount if counts_as_earned else 0
+    entry = _entry(account, kind=kind, amount=amount, source=source, actor=actor, reason=reason,
+                   dedupe_key=dedupe_key, at=at, now=now)
+    lot = Lot(account=account, entry=entry, amount=amount, remaining=amount, available_from=available_from or at,
+              expires_at=expires_at, moved_from=moved_from)
+    with connection.cursor() as cursor:
+        cursor.execute(_CREDIT_SQL, {**_entry_params(entry), "available_from": lot.available_from,
+                                     "expires_at": expires_at, "moved_from": moved_from.pk if moved_from else None,
+                                     "version": account.version, "earned": earned})
+        entry.pk, lot.pk = cursor.fetchone()
+    _loaded(entry), _loaded(lot)
+    account.lifetime_earned += earned
+    account.updated_at = now
     return entry
 
 
@@ -270,29 +467,31 @@ def lot_in_account(lot: Lot, account: Account) -> Lot | None:
     return lot if lot is not None and lot.account_id == account.pk else None
 
 
-def available_lots(account: Account, *, at: datetime, lock: bool = True):
-    lots = (Lot.objects.filter(account=account, remaining__gt=0, available_from__lte=at)
+def _spendable(accounts: list[Account], at: datetime):
+    """The lots of `accounts` spendable at `at`, in the order a debit takes them: soonest-expiring
+    first (lots that never expire last), then the oldest."""
+    return (Lot.objects.filter(account__in=accounts, remaining__gt=0, available_from__lte=at)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
             .order_by(F("expires_at").asc(nulls_last=True), "available_from", "id"))
+
+
+def available_lots(account: Account, *, at: datetime, lock: bool = True):
+    lots = _spendable([account], at)
     return lots.select_for_update() if lock else lots
+
+
+def lots_spendable(accounts: list[Account], *, at: datetime) -> dict[int, list[Lot]]:
+    """The spendable lots of several accounts at `at`, locked, each account's in the order a
+    debit takes them, by account id, in one query."""
+    found: dict[int, list[Lot]] = {account.pk: [] for account in accounts}
+    for lot in _spendable(accounts, at).select_for_update():
+        found[lot.account_id].append(lot)
+    return found
 
 
 def available_balance(account: Account, *, at: datetime | None = None) -> int:
     at = at or timezone.now()
     return available_lots(account, at=at, lock=False).aggregate(total=Sum("remaining"))["total"] or 0
-
-
-def _consume(entry: Entry, lots, amount: int) -> int:
-    left = amount
-    for lot in lots:
-        if left == 0:
-            break
-        take = min(lot.remaining, left)
-        lot.remaining -= take
-        lot.save(update_fields=["remaining"])
-        Allocation.objects.create(entry=entry, lot=lot, amount=take)
-        left -= take
-    return amount - left
 
 
 def _lots_for_debit(account: Account, at: datetime, first_lots: list[Lot]) -> list[Lot]:
@@ -325,11 +524,8 @@ def ledger_debit(*, account: Account, amount: int, kind: str, source: Source, ac
         amount = available
         if amount == 0:
             return None
-    entry = _append(account, kind=kind, amount=-amount, source=source, actor=actor, reason=reason,
-                    dedupe_key=dedupe_key, at=at)
-    _consume(entry, lots, amount)
-    _save(account)
-    return entry
+    return _debit_write(account, lots, amount, kind=kind, source=source, actor=actor, reason=reason,
+                        dedupe_key=dedupe_key, at=at)
 
 
 def ledger_reverse(*, account: Account, amount: int, source: Source, actor: User | None,
@@ -344,10 +540,8 @@ def ledger_reverse(*, account: Account, amount: int, source: Source, actor: User
     lots = _lots_for_debit(account, at, first_lots)
     taken = min(amount, sum(lot.remaining for lot in lots))
     if taken:
-        entry = _append(account, kind=Entry.Kind.REVERSE, amount=-taken, source=source, actor=actor,
-                        reason=reason(amount - taken)[:255], dedupe_key=dedupe_key, at=at)
-        _consume(entry, lots, taken)
-        _save(account)
+        _debit_write(account, lots, taken, kind=Entry.Kind.REVERSE, source=source, actor=actor,
+                     reason=reason(amount - taken)[:255], dedupe_key=dedupe_key, at=at)
     return taken, amount - taken
 
 
@@ -401,10 +595,8 @@ def ledger_move_lot(*, lot: Lot, target: Account, source: Source, actor: User | 
     at = at or timezone.now()
     lot = Lot.objects.select_for_update().get(pk=lot.pk)
     amount = lot.remaining
-    out = _append(lot.account, kind=Entry.Kind.TRANSFER, amount=-amount, source=source, actor=actor,
-                  reason=reason, dedupe_key=None, at=at)
-    _consume(out, [lot], amount)
-    _save(lot.account)
+    _debit_write(lot.account, [lot], amount, kind=Entry.Kind.TRANSFER, source=source, actor=actor,
+                 reason=reason, dedupe_key=None, at=at)
     return ledger_credit(account=target, amount=amount, kind=Entry.Kind.TRANSFER, source=source,
                          actor=actor, reason=reason, available_from=lot.available_from,
                          expires_at=lot.expires_at, at=at, counts_as_earned=False, moved_from=lot)

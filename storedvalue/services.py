@@ -16,7 +16,18 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.services import settings_update
 from members.models import Member
-from points.ledger import Source, accounts_lock, available_balance, ledger_credit, ledger_debit, ledger_restore
+from points.ledger import (
+    Debit,
+    Source,
+    accounts_lock,
+    available_balance,
+    ledger_credit,
+    ledger_debit,
+    ledger_debit_many,
+    ledger_restore,
+    lots_spendable,
+    member_accounts_lock,
+)
 from points.models import STORED_VALUE_ASSETS, Account, Asset, Entry, Lot
 from points.rules import local_date, local_midnight, lot_available_from, lot_expiry, loyalty_settings, points_round
 from storedvalue.models import CardCharge, CardRefund, CashOut, PaymentMethod, StoredValueSettings, TopUp, TopUpPlan
@@ -31,17 +42,8 @@ class Card:
 
 
 def card_lock(member: Member) -> Card:
-    """The member's two card accounts, opened if missing, locked together in id order in one
-    statement."""
-    def lock() -> dict[str, Account]:
-        return {account.asset: account for account in Account.objects.select_for_update()
-                .filter(member=member, asset__in=STORED_VALUE_ASSETS).order_by("pk")}
-
-    accounts = lock()
-    if len(accounts) < 2:
-        Account.objects.bulk_create([Account(member=member, asset=asset) for asset in STORED_VALUE_ASSETS],
-                                    ignore_conflicts=True)
-        accounts = lock()
+    """The member's two card accounts, opened if missing, locked together in id order."""
+    accounts = {account.asset: account for account in member_accounts_lock([member.pk], list(STORED_VALUE_ASSETS))}
     return Card(principal=accounts[Asset.STORED_VALUE_PRINCIPAL], bonus=accounts[Asset.STORED_VALUE_BONUS])
 
 
@@ -188,28 +190,31 @@ def card_short_error(available: int, wanted: int) -> ValidationError:
         % {"available": money(available), "wanted": money(wanted)}})
 
 
-def card_charge(*, visit: Visit, payment: Payment, actor: User | None, at: datetime) -> CardCharge:
+def card_charge(*, visit: Visit, payment: Payment, actor: User | None, at: datetime,
+                rules: StoredValueSettings | None = None) -> CardCharge:
     """Take a checkout payment from the member's card, split between principal and bonus by the
-    clinic's rule. Called by checkout inside its transaction; refuses (and so rolls the checkout
-    back) when the card's available balance is short."""
+    clinic's rule (`rules`: the stored-value settings, read when not given). Called by checkout
+    inside its transaction; refuses (and so rolls the checkout back) when the card's available
+    balance is short."""
     member = visit.member
     amount = cents(payment.amount)
     card = card_lock(member)
-    principal, bonus = _available(card, at)
+    lots = lots_spendable([card.principal, card.bonus], at=at)
+    principal = sum(lot.remaining for lot in lots[card.principal.pk])
+    bonus = sum(lot.remaining for lot in lots[card.bonus.pk])
     if amount > principal + bonus:
         raise card_short_error(principal + bonus, amount)
     from_principal, from_bonus = payment_split(amount, principal=principal, bonus=bonus,
-                                               rule=stored_value_settings().split_rule)
+                                               rule=(rules or stored_value_settings()).split_rule)
     source = Source("visit", visit.pk)
     charge = CardCharge(visit=visit, payment=payment, member=member, principal=from_principal, bonus=from_bonus,
                         at=at)
-    if from_principal:
-        charge.principal_entry = ledger_debit(account=card.principal, amount=from_principal,
-                                              kind=Entry.Kind.PAYMENT, source=source, actor=actor,
-                                              reason=_("Paid at checkout"), at=at)
-    if from_bonus:
-        charge.bonus_entry = ledger_debit(account=card.bonus, amount=from_bonus, kind=Entry.Kind.PAYMENT,
-                                          source=source, actor=actor, reason=_("Paid at checkout"), at=at)
+    entries = ledger_debit_many(
+        debits=[Debit(card.principal, from_principal, lots[card.principal.pk]),
+                Debit(card.bonus, from_bonus, lots[card.bonus.pk])],
+        kind=Entry.Kind.PAYMENT, source=source, actor=actor, reason=_("Paid at checkout"), at=at)
+    charge.principal_entry = entries.get(card.principal.pk)
+    charge.bonus_entry = entries.get(card.bonus.pk)
     charge.save()
     return charge
 

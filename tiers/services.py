@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -251,7 +251,16 @@ class TierStanding:
     locked: bool
 
 
-_STATE_FIELDS = ("id", "tier", "since", "evaluated_at", "below_since")
+_STATE_FIELDS = ("id", "tier_id", "since", "evaluated_at", "below_since")
+
+# The member's tier lock and tier state in one statement (checkout runs it every time; plain SQL
+# spares the ORM's building of a locking join).
+_STANDING_LOCK_SQL = f"""
+SELECT m.id, {", ".join(f"t.{name}" for name in _STATE_FIELDS)}
+FROM {Member._meta.db_table} m LEFT JOIN {MemberTier._meta.db_table} t ON t.member_id = m.id
+WHERE m.id = %s AND m.status = %s
+FOR NO KEY UPDATE OF m
+"""  # noqa: S608 - built from constants
 
 
 def tier_standing_lock(member: Member, *, programme: TierProgramme | None = None,
@@ -260,11 +269,14 @@ def tier_standing_lock(member: Member, *, programme: TierProgramme | None = None
     query, with the programme and the ladder given or read. Must run in a transaction."""
     programme = programme or programme_get()
     ladder = ladder or tier_ladder(tiers_list())
-    locked = (Member.objects.select_for_update(no_key=True, of=("self",)).select_related("tier_state")
-              .only("pk", *(f"tier_state__{name}" for name in _STATE_FIELDS))
-              .filter(pk=member.pk, status=Member.Status.ACTIVE).first())
-    state = getattr(locked, "tier_state", None) if locked is not None else None
-    return _standing(member, programme, ladder, state, locked=locked is not None)
+    with connection.cursor() as cursor:
+        cursor.execute(_STANDING_LOCK_SQL, [member.pk, Member.Status.ACTIVE.value])
+        row = cursor.fetchone()
+    state = None
+    if row is not None and row[1] is not None:
+        state = MemberTier(member_id=member.pk, **dict(zip(_STATE_FIELDS, row[1:], strict=True)))
+        state._state.adding, state._state.db = False, connection.alias
+    return _standing(member, programme, ladder, state, locked=row is not None)
 
 
 def _standing(member: Member, programme: TierProgramme, ladder: list[Tier], state: MemberTier | None, *,

@@ -36,9 +36,9 @@ def visit_just_checked_out(visit: Visit, *, lines: list[VisitLine], payments: li
         return queryset
 
     visit._prefetched_objects_cache = {
-        "lines": prefetched(VisitLine.objects.filter(visit=visit).order_by("id"), lines),
-        "payments": prefetched(Payment.objects.filter(visit=visit).order_by("id"), payments),
-        "refunds": prefetched(visit.refunds.none(), []),
+        "lines": prefetched(VisitLine.objects.all(), lines),
+        "payments": prefetched(Payment.objects.all(), payments),
+        "refunds": prefetched(Refund.objects.all(), []),
     }
     return visit
 

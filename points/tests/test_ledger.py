@@ -11,7 +11,7 @@ from points.ledger import (
     ledger_restore,
     lots_expire,
 )
-from points.models import Allocation, Entry, Lot
+from points.models import Account, Allocation, Entry, Lot
 from points.selectors import ledger_verify
 from points.tests.factories import account_of, constraints_check, days, points_give
 
@@ -181,3 +181,83 @@ def test_a_lot_changed_behind_the_ledgers_back_fails_at_commit(member):
     with pytest.raises(IntegrityError, match="open lots 3"), transaction.atomic():
         Lot.objects.filter(entry=entry).update(remaining=3)
         constraints_check()
+
+
+def test_a_debit_of_two_accounts_writes_both_in_one_statement(member, django_assert_num_queries):
+    from points.ledger import Debit, ledger_credit, ledger_debit_many, lots_spendable, member_accounts_lock
+    from points.models import Asset
+
+    now = timezone.now()
+    with transaction.atomic():
+        principal, bonus = sorted(member_accounts_lock([member.pk], [Asset.STORED_VALUE_PRINCIPAL,
+                                                                     Asset.STORED_VALUE_BONUS]),
+                                  key=lambda account: account.asset != Asset.STORED_VALUE_PRINCIPAL)
+        first = ledger_credit(account=principal, amount=3_000, kind=Entry.Kind.TOPUP, source=Source("test"),
+                              actor=None, expires_at=now + days(30))
+        second = ledger_credit(account=principal, amount=7_000, kind=Entry.Kind.TOPUP, source=Source("test"),
+                               actor=None)
+        extra = ledger_credit(account=bonus, amount=1_000, kind=Entry.Kind.TOPUP, source=Source("test"), actor=None)
+        now = timezone.now()
+        lots = lots_spendable([principal, bonus], at=now)
+
+        with django_assert_num_queries(1):
+            entries = ledger_debit_many(
+                debits=[Debit(principal, 4_000, lots[principal.pk]), Debit(bonus, 400, lots[bonus.pk])],
+                kind=Entry.Kind.PAYMENT, source=Source("visit", 7), actor=None, reason="paid", at=now)
+
+    # the soonest-expiring lot first, then the next; both accounts' balances and chains agree
+    assert remaining(first, second, extra) == [0, 6_000, 600]
+    assert [(entry.amount, entry.balance_after) for entry in (entries[principal.pk], entries[bonus.pk])] == [
+        (-4_000, 6_000), (-400, 600)]
+    stored = Entry.objects.get(pk=entries[principal.pk].pk)
+    assert (stored.account_id, stored.kind, stored.source_id, stored.balance_after) == (principal.pk, "payment",
+                                                                                        "7", 6_000)
+    assert sorted(Allocation.objects.filter(entry__in=entries.values()).values_list("lot__entry", "amount")) == sorted(
+        [(first.pk, 3_000), (second.pk, 1_000), (extra.pk, 400)])
+    balances = dict(Account.objects.filter(pk__in=[principal.pk, bonus.pk]).values_list("pk", "balance"))
+    assert (balances[principal.pk], balances[bonus.pk]) == (6_000, 600)
+    assert ledger_verify() == []
+
+
+def test_a_debit_of_two_accounts_refuses_when_either_is_short_and_writes_nothing(member):
+    from points.ledger import Debit, ledger_credit, ledger_debit_many, lots_spendable, member_accounts_lock
+    from points.models import Asset
+
+    with transaction.atomic():
+        principal, bonus = sorted(member_accounts_lock([member.pk], [Asset.STORED_VALUE_PRINCIPAL,
+                                                                     Asset.STORED_VALUE_BONUS]),
+                                  key=lambda account: account.asset != Asset.STORED_VALUE_PRINCIPAL)
+        ledger_credit(account=principal, amount=5_000, kind=Entry.Kind.TOPUP, source=Source("test"), actor=None)
+        ledger_credit(account=bonus, amount=100, kind=Entry.Kind.TOPUP, source=Source("test"), actor=None)
+    entries_before = Entry.objects.count()
+
+    now = timezone.now()
+    with pytest.raises(InsufficientBalance) as refused, transaction.atomic():
+        lots = lots_spendable([principal, bonus], at=now)
+        ledger_debit_many(debits=[Debit(principal, 1_000, lots[principal.pk]), Debit(bonus, 101, lots[bonus.pk])],
+                          kind=Entry.Kind.PAYMENT, source=Source("visit", 8), actor=None, reason="paid", at=now)
+
+    assert (refused.value.available, refused.value.wanted) == (100, 101)
+    assert Entry.objects.count() == entries_before
+    assert sorted(Account.objects.filter(pk__in=[principal.pk, bonus.pk]).values_list("balance", flat=True)) == [
+        100, 5_000]
+
+
+def test_locking_accounts_opens_the_missing_ones_once(make_member, django_assert_num_queries):
+    from points.ledger import member_accounts_lock
+    from points.models import Asset
+
+    first, second = make_member("甲"), make_member("乙")
+    with transaction.atomic():
+        opened = member_accounts_lock([first.pk], [Asset.POINTS])
+    with transaction.atomic(), django_assert_num_queries(2, info="the lock finds one, the rest are opened"):
+        accounts = member_accounts_lock([second.pk, first.pk], [Asset.POINTS, Asset.STORED_VALUE_BONUS])
+    with transaction.atomic(), django_assert_num_queries(1, info="all exist: one locking read"):
+        again = member_accounts_lock([first.pk, second.pk], [Asset.POINTS, Asset.STORED_VALUE_BONUS])
+
+    assert sorted((a.member_id, a.asset) for a in accounts) == sorted(
+        (m.pk, asset) for m in (first, second) for asset in (Asset.POINTS, Asset.STORED_VALUE_BONUS))
+    assert opened[0].pk in {a.pk for a in accounts}
+    assert sorted(a.pk for a in again) == sorted(a.pk for a in accounts)
+    assert Account.objects.filter(member__in=[first, second]).count() == 4
+    assert all(a.balance == 0 and a.version == 0 for a in again)
