@@ -8,7 +8,8 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import BooleanField, F, Q, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -467,12 +468,27 @@ def lot_in_account(lot: Lot, account: Account) -> Lot | None:
     return lot if lot is not None and lot.account_id == account.pk else None
 
 
+# A lot is spendable at an instant when it has value left, is available and has not expired; a
+# debit takes spendable lots soonest-expiring first (lots that never expire last), then the oldest.
+_SPENDABLE_SQL = ("points_lot.remaining > 0 AND points_lot.available_from <= %(at)s "
+                  "AND (points_lot.expires_at IS NULL OR points_lot.expires_at > %(at)s)")
+_DEBIT_ORDER = (F("expires_at").asc(nulls_last=True), "available_from", "id")
+_LOT_COLUMNS = ("id", "account_id", "entry_id", "amount", "remaining", "available_from", "expires_at",
+                "moved_from_id")
+
+_LOTS_SPENDABLE_SQL = f"""
+SELECT {", ".join(_LOT_COLUMNS)} FROM points_lot
+WHERE points_lot.account_id = ANY(%(accounts)s::bigint[]) AND {_SPENDABLE_SQL}
+ORDER BY points_lot.expires_at ASC NULLS LAST, points_lot.available_from, points_lot.id
+FOR UPDATE
+"""  # noqa: S608 - built from constants
+
+
 def _spendable(accounts: list[Account], at: datetime):
-    """The lots of `accounts` spendable at `at`, in the order a debit takes them: soonest-expiring
-    first (lots that never expire last), then the oldest."""
-    return (Lot.objects.filter(account__in=accounts, remaining__gt=0, available_from__lte=at)
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
-            .order_by(F("expires_at").asc(nulls_last=True), "available_from", "id"))
+    """The lots of `accounts` spendable at `at`, in the order a debit takes them."""
+    spendable = RawSQL(_SPENDABLE_SQL.replace("%(at)s", "%s"), [at, at],  # noqa: S611 - constant text
+                       output_field=BooleanField())
+    return Lot.objects.filter(spendable, account__in=accounts).order_by(*_DEBIT_ORDER)
 
 
 def available_lots(account: Account, *, at: datetime, lock: bool = True):
@@ -482,10 +498,14 @@ def available_lots(account: Account, *, at: datetime, lock: bool = True):
 
 def lots_spendable(accounts: list[Account], *, at: datetime) -> dict[int, list[Lot]]:
     """The spendable lots of several accounts at `at`, locked, each account's in the order a
-    debit takes them, by account id, in one query."""
+    debit takes them, by account id, in one plain statement (checkout paying with the card reads
+    them every time)."""
     found: dict[int, list[Lot]] = {account.pk: [] for account in accounts}
-    for lot in _spendable(accounts, at).select_for_update():
-        found[lot.account_id].append(lot)
+    with connection.cursor() as cursor:
+        cursor.execute(_LOTS_SPENDABLE_SQL, {"accounts": [account.pk for account in accounts], "at": at})
+        for row in cursor.fetchall():
+            lot = _loaded(Lot(**dict(zip(_LOT_COLUMNS, row, strict=True))))
+            found[lot.account_id].append(lot)
     return found
 
 

@@ -128,3 +128,30 @@ def test_the_refresh_at_commit_runs_in_the_clinics_schema_whatever_the_search_pa
         connection.close()
     assert before == []  # not refreshed before the commit (no reader asked)
     assert after == [(local_date(visit.visited_at), 1, visit.total)]
+
+
+def plan_cache_mode() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        return cursor.fetchone()[0]
+
+
+def test_a_refresh_of_one_member_or_of_many_at_once_leaves_the_rollups_exact(owner, item):
+    """A checkout refreshes one member on plans kept for the session (insights/0008); a transaction
+    that wrote visits of more than 100 members refreshes them on plans made for them. Either way
+    the rollups equal the visits, and the session's plan setting is left as it was."""
+    members = Member.objects.bulk_create(
+        Member(member_number=f"T{n:05d}", name=f"批量{n}", phone=f"+86139{n:08d}", referral_code=f"RB{n:06d}",
+               joined_on=local_date(timezone.now())) for n in range(130))
+    before = plan_cache_mode()
+
+    buy(members[0], owner, item)
+    assert rollups_check() == [] and len(member_days(members[0].pk)) == 1
+
+    for member in members[1:]:
+        buy(member, owner, item)
+    assert len(queued()[0][0]) == 2 * 129  # the visits' and the lines' keys, refreshed together
+
+    assert rollups_check() == []
+    assert [member_days(member.pk)[0][1:] for member in members[1:]] == [(1, 2 * PRICE)] * 129
+    assert plan_cache_mode() == before

@@ -10,7 +10,7 @@ from clinics.models import Clinic
 from conftest import TEST_CLINIC_SLUG
 from members.services import member_register
 from points.ledger import lots_expire
-from points.models import Entry
+from points.models import Entry, Lot
 from points.selectors import ledger_verify
 from points.tests.factories import account_of, constraints_check, days, points_give
 
@@ -143,3 +143,31 @@ def test_a_freshly_provisioned_clinic_checks_its_own_ledger(other_clinic):
         Entry.objects.create(account_id=account, kind=Entry.Kind.ADJUST, amount=5, balance_after=50,
                              effective_at=timezone.now())
     connection.set_tenant(Clinic.objects.get(schema_name=TEST_CLINIC_SLUG))
+
+
+def test_a_write_from_another_search_path_is_checked_in_the_clinics_own_tables(member):
+    """The checks write out their statements for a clinic's own writes (points/0013) and find the
+    tables through the trigger's schema otherwise: here the search path is the public schema's."""
+    # given a member with 10 points
+    points_give(member, 10)
+    constraints_check()
+    account = account_of(member).pk
+    lot = Lot.objects.get(account_id=account).pk
+    clinic, schema = connection.tenant, connection.schema_name
+
+    connection.set_schema_to_public()
+    try:
+        # a balance changed from there is found at commit
+        with pytest.raises(IntegrityError, match=f"points account {account} has balance 15"), transaction.atomic():
+            sql(f'UPDATE "{schema}".points_account SET balance = balance + 5 WHERE id = %s', [account])
+            constraints_check()
+
+        # and so is a lot emptied from there
+        with pytest.raises(IntegrityError, match=f"points account {account} has balance 10 .* open lots 0"):
+            with transaction.atomic():
+                sql(f'UPDATE "{schema}".points_lot SET remaining = 0 WHERE id = %s', [lot])
+                constraints_check()
+    finally:
+        connection.set_tenant(clinic)
+
+    assert account_of(member).balance == 10 and pending_rows() == 0
