@@ -28,6 +28,7 @@ from points.ledger import (
     InsufficientBalance,
     Source,
     accounts_lock,
+    accounts_lock_many,
     available_balance,
     ledger_credit,
     ledger_debit,
@@ -37,7 +38,7 @@ from points.ledger import (
 )
 from points.models import Account, Asset, Coupon, Entry
 from points.rules import lot_available_from, lot_expiry, loyalty_settings
-from storedvalue.services import card_charge, card_refund
+from storedvalue.services import card_accounts, card_charge, card_of, card_refund
 from tiers.models import TierChange
 from tiers.selectors import TierMetrics, member_tier_metrics, tier_qualified
 from tiers.services import tier_standing_lock, tier_standing_read, tier_upgrade_check
@@ -150,7 +151,11 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
     config = clinic_config()
     rules = config.rules
     referrer = member.referred_by if member.referred_by and member.referred_by.is_active else None
-    accounts = accounts_lock([m for m in (member, referrer) if m])
+    holders = [m for m in (member, referrer) if m]
+    by_card = any(payment.method == Payment.Method.STORED_VALUE for payment in payments or ())
+    # The points accounts, and the card's when it pays, locked in one statement.
+    locked = accounts_lock_many([(m.pk, Asset.POINTS) for m in holders] + (card_accounts(member) if by_card else []))
+    accounts = {m.pk: locked[(m.pk, Asset.POINTS)] for m in holders}
     account = accounts[member.pk]
 
     standing = tier_standing_lock(member, programme=config.programme, ladder=list(config.ladder))
@@ -186,7 +191,8 @@ def _checkout_record(*, member: Member, lines: list[LineInput], payments: list[P
         step(member=member, visit=visit, lines=lines, visit_lines=visit_lines, actor=actor, at=at)
     for payment in visit_payments:
         if payment.method == Payment.Method.STORED_VALUE:
-            card_charge(visit=visit, payment=payment, actor=actor, at=at, rules=config.stored_value)
+            card_charge(visit=visit, payment=payment, actor=actor, at=at, rules=config.stored_value,
+                        card=card_of(member, locked))
 
     if points_to_use:
         ledger_debit(account=account, amount=points_to_use, kind=Entry.Kind.REDEEM,

@@ -47,15 +47,17 @@ def account_for(member: Member, asset: str = Asset.POINTS, *, lock: bool = False
 
 _ACCOUNT_COLUMNS = ("id", "member_id", "asset", "balance", "lifetime_earned", "version", "updated_at")
 
+# The accounts wanted are (member, asset) pairs.
 _ACCOUNTS_LOCK_SQL = f"""
-SELECT {", ".join(_ACCOUNT_COLUMNS)} FROM points_account
-WHERE member_id = ANY(%(members)s::bigint[]) AND asset = ANY(%(assets)s::text[])
-ORDER BY id FOR UPDATE
+SELECT {", ".join(f"a.{column}" for column in _ACCOUNT_COLUMNS)}
+FROM points_account a JOIN unnest(%(members)s::bigint[], %(assets)s::text[]) AS k(m, s)
+  ON a.member_id = k.m AND a.asset = k.s
+ORDER BY a.id FOR UPDATE OF a
 """  # noqa: S608 - built from constants
 
 _ACCOUNTS_OPEN_SQL = f"""
 INSERT INTO points_account (member_id, asset, balance, lifetime_earned, version, updated_at)
-SELECT m, s, 0, 0, 0, now() FROM unnest(%(members)s::bigint[]) AS m, unnest(%(assets)s::text[]) AS s
+SELECT m, s, 0, 0, 0, now() FROM unnest(%(members)s::bigint[], %(assets)s::text[]) AS k(m, s)
 ORDER BY m, s
 ON CONFLICT (member_id, asset) DO NOTHING
 RETURNING {", ".join(_ACCOUNT_COLUMNS)}
@@ -73,23 +75,29 @@ def _accounts(cursor) -> list[Account]:
     return [_loaded(Account(**dict(zip(_ACCOUNT_COLUMNS, row, strict=True)))) for row in cursor.fetchall()]
 
 
-def member_accounts_lock(member_ids: list[int], assets: list[str]) -> list[Account]:
-    """Lock the accounts in `assets` of each member, opening the missing ones: those that exist in
-    id order in one statement (no deadlocks between concurrent multi-account writes), the missing
-    ones by inserting them (a new row is held by the transaction that inserts it). A member whose
-    account another transaction opens meanwhile waits for it, as for a lock."""
-    params = {"members": sorted(set(member_ids)), "assets": sorted(set(assets))}
+def accounts_lock_many(wanted: list[tuple[int, str]]) -> dict[tuple[int, str], Account]:
+    """Lock the accounts wanted, as (member id, asset) pairs, opening the missing ones: those that
+    exist in id order in one statement (no deadlocks between concurrent multi-account writes), the
+    missing ones by inserting them (a new row is held by the transaction that inserts it). A member
+    whose account another transaction opens meanwhile waits for it, as for a lock. By (member id,
+    asset)."""
+    pairs = sorted(set(wanted))
+    params = {"members": [member for member, _asset in pairs], "assets": [str(asset) for _member, asset in pairs]}
     with connection.cursor() as cursor:
         cursor.execute(_ACCOUNTS_LOCK_SQL, params)
         accounts = _accounts(cursor)
-        if len(accounts) == len(params["members"]) * len(params["assets"]):
-            return accounts
-        cursor.execute(_ACCOUNTS_OPEN_SQL, params)
-        opened = _accounts(cursor)
-        if len(accounts) + len(opened) < len(params["members"]) * len(params["assets"]):
-            cursor.execute(_ACCOUNTS_LOCK_SQL, params)  # opened by another transaction meanwhile
-            return _accounts(cursor)
-        return accounts + opened
+        if len(accounts) < len(pairs):
+            cursor.execute(_ACCOUNTS_OPEN_SQL, params)
+            accounts += _accounts(cursor)
+            if len(accounts) < len(pairs):
+                cursor.execute(_ACCOUNTS_LOCK_SQL, params)  # opened by another transaction meanwhile
+                accounts = _accounts(cursor)
+    return {(account.member_id, account.asset): account for account in accounts}
+
+
+def member_accounts_lock(member_ids: list[int], assets: list[str]) -> list[Account]:
+    """Lock (and open where missing) the accounts in `assets` of each member (accounts_lock_many)."""
+    return list(accounts_lock_many([(member, asset) for member in member_ids for asset in assets]).values())
 
 
 def accounts_lock(members: list[Member], asset: str = Asset.POINTS) -> dict[int, Account]:

@@ -20,13 +20,13 @@ from points.ledger import (
     Debit,
     Source,
     accounts_lock,
+    accounts_lock_many,
     available_balance,
     ledger_credit,
     ledger_debit,
     ledger_debit_many,
     ledger_restore,
     lots_spendable,
-    member_accounts_lock,
 )
 from points.models import STORED_VALUE_ASSETS, Account, Asset, Entry, Lot
 from points.rules import local_date, local_midnight, lot_available_from, lot_expiry, loyalty_settings, points_round
@@ -41,10 +41,21 @@ class Card:
     bonus: Account
 
 
+def card_accounts(member: Member) -> list[tuple[int, str]]:
+    """The (member, asset) pairs of the member's card, for `points.ledger.accounts_lock_many`:
+    a caller locking other accounts too locks the card's in the same statement."""
+    return [(member.pk, asset) for asset in STORED_VALUE_ASSETS]
+
+
+def card_of(member: Member, locked: dict[tuple[int, str], Account]) -> Card:
+    """The member's card from accounts locked by `accounts_lock_many` (with `card_accounts`)."""
+    return Card(principal=locked[(member.pk, Asset.STORED_VALUE_PRINCIPAL)],
+                bonus=locked[(member.pk, Asset.STORED_VALUE_BONUS)])
+
+
 def card_lock(member: Member) -> Card:
     """The member's two card accounts, opened if missing, locked together in id order."""
-    accounts = {account.asset: account for account in member_accounts_lock([member.pk], list(STORED_VALUE_ASSETS))}
-    return Card(principal=accounts[Asset.STORED_VALUE_PRINCIPAL], bonus=accounts[Asset.STORED_VALUE_BONUS])
+    return card_of(member, accounts_lock_many(card_accounts(member)))
 
 
 def _available(card: Card, at: datetime) -> tuple[int, int]:
@@ -191,14 +202,15 @@ def card_short_error(available: int, wanted: int) -> ValidationError:
 
 
 def card_charge(*, visit: Visit, payment: Payment, actor: User | None, at: datetime,
-                rules: StoredValueSettings | None = None) -> CardCharge:
+                rules: StoredValueSettings | None = None, card: Card | None = None) -> CardCharge:
     """Take a checkout payment from the member's card, split between principal and bonus by the
-    clinic's rule (`rules`: the stored-value settings, read when not given). Called by checkout
-    inside its transaction; refuses (and so rolls the checkout back) when the card's available
-    balance is short."""
+    clinic's rule (`rules`: the stored-value settings, read when not given). `card`: the card's
+    accounts when the caller has locked them already (checkout locks them with the points
+    accounts). Called by checkout inside its transaction; refuses (and so rolls the checkout back)
+    when the card's available balance is short."""
     member = visit.member
     amount = cents(payment.amount)
-    card = card_lock(member)
+    card = card or card_lock(member)
     lots = lots_spendable([card.principal, card.bonus], at=at)
     principal = sum(lot.remaining for lot in lots[card.principal.pk])
     bonus = sum(lot.remaining for lot in lots[card.bonus.pk])

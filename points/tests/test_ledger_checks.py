@@ -159,13 +159,13 @@ def test_a_write_from_another_search_path_is_checked_in_the_clinics_own_tables(m
     try:
         # a balance changed from there is found at commit
         with pytest.raises(IntegrityError, match=f"points account {account} has balance 15"), transaction.atomic():
-            sql(f'UPDATE "{schema}".points_account SET balance = balance + 5 WHERE id = %s', [account])
+            sql(f'UPDATE "{schema}".points_account SET balance = balance + 5 WHERE id = %s', [account])  # noqa: S608
             constraints_check()
 
         # and so is a lot emptied from there
         with pytest.raises(IntegrityError, match=f"points account {account} has balance 10 .* open lots 0"):
             with transaction.atomic():
-                sql(f'UPDATE "{schema}".points_lot SET remaining = 0 WHERE id = %s', [lot])
+                sql(f'UPDATE "{schema}".points_lot SET remaining = 0 WHERE id = %s', [lot])  # noqa: S608
                 constraints_check()
     finally:
         connection.set_tenant(clinic)
