@@ -49,9 +49,12 @@ class StaffBackend(ModelBackend):
 
 @functools.cache
 def _token_sql() -> str:
-    """The token's user with the permissions they hold: the same set StaffBackend reads."""
+    """The token's user with the permissions they hold: the same set StaffBackend reads. The user's
+    columns are named, not `u.*`: a prepared statement must keep its result's columns when a
+    migration adds one."""
     return f"""
-        SELECT u.*, t.created AS token_created, {_held_permissions_sql("u.id")} AS permission_names
+        SELECT {", ".join(f"u.{field.column}" for field in User._meta.concrete_fields)},
+               t.created AS token_created, {_held_permissions_sql("u.id")} AS permission_names
         FROM {Token._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id
         WHERE t.key = %s"""  # noqa: S608 - table names from the models, the key a parameter
 

@@ -27,7 +27,10 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
     plain query (every request does this) instead of the ORM's join of domain and clinic."""
 
     def get_tenant(self, domain_model, hostname):
-        sql = (f"SELECT c.* FROM {Clinic._meta.db_table} c "  # noqa: S608 - table names from the models
+        # The clinic's columns are named, not `c.*`: a prepared statement must keep its result's
+        # columns when a migration adds one.
+        columns = ", ".join(f"c.{field.column}" for field in Clinic._meta.concrete_fields)
+        sql = (f"SELECT {columns} FROM {Clinic._meta.db_table} c "  # noqa: S608 - table names from the models
                f"JOIN {Domain._meta.db_table} d ON d.tenant_id = c.id WHERE d.domain = %s")
         clinic = next(iter(Clinic.objects.raw(sql, [hostname])), None)
         if clinic is None:

@@ -24,3 +24,72 @@ def test_the_connection_of_a_request_and_a_newly_opened_one_run_without_jit(db):
         assert "JIT" not in plan
     finally:
         fresh.close()
+
+
+def _prepared(conn) -> list[str]:
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _member_names() -> list[str]:
+    from members.models import Member
+
+    return list(Member.objects.order_by("pk").values_list("name", flat=True))
+
+
+def test_a_repeated_statement_is_prepared_and_still_reads_the_current_clinic(other_clinic, owner):
+    from clinics.models import Clinic
+    from conftest import TEST_CLINIC_SLUG
+    from members.services import member_register
+
+    home = Clinic.objects.get(schema_name=TEST_CLINIC_SLUG)
+    member_register(name="本店会员", phone="13800000001", actor=owner)
+    connection.set_tenant(other_clinic)
+    member_register(name="别店会员", phone="13800000002", actor=None)
+
+    # run in the other clinic until prepared
+    for _run in range(6):
+        assert _member_names() == ["别店会员"]
+    assert any("members_member" in statement for statement in _prepared(connection))
+
+    # the same prepared statement, back in the first clinic, reads the first clinic's members
+    connection.set_tenant(home)
+    assert _member_names() == ["本店会员"]
+    connection.set_tenant(other_clinic)
+    assert _member_names() == ["别店会员"]
+    connection.set_tenant(home)
+
+
+def test_a_statement_postgresql_cannot_bind_values_in_gets_them_written_in(db):
+    with connection.cursor() as cursor:
+        cursor.execute("COMMENT ON TABLE members_member IS %s", ["会员（测试）"])
+        cursor.execute("SELECT obj_description('members_member'::regclass)")
+        assert cursor.fetchone()[0] == "会员（测试）"
+        # and a query's values are bound by the server, typed where PostgreSQL cannot tell
+        cursor.execute("SELECT %s::text || %s::text", ["甲", "乙"])
+        assert cursor.fetchone()[0] == "甲乙"
+
+
+def test_prepared_statements_can_be_turned_off(db, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    fresh = connections.create_connection("default")
+    try:
+        fresh.ensure_connection()
+        with fresh.cursor() as cursor:
+            for _run in range(6):
+                cursor.execute("SELECT 1 WHERE %s = %s", [1, 1])
+        assert _prepared(fresh) == []
+        assert fresh.connection.prepare_threshold is None
+    finally:
+        fresh.close()
+
+
+def test_several_statements_in_one_string_run_as_before_however_often(db):
+    statements = "SELECT set_config('application_name', %s, true); SELECT 1"
+    with connection.cursor() as cursor:
+        for run in range(7):
+            cursor.execute(statements, [f"run {run}"])
+        cursor.execute("SHOW application_name")
+        assert cursor.fetchone()[0] == "run 6"
+    assert not any("application_name" in statement for statement in _prepared(connection))
