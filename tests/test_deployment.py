@@ -65,6 +65,8 @@ def test_the_app_reaches_postgres_through_pgbouncer_in_session_mode_and_migrate_
     # django-tenants' SET search_path is session state: transaction pooling would hand it to
     # another client's next transaction (docs/operations.md).
     assert pgbouncer["POOL_MODE"] == "session"
+    # a client's prepared statements (clinic_loyalty.database) leave with it
+    assert pgbouncer["SERVER_RESET_QUERY"] == "DISCARD ALL"
     assert pgbouncer["DB_HOST"] == "postgres"
     assert pgbouncer["DB_NAME"] == "clinic_loyalty"
     for name in ("web", "worker", "beat"):
