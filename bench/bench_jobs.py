@@ -5,6 +5,7 @@ what the safety costs."""
 
 import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -168,9 +169,13 @@ def birthday_figures() -> list[Figure]:
     try:
         members_fill(clinic, BIRTHDAY_MEMBERS)
         with schema_context(clinic.schema_name):
-            # 10:00 in the clinic, outside quiet hours.
-            now = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0)
-            today = now.astimezone(clinic.zone).date()
+            # The next 10:00 in the clinic (outside quiet hours), after the birthday campaign was
+            # launched with the clinic: a run at 10:00 of a day that began before the launch gives
+            # nothing (as after 16:00 UTC, when Shanghai's day has turned).
+            local_now = datetime.now(clinic.zone)
+            run_day = local_now.date() + timedelta(days=0 if local_now.hour < 10 else 1)
+            now = datetime.combine(run_day, dt_time(10), tzinfo=clinic.zone).astimezone(UTC)
+            today = run_day
             _birthday_data(today)
             template = coupon_template_create(name="生日券", kind=CouponTemplate.Kind.FIXED,
                                               amount=Decimal("100.00"), valid_days=30)

@@ -1,6 +1,6 @@
 """What every database connection of the app sets when it opens: PostgreSQL's JIT compilation off,
-and (unless DB_PREPARED_STATEMENTS is off) parameters bound by the server with repeated statements
-prepared.
+and, when DB_PREPARED_STATEMENTS is on (off by default), parameters bound by the server with
+repeated statements prepared.
 
 JIT compiles a query's expressions when its estimated cost passes `jit_above_cost`, and the
 estimates of the KPI panels, segment counts and campaign launches at 100,000 members pass it
@@ -17,7 +17,9 @@ parses and plans it once per connection instead of on every run, and its values 
 the SQL instead of being quoted into it by psycopg. A checkout repeats some twenty statements. A
 prepared statement is parsed again when the search path changes, so a clinic's statements read
 its own schema. PostgreSQL binds parameters only in queries and data changes; the few utility
-statements that take values (`COMMENT ON … IS %s`) have them written in, as before.
+statements that take values (`COMMENT ON … IS %s`) have them written in, as before. Off by
+default: after five runs PostgreSQL may keep one generic plan for a prepared statement, and the
+campaign runs' batched statements (arrays of thousands of members) ran twice as long on them.
 docs/operations.md, "Database settings"."""
 
 import re

@@ -1,6 +1,7 @@
 """Every database connection the app opens runs without PostgreSQL's JIT compilation
 (clinic_loyalty.database; docs/operations.md, "Database settings")."""
 
+import pytest
 from django.db import connection, connections
 
 
@@ -26,6 +27,19 @@ def test_the_connection_of_a_request_and_a_newly_opened_one_run_without_jit(db):
         fresh.close()
 
 
+@pytest.fixture
+def prepared_statements(db, settings):
+    """The test's connection as DB_PREPARED_STATEMENTS=on makes every connection (off by default)."""
+    from clinic_loyalty.database import connection_prepare
+
+    raw = connection.connection
+    before = raw.cursor_factory, raw.prepare_threshold
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    connection_prepare(None, connection)
+    yield
+    raw.cursor_factory, raw.prepare_threshold = before
+
+
 def _prepared(conn) -> list[str]:
     with conn.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
@@ -38,7 +52,8 @@ def _member_names() -> list[str]:
     return list(Member.objects.order_by("pk").values_list("name", flat=True))
 
 
-def test_a_repeated_statement_is_prepared_and_still_reads_the_current_clinic(other_clinic, owner):
+def test_a_repeated_statement_is_prepared_and_still_reads_the_current_clinic(prepared_statements, other_clinic,
+                                                                             owner):
     from clinics.models import Clinic
     from conftest import TEST_CLINIC_SLUG
     from members.services import member_register
@@ -61,7 +76,7 @@ def test_a_repeated_statement_is_prepared_and_still_reads_the_current_clinic(oth
     connection.set_tenant(home)
 
 
-def test_a_statement_postgresql_cannot_bind_values_in_gets_them_written_in(db):
+def test_a_statement_postgresql_cannot_bind_values_in_gets_them_written_in(prepared_statements):
     with connection.cursor() as cursor:
         cursor.execute("COMMENT ON TABLE members_member IS %s", ["会员（测试）"])
         cursor.execute("SELECT obj_description('members_member'::regclass)")
@@ -71,8 +86,7 @@ def test_a_statement_postgresql_cannot_bind_values_in_gets_them_written_in(db):
         assert cursor.fetchone()[0] == "甲乙"
 
 
-def test_prepared_statements_can_be_turned_off(db, settings):
-    settings.DATABASE_PREPARED_STATEMENTS = False
+def test_prepared_statements_are_off_by_default(db):
     fresh = connections.create_connection("default")
     try:
         fresh.ensure_connection()
@@ -85,7 +99,7 @@ def test_prepared_statements_can_be_turned_off(db, settings):
         fresh.close()
 
 
-def test_several_statements_in_one_string_run_as_before_however_often(db):
+def test_several_statements_in_one_string_run_as_before_however_often(prepared_statements):
     statements = "SELECT set_config('application_name', %s, true); SELECT 1"
     with connection.cursor() as cursor:
         for run in range(7):
