@@ -45,7 +45,8 @@ def account_for(member: Member, asset: str = Asset.POINTS, *, lock: bool = False
     return account
 
 
-_ACCOUNT_COLUMNS = ("id", "member_id", "asset", "balance", "lifetime_earned", "version", "updated_at")
+# Rows read in SQL become instances through Model.from_db, which takes the columns in field order.
+_ACCOUNT_COLUMNS = tuple(field.column for field in Account._meta.concrete_fields)
 
 # The accounts wanted are (member, asset) pairs.
 _ACCOUNTS_LOCK_SQL = f"""
@@ -72,7 +73,7 @@ def _loaded(instance):
 
 
 def _accounts(cursor) -> list[Account]:
-    return [_loaded(Account(**dict(zip(_ACCOUNT_COLUMNS, row, strict=True)))) for row in cursor.fetchall()]
+    return [Account.from_db(connection.alias, _ACCOUNT_COLUMNS, row) for row in cursor.fetchall()]
 
 
 def accounts_lock_many(wanted: list[tuple[int, str]]) -> dict[tuple[int, str], Account]:
@@ -101,9 +102,9 @@ def member_accounts_lock(member_ids: list[int], assets: list[str]) -> list[Accou
 
 
 def accounts_lock(members: list[Member], asset: str = Asset.POINTS) -> dict[int, Account]:
-    """Lock several members' accounts of one asset (see member_accounts_lock), by member id."""
-    return {account.member_id: account
-            for account in member_accounts_lock([member.pk for member in members], [asset])}
+    """Lock several members' accounts of one asset (accounts_lock_many), by member id."""
+    return {member_id: account for (member_id, _asset), account
+            in accounts_lock_many([(member.pk, asset) for member in members]).items()}
 
 
 def _guard(dedupe_key: str | None) -> None:
@@ -117,12 +118,10 @@ def _append(account: Account, *, kind: str, amount: int, source: Source, actor: 
             reason: str, dedupe_key: str | None, at: datetime) -> Entry:
     """Every caller holds the account's row lock, and every dedupe key belongs to one account, so
     `_guard` has already seen any earlier entry with this key."""
-    account.balance += amount
-    account.version += 1
-    return Entry.objects.create(
-        account=account, kind=kind, amount=amount, balance_after=account.balance,
-        source_type=source.type, source_id=str(source.id), actor=actor, reason=reason,
-        dedupe_key=dedupe_key, effective_at=at)
+    entry = _entry(account, kind=kind, amount=amount, source=source, actor=actor, reason=reason,
+                   dedupe_key=dedupe_key, at=at, now=timezone.now())
+    entry.save(force_insert=True)
+    return entry
 
 
 def _save(account: Account, *, earned: int = 0) -> None:
@@ -481,8 +480,7 @@ def lot_in_account(lot: Lot, account: Account) -> Lot | None:
 _SPENDABLE_SQL = ("points_lot.remaining > 0 AND points_lot.available_from <= %(at)s "
                   "AND (points_lot.expires_at IS NULL OR points_lot.expires_at > %(at)s)")
 _DEBIT_ORDER = (F("expires_at").asc(nulls_last=True), "available_from", "id")
-_LOT_COLUMNS = ("id", "account_id", "entry_id", "amount", "remaining", "available_from", "expires_at",
-                "moved_from_id")
+_LOT_COLUMNS = tuple(field.column for field in Lot._meta.concrete_fields)
 
 _LOTS_SPENDABLE_SQL = f"""
 SELECT {", ".join(_LOT_COLUMNS)} FROM points_lot
@@ -512,7 +510,7 @@ def lots_spendable(accounts: list[Account], *, at: datetime) -> dict[int, list[L
     with connection.cursor() as cursor:
         cursor.execute(_LOTS_SPENDABLE_SQL, {"accounts": [account.pk for account in accounts], "at": at})
         for row in cursor.fetchall():
-            lot = _loaded(Lot(**dict(zip(_LOT_COLUMNS, row, strict=True))))
+            lot = Lot.from_db(connection.alias, _LOT_COLUMNS, row)
             found[lot.account_id].append(lot)
     return found
 

@@ -251,12 +251,12 @@ class TierStanding:
     locked: bool
 
 
-_STATE_FIELDS = ("id", "tier_id", "since", "evaluated_at", "below_since")
+_STATE_COLUMNS = tuple(field.column for field in MemberTier._meta.concrete_fields)  # Model.from_db's order
 
 # The member's tier lock and tier state in one statement (checkout runs it every time; plain SQL
 # spares the ORM's building of a locking join).
 _STANDING_LOCK_SQL = f"""
-SELECT m.id, {", ".join(f"t.{name}" for name in _STATE_FIELDS)}
+SELECT m.id, {", ".join(f"t.{column}" for column in _STATE_COLUMNS)}
 FROM {Member._meta.db_table} m LEFT JOIN {MemberTier._meta.db_table} t ON t.member_id = m.id
 WHERE m.id = %s AND m.status = %s
 FOR NO KEY UPDATE OF m
@@ -274,8 +274,7 @@ def tier_standing_lock(member: Member, *, programme: TierProgramme | None = None
         row = cursor.fetchone()
     state = None
     if row is not None and row[1] is not None:
-        state = MemberTier(member_id=member.pk, **dict(zip(_STATE_FIELDS, row[1:], strict=True)))
-        state._state.adding, state._state.db = False, connection.alias
+        state = MemberTier.from_db(connection.alias, _STATE_COLUMNS, row[1:])
     return _standing(member, programme, ladder, state, locked=row is not None)
 
 
