@@ -1,6 +1,6 @@
 """What every database connection of the app sets when it opens: PostgreSQL's JIT compilation off,
-and, when DB_PREPARED_STATEMENTS is on (off by default), parameters bound by the server with
-repeated statements prepared.
+and, unless DB_PREPARED_STATEMENTS is off, parameters bound by the server with repeated statements
+prepared.
 
 JIT compiles a query's expressions when its estimated cost passes `jit_above_cost`, and the
 estimates of the KPI panels, segment counts and campaign launches at 100,000 members pass it
@@ -17,9 +17,14 @@ parses and plans it once per connection instead of on every run, and its values 
 the SQL instead of being quoted into it by psycopg. A checkout repeats some twenty statements. A
 prepared statement is parsed again when the search path changes, so a clinic's statements read
 its own schema. PostgreSQL binds parameters only in queries and data changes; the few utility
-statements that take values (`COMMENT ON … IS %s`) have them written in, as before. Off by
-default: after five runs PostgreSQL may keep one generic plan for a prepared statement, and the
-campaign runs' batched statements (arrays of thousands of members) ran twice as long on them.
+statements that take values (`COMMENT ON … IS %s`) have them written in, as before.
+
+Batched statements are left out: after five runs PostgreSQL may keep one generic plan for a prepared
+statement, and when every statement was prepared, the campaign runs' batched statements (arrays of
+thousands of members, planned once for a few) ran twice as long. A statement with more than
+LARGE_PARAMS values, or with an array of more than LARGE_ARRAY, is sent as it always was: values
+written in by psycopg, planned for them on every run, never prepared. Extended-protocol binding
+is also limited to 65,535 values per statement, which a bulk insert can pass.
 docs/operations.md, "Database settings"."""
 
 import re
@@ -30,6 +35,8 @@ from django.db.backends.signals import connection_created
 from psycopg import ClientCursor
 
 PREPARE_THRESHOLD = 5
+LARGE_PARAMS = 500
+LARGE_ARRAY = 50
 _BINDABLE = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH|VALUES|TABLE)\b", re.IGNORECASE)
 
 
@@ -40,13 +47,25 @@ def _one_query(query: str) -> bool:
     return bool(_BINDABLE.match(query)) and ";" not in query.strip().rstrip(";")
 
 
+def _large(params) -> bool:
+    """Whether `params` are a batch's: many values, or an array of many (a statement planned for
+    the values it gets each time, as it always was)."""
+    if not params:
+        return False
+    values = params.values() if isinstance(params, dict) else params
+    if len(values) > LARGE_PARAMS:
+        return True
+    return any(isinstance(value, (list, tuple)) and len(value) > LARGE_ARRAY for value in values)
+
+
 class PreparingCursor(ServerBindingCursor):
     """A cursor whose parameters PostgreSQL binds (and whose repeated statements psycopg prepares).
     Anything else (a utility statement such as `COMMENT ON … IS %s`, several statements in one
-    string) is sent as the client-side cursor sends it: values written in, never prepared."""
+    string, a batch's statement with many values) is sent as the client-side cursor sends it:
+    values written in, never prepared."""
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
-        if isinstance(query, str) and not _one_query(query):
+        if isinstance(query, str) and (not _one_query(query) or _large(params)):
             if params:
                 query, params = ClientCursor(self.connection).mogrify(query, params), None
             prepare = False

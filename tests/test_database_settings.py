@@ -28,16 +28,12 @@ def test_the_connection_of_a_request_and_a_newly_opened_one_run_without_jit(db):
 
 
 @pytest.fixture
-def prepared_statements(db, settings):
-    """The test's connection as DB_PREPARED_STATEMENTS=on makes every connection (off by default)."""
-    from clinic_loyalty.database import connection_prepare
+def prepared_statements(db):
+    """The test's connection, which prepares statements as every connection of the app does unless
+    DB_PREPARED_STATEMENTS is off."""
+    from clinic_loyalty.database import PreparingCursor
 
-    raw = connection.connection
-    before = raw.cursor_factory, raw.prepare_threshold
-    settings.DATABASE_PREPARED_STATEMENTS = True
-    connection_prepare(None, connection)
-    yield
-    raw.cursor_factory, raw.prepare_threshold = before
+    assert connection.connection.cursor_factory is PreparingCursor
 
 
 def _prepared(conn) -> list[str]:
@@ -86,15 +82,18 @@ def test_a_statement_postgresql_cannot_bind_values_in_gets_them_written_in(prepa
         assert cursor.fetchone()[0] == "甲乙"
 
 
-def test_prepared_statements_are_off_by_default(db):
+@pytest.mark.parametrize("on", [True, False])
+def test_prepared_statements_are_on_by_default_and_can_be_turned_off(db, settings, on):
+    if not on:
+        settings.DATABASE_PREPARED_STATEMENTS = False
     fresh = connections.create_connection("default")
     try:
         fresh.ensure_connection()
         with fresh.cursor() as cursor:
             for _run in range(6):
                 cursor.execute("SELECT 1 WHERE %s = %s", [1, 1])
-        assert _prepared(fresh) == []
-        assert fresh.connection.prepare_threshold is None
+        assert bool(_prepared(fresh)) is on
+        assert fresh.connection.prepare_threshold == (5 if on else None)
     finally:
         fresh.close()
 
@@ -107,3 +106,31 @@ def test_several_statements_in_one_string_run_as_before_however_often(prepared_s
         cursor.execute("SHOW application_name")
         assert cursor.fetchone()[0] == "run 6"
     assert not any("application_name" in statement for statement in _prepared(connection))
+
+
+def test_a_batch_statement_is_planned_for_its_values_and_never_prepared(prepared_statements):
+    """A statement with a large array, or with many values, is sent with its values written in
+    (planned for them on every run, never prepared); small ones of the same text are prepared."""
+    from clinic_loyalty.database import LARGE_ARRAY, LARGE_PARAMS
+
+    large = list(range(LARGE_ARRAY + 1))
+    with connection.cursor() as cursor:
+        for _run in range(7):
+            cursor.execute("SELECT count(*) FROM unnest(%s::int[]) AS batch_member(id)", [large])
+            assert cursor.fetchone()[0] == LARGE_ARRAY + 1
+        many = ", ".join(["(%s)"] * (LARGE_PARAMS + 1))
+        for _run in range(7):
+            cursor.execute(f"SELECT sum(v) FROM (VALUES {many}) AS batch_value(v)",  # noqa: S608 - placeholders
+                           list(range(LARGE_PARAMS + 1)))
+            assert cursor.fetchone()[0] == LARGE_PARAMS * (LARGE_PARAMS + 1) // 2
+        # past the extended protocol's 65,535 values, as a bulk insert can be
+        rows = ", ".join(["(%s)"] * 70_000)
+        cursor.execute(f"SELECT count(*) FROM (VALUES {rows}) AS batch_value(v)", [1] * 70_000)  # noqa: S608
+        assert cursor.fetchone()[0] == 70_000
+    assert not any("batch_member" in statement or "batch_value" in statement for statement in _prepared(connection))
+
+    with connection.cursor() as cursor:
+        for _run in range(7):
+            cursor.execute("SELECT count(*) FROM unnest(%s::int[]) AS batch_member(id)", [[1, 2, 3]])
+            assert cursor.fetchone()[0] == 3
+    assert any("batch_member" in statement for statement in _prepared(connection))

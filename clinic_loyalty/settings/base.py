@@ -139,10 +139,10 @@ DATABASES = {
 # Behind a pooler in transaction mode a server-side cursor (QuerySet.iterator()) may outlive the
 # transaction's server connection; set DB_DISABLE_SERVER_SIDE_CURSORS then (docs/operations.md).
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
-# Parameters bound by PostgreSQL and repeated statements prepared (clinic_loyalty.database). Off by
-# default: the checkout gains, but PostgreSQL's generic plans slowed the campaign runs' batched
-# statements twofold (docs/operations.md, "Database settings").
-DATABASE_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", False)
+# Parameters bound by PostgreSQL and repeated statements prepared, batches' statements excepted
+# (clinic_loyalty.database). Turn off behind a pooler in transaction mode (docs/operations.md,
+# "Database settings").
+DATABASE_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
