@@ -1,7 +1,10 @@
 """Health of the parts the product runs on: database, Redis and Celery workers."""
 
+import contextlib
+
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views import View
@@ -27,12 +30,32 @@ def _check_redis() -> dict:
         return {"ok": False, "error": exc.__class__.__name__}
 
 
-def _check_workers() -> dict:
+WORKERS_KEY = "health:workers"
+WORKERS_FRESH_SECONDS = 15
+
+
+def _ping_workers() -> dict:
     try:
         replies = celery_app.control.ping(timeout=1.0) or []
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "workers": 0, "error": exc.__class__.__name__}
     return {"ok": bool(replies), "workers": len(replies)}
+
+
+def _check_workers() -> dict:
+    """The workers that answered a ping, at most WORKERS_FRESH_SECONDS old. A ping waits its whole
+    second for every worker's reply, so it is not sent on every probe: a load balancer or the
+    compose file's healthcheck asking often would otherwise hold a web process a second each time."""
+    try:
+        known = cache.get(WORKERS_KEY)
+    except Exception:  # noqa: BLE001 - Redis down: its own check says so
+        known = None
+    if known is not None:
+        return known
+    checked = _ping_workers()
+    with contextlib.suppress(Exception):
+        cache.set(WORKERS_KEY, checked, WORKERS_FRESH_SECONDS)
+    return checked
 
 
 class HealthView(View):
