@@ -155,3 +155,48 @@ def test_a_refresh_of_one_member_or_of_many_at_once_leaves_the_rollups_exact(own
     assert rollups_check() == []
     assert [member_days(member.pk)[0][1:] for member in members[1:]] == [(1, 2 * PRICE)] * 129
     assert plan_cache_mode() == before
+
+
+def test_writes_to_the_clinics_tables_from_another_search_path_keep_the_rollups_exact(owner, item):
+    """A platform command or psql naming the clinic's schema (insights/0009): the statement
+    triggers find the rollups in the schema of the table written, and leave the search path as it
+    was."""
+    from datetime import timedelta
+
+    from points.models import Entry
+    from points.tests.factories import account_of, constraints_check, points_give
+
+    member = member_register(name="跨库会员", phone="13800002222", actor=owner)
+    visit = buy(member, owner, item).visit
+    points_give(member, 10)
+    assert rollups_check() == []
+    account, balance = account_of(member).pk, account_of(member).balance
+    clinic, schema = connection.tenant, connection.schema_name
+
+    connection.set_schema_to_public()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"""UPDATE "{schema}".visits_visit SET visited_at = visited_at - interval '1 day'
+                               WHERE id = %s""", [visit.pk])  # noqa: S608 - the test's own schema name
+            cursor.execute(f"""INSERT INTO "{schema}".points_entry
+                                   (account_id, kind, amount, balance_after, source_type, source_id, reason,
+                                    effective_at, created_at)
+                               VALUES (%s, %s, 5, %s, 'test', '', '', now(), now()) RETURNING id""",  # noqa: S608
+                           [account, Entry.Kind.ADJUST, balance + 5])
+            entry = cursor.fetchone()[0]
+            cursor.execute(f"""INSERT INTO "{schema}".points_lot
+                                   (account_id, entry_id, amount, remaining, available_from)
+                               VALUES (%s, %s, 5, 5, now())""", [account, entry])  # noqa: S608
+            cursor.execute(f'UPDATE "{schema}".points_account SET balance = %s WHERE id = %s',  # noqa: S608
+                           [balance + 5, account])
+            cursor.execute("SHOW search_path")
+            assert schema not in cursor.fetchone()[0]
+        constraints_check()  # the ledger's checks and the rollups' refresh, as at commit
+    finally:
+        connection.set_tenant(clinic)
+
+    assert rollups_check() == []
+    assert member_days(member.pk) == [(local_date(visit.visited_at - timedelta(days=1)), 1, visit.total)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sum(amount) FROM insights_pointsday WHERE kind = %s", [Entry.Kind.ADJUST])
+        assert cursor.fetchone()[0] == 5
