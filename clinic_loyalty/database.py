@@ -79,6 +79,9 @@ def connection_prepare(sender, connection, **kwargs) -> None:
         if settings.DATABASE_PREPARED_STATEMENTS:
             connection.connection.cursor_factory = PreparingCursor
             connection.connection.prepare_threshold = PREPARE_THRESHOLD
+            # So that Django shows the SQL of a query with its values (DEBUG, captured queries),
+            # composing it itself: a server-bound query has no such text.
+            connection.features.uses_server_side_binding = True
 
 
 def connection_setup_install() -> None:

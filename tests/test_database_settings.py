@@ -134,3 +134,17 @@ def test_a_batch_statement_is_planned_for_its_values_and_never_prepared(prepared
             cursor.execute("SELECT count(*) FROM unnest(%s::int[]) AS batch_member(id)", [[1, 2, 3]])
             assert cursor.fetchone()[0] == 3
     assert any("batch_member" in statement for statement in _prepared(connection))
+
+
+def test_captured_queries_show_their_sql_with_the_values(prepared_statements):
+    """DEBUG's query log and captured queries (assertNumQueries' report) show each statement with
+    its values, although PostgreSQL binds them."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        _member_names()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT %s::text || %s::text", ["甲", "乙"])
+    sql = [query["sql"] for query in captured.captured_queries]
+    assert any(statement and "members_member" in statement for statement in sql)
+    assert "SELECT '甲'::text || '乙'::text" in sql
