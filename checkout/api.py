@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts.api import has_perm
 from checkout.services import LineInput, PaymentInput, checkout_complete, visit_refund
 from clinic_loyalty.api_input import RefuseUnknownFields
+from clinic_loyalty.database import statements_prepared
 from idempotency.api import IDEMPOTENCY_PARAMETER, idempotent
 from members.models import Member
 from visits.api import RefundSerializer, VisitOutputSerializer
@@ -119,6 +120,7 @@ class CheckoutApi(APIView):
                 "member_id": 42, "lines": [{"item_id": 12, "quantity": 2, "discount": "20.00"}],
                 "points_to_use": 500, "payments": [{"method": "cash", "amount": "355.00"}]}),
         ])
+    @statements_prepared()
     @idempotent
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)

@@ -16,6 +16,7 @@ from appointments.models import Booking
 from appointments.selectors import booking_checkout_prefill
 from appointments.services import booking_checkout
 from checkout.services import LineInput, PaymentInput, checkout_complete, checkout_quote, visit_refund
+from clinic_loyalty.database import statements_prepared
 from frontdesk.base_views import StaffPermissionRequired, _after, _member, form_submitted
 from frontdesk.forms import CheckoutForm, LineFormSet, PaymentFormSet, RefundForm
 from frontdesk.selectors import quote_points_lines, visit_for_refund, visit_receipt
@@ -103,6 +104,7 @@ class CheckoutView(StaffPermissionRequired, View):
             bill = {"member": member, "lines": _line_inputs(lines), "actor": request.user,
                     "coupon_code": data["coupon_code"], "points_to_use": data["points_to_use"]}
 
+            @statements_prepared()
             def complete() -> str:
                 # A payment without an amount pays the rest: checkout works it out from the total it charges.
                 paid = [PaymentInput(method=row["method"], amount=row.get("amount"))

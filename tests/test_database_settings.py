@@ -4,6 +4,8 @@
 import pytest
 from django.db import connection, connections
 
+from clinic_loyalty.database import statements_prepared
+
 
 def _jit(conn) -> str:
     with conn.cursor() as cursor:
@@ -60,16 +62,18 @@ def test_a_repeated_statement_is_prepared_and_still_reads_the_current_clinic(pre
     member_register(name="别店会员", phone="13800000002", actor=None)
 
     # run in the other clinic until prepared
-    for _run in range(6):
-        assert _member_names() == ["别店会员"]
+    with statements_prepared():
+        for _run in range(6):
+            assert _member_names() == ["别店会员"]
     assert any("members_member" in statement for statement in _prepared(connection))
 
     # the same prepared statement, back in the first clinic, reads the first clinic's members
-    connection.set_tenant(home)
-    assert _member_names() == ["本店会员"]
-    connection.set_tenant(other_clinic)
-    assert _member_names() == ["别店会员"]
-    connection.set_tenant(home)
+    with statements_prepared():
+        connection.set_tenant(home)
+        assert _member_names() == ["本店会员"]
+        connection.set_tenant(other_clinic)
+        assert _member_names() == ["别店会员"]
+        connection.set_tenant(home)
 
 
 def test_a_statement_postgresql_cannot_bind_values_in_gets_them_written_in(prepared_statements):
@@ -89,7 +93,7 @@ def test_prepared_statements_are_on_by_default_and_can_be_turned_off(db, setting
     fresh = connections.create_connection("default")
     try:
         fresh.ensure_connection()
-        with fresh.cursor() as cursor:
+        with fresh.cursor() as cursor, statements_prepared():
             for _run in range(6):
                 cursor.execute("SELECT 1 WHERE %s = %s", [1, 1])
         assert bool(_prepared(fresh)) is on
@@ -100,7 +104,7 @@ def test_prepared_statements_are_on_by_default_and_can_be_turned_off(db, setting
 
 def test_several_statements_in_one_string_run_as_before_however_often(prepared_statements):
     statements = "SELECT set_config('application_name', %s, true); SELECT 1"
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, statements_prepared():
         for run in range(7):
             cursor.execute(statements, [f"run {run}"])
         cursor.execute("SHOW application_name")
@@ -114,7 +118,7 @@ def test_a_batch_statement_is_planned_for_its_values_and_never_prepared(prepared
     from clinic_loyalty.database import LARGE_ARRAY, LARGE_PARAMS
 
     large = list(range(LARGE_ARRAY + 1))
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, statements_prepared():
         for _run in range(7):
             cursor.execute("SELECT count(*) FROM unnest(%s::int[]) AS batch_member(id)", [large])
             assert cursor.fetchone()[0] == LARGE_ARRAY + 1
@@ -129,7 +133,7 @@ def test_a_batch_statement_is_planned_for_its_values_and_never_prepared(prepared
         assert cursor.fetchone()[0] == 70_000
     assert not any("batch_member" in statement or "batch_value" in statement for statement in _prepared(connection))
 
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, statements_prepared():
         for _run in range(7):
             cursor.execute("SELECT count(*) FROM unnest(%s::int[]) AS batch_member(id)", [[1, 2, 3]])
             assert cursor.fetchone()[0] == 3
@@ -148,3 +152,31 @@ def test_captured_queries_show_their_sql_with_the_values(prepared_statements):
     sql = [query["sql"] for query in captured.captured_queries]
     assert any(statement and "members_member" in statement for statement in sql)
     assert "SELECT '甲'::text || '乙'::text" in sql
+
+
+def test_statements_are_prepared_only_inside_the_checkout(prepared_statements, owner, staff_client):
+    """Everywhere else a statement is planned for its values on every run (a KPI panel's date range,
+    a segment's amounts); the checkout's lookups and writes are prepared."""
+    import uuid
+    from decimal import Decimal
+
+    from members.services import member_register
+    from visits.services import catalogue_item_create, category_create
+
+    for _run in range(7):
+        _member_names()
+    assert not any("members_member" in statement for statement in _prepared(connection))
+
+    item = catalogue_item_create(kind="product", name="面霜", sku="CREAM", price=Decimal("100.00"),
+                                 category=category_create(name="护肤", code="care"))
+    client = staff_client(owner)
+    for n in range(6):
+        member = member_register(name=f"会员{n}", phone=f"1380000{n:04d}", actor=owner)
+        response = client.post("/api/v1/visits/", {
+            "member_id": member.pk, "lines": [{"item_id": item.pk}],
+            "payments": [{"method": "cash", "amount": "100.00"}]}, content_type="application/json",
+            headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert response.status_code == 201, response.content
+    prepared = _prepared(connection)
+    assert any('INSERT INTO "visits_visit"' in statement for statement in prepared)
+    assert any("points_account" in statement for statement in prepared)
