@@ -12,6 +12,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
+from clinic_loyalty.database import statements_prepared
 
 
 @functools.cache
@@ -65,7 +66,8 @@ class StaffTokenAuthentication(TokenAuthentication):
     kept between calls, so a role change or a deactivation applies to the next call."""
 
     def authenticate_credentials(self, key):
-        user = next(iter(User.objects.raw(_token_sql(), [key])), None)
+        with statements_prepared():  # a lookup by key, on every API call
+            user = next(iter(User.objects.raw(_token_sql(), [key])), None)
         if user is None or not user.is_active:
             return super().authenticate_credentials(key)  # refuses, with DRF's own message
         token = Token(key=key, user=user, created=user.token_created)

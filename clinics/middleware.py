@@ -10,6 +10,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
 
+from clinic_loyalty.database import statements_prepared
 from clinics.models import Clinic, Domain
 
 SESSION_CLINIC_KEY = "_clinic_schema"
@@ -32,7 +33,8 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
         columns = ", ".join(f"c.{field.column}" for field in Clinic._meta.concrete_fields)
         sql = (f"SELECT {columns} FROM {Clinic._meta.db_table} c "  # noqa: S608 - table names from the models
                f"JOIN {Domain._meta.db_table} d ON d.tenant_id = c.id WHERE d.domain = %s")
-        clinic = next(iter(Clinic.objects.raw(sql, [hostname])), None)
+        with statements_prepared():  # a lookup by key, on every request
+            clinic = next(iter(Clinic.objects.raw(sql, [hostname])), None)
         if clinic is None:
             raise domain_model.DoesNotExist
         return clinic
