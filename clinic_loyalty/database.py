@@ -1,6 +1,6 @@
 """What every database connection of the app sets when it opens: PostgreSQL's JIT compilation off,
-and, unless DB_PREPARED_STATEMENTS is off, parameters bound by the server, with the checkout's
-repeated statements prepared.
+and, unless DB_PREPARED_STATEMENTS is off, the checkout's statements bound by the server and kept
+prepared.
 
 JIT compiles a query's expressions when its estimated cost passes `jit_above_cost`, and the
 estimates of the KPI panels, segment counts and campaign launches at 100,000 members pass it
@@ -12,22 +12,23 @@ With connections kept open (CONN_MAX_AGE) or pooled, one heavy query would slow 
 for good. So JIT is off for the whole session, set once per connection (through PgBouncer in
 session pooling too: the pooler's reset clears it, the next client sets it again).
 
-Prepared statements: the app's connections have PostgreSQL bind the parameters, and inside
-`statements_prepared()` (the checkout: its API and the desk's checkout page) a statement run five
-times on a connection is kept prepared, so PostgreSQL parses and plans it once per connection
-instead of on every run. A checkout repeats some twenty statements, each a lookup by key or a
-write. A prepared statement is parsed again when the search path changes, so a clinic's
-statements read its own schema. PostgreSQL binds parameters only in queries and data changes; the
-few utility statements that take values (`COMMENT ON … IS %s`) have them written in, as before.
+Prepared statements: inside `statements_prepared()` (the checkout, through its API and the desk's
+checkout page, and every request's clinic and API token lookups) PostgreSQL binds the parameters
+and a statement run five times on a connection is kept prepared, so PostgreSQL parses and plans it
+once per connection instead of on every run. A checkout repeats some twenty statements, each a
+lookup by key or a write. A prepared statement is parsed again when the search path changes, so a
+clinic's statements read its own schema. PostgreSQL binds parameters only in queries and data
+changes; the few utility statements that take values (`COMMENT ON … IS %s`) have them written in.
 
 Why only there: after five runs PostgreSQL may keep one generic plan for a prepared statement,
 made without knowing the values. With every statement prepared, the campaign runs' batched
-statements (arrays of thousands of members, planned for a few) ran twice as long, and the KPI
-summary of 12 months and a segment count ran a fifth to a third slower (ranges of dates and
-amounts planned blind). Everywhere else a statement is planned for its values on every run. Even
-inside, a statement with more than LARGE_PARAMS values, or with an array of more than LARGE_ARRAY,
-is sent as it always was: values written in by psycopg, never prepared (extended-protocol binding
-is also limited to 65,535 values per statement, which a bulk insert can pass).
+statements (arrays of thousands of members, planned for a few) ran twice as long, and in one
+A/B run the KPI summary of 12 months and a segment count ran slower (386 against 301 ms, 337
+against 287 ms). Everywhere else the values are written into the SQL by psycopg, as Django does
+by default, and each statement is planned for them. Even inside, a statement with more than
+LARGE_PARAMS values, or with an array of more than LARGE_ARRAY, is sent that way and never
+prepared (binding on the server is also limited to 65,535 values per statement, which a bulk
+insert can pass).
 docs/operations.md, "Database settings"."""
 
 import re
@@ -78,17 +79,15 @@ def statements_prepared():
 
 
 class PreparingCursor(ServerBindingCursor):
-    """A cursor whose parameters PostgreSQL binds, and whose repeated statements psycopg prepares
-    inside `statements_prepared()`. Anything else (a utility statement such as `COMMENT ON … IS
-    %s`, several statements in one string, a batch's statement with many values) is sent as the
-    client-side cursor sends it: values written in, never prepared."""
+    """Inside `statements_prepared()`, a cursor whose parameters PostgreSQL binds and whose repeated
+    statements psycopg prepares. Anything else (any statement outside, a utility statement such as
+    `COMMENT ON … IS %s`, several statements in one string, a batch's statement with many values) is
+    sent as Django's client-side cursor sends it: values written in, never prepared."""
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
-        if isinstance(query, str) and (not _one_query(query) or _large(params)):
+        if isinstance(query, str) and (not _preparing.get() or not _one_query(query) or _large(params)):
             if params:
                 query, params = ClientCursor(self.connection).mogrify(query, params), None
-            prepare = False
-        elif not _preparing.get():
             prepare = False
         return super().execute(query, params, prepare=prepare, binary=binary)
 

@@ -81,9 +81,11 @@ def test_a_statement_postgresql_cannot_bind_values_in_gets_them_written_in(prepa
         cursor.execute("COMMENT ON TABLE members_member IS %s", ["会员（测试）"])
         cursor.execute("SELECT obj_description('members_member'::regclass)")
         assert cursor.fetchone()[0] == "会员（测试）"
-        # and a query's values are bound by the server, typed where PostgreSQL cannot tell
-        cursor.execute("SELECT %s::text || %s::text", ["甲", "乙"])
-        assert cursor.fetchone()[0] == "甲乙"
+        # and a query's values are bound by the server where statements are prepared, typed where
+        # PostgreSQL cannot tell
+        with statements_prepared():
+            cursor.execute("SELECT %s::text || %s::text", ["甲", "乙"])
+            assert cursor.fetchone()[0] == "甲乙"
 
 
 @pytest.mark.parametrize("on", [True, False])
