@@ -139,9 +139,9 @@ DATABASES = {
 # Behind a pooler in transaction mode a server-side cursor (QuerySet.iterator()) may outlive the
 # transaction's server connection; set DB_DISABLE_SERVER_SIDE_CURSORS then (docs/operations.md).
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
-# Parameters bound by PostgreSQL and repeated statements prepared, batches' statements excepted
-# (clinic_loyalty.database). Turn off behind a pooler in transaction mode (docs/operations.md,
-# "Database settings").
+# The checkout's statements and every request's clinic and token lookups bound by PostgreSQL and
+# kept prepared (clinic_loyalty.database.statements_prepared); everything else as Django sends it.
+# Turn off behind a pooler in transaction mode (docs/operations.md, "Database settings").
 DATABASE_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
