@@ -53,3 +53,60 @@ def members_fill(clinic: Clinic, count: int, seed: int = 7) -> None:
                                 False, "", "walk_in", f"R{n:07d}", "{}", "", "active",
                                 f"20{rng.randint(18, 26)}-{rng.randint(1, 12):02d}-01", "now()", "now()"))
         cursor.execute("ANALYZE members_member")
+
+
+# The tables a clinic's history fills, analysed after a bulk load as autovacuum would soon after.
+HISTORY_TABLES = ("members_member", "visits_visit", "visits_visitline", "visits_payment", "points_account",
+                  "points_entry", "points_lot", "insights_memberday", "insights_memberfirst", "insights_daytotal",
+                  "insights_memberbought", "insights_pointsday")
+
+
+def visits_history(clinic: Clinic, member_ids: list[int], *, visits_each: int, item_id: int,
+                   days: int = 365) -> int:
+    """A past for `member_ids`: `visits_each` paid visits each over the last `days` days, with a
+    line of catalogue item `item_id` and a WeChat Pay payment, the points they earned as each
+    member's opening lot, and the rollups rebuilt; then the tables analysed. Set-based SQL with
+    the visits' triggers off, as after an import. Returns the number of visits written."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from insights.rollups import rollups_rebuild
+    from points.ledger import OpeningLot, Source, ledger_open_many
+    from points.models import Asset, Entry
+
+    with schema_context(clinic.schema_name):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute("SELECT setseed(0.42)")
+            cursor.execute("""
+                WITH v AS (
+                    INSERT INTO visits_visit (member_id, visited_at, staff_id, source, subtotal, line_discount,
+                                              tier_discount, coupon_discount, points_used, points_discount, total,
+                                              refunded_total, external_ref, points_parts, created_at)
+                    SELECT m, now() - random() * make_interval(days => %(days)s), NULL, 'checkout', price, 0, 0, 0,
+                           0, 0, price, 0, '', '[]', now()
+                    FROM unnest(%(members)s::bigint[]) AS m, generate_series(1, %(each)s),
+                         (SELECT price FROM visits_catalogueitem WHERE id = %(item)s) i
+                    RETURNING id, total),
+                lines AS (
+                    INSERT INTO visits_visitline (visit_id, item_id, name, category_id, quantity, unit_price,
+                                                  discount, line_total, refunded_quantity, points_earned)
+                    SELECT v.id, i.id, i.name, i.category_id, 1, v.total, 0, v.total, 0, floor(v.total)::int
+                    FROM v, visits_catalogueitem i WHERE i.id = %(item)s)
+                INSERT INTO visits_payment (visit_id, method, amount, refund_id)
+                SELECT id, 'wechat_pay', total, NULL FROM v""",
+                           {"members": member_ids, "each": visits_each, "item": item_id, "days": days})
+            written = cursor.rowcount
+            cursor.execute("""
+                SELECT member_id, sum(floor(total))::int FROM visits_visit
+                WHERE member_id = ANY(%s) GROUP BY member_id ORDER BY member_id""", [member_ids])
+            earned = cursor.fetchall()
+            now = timezone.now()
+            ledger_open_many(lots=[OpeningLot(member, Asset.POINTS, points, now, None, "", f"history:{member}")
+                                   for member, points in earned],
+                             kind=Entry.Kind.EARN, source=Source("bench"), actor=None, at=now)
+        rollups_rebuild()
+        with connection.cursor() as cursor:
+            for table in HISTORY_TABLES:
+                cursor.execute(f"VACUUM ANALYZE {table}")
+    return written
