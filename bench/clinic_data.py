@@ -4,12 +4,16 @@
 import contextlib
 import random
 
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from clinics.models import Clinic
 from clinics.platform.provisioning import OwnerSpec, clinic_create
+from insights.rollups import rollups_rebuild
 from members.naming import name_initials, name_pinyin
+from points.ledger import OpeningLot, Source, ledger_open_many
+from points.models import Asset, Entry
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
@@ -65,15 +69,9 @@ def visits_history(clinic: Clinic, member_ids: list[int], *, visits_each: int, i
                    days: int = 365) -> int:
     """A past for `member_ids`: `visits_each` paid visits each over the last `days` days, with a
     line of catalogue item `item_id` and a WeChat Pay payment, the points they earned as each
-    member's opening lot, and the rollups rebuilt; then the tables analysed. Set-based SQL with
-    the visits' triggers off, as after an import. Returns the number of visits written."""
-    from django.db import transaction
-    from django.utils import timezone
-
-    from insights.rollups import rollups_rebuild
-    from points.ledger import OpeningLot, Source, ledger_open_many
-    from points.models import Asset, Entry
-
+    member's opening lot, and the rollups rebuilt; then the tables analysed. The visits are written
+    by set-based SQL with the triggers off, as after an import; the points through the ledger.
+    Returns the number of visits written."""
     with schema_context(clinic.schema_name):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL session_replication_role = replica")
@@ -101,7 +99,8 @@ def visits_history(clinic: Clinic, member_ids: list[int], *, visits_each: int, i
                 SELECT member_id, sum(floor(total))::int FROM visits_visit
                 WHERE member_id = ANY(%s) GROUP BY member_id ORDER BY member_id""", [member_ids])
             earned = cursor.fetchall()
-            now = timezone.now()
+        now = timezone.now()
+        with transaction.atomic():  # the ledger's own checks on, as for an import of balances
             ledger_open_many(lots=[OpeningLot(member, Asset.POINTS, points, now, None, "", f"history:{member}")
                                    for member, points in earned],
                              kind=Entry.Kind.EARN, source=Source("bench"), actor=None, at=now)
