@@ -7,7 +7,8 @@ The clinic has a year behind it (HISTORY_MEMBERS other members with three visits
 points and the rollups), its tables analysed, as any clinic that checks out 100 visits a second
 has. In a clinic opened a minute before, the plans each connection keeps were made on tables of a
 few rows and read whole tables once they had grown, so the second run measured the clinic's
-growth within the bench more than the checkout (docs/operations.md, "Checkout throughput")."""
+growth within the bench more than the checkout (docs/operations.md, "Benchmarks": "The
+benchmark's clinic has a history")."""
 
 import http.client
 import json

@@ -23,14 +23,14 @@ _0009 = importlib.import_module("insights.migrations.0009_rollup_triggers_in_tab
 SMALL = 100
 
 
-def _by_size(functions: str, old: str, rows: str, small: str, large: str) -> str:
-    """Replace the statement `old` by a choice: `small` when `rows` holds at most SMALL rows, else `large`."""
+def _by_size(functions: str, old: str, rows: str, small: str) -> str:
+    """Run the statement `small` instead of `old` when `rows` holds at most SMALL rows."""
     assert functions.count(old) == 1, old
     indent = " " * (len(old) - len(old.lstrip(" ")))
     choice = (f"{indent}IF (SELECT count(*) FROM (SELECT FROM {rows} LIMIT {SMALL + 1}) s) <= {SMALL} THEN\n"
               f"{_indented(small, '    ')}"
               f"{indent}ELSE\n"
-              f"{_indented(large, '    ')}"
+              f"{_indented(old, '    ')}"
               f"{indent}END IF;\n")
     return functions.replace(old, choice)
 
@@ -78,11 +78,9 @@ POINTS = PREVIOUS_POINTS
 CHANGED = PREVIOUS_CHANGED
 for _rows, _alias, _sign in (("new_rows", "n", ""), ("old_rows", "o", "-")):
     POINTS = _by_size(POINTS, _points_statement(_rows, _alias, _sign, _points_join(_alias)), _rows,
-                      _points_statement(_rows, _alias, _sign, _points_by_key(_alias)),
-                      _points_statement(_rows, _alias, _sign, _points_join(_alias)))
+                      _points_statement(_rows, _alias, _sign, _points_by_key(_alias)))
     CHANGED = _by_size(CHANGED, _part_statement(_rows, _alias, _part_join(_alias)), _rows,
-                       _part_statement(_rows, _alias, _part_by_key(_alias)),
-                       _part_statement(_rows, _alias, _part_join(_alias)))
+                       _part_statement(_rows, _alias, _part_by_key(_alias)))
 
 
 class Migration(migrations.Migration):
